@@ -1,0 +1,89 @@
+// Reductions to a scalar, the pixel losses, and the style-loss gram matrix.
+
+/// Σ f(i) over 0..<count, summed per core in Double so large tensors stay accurate.
+private func parallelSum(_ count: Int, _ f: (Range<Int>) -> Double) -> Double {
+    let parts = min(Parallel.threads, max(1, count / (1 << 15)))
+    var partial = [Double](repeating: 0, count: parts)
+    partial.withUnsafeMutableBufferPointer { p in
+        let base = p.baseAddress!
+        Parallel.forEach(parts) { k in base[k] = f((count * k / parts)..<(count * (k + 1) / parts)) }
+    }
+    return partial.reduce(0, +)
+}
+
+/// Σ x, or the mean when `mean` is set, as a scalar.
+private func total(_ x: Tensor, mean: Bool) -> Tensor {
+    let k: Float = mean ? 1 / Float(max(x.count, 1)) : 1
+    let s = parallelSum(x.count) { r in
+        var acc: Float = 0
+        for i in r { acc += x.data[i] }
+        return Double(acc)
+    }
+    return Tensor(scalar: Float(s) * k).recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let g = dy[0] * k, dx = x.gradBuffer()
+        Parallel.chunks(x.count) { r in for i in r { dx[i] += g } }
+    }
+}
+
+public func sum(_ x: Tensor) -> Tensor { total(x, mean: false) }
+public func mean(_ x: Tensor) -> Tensor { total(x, mean: true) }
+
+/// mean ρ(a − b) with ρ′ beside ρ; gradients go to whichever side needs one.
+private func pairLoss(_ a: Tensor, _ b: Tensor, op: String,
+                      _ rho: @escaping (Float) -> Float, _ drho: @escaping (Float) -> Float) throws -> Tensor {
+    guard a.shape == b.shape else { throw ShapeError("\(op): prediction \(a.shape) and target \(b.shape) differ in shape") }
+    let k = 1 / Float(max(a.count, 1))
+    let s = parallelSum(a.count) { r in
+        var acc: Float = 0
+        for i in r { acc += rho(a.data[i] - b.data[i]) }
+        return Double(acc)
+    }
+    return Tensor(scalar: Float(s) * k).recorded(from: [a, b]) { y in
+        guard let dy = y.gradData else { return }
+        let g = dy[0] * k
+        for (t, sign) in [(a, Float(1)), (b, Float(-1))] where t.needsGrad {
+            let dt = t.gradBuffer()
+            Parallel.chunks(a.count) { r in for i in r { dt[i] += sign * g * drho(a.data[i] - b.data[i]) } }
+        }
+    }
+}
+
+public func mseLoss(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    try pairLoss(a, b, op: "mseLoss", { $0 * $0 }, { 2 * $0 })
+}
+
+public func l1Loss(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    try pairLoss(a, b, op: "l1Loss", { abs($0) }, { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
+}
+
+/// A smooth L1: √(d² + ε²), differentiable at 0.
+public func charbonnierLoss(_ a: Tensor, _ b: Tensor, epsilon: Float = 1e-3) throws -> Tensor {
+    let e2 = epsilon * epsilon
+    return try pairLoss(a, b, op: "charbonnierLoss", { ($0 * $0 + e2).squareRoot() }, { $0 / ($0 * $0 + e2).squareRoot() })
+}
+
+/// Gram matrix per image: G = F·Fᵀ / (c·h·w) with F the c × (h·w) features; [n, c, c].
+public func gram(_ x: Tensor) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw("gram")
+    let hw = h * w
+    let k = 1 / Float(c * hw)
+    let y = Tensor(shape: [n, c, c])
+    Parallel.forEach(n) { i in
+        let f = x.data + i * c * hw
+        gemm(transB: true, m: c, n: c, k: hw, alpha: k, f, lda: hw, f, ldb: hw, beta: 0, y.data + i * c * c, ldc: c)
+    }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        // dF = k·(dG + dGᵀ)·F
+        Parallel.forEach(n) { i in
+            Scratch.shared.with(c * c) { sym in
+                let dg = dy + i * c * c
+                for r in 0..<c { for s in 0..<c { sym[r * c + s] = dg[r * c + s] + dg[s * c + r] } }
+                gemm(m: c, n: hw, k: c, alpha: k, sym, lda: c, x.data + i * c * hw, ldb: hw,
+                     beta: 1, dx + i * c * hw, ldc: hw)
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// A 1-D linear resampling, out[o] = Σ_t weight[o·taps + t] · in[index[o·taps + t]].
+/// Nearest, bilinear and bicubic are all tables of this form, applied along
+/// width then height; the backward pass applies the transposed table.
+struct Resampling1D: Sendable {
+    let inSize, outSize, taps: Int
+    let index: [Int]
+    let weight: [Float]
+
+    /// From per-output lists of (input index, weight); zero weights are dropped.
+    init(inSize: Int, contributions: [[(Int, Double)]]) {
+        let kept = contributions.map { $0.filter { $0.1 != 0 } }
+        let taps = max(1, kept.map(\.count).max() ?? 1)
+        var index = [Int](), weight = [Float]()
+        for row in kept {
+            for t in 0..<taps {
+                index.append(t < row.count ? row[t].0 : (row.first?.0 ?? 0))
+                weight.append(t < row.count ? Float(row[t].1) : 0)
+            }
+        }
+        (self.inSize, self.outSize, self.taps, self.index, self.weight) = (inSize, kept.count, taps, index, weight)
+    }
+
+    /// PyTorch's `nearest` upsampling by an integer factor.
+    static func nearest(_ n: Int, scale s: Int) -> Resampling1D {
+        Resampling1D(inSize: n, contributions: (0..<n * s).map { [($0 / s, 1)] })
+    }
+
+    /// PyTorch's `bilinear` upsampling with align_corners=False.
+    static func bilinear(_ n: Int, scale s: Int) -> Resampling1D {
+        Resampling1D(inSize: n, contributions: (0..<n * s).map { o in
+            let src = max(0, (Double(o) + 0.5) / Double(s) - 0.5)
+            let i0 = min(Int(src), n - 1), i1 = min(i0 + 1, n - 1)
+            let f = src - Double(i0)
+            return i0 == i1 ? [(i0, 1)] : [(i0, 1 - f), (i1, f)]
+        })
+    }
+
+    /// MATLAB `imresize(…, 'bicubic')`: Keys' cubic with a = −0.5, centres
+    /// aligned, symmetric edges, and when shrinking the kernel stretched by
+    /// 1/scale (antialiasing). Output size is ⌈in·scale⌉, as in MATLAB.
+    static func bicubic(_ n: Int, _ factor: ResizeFactor) -> Resampling1D {
+        let scale = factor.ratio
+        func cubic(_ x: Double) -> Double {
+            let a = abs(x), a2 = a * a, a3 = a2 * a
+            if a <= 1 { return 1.5 * a3 - 2.5 * a2 + 1 }
+            if a <= 2 { return -0.5 * a3 + 2.5 * a2 - 4 * a + 2 }
+            return 0
+        }
+        let shrink = scale < 1
+        let width = shrink ? 4 / scale : 4
+        let kernel: (Double) -> Double = shrink ? { scale * cubic(scale * $0) } : cubic
+        let outSize = factor.outSize(n)
+        let taps = Int(width.rounded(.up)) + 2
+        return Resampling1D(inSize: n, contributions: (1...outSize).map { o in
+            // 1-based coordinates, as in MATLAB's contributions().
+            let u = Double(o) / scale + 0.5 * (1 - 1 / scale)
+            let left = Int((u - width / 2).rounded(.down))
+            let row = (0..<taps).map { t in (left + t, kernel(u - Double(left + t))) }
+            let total = row.reduce(0) { $0 + $1.1 }
+            return row.map { (mirror($0.0, n), $0.1 / total) }
+        })
+    }
+
+    /// Maps a 1-based index outside 1...n into it by symmetric reflection; returns 0-based.
+    private static func mirror(_ j: Int, _ n: Int) -> Int {
+        let period = 2 * n
+        var k = (j - 1) % period
+        if k < 0 { k += period }
+        return k < n ? k : period - 1 - k
+    }
+}
+
+/// Applies separable tables (along width, then height) to every plane of x.
+/// `transposed` runs the adjoint: from an output-sized gradient into an input-sized one.
+private func resample(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int,
+                      _ rw: Resampling1D, _ rh: Resampling1D, transposed: Bool) {
+    let (ih, iw, oh, ow) = (rh.inSize, rw.inSize, rh.outSize, rw.outSize)
+    rw.index.withUnsafeBufferPointer { iwIdx in rw.weight.withUnsafeBufferPointer { iwW in
+    rh.index.withUnsafeBufferPointer { ihIdx in rh.weight.withUnsafeBufferPointer { ihW in
+        Parallel.forEach(planes) { p in
+            Scratch.shared.with(ih * ow) { tmp in  // width-resampled, height not yet
+                if !transposed {
+                    let x = src + p * ih * iw, y = dst + p * oh * ow
+                    for r in 0..<ih {
+                        let (xr, tr) = (x + r * iw, tmp + r * ow)
+                        for o in 0..<ow {
+                            var s: Float = 0
+                            for t in 0..<rw.taps { s += iwW[o * rw.taps + t] * xr[iwIdx[o * rw.taps + t]] }
+                            tr[o] = s
+                        }
+                    }
+                    for o in 0..<oh {
+                        let yr = y + o * ow
+                        yr.update(repeating: 0, count: ow)
+                        for t in 0..<rh.taps {
+                            let (wt, tr) = (ihW[o * rh.taps + t], tmp + ihIdx[o * rh.taps + t] * ow)
+                            for k in 0..<ow { yr[k] += wt * tr[k] }
+                        }
+                    }
+                } else {
+                    let dy = src + p * oh * ow, dx = dst + p * ih * iw
+                    tmp.update(repeating: 0, count: ih * ow)
+                    for o in 0..<oh {
+                        let dyr = dy + o * ow
+                        for t in 0..<rh.taps {
+                            let (wt, tr) = (ihW[o * rh.taps + t], tmp + ihIdx[o * rh.taps + t] * ow)
+                            for k in 0..<ow { tr[k] += wt * dyr[k] }
+                        }
+                    }
+                    for r in 0..<ih {
+                        let (dxr, tr) = (dx + r * iw, tmp + r * ow)
+                        for o in 0..<ow {
+                            for t in 0..<rw.taps { dxr[iwIdx[o * rw.taps + t]] += iwW[o * rw.taps + t] * tr[o] }
+                        }
+                    }
+                }
+            }
+        }
+    }}}}
+}
+
+private func resampleOp(_ x: Tensor, op: String, _ table: (Int) -> Resampling1D) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw(op)
+    let (rh, rw) = (table(h), table(w))
+    guard rh.outSize > 0, rw.outSize > 0 else { throw ShapeError("\(op): \(x.shape) resamples to an empty image") }
+    let y = Tensor(shape: [n, c, rh.outSize, rw.outSize])
+    resample(x.data, y.data, planes: n * c, rw, rh, transposed: false)
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        resample(dy, x.gradBuffer(), planes: n * c, rw, rh, transposed: true)
+    }
+}
+
+public func upsampleNearest(_ x: Tensor, scale: Int) throws -> Tensor {
+    try resampleOp(x, op: "upsampleNearest") { .nearest($0, scale: scale) }
+}
+
+public func upsampleBilinear(_ x: Tensor, scale: Int) throws -> Tensor {
+    try resampleOp(x, op: "upsampleBilinear") { .bilinear($0, scale: scale) }
+}
+
+/// An integer resize factor, enlarging or shrinking.
+public enum ResizeFactor: Sendable {
+    case up(Int), down(Int)
+    var ratio: Double {
+        switch self {
+        case .up(let s): Double(s)
+        case .down(let s): 1 / Double(s)
+        }
+    }
+    public func outSize(_ n: Int) -> Int {
+        switch self {
+        case .up(let s): n * s
+        case .down(let s): (n + s - 1) / s
+        }
+    }
+}
+
+/// MATLAB-compatible bicubic resize (antialiased when shrinking).
+public func resizeBicubic(_ x: Tensor, _ factor: ResizeFactor) throws -> Tensor {
+    try resampleOp(x, op: "resizeBicubic") { .bicubic($0, factor) }
+}

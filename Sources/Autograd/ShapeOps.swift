@@ -1,0 +1,121 @@
+// Ops that move values without arithmetic: channel concat, pixel (un)shuffle, 2×2 pooling.
+
+/// Concatenates NCHW tensors along channels.
+public func concat(_ xs: [Tensor]) throws -> Tensor {
+    guard let first = xs.first else { throw ShapeError("concat: no tensors given") }
+    let (n, _, h, w) = try first.nchw("concat")
+    for x in xs {
+        let d = try x.nchw("concat")
+        guard d.n == n, d.h == h, d.w == w else {
+            throw ShapeError("concat: \(x.shape) does not match \(first.shape) outside the channel axis")
+        }
+    }
+    let channels = xs.map { $0.shape[1] }
+    let total = channels.reduce(0, +)
+    let plane = h * w
+    let y = Tensor(shape: [n, total, h, w])
+    // Each (image, input) block is one contiguous copy.
+    func blocks(_ body: (_ x: Tensor, _ xOffset: Int, _ yOffset: Int, _ length: Int) -> Void) {
+        for img in 0..<n {
+            var c0 = 0
+            for (x, c) in zip(xs, channels) {
+                body(x, img * c * plane, (img * total + c0) * plane, c * plane)
+                c0 += c
+            }
+        }
+    }
+    blocks { x, xo, yo, len in (y.data + yo).update(from: x.data + xo, count: len) }
+    return y.recorded(from: xs) { y in
+        guard let dy = y.gradData else { return }
+        blocks { x, xo, yo, len in if x.needsGrad { axpy(dy + yo, into: x.gradBuffer() + xo, count: len) } }
+    }
+}
+
+/// The one index map behind pixel shuffle and unshuffle: depth channel
+/// c·r² + i·r + j at (h, w) is space pixel (h·r + i, w·r + j) of channel c.
+/// Copies depth→space when `toSpace`, else space→depth; adds when `accumulate`.
+private func shuffle(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                     n: Int, c: Int, h: Int, w: Int, r: Int, toSpace: Bool, accumulate: Bool) {
+    Parallel.forEach(n * c) { nc in
+        for i in 0..<r {
+            for j in 0..<r {
+                let depth = (nc * r * r + i * r + j) * h * w
+                for y in 0..<h {
+                    let d = depth + y * w
+                    let s = nc * h * r * w * r + (y * r + i) * w * r + j
+                    for x in 0..<w {
+                        let (from, to) = toSpace ? (d + x, s + x * r) : (s + x * r, d + x)
+                        if accumulate { dst[to] += src[from] } else { dst[to] = src[from] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [n, c·r², h, w] → [n, c, h·r, w·r].
+public func pixelShuffle(_ x: Tensor, _ r: Int) throws -> Tensor {
+    let (n, cr2, h, w) = try x.nchw("pixelShuffle")
+    guard r >= 1, cr2 % (r * r) == 0 else { throw ShapeError("pixelShuffle: \(cr2) channels of \(x.shape) are not a multiple of \(r)²") }
+    let c = cr2 / (r * r)
+    let y = Tensor(shape: [n, c, h * r, w * r])
+    shuffle(x.data, y.data, n: n, c: c, h: h, w: w, r: r, toSpace: true, accumulate: false)
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        shuffle(dy, x.gradBuffer(), n: n, c: c, h: h, w: w, r: r, toSpace: false, accumulate: true)
+    }
+}
+
+/// [n, c, h·r, w·r] → [n, c·r², h, w].
+public func pixelUnshuffle(_ x: Tensor, _ r: Int) throws -> Tensor {
+    let (n, c, hr, wr) = try x.nchw("pixelUnshuffle")
+    guard r >= 1, hr % r == 0, wr % r == 0 else { throw ShapeError("pixelUnshuffle: size \(hr)×\(wr) of \(x.shape) is not a multiple of \(r)") }
+    let (h, w) = (hr / r, wr / r)
+    let y = Tensor(shape: [n, c * r * r, h, w])
+    shuffle(x.data, y.data, n: n, c: c, h: h, w: w, r: r, toSpace: false, accumulate: false)
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        shuffle(dy, x.gradBuffer(), n: n, c: c, h: h, w: w, r: r, toSpace: true, accumulate: true)
+    }
+}
+
+/// 2×2 pooling with stride 2 (an odd last row or column is dropped, as in PyTorch).
+private func pool2(_ x: Tensor, op: String, max: Bool) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw(op)
+    let (oh, ow) = (h / 2, w / 2)
+    guard oh > 0, ow > 0 else { throw ShapeError("\(op): input \(x.shape) is smaller than 2×2") }
+    let y = Tensor(shape: [n, c, oh, ow])
+    Parallel.forEach(n * c) { p in
+        let (xs, ys) = (x.data + p * h * w, y.data + p * oh * ow)
+        for i in 0..<oh {
+            for j in 0..<ow {
+                let a = xs + 2 * i * w + 2 * j
+                ys[i * ow + j] = max ? Swift.max(a[0], a[1], a[w], a[w + 1]) : 0.25 * (a[0] + a[1] + a[w] + a[w + 1])
+            }
+        }
+    }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        Parallel.forEach(n * c) { p in
+            let (xs, ys, d, g) = (x.data + p * h * w, y.data + p * oh * ow, dy + p * oh * ow, dx + p * h * w)
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    let base = 2 * i * w + 2 * j
+                    let o = i * ow + j
+                    if max {  // the first input equal to the max takes it all
+                        let m = ys[o]
+                        let k = xs[base] == m ? 0 : xs[base + 1] == m ? 1 : xs[base + w] == m ? w : w + 1
+                        g[base + k] += d[o]
+                    } else {
+                        let q = 0.25 * d[o]
+                        g[base] += q; g[base + 1] += q; g[base + w] += q; g[base + w + 1] += q
+                    }
+                }
+            }
+        }
+    }
+}
+
+public func avgPool2(_ x: Tensor) throws -> Tensor { try pool2(x, op: "avgPool2", max: false) }
+public func maxPool2(_ x: Tensor) throws -> Tensor { try pool2(x, op: "maxPool2", max: true) }

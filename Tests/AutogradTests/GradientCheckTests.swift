@@ -1,0 +1,150 @@
+import Autograd
+import XCTest
+
+/// Central finite differences against the analytic backward pass, for every
+/// op and every input that takes a gradient. The loss is Σ y·R with fixed
+/// random R, so every output element carries a distinct upstream gradient.
+func checkGradients(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 1e-2,
+                    samples: Int = 40, file: StaticString = #filePath, line: UInt = #line,
+                    _ f: ([Tensor]) throws -> Tensor) throws {
+    var rng = SeededRandom(seed: 99)
+    let probe = try Grad.disabled { try f(inputs) }
+    let r = Tensor.uniform(probe.shape, -1, 1, rng: &rng)
+    func loss() throws -> Double {
+        let y = try Grad.disabled { try f(inputs) }
+        return (0..<y.count).reduce(0.0) { $0 + Double(y.data[$1]) * Double(r.data[$1]) }
+    }
+    for x in inputs { x.requiresGrad = true; x.zeroGrad() }
+    try sum(try mul(try f(inputs), r)).backward()
+    for (k, x) in inputs.enumerated() {
+        guard let grad = x.grad else { XCTFail("input \(k) \(x.shape) got no gradient", file: file, line: line); continue }
+        let indices = x.count <= samples ? Array(0..<x.count) : (0..<samples).map { _ in Int(rng.next() % UInt64(x.count)) }
+        for i in indices {
+            let saved = x.data[i]
+            x.data[i] = saved + eps
+            let plus = try loss()
+            x.data[i] = saved - eps
+            let minus = try loss()
+            x.data[i] = saved
+            let numeric = Float((plus - minus) / Double(2 * eps))
+            let tol = atol + rtol * max(abs(numeric), abs(grad[i]))
+            if abs(numeric - grad[i]) > tol {
+                XCTFail("input \(k) \(x.shape) element \(i): analytic \(grad[i]) vs numeric \(numeric)", file: file, line: line)
+                return
+            }
+        }
+    }
+}
+
+/// Random values kept at least `gap` away from zero, so kinks (relu, L1) are not straddled.
+func random(_ shape: [Int], seed: UInt64, gap: Float = 0) -> Tensor {
+    var rng = SeededRandom(seed: seed)
+    let t = Tensor(shape: shape)
+    for i in 0..<t.count {
+        let v = rng.uniform(-1, 1)
+        t.data[i] = v >= 0 ? v + gap : v - gap
+    }
+    return t
+}
+
+final class GradientCheckTests: XCTestCase {
+    func testConv2d() throws {
+        // (n, c, h, w, out, kernel, stride, padding, bias)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+            (2, 3, 7, 6, 4, 3, 1, 1, true),
+            (1, 2, 9, 5, 3, 3, 2, 0, true),
+            (3, 2, 8, 7, 2, 3, 2, 1, false),
+            (2, 4, 5, 5, 3, 1, 1, 0, true),
+            (1, 1, 6, 6, 2, 5, 1, 2, true),
+        ]
+        for (i, (n, c, h, w, o, k, s, p, b)) in cases.enumerated() {
+            let x = random([n, c, h, w], seed: UInt64(i))
+            let wt = random([o, c, k, k], seed: UInt64(100 + i))
+            let bias = random([o], seed: UInt64(200 + i))
+            try checkGradients(b ? [x, wt, bias] : [x, wt]) { t in
+                try conv2d(t[0], t[1], b ? t[2] : nil, stride: s, padding: p)
+            }
+        }
+    }
+
+    func testConv2dRowChunksMatchWholeImage() throws {
+        let x = random([1, 3, 11, 9], seed: 1), w = random([4, 3, 3, 3], seed: 2)
+        let whole = try conv2d(x, w, nil, padding: 1).array
+        let saved = ConvGeometry.columnBudget
+        ConvGeometry.columnBudget = 27 * 9 * 2  // two output rows per chunk
+        defer { ConvGeometry.columnBudget = saved }
+        for (a, b) in zip(try conv2d(x, w, nil, padding: 1).array, whole) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        try checkGradients([x, w]) { try conv2d($0[0], $0[1], nil, padding: 1) }
+    }
+
+    func testElementwiseWithBroadcasting() throws {
+        let a = random([2, 3, 4, 5], seed: 1)
+        for b in [random([2, 3, 4, 5], seed: 2), random([3], seed: 3), random([1, 3, 1, 1], seed: 4), random([1], seed: 5)] {
+            try checkGradients([a, b]) { try add($0[0], $0[1]) }
+            try checkGradients([a, b]) { try sub($0[0], $0[1]) }
+            try checkGradients([a, b]) { try mul($0[0], $0[1]) }
+        }
+        try checkGradients([a]) { scale($0[0], -2.5) }
+        try checkGradients([a]) { try $0[0].reshaped([6, 20]) }
+    }
+
+    func testActivations() throws {
+        let x = random([2, 3, 5, 4], seed: 7, gap: 0.05)
+        try checkGradients([x]) { relu($0[0]) }
+        try checkGradients([x]) { leakyRelu($0[0], slope: 0.1) }
+        try checkGradients([x]) { sigmoid($0[0]) }
+        try checkGradients([x]) { tanh($0[0]) }
+        try checkGradients([x, random([3], seed: 8)]) { try prelu($0[0], $0[1]) }
+    }
+
+    func testShapeOps() throws {
+        let a = random([2, 2, 3, 5], seed: 1), b = random([2, 3, 3, 5], seed: 2)
+        try checkGradients([a, b]) { try concat($0) }
+        try checkGradients([random([2, 8, 3, 5], seed: 3)]) { try pixelShuffle($0[0], 2) }
+        try checkGradients([random([1, 9, 2, 3], seed: 4)]) { try pixelShuffle($0[0], 3) }
+        try checkGradients([random([2, 2, 6, 4], seed: 5)]) { try pixelUnshuffle($0[0], 2) }
+    }
+
+    func testPixelShuffleInvertsUnshuffle() throws {
+        let x = random([2, 3, 6, 8], seed: 9)
+        XCTAssertEqual(try pixelShuffle(try pixelUnshuffle(x, 2), 2).array, x.array)
+    }
+
+    func testPooling() throws {
+        for shape in [[2, 3, 6, 4], [1, 2, 7, 5]] {
+            // Distinct values 0.05 apart, so a finite step never changes which input is the max.
+            var rng = SeededRandom(seed: 11)
+            let x = try Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { Float($0) * 0.05 }.shuffled(using: &rng))
+            try checkGradients([x]) { try avgPool2($0[0]) }
+            try checkGradients([x]) { try maxPool2($0[0]) }
+        }
+    }
+
+    func testResampling() throws {
+        for shape in [[2, 2, 5, 4], [1, 1, 7, 9]] {
+            let x = random(shape, seed: 12)
+            try checkGradients([x]) { try upsampleNearest($0[0], scale: 2) }
+            try checkGradients([x]) { try upsampleBilinear($0[0], scale: 2) }
+            try checkGradients([x]) { try upsampleBilinear($0[0], scale: 3) }
+            try checkGradients([x]) { try resizeBicubic($0[0], .up(2)) }
+            try checkGradients([x]) { try resizeBicubic($0[0], .up(4)) }
+            try checkGradients([x]) { try resizeBicubic($0[0], .down(2)) }
+            try checkGradients([x]) { try resizeBicubic($0[0], .down(3)) }
+        }
+    }
+
+    func testReductionsAndLosses() throws {
+        let a = random([2, 3, 4, 4], seed: 13), b = random([2, 3, 4, 4], seed: 14)
+        try checkGradients([a]) { sum($0[0]) }
+        try checkGradients([a]) { mean($0[0]) }
+        try checkGradients([a, b]) { try mseLoss($0[0], $0[1]) }
+        // L1 and Charbonnier are kinked or sharply curved at a = b: keep a − b away from 0.
+        let c = try add(b, random([2, 3, 4, 4], seed: 15, gap: 0.1)).detached()
+        try checkGradients([a, c]) { try l1Loss($0[0], $0[1]) }
+        try checkGradients([a, c]) { try charbonnierLoss($0[0], $0[1], epsilon: 0.05) }
+    }
+
+    func testGram() throws {
+        try checkGradients([random([2, 3, 4, 5], seed: 16)]) { try gram($0[0]) }
+    }
+}
