@@ -1,35 +1,50 @@
 import Foundation
 
-/// y = f(x) elementwise; backward uses f′ given x and y (whichever is cheaper).
-/// Each activation below is its function and derivative side by side.
-@inline(__always)
-private func pointwise(_ x: Tensor, _ f: @escaping (Float) -> Float,
-                       _ df: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+/// An elementwise function with its derivative beside it; the derivative may
+/// use x or y, whichever is cheaper. Ops are generic over these so each loop
+/// is specialised and inlined.
+protocol Pointwise {
+    func f(_ x: Float) -> Float
+    func df(x: Float, y: Float) -> Float
+}
+
+struct ReLU: Pointwise {
+    func f(_ x: Float) -> Float { max(x, 0) }
+    func df(x: Float, y: Float) -> Float { x > 0 ? 1 : 0 }
+}
+
+struct LeakyReLU: Pointwise {
+    let slope: Float
+    func f(_ x: Float) -> Float { x > 0 ? x : slope * x }
+    func df(x: Float, y: Float) -> Float { x > 0 ? 1 : slope }
+}
+
+struct Sigmoid: Pointwise {
+    func f(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+    func df(x: Float, y: Float) -> Float { y * (1 - y) }
+}
+
+struct Tanh: Pointwise {
+    func f(_ x: Float) -> Float { Foundation.tanh(x) }
+    func df(x: Float, y: Float) -> Float { 1 - y * y }
+}
+
+/// y = f(x); backward dx += dy · f′.
+private func pointwise<F: Pointwise>(_ x: Tensor, _ fn: F) -> Tensor {
     let y = Tensor(shape: x.shape)
     let (xs, ys) = (x.data, y.data)
-    Parallel.chunks(x.count) { r in for i in r { ys[i] = f(xs[i]) } }
+    Parallel.chunks(x.count) { r in for i in r { ys[i] = fn.f(xs[i]) } }
     return y.recorded(from: [x]) { y in
         guard let dy = y.gradData else { return }
         let dx = x.gradBuffer()
-        Parallel.chunks(x.count) { r in for i in r { dx[i] += dy[i] * df(xs[i], ys[i]) } }
+        Parallel.chunks(x.count) { r in for i in r { dx[i] += dy[i] * fn.df(x: xs[i], y: ys[i]) } }
     }
 }
 
-public func relu(_ x: Tensor) -> Tensor {
-    pointwise(x, { max($0, 0) }, { x, _ in x > 0 ? 1 : 0 })
-}
-
-public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor {
-    pointwise(x, { $0 > 0 ? $0 : slope * $0 }, { x, _ in x > 0 ? 1 : slope })
-}
-
-public func sigmoid(_ x: Tensor) -> Tensor {
-    pointwise(x, { 1 / (1 + exp(-$0)) }, { _, y in y * (1 - y) })
-}
-
-public func tanh(_ x: Tensor) -> Tensor {
-    pointwise(x, { Foundation.tanh($0) }, { _, y in 1 - y * y })
-}
+public func relu(_ x: Tensor) -> Tensor { pointwise(x, ReLU()) }
+public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor { pointwise(x, LeakyReLU(slope: slope)) }
+public func sigmoid(_ x: Tensor) -> Tensor { pointwise(x, Sigmoid()) }
+public func tanh(_ x: Tensor) -> Tensor { pointwise(x, Tanh()) }
 
 /// PReLU: y = x for x > 0, a_c·x otherwise, with a learned slope per channel.
 public func prelu(_ x: Tensor, _ slope: Tensor) throws -> Tensor {

@@ -23,16 +23,19 @@ public struct ConvGeometry {
     var inPlane: Int { c * h * w }
     var outPlane: Int { oc * ohw }
 
+    init(n: Int, c: Int, h: Int, w: Int, oc: Int, kh: Int, kw: Int, stride: Int, pad: Int) {
+        (self.n, self.c, self.h, self.w, self.oc, self.kh, self.kw, self.stride, self.pad) = (n, c, h, w, oc, kh, kw, stride, pad)
+        oh = (h + 2 * pad - kh) / stride + 1
+        ow = (w + 2 * pad - kw) / stride + 1
+    }
+
     init(_ x: Tensor, _ weight: Tensor, stride: Int, pad: Int) throws {
         let (n, c, h, w) = try x.nchw("conv2d")
         guard weight.shape.count == 4, weight.shape[1] == c else {
             throw ShapeError("conv2d: weight \(weight.shape) does not fit input \(x.shape) (want [out, \(c), kh, kw])")
         }
         guard stride >= 1, pad >= 0 else { throw ShapeError("conv2d: stride \(stride) and padding \(pad) must be ≥1 and ≥0") }
-        (self.n, self.c, self.h, self.w) = (n, c, h, w)
-        (oc, kh, kw, self.stride, self.pad) = (weight.shape[0], weight.shape[2], weight.shape[3], stride, pad)
-        oh = (h + 2 * pad - kh) / stride + 1
-        ow = (w + 2 * pad - kw) / stride + 1
+        self.init(n: n, c: c, h: h, w: w, oc: weight.shape[0], kh: weight.shape[2], kw: weight.shape[3], stride: stride, pad: pad)
         guard h + 2 * pad >= kh, w + 2 * pad >= kw else {
             throw ShapeError("conv2d: kernel \(kh)×\(kw) is larger than input \(x.shape) padded by \(pad)")
         }
@@ -105,9 +108,10 @@ func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ 
     }
 }
 
-/// y = W ⋆ x + b, one (image, row chunk) at a time: im2col, then one GEMM.
+/// y = W ⋆ x + b (or y += W ⋆ x when accumulating), one (image, row chunk)
+/// at a time: im2col, then one GEMM.
 func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                   _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+                   _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, accumulate: Bool = false) {
     let chunks = g.rowChunks()
     Parallel.forEach(g.n * chunks.count) { unit in
         let (img, rows) = (unit / chunks.count, chunks[unit % chunks.count])
@@ -115,7 +119,7 @@ func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Un
         let yChunk = y + img * g.outPlane + rows.lowerBound * g.ow
         Scratch.shared.with(g.ckk * L) { col in
             im2col(x + img * g.inPlane, g, rows: rows, col)
-            gemm(m: g.oc, n: L, k: g.ckk, w, lda: g.ckk, col, ldb: L, beta: 0, yChunk, ldc: g.ohw)
+            gemm(m: g.oc, n: L, k: g.ckk, w, lda: g.ckk, col, ldb: L, beta: accumulate ? 1 : 0, yChunk, ldc: g.ohw)
         }
         if let b {
             for o in 0..<g.oc {
@@ -126,12 +130,30 @@ func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Un
     }
 }
 
+/// With stride 1 and a square kernel, dx is itself a convolution: dy ⋆ W
+/// flipped in space with in/out channels swapped, padded by k − 1 − p. That
+/// runs as im2col + GEMM straight into dx, with no col2im scatter.
+private func conv2dInputGradientStride1(_ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                        _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    let k = g.kh
+    Scratch.shared.with(g.oc * g.ckk) { flipped in  // [c, oc, k, k]
+        for o in 0..<g.oc { for c in 0..<g.c { for i in 0..<k { for j in 0..<k {
+            flipped[((c * g.oc + o) * k + i) * k + j] = w[((o * g.c + c) * k + (k - 1 - i)) * k + (k - 1 - j)]
+        }}}}
+        let t = ConvGeometry(n: g.n, c: g.oc, h: g.oh, w: g.ow, oc: g.c, kh: k, kw: k, stride: 1, pad: k - 1 - g.pad)
+        conv2dForward(dy, flipped, nil, dx, t, accumulate: true)
+    }
+}
+
 /// dW += dy·colᵀ, db += Σdy, dx += col2im(Wᵀ·dy). Images are split across
 /// threads (never rows of one image, whose col2im writes would overlap) and
 /// each thread sums its own dW before one reduction.
 func conv2dBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
+                    dx dxIn: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
                     _ g: ConvGeometry) {
+    let viaConvolution = dxIn != nil && g.stride == 1 && g.kh == g.kw && g.pad <= g.kh - 1
+    if viaConvolution { conv2dInputGradientStride1(w, dy, dxIn!, g) }
+    let dx = viaConvolution ? nil : dxIn
     let chunks = g.rowChunks()
     let parts = min(Parallel.threads, g.n)
     let wCount = g.oc * g.ckk

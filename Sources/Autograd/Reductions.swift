@@ -29,14 +29,36 @@ private func total(_ x: Tensor, mean: Bool) -> Tensor {
 public func sum(_ x: Tensor) -> Tensor { total(x, mean: false) }
 public func mean(_ x: Tensor) -> Tensor { total(x, mean: true) }
 
-/// mean ρ(a − b) with ρ′ beside ρ; gradients go to whichever side needs one.
-private func pairLoss(_ a: Tensor, _ b: Tensor, op: String,
-                      _ rho: @escaping (Float) -> Float, _ drho: @escaping (Float) -> Float) throws -> Tensor {
+/// A penalty ρ on the difference d = a − b, with ρ′ beside it.
+protocol Penalty {
+    func rho(_ d: Float) -> Float
+    func drho(_ d: Float) -> Float
+}
+
+struct Squared: Penalty {
+    func rho(_ d: Float) -> Float { d * d }
+    func drho(_ d: Float) -> Float { 2 * d }
+}
+
+struct Absolute: Penalty {
+    func rho(_ d: Float) -> Float { abs(d) }
+    func drho(_ d: Float) -> Float { d > 0 ? 1 : (d < 0 ? -1 : 0) }
+}
+
+/// A smooth L1: √(d² + ε²), differentiable at 0.
+struct Charbonnier: Penalty {
+    let e2: Float
+    func rho(_ d: Float) -> Float { (d * d + e2).squareRoot() }
+    func drho(_ d: Float) -> Float { d / (d * d + e2).squareRoot() }
+}
+
+/// mean ρ(a − b); gradients go to whichever side needs one.
+private func pairLoss<P: Penalty>(_ a: Tensor, _ b: Tensor, op: String, _ p: P) throws -> Tensor {
     guard a.shape == b.shape else { throw ShapeError("\(op): prediction \(a.shape) and target \(b.shape) differ in shape") }
     let k = 1 / Float(max(a.count, 1))
     let s = parallelSum(a.count) { r in
         var acc: Float = 0
-        for i in r { acc += rho(a.data[i] - b.data[i]) }
+        for i in r { acc += p.rho(a.data[i] - b.data[i]) }
         return Double(acc)
     }
     return Tensor(scalar: Float(s) * k).recorded(from: [a, b]) { y in
@@ -44,23 +66,15 @@ private func pairLoss(_ a: Tensor, _ b: Tensor, op: String,
         let g = dy[0] * k
         for (t, sign) in [(a, Float(1)), (b, Float(-1))] where t.needsGrad {
             let dt = t.gradBuffer()
-            Parallel.chunks(a.count) { r in for i in r { dt[i] += sign * g * drho(a.data[i] - b.data[i]) } }
+            Parallel.chunks(a.count) { r in for i in r { dt[i] += sign * g * p.drho(a.data[i] - b.data[i]) } }
         }
     }
 }
 
-public func mseLoss(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    try pairLoss(a, b, op: "mseLoss", { $0 * $0 }, { 2 * $0 })
-}
-
-public func l1Loss(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    try pairLoss(a, b, op: "l1Loss", { abs($0) }, { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
-}
-
-/// A smooth L1: √(d² + ε²), differentiable at 0.
+public func mseLoss(_ a: Tensor, _ b: Tensor) throws -> Tensor { try pairLoss(a, b, op: "mseLoss", Squared()) }
+public func l1Loss(_ a: Tensor, _ b: Tensor) throws -> Tensor { try pairLoss(a, b, op: "l1Loss", Absolute()) }
 public func charbonnierLoss(_ a: Tensor, _ b: Tensor, epsilon: Float = 1e-3) throws -> Tensor {
-    let e2 = epsilon * epsilon
-    return try pairLoss(a, b, op: "charbonnierLoss", { ($0 * $0 + e2).squareRoot() }, { $0 / ($0 * $0 + e2).squareRoot() })
+    try pairLoss(a, b, op: "charbonnierLoss", Charbonnier(e2: epsilon * epsilon))
 }
 
 /// Gram matrix per image: G = F·Fᵀ / (c·h·w) with F the c × (h·w) features; [n, c, c].

@@ -15,8 +15,29 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions of each workload (after one warm-up).")
     var repeats = 10
 
+    @Option(help: "Run only the workloads whose names start with this (sgemm, conv, reference).")
+    var only: String?
+
     func run() throws {
         var results: [(String, Double, String)] = []
+        func wanted(_ name: String) -> Bool { only.map { name.hasPrefix($0) } ?? true }
+        if wanted("sgemm") { try sgemm(&results) }
+        if wanted("conv") { try conv(&results) }
+        if wanted("reference") {
+            var rng = SeededRandom(seed: 2)
+            let step = try ReferenceWorkload(rng: &rng)
+            results.append(("reference_train_step_ms", Self.seconds(repeats) { try! step.step() } * 1000, "ms"))
+        }
+        if json {
+            let object = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ($0.1 * 100).rounded() / 100) })
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for (name, value, unit) in results { print(name.padding(toLength: 36, withPad: " ", startingAt: 0), String(format: "%9.2f %@", value, unit)) }
+        }
+    }
+
+    func sgemm(_ results: inout [(String, Double, String)]) throws {
         let n = 1024
         let (a, b, c) = (Tensor(zeros: [n, n]), Tensor(zeros: [n, n]), Tensor(zeros: [n, n]))
         let sgemm1 = Self.gflops(2 * Double(n * n * n), repeats) {
@@ -29,7 +50,9 @@ struct Bench: ParsableCommand {
         }
         openblas_set_num_threads(1)
         results.append(("sgemm_1024_gflops_\(Parallel.threads)threads", sgemmAll, "GFLOPS"))
+    }
 
+    func conv(_ results: inout [(String, Double, String)]) throws {
         var rng = SeededRandom(seed: 1)
         for ch in [32, 64] {
             let x = Tensor.uniform([16, ch, 48, 48], rng: &rng, requiresGrad: true)
@@ -46,16 +69,6 @@ struct Bench: ParsableCommand {
             }, "GFLOPS"))
         }
 
-        let step = try ReferenceWorkload(rng: &rng)
-        results.append(("reference_train_step_ms", Self.seconds(repeats) { try! step.step() } * 1000, "ms"))
-
-        if json {
-            let object = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ($0.1 * 100).rounded() / 100) })
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for (name, value, unit) in results { print(name.padding(toLength: 36, withPad: " ", startingAt: 0), String(format: "%9.2f %@", value, unit)) }
-        }
     }
 
     /// Median wall time of `body` over `repeats` runs, after one warm-up.

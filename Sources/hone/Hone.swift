@@ -2,6 +2,16 @@ import ArgumentParser
 
 @main
 struct Hone: ParsableCommand {
+    static func main() {
+        BLASKernel.selectFastest()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         abstract: "Make a video sharper by fine-tuning a super-resolution network on that video.",
         subcommands: [Bench.self])
