@@ -18,10 +18,15 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
         .executableTarget(
             name: "hone",
-            dependencies: ["Autograd", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Autograd", "VideoIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd"]),
     ]
 )

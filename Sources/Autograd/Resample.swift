@@ -37,24 +37,38 @@ struct Resampling1D: Sendable {
         })
     }
 
-    /// MATLAB `imresize(…, 'bicubic')`: Keys' cubic with a = −0.5, centres
-    /// aligned, symmetric edges, and when shrinking the kernel stretched by
-    /// 1/scale (antialiasing). Output size is ⌈in·scale⌉, as in MATLAB.
+    /// MATLAB `imresize(…, 'bicubic')`: Keys' cubic with a = −0.5.
     static func bicubic(_ n: Int, _ factor: ResizeFactor) -> Resampling1D {
-        let scale = factor.ratio
-        func cubic(_ x: Double) -> Double {
+        matlab(n, factor, width: 4) { x in
             let a = abs(x), a2 = a * a, a3 = a2 * a
             if a <= 1 { return 1.5 * a3 - 2.5 * a2 + 1 }
             if a <= 2 { return -0.5 * a3 + 2.5 * a2 - 4 * a + 2 }
             return 0
         }
+    }
+
+    /// MATLAB `imresize(…, 'lanczos3')`.
+    static func lanczos3(_ n: Int, _ factor: ResizeFactor) -> Resampling1D {
+        matlab(n, factor, width: 6) { x in
+            if x == 0 { return 1 }
+            if abs(x) >= 3 { return 0 }
+            let px = Double.pi * x
+            return 3 * sin(px) * sin(px / 3) / (px * px)
+        }
+    }
+
+    /// MATLAB's `contributions()`: centres aligned, symmetric edges, and when
+    /// shrinking the kernel stretched by 1/scale (antialiasing). Output size
+    /// is ⌈in·scale⌉, as in MATLAB.
+    private static func matlab(_ n: Int, _ factor: ResizeFactor, width kernelWidth: Double,
+                               _ cubic: @escaping (Double) -> Double) -> Resampling1D {
+        let scale = factor.ratio
         let shrink = scale < 1
-        let width = shrink ? 4 / scale : 4
+        let width = shrink ? kernelWidth / scale : kernelWidth
         let kernel: (Double) -> Double = shrink ? { scale * cubic(scale * $0) } : cubic
-        let outSize = factor.outSize(n)
         let taps = Int(width.rounded(.up)) + 2
-        return Resampling1D(inSize: n, contributions: (1...outSize).map { o in
-            // 1-based coordinates, as in MATLAB's contributions().
+        return Resampling1D(inSize: n, contributions: (1...factor.outSize(n)).map { o in
+            // 1-based coordinates, as in MATLAB.
             let u = Double(o) / scale + 0.5 * (1 - 1 / scale)
             let left = Int((u - width / 2).rounded(.down))
             let row = (0..<taps).map { t in (left + t, kernel(u - Double(left + t))) }
@@ -161,4 +175,9 @@ public enum ResizeFactor: Sendable {
 /// MATLAB-compatible bicubic resize (antialiased when shrinking).
 public func resizeBicubic(_ x: Tensor, _ factor: ResizeFactor) throws -> Tensor {
     try resampleOp(x, op: "resizeBicubic") { .bicubic($0, factor) }
+}
+
+/// MATLAB-compatible Lanczos-3 resize (antialiased when shrinking).
+public func resizeLanczos(_ x: Tensor, _ factor: ResizeFactor) throws -> Tensor {
+    try resampleOp(x, op: "resizeLanczos") { .lanczos3($0, factor) }
 }

@@ -130,6 +130,8 @@ final class GradientCheckTests: XCTestCase {
             try checkGradients([x]) { try resizeBicubic($0[0], .up(4)) }
             try checkGradients([x]) { try resizeBicubic($0[0], .down(2)) }
             try checkGradients([x]) { try resizeBicubic($0[0], .down(3)) }
+            try checkGradients([x]) { try resizeLanczos($0[0], .up(2)) }
+            try checkGradients([x]) { try resizeLanczos($0[0], .down(2)) }
         }
     }
 

@@ -1,0 +1,141 @@
+import CFFmpeg
+import Foundation
+
+/// Everything that can go wrong reading or writing media, each as one line
+/// that names the file.
+public enum VideoIOError: Error, CustomStringConvertible {
+    case missingFile(String)
+    case notMedia(String, String)
+    case noVideoStream(String)
+    case unsupportedCodec(String, String)
+    case cannotWrite(String, String)
+    case diskFull(String)
+    case failed(String, String)
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case .missingFile(let p): "\(p): no such file"
+        case .notMedia(let p, let why): "\(p): not a media file FFmpeg can read (\(why))"
+        case .noVideoStream(let p): "\(p): has no video stream"
+        case .unsupportedCodec(let p, let c): "\(p): unsupported codec \(c)"
+        case .cannotWrite(let p, let why): "\(p): cannot write (\(why))"
+        case .diskFull(let p): "\(p): disk full"
+        case .failed(let p, let what): "\(p): \(what)"
+        case .interrupted: "interrupted; no output written"
+        }
+    }
+}
+
+func ffmpegMessage(_ code: Int32) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    av_strerror(code, &buffer, buffer.count)
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// A YUV↔RGB matrix and range, as tagged in a stream or chosen for one.
+public struct ColorSpace: Equatable, Sendable, CustomStringConvertible {
+    public enum Matrix: String, Sendable { case bt601, bt709 }
+    public var matrix: Matrix
+    public var fullRange: Bool
+
+    public var description: String { "\(matrix.rawValue) \(fullRange ? "full" : "limited") range" }
+
+    /// What players assume for untagged video: BT.709 from 720 lines up, BT.601 below.
+    public static func standard(height: Int) -> ColorSpace {
+        ColorSpace(matrix: height >= 720 ? .bt709 : .bt601, fullRange: false)
+    }
+
+    var swsCoefficients: UnsafePointer<Int32> {
+        sws_getCoefficients(matrix == .bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601)
+    }
+}
+
+/// What a caller needs to know of the input's video stream.
+public struct VideoInfo: Sendable {
+    public let width, height: Int
+    public let codec: String
+    /// Stream time base as (numerator, denominator): pts × num / den = seconds.
+    public let timeBase: (num: Int32, den: Int32)
+    public let frameRate: Double
+    public let duration: Double
+    /// The container's frame count, or duration × frame rate when it has none.
+    public let estimatedFrames: Int
+    public let rotation: Double
+    public let colorSpace: ColorSpace
+    public let bitDepth: Int
+}
+
+/// An opened media file or URL: its demuxer and its best video stream.
+public final class MediaInput {
+    public let path: String
+    let format: UnsafeMutablePointer<AVFormatContext>
+    let videoIndex: Int32
+    public let info: VideoInfo
+
+    public init(_ path: String) throws {
+        self.path = path
+        if !path.contains("://"), !FileManager.default.fileExists(atPath: path) { throw VideoIOError.missingFile(path) }
+        av_log_set_level(AV_LOG_FATAL)  // failures reach the user as one line of ours
+        var ctx: UnsafeMutablePointer<AVFormatContext>?
+        let opened = avformat_open_input(&ctx, path, nil, nil)
+        guard opened >= 0, let ctx else { throw VideoIOError.notMedia(path, ffmpegMessage(opened)) }
+        format = ctx
+        let found = avformat_find_stream_info(ctx, nil)
+        var best: Int32 = 0
+        if found >= 0 { best = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0) }
+        guard found >= 0, best >= 0 else {
+            var c: UnsafeMutablePointer<AVFormatContext>? = ctx
+            avformat_close_input(&c)
+            if found < 0 { throw VideoIOError.notMedia(path, ffmpegMessage(found)) }
+            throw VideoIOError.noVideoStream(path)
+        }
+        videoIndex = best
+        let stream = ctx.pointee.streams[Int(best)]!
+        let par = stream.pointee.codecpar.pointee
+        let rate = stream.pointee.avg_frame_rate.den > 0 ? av_q2d(stream.pointee.avg_frame_rate) : av_q2d(stream.pointee.r_frame_rate)
+        let duration = stream.pointee.duration > 0
+            ? Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+            : (ctx.pointee.duration > 0 ? Double(ctx.pointee.duration) / Double(AV_TIME_BASE) : 0)
+        var rotation = 0.0
+        if let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nil) {
+            rotation = matrix.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_get($0) }
+            if rotation.isNaN { rotation = 0 }
+        }
+        let pixFmt = AVPixelFormat(rawValue: par.format)
+        let desc = av_pix_fmt_desc_get(pixFmt)
+        let standard = ColorSpace.standard(height: Int(par.height))
+        let matrix: ColorSpace.Matrix = switch par.color_space {
+        case AVCOL_SPC_BT709: .bt709
+        case AVCOL_SPC_BT470BG, AVCOL_SPC_SMPTE170M, AVCOL_SPC_FCC: .bt601
+        default: standard.matrix
+        }
+        let isJPEGFormat = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P].contains(pixFmt)
+        let fullRange = par.color_range == AVCOL_RANGE_JPEG || isJPEGFormat
+        info = VideoInfo(
+            width: Int(par.width), height: Int(par.height),
+            codec: String(cString: avcodec_get_name(par.codec_id)),
+            timeBase: (stream.pointee.time_base.num, stream.pointee.time_base.den),
+            frameRate: rate, duration: duration,
+            estimatedFrames: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : Int((duration * rate).rounded()),
+            rotation: rotation,
+            colorSpace: ColorSpace(matrix: matrix, fullRange: fullRange),
+            bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8)
+    }
+
+    deinit {
+        var c: UnsafeMutablePointer<AVFormatContext>? = format
+        avformat_close_input(&c)
+    }
+
+    var videoStream: UnsafeMutablePointer<AVStream> { format.pointee.streams[Int(videoIndex)]! }
+    var streams: [UnsafeMutablePointer<AVStream>] { (0..<Int(format.pointee.nb_streams)).map { format.pointee.streams[$0]! } }
+
+    /// Reads the next packet into `packet`; false at the end of the file.
+    func read(into packet: UnsafeMutablePointer<AVPacket>) throws -> Bool {
+        let r = av_read_frame(format, packet)
+        if r == hone_averror_eof() { return false }
+        guard r >= 0 else { throw VideoIOError.failed(path, "read error: \(ffmpegMessage(r))") }
+        return true
+    }
+}

@@ -1,0 +1,356 @@
+import Autograd
+import CFFmpeg
+import Foundation
+
+/// How the video is encoded.
+public struct EncoderSettings: Sendable {
+    public enum Codec: String, Sendable, CaseIterable {
+        /// H.264 (libx264), yuv420p: plays everywhere.
+        case h264
+        /// FFV1 in RGB: lossless, for evaluation (use a .mkv output).
+        case ffv1
+    }
+    public var codec: Codec
+    public var crf: Int
+    public var preset: String
+
+    public init(codec: Codec = .h264, crf: Int = 18, preset: String = "medium") {
+        (self.codec, self.crf, self.preset) = (codec, crf, preset)
+    }
+}
+
+/// Maps an FFmpeg write error to the one-line error a user should see.
+private func writeError(_ code: Int32, _ path: String) -> VideoIOError {
+    code == hone_averror(ENOSPC) ? .diskFull(path) : .cannotWrite(path, ffmpegMessage(code))
+}
+
+/// The output file: the encoded video plus the input's other streams, copied
+/// where the container takes their codec and re-encoded where it does not.
+/// Written under a temporary name in the same folder and renamed on finish,
+/// so the final name never holds a partial file.
+public final class MediaOutput {
+    public let path: String
+    let temporaryPath: String
+    let format: UnsafeMutablePointer<AVFormatContext>
+    let encoder: UnsafeMutablePointer<AVCodecContext>
+    let videoStream: UnsafeMutablePointer<AVStream>
+    let width, height: Int
+    let colorSpace: ColorSpace
+    private let inputTimeBase: AVRational
+    private var copies: [Int32: (stream: UnsafeMutablePointer<AVStream>, inTimeBase: AVRational)] = [:]
+    private var audio: [Int32: AudioTranscoder] = [:]
+    private var converter: PixelConverter?
+    private let rgb: UnsafeMutablePointer<AVFrame>, yuv: UnsafeMutablePointer<AVFrame>
+    private let packet: UnsafeMutablePointer<AVPacket>
+    private var opened = false, finished = false
+    public private(set) var warnings: [String] = []
+
+    public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings()) throws {
+        self.path = path
+        (self.width, self.height) = (width, height)
+        let url = URL(fileURLWithPath: path)
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+            + "." + url.pathExtension
+        guard let ofmt = av_guess_format(nil, path, nil) else {
+            throw VideoIOError.cannotWrite(path, "unknown container for extension '.\(url.pathExtension)'; use .mp4, .mkv, .mov or .webm")
+        }
+        if settings.codec == .h264, width % 2 != 0 || height % 2 != 0 {
+            throw VideoIOError.cannotWrite(path, "H.264 in yuv420p needs even sizes, got \(width)×\(height)")
+        }
+        var oc: UnsafeMutablePointer<AVFormatContext>?
+        guard avformat_alloc_output_context2(&oc, ofmt, nil, temporaryPath) >= 0, let oc else {
+            throw VideoIOError.cannotWrite(path, "cannot create the output container")
+        }
+        format = oc
+        packet = av_packet_alloc()
+        colorSpace = settings.codec == .ffv1 ? ColorSpace(matrix: .bt709, fullRange: true) : .standard(height: height)
+        inputTimeBase = input.videoStream.pointee.time_base
+
+        // Video encoder.
+        let encoderName = settings.codec == .h264 ? "libx264" : "ffv1"
+        guard let videoCodec = avcodec_find_encoder_by_name(encoderName), let enc = avcodec_alloc_context3(videoCodec),
+              let vs = avformat_new_stream(oc, nil) else {
+            throw VideoIOError.cannotWrite(path, "encoder \(encoderName) is not available in this FFmpeg")
+        }
+        (encoder, videoStream) = (enc, vs)
+        guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) == 1 else {
+            throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(settings.codec.rawValue) video; use .mp4 or .mkv")
+        }
+        let pixFmt = settings.codec == .h264 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_GBRP
+        enc.pointee.width = Int32(width)
+        enc.pointee.height = Int32(height)
+        enc.pointee.pix_fmt = pixFmt
+        enc.pointee.time_base = inputTimeBase  // input timestamps pass through unchanged
+        enc.pointee.framerate = input.videoStream.pointee.avg_frame_rate
+        enc.pointee.sample_aspect_ratio = input.videoStream.pointee.codecpar.pointee.sample_aspect_ratio
+        enc.pointee.thread_count = 0
+        if settings.codec == .h264 {
+            let is709 = colorSpace.matrix == .bt709
+            enc.pointee.colorspace = is709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M
+            enc.pointee.color_primaries = is709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M
+            enc.pointee.color_trc = is709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M
+            enc.pointee.color_range = AVCOL_RANGE_MPEG
+            av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
+            av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
+        } else {
+            enc.pointee.color_range = AVCOL_RANGE_JPEG
+        }
+        if ofmt.pointee.flags & AVFMT_GLOBALHEADER != 0 { enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        let r = avcodec_open2(enc, videoCodec, nil)
+        guard r >= 0 else { throw VideoIOError.cannotWrite(path, "cannot open \(encoderName): \(ffmpegMessage(r))") }
+        avcodec_parameters_from_context(vs.pointee.codecpar, enc)
+        vs.pointee.time_base = enc.pointee.time_base
+        vs.pointee.avg_frame_rate = enc.pointee.framerate
+        // Keep the rotation tag so players turn the output as they turned the input.
+        if let matrix = av_stream_get_side_data(input.videoStream, AV_PKT_DATA_DISPLAYMATRIX, nil),
+           let copy = av_stream_new_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, 36) {
+            copy.update(from: matrix, count: 36)
+        }
+
+        rgb = try allocateFrame(width: width, height: height, format: AV_PIX_FMT_GBRP16LE)
+        yuv = try allocateFrame(width: width, height: height, format: pixFmt)
+
+        // Other streams: audio and subtitles, copied or re-encoded.
+        for stream in input.streams where stream.pointee.index != input.videoIndex {
+            let par = stream.pointee.codecpar!
+            let kind = par.pointee.codec_type
+            guard kind == AVMEDIA_TYPE_AUDIO || kind == AVMEDIA_TYPE_SUBTITLE else { continue }
+            let name = String(cString: avcodec_get_name(par.pointee.codec_id))
+            if Self.canCopy(par.pointee.codec_id, kind: kind, into: ofmt) {
+                guard let out = avformat_new_stream(oc, nil) else { continue }
+                avcodec_parameters_copy(out.pointee.codecpar, par)
+                out.pointee.codecpar.pointee.codec_tag = 0
+                out.pointee.time_base = stream.pointee.time_base
+                copies[stream.pointee.index] = (out, stream.pointee.time_base)
+            } else if kind == AVMEDIA_TYPE_AUDIO {
+                audio[stream.pointee.index] = try AudioTranscoder(stream, into: oc, codec: ofmt.pointee.audio_codec, path: path)
+                warnings.append("audio \(name) is re-encoded: \(url.pathExtension) does not take it as it is")
+            } else {
+                warnings.append("subtitles (\(name)) dropped: \(url.pathExtension) does not take them")
+            }
+        }
+    }
+
+    /// MP4 and MOV muxers accept codecs (Vorbis, say) that few players play
+    /// from them, so there only the widely played audio codecs are copied.
+    static func canCopy(_ codec: AVCodecID, kind: AVMediaType, into ofmt: UnsafePointer<AVOutputFormat>) -> Bool {
+        let name = String(cString: ofmt.pointee.name)
+        if kind == AVMEDIA_TYPE_AUDIO, name.contains("mp4") || name.contains("mov") {
+            return [AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_ALAC].contains(codec)
+        }
+        return avformat_query_codec(ofmt, codec, FF_COMPLIANCE_NORMAL) == 1
+    }
+
+    deinit {
+        if !finished { abort() }
+        var c: UnsafeMutablePointer<AVCodecContext>? = encoder
+        avcodec_free_context(&c)
+        var f: UnsafeMutablePointer<AVFrame>? = rgb
+        av_frame_free(&f)
+        f = yuv
+        av_frame_free(&f)
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&p)
+        avformat_free_context(format)
+    }
+
+    /// Opens the temporary file and writes the container header.
+    private func open() throws {
+        guard !opened else { return }
+        var r = avio_open(&format.pointee.pb, temporaryPath, AVIO_FLAG_WRITE)
+        guard r >= 0 else { throw VideoIOError.cannotWrite(path, ffmpegMessage(r)) }
+        opened = true
+        r = avformat_write_header(format, nil)
+        guard r >= 0 else { throw writeError(r, path) }
+    }
+
+    /// Encodes one RGB frame ([1, 3, height, width], values in [0, 1]) at `pts`
+    /// in the input's video time base.
+    public func write(_ image: Tensor, pts: Int64) throws {
+        try open()
+        guard image.shape == [1, 3, height, width] else {
+            throw VideoIOError.failed(path, "frame \(image.shape) does not match the output size \(width)×\(height)")
+        }
+        if converter == nil {
+            converter = try PixelConverter(width: width, height: height, from: AV_PIX_FMT_GBRP16LE,
+                                           to: encoder.pointee.pix_fmt, colorSpace: colorSpace, path: path)
+        }
+        guard av_frame_make_writable(yuv) >= 0 else { throw VideoIOError.failed(path, "out of memory") }
+        fill(gbrp16: rgb, from: image, width: width, height: height)
+        converter!.convert(rgb, into: yuv)
+        yuv.pointee.pts = pts
+        try encode(yuv)
+    }
+
+    /// Sends a frame (nil flushes) and writes every packet the encoder has ready.
+    private func encode(_ frame: UnsafeMutablePointer<AVFrame>?) throws {
+        var r = avcodec_send_frame(encoder, frame)
+        guard r >= 0 || r == hone_averror_eof() else { throw VideoIOError.failed(path, "video encoding failed: \(ffmpegMessage(r))") }
+        while true {
+            r = avcodec_receive_packet(encoder, packet)
+            if r == hone_averror_eagain() || r == hone_averror_eof() { return }
+            guard r >= 0 else { throw VideoIOError.failed(path, "video encoding failed: \(ffmpegMessage(r))") }
+            av_packet_rescale_ts(packet, encoder.pointee.time_base, videoStream.pointee.time_base)
+            packet.pointee.stream_index = videoStream.pointee.index
+            try mux(packet)
+        }
+    }
+
+    func mux(_ packet: UnsafeMutablePointer<AVPacket>) throws {
+        let r = av_interleaved_write_frame(format, packet)
+        guard r >= 0 else { throw writeError(r, path) }
+    }
+
+    /// Takes a packet of one of the input's other streams: copied or re-encoded.
+    func pass(_ packet: UnsafeMutablePointer<AVPacket>) throws {
+        try open()
+        let index = packet.pointee.stream_index
+        if let (stream, inTimeBase) = copies[index] {
+            av_packet_rescale_ts(packet, inTimeBase, stream.pointee.time_base)
+            packet.pointee.stream_index = stream.pointee.index
+            packet.pointee.pos = -1
+            try mux(packet)
+        } else if let transcoder = audio[index] {
+            try transcoder.push(packet, output: self)
+        }
+    }
+
+    /// Flushes the encoders, writes the trailer and moves the file to its final name.
+    public func finish() throws {
+        try open()
+        try encode(nil)
+        for transcoder in audio.values { try transcoder.push(nil, output: self) }
+        var r = av_write_trailer(format)
+        guard r >= 0 else { throw writeError(r, path) }
+        r = avio_closep(&format.pointee.pb)
+        guard r >= 0 else { throw writeError(r, path) }
+        guard rename(temporaryPath, path) == 0 else {
+            throw VideoIOError.cannotWrite(path, String(cString: strerror(errno)))
+        }
+        finished = true
+    }
+
+    /// Closes and deletes the temporary file; the final name is never touched.
+    public func abort() {
+        if opened, format.pointee.pb != nil { avio_closep(&format.pointee.pb) }
+        unlink(temporaryPath)
+        finished = true
+    }
+}
+
+/// Decodes an audio stream and re-encodes it with the container's default
+/// codec (AAC for .mp4), resampling to what that encoder takes.
+final class AudioTranscoder {
+    let decoder: UnsafeMutablePointer<AVCodecContext>, encoder: UnsafeMutablePointer<AVCodecContext>
+    let stream: UnsafeMutablePointer<AVStream>
+    let resampler: OpaquePointer
+    let fifo: OpaquePointer
+    let frame: UnsafeMutablePointer<AVFrame>, packet: UnsafeMutablePointer<AVPacket>
+    let path: String
+    private var nextPts: Int64 = 0
+    private var firstPts: Int64?
+
+    init(_ input: UnsafeMutablePointer<AVStream>, into oc: UnsafeMutablePointer<AVFormatContext>, codec: AVCodecID, path: String) throws {
+        self.path = path
+        let par = input.pointee.codecpar!
+        guard let dc = avcodec_find_decoder(par.pointee.codec_id), let dec = avcodec_alloc_context3(dc),
+              let ec = avcodec_find_encoder(codec), let enc = avcodec_alloc_context3(ec),
+              let out = avformat_new_stream(oc, nil), let f = av_frame_alloc(), let p = av_packet_alloc() else {
+            throw VideoIOError.unsupportedCodec(path, "audio \(String(cString: avcodec_get_name(par.pointee.codec_id)))")
+        }
+        (decoder, encoder, stream, frame, packet) = (dec, enc, out, f, p)
+        avcodec_parameters_to_context(dec, par)
+        dec.pointee.pkt_timebase = input.pointee.time_base
+        guard avcodec_open2(dec, dc, nil) >= 0 else { throw VideoIOError.unsupportedCodec(path, "audio decoder") }
+        enc.pointee.sample_rate = dec.pointee.sample_rate
+        av_channel_layout_copy(&enc.pointee.ch_layout, &dec.pointee.ch_layout)
+        if enc.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
+            av_channel_layout_default(&enc.pointee.ch_layout, dec.pointee.ch_layout.nb_channels)
+        }
+        enc.pointee.sample_fmt = ec.pointee.sample_fmts?.pointee ?? AV_SAMPLE_FMT_FLTP
+        enc.pointee.bit_rate = 192_000
+        enc.pointee.time_base = AVRational(num: 1, den: dec.pointee.sample_rate)
+        if oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        let r = avcodec_open2(enc, ec, nil)
+        guard r >= 0 else { throw VideoIOError.cannotWrite(path, "cannot open audio encoder: \(ffmpegMessage(r))") }
+        avcodec_parameters_from_context(out.pointee.codecpar, enc)
+        out.pointee.time_base = enc.pointee.time_base
+        var swr: OpaquePointer?
+        var inLayout = dec.pointee.ch_layout
+        if inLayout.order == AV_CHANNEL_ORDER_UNSPEC { av_channel_layout_default(&inLayout, inLayout.nb_channels) }
+        guard swr_alloc_set_opts2(&swr, &enc.pointee.ch_layout, enc.pointee.sample_fmt, enc.pointee.sample_rate,
+                                  &inLayout, dec.pointee.sample_fmt, dec.pointee.sample_rate, 0, nil) >= 0,
+              let swr, swr_init(swr) >= 0,
+              let fifo = av_audio_fifo_alloc(enc.pointee.sample_fmt, enc.pointee.ch_layout.nb_channels, 1) else {
+            throw VideoIOError.failed(path, "cannot set up audio resampling")
+        }
+        (resampler, self.fifo) = (swr, fifo)
+    }
+
+    deinit {
+        var d: UnsafeMutablePointer<AVCodecContext>? = decoder
+        avcodec_free_context(&d)
+        d = encoder
+        avcodec_free_context(&d)
+        var s: OpaquePointer? = resampler
+        swr_free(&s)
+        av_audio_fifo_free(fifo)
+        var f: UnsafeMutablePointer<AVFrame>? = frame
+        av_frame_free(&f)
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&p)
+    }
+
+    /// Decodes a packet (nil flushes everything) and encodes whole encoder frames.
+    func push(_ input: UnsafeMutablePointer<AVPacket>?, output: MediaOutput) throws {
+        avcodec_send_packet(decoder, input)
+        while avcodec_receive_frame(decoder, frame) >= 0 {
+            if firstPts == nil, frame.pointee.pts != Int64.min {
+                // Start where the input's audio starts, so sync is kept.
+                firstPts = av_rescale_q(frame.pointee.pts, decoder.pointee.pkt_timebase, encoder.pointee.time_base)
+                nextPts = firstPts!
+            }
+            let outCount = swr_get_out_samples(resampler, frame.pointee.nb_samples)
+            var buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?
+            av_samples_alloc_array_and_samples(&buffer, nil, encoder.pointee.ch_layout.nb_channels, outCount, encoder.pointee.sample_fmt, 0)
+            defer { if let buffer { av_freep(UnsafeMutableRawPointer(buffer)); buffer.deallocate() } }
+            let planes = UnsafeMutableRawPointer(frame.pointee.extended_data).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+            let converted = swr_convert(resampler, buffer, outCount, planes, frame.pointee.nb_samples)
+            av_frame_unref(frame)
+            if converted > 0 {
+                _ = buffer!.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: 8) { av_audio_fifo_write(fifo, $0, converted) }
+            }
+        }
+        let size = encoder.pointee.frame_size > 0 ? encoder.pointee.frame_size : 1024
+        while av_audio_fifo_size(fifo) >= size || (input == nil && av_audio_fifo_size(fifo) > 0) {
+            try encodeFromFifo(count: min(size, av_audio_fifo_size(fifo)), output: output)
+        }
+        if input == nil { try encode(nil, output: output) }
+    }
+
+    private func encodeFromFifo(count: Int32, output: MediaOutput) throws {
+        guard let f = av_frame_alloc() else { return }
+        var fp: UnsafeMutablePointer<AVFrame>? = f
+        defer { av_frame_free(&fp) }
+        f.pointee.nb_samples = count
+        f.pointee.format = encoder.pointee.sample_fmt.rawValue
+        f.pointee.sample_rate = encoder.pointee.sample_rate
+        av_channel_layout_copy(&f.pointee.ch_layout, &encoder.pointee.ch_layout)
+        guard av_frame_get_buffer(f, 0) >= 0 else { throw VideoIOError.failed(path, "out of memory") }
+        _ = withUnsafeMutablePointer(to: &f.pointee.data) {
+            av_audio_fifo_read(fifo, UnsafeMutableRawPointer($0).assumingMemoryBound(to: UnsafeMutableRawPointer?.self), count)
+        }
+        f.pointee.pts = nextPts
+        nextPts += Int64(count)
+        try encode(f, output: output)
+    }
+
+    private func encode(_ f: UnsafeMutablePointer<AVFrame>?, output: MediaOutput) throws {
+        avcodec_send_frame(encoder, f)
+        while avcodec_receive_packet(encoder, packet) >= 0 {
+            av_packet_rescale_ts(packet, encoder.pointee.time_base, stream.pointee.time_base)
+            packet.pointee.stream_index = stream.pointee.index
+            try output.mux(packet)
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Autograd
+import CFFmpeg
+
+/// One decoded picture: RGB in [0, 1] as a [1, 3, h, w] tensor, and its
+/// presentation time in the stream's time base.
+public struct Frame {
+    public let pts: Int64
+    public let image: Tensor
+    public init(pts: Int64, image: Tensor) { (self.pts, self.image) = (pts, image) }
+}
+
+/// swscale between a codec's pixel format and 16-bit planar RGB, the format
+/// that meets tensors: 16 bits keep 10-bit sources exact.
+final class PixelConverter {
+    let context: OpaquePointer
+    let width, height: Int
+
+    init(width: Int, height: Int, from src: AVPixelFormat, to dst: AVPixelFormat, colorSpace: ColorSpace, path: String) throws {
+        (self.width, self.height) = (width, height)
+        let flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP
+        guard let ctx = sws_getContext(Int32(width), Int32(height), src, Int32(width), Int32(height), dst, flags, nil, nil, nil) else {
+            throw VideoIOError.failed(path, "cannot convert \(String(cString: av_get_pix_fmt_name(src))) to RGB")
+        }
+        context = ctx
+        // The YUV side takes the stream's matrix and range; RGB is always full range.
+        let toRGB = dst == AV_PIX_FMT_GBRP16LE
+        let table = colorSpace.swsCoefficients
+        sws_setColorspaceDetails(ctx, table, toRGB ? (colorSpace.fullRange ? 1 : 0) : 1,
+                                 table, toRGB ? 1 : (colorSpace.fullRange ? 1 : 0), 0, 1 << 16, 1 << 16)
+    }
+
+    deinit { sws_freeContext(context) }
+
+    func convert(_ src: UnsafePointer<AVFrame>, into dst: UnsafeMutablePointer<AVFrame>) {
+        withUnsafePointer(to: src.pointee.data) { srcData in
+            withUnsafePointer(to: src.pointee.linesize) { srcLines in
+                withUnsafeMutablePointer(to: &dst.pointee.data) { dstData in
+                    withUnsafeMutablePointer(to: &dst.pointee.linesize) { dstLines in
+                        _ = sws_scale(context,
+                                      UnsafeRawPointer(srcData).assumingMemoryBound(to: UnsafePointer<UInt8>?.self), 
+                                      UnsafeRawPointer(srcLines).assumingMemoryBound(to: Int32.self),
+                                      0, Int32(height),
+                                      UnsafeMutableRawPointer(dstData).assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
+                                      UnsafeRawPointer(dstLines).assumingMemoryBound(to: Int32.self))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// GBRP16 planes are G, B, R; tensors are R, G, B.
+private let planeOfChannel = [2, 0, 1]
+
+/// A GBRP16 frame into a new [1, 3, h, w] tensor in [0, 1].
+func tensor(fromGBRP16 frame: UnsafePointer<AVFrame>, width: Int, height: Int) -> Tensor {
+    let t = Tensor(shape: [1, 3, height, width])
+    let data = frame.pointee.data, lines = frame.pointee.linesize
+    let planes = [data.0!, data.1!, data.2!], strides = [Int(lines.0), Int(lines.1), Int(lines.2)]
+    Parallel.forEach(3) { c in
+        let p = planeOfChannel[c]
+        for y in 0..<height {
+            let row = UnsafeRawPointer(planes[p] + y * strides[p]).assumingMemoryBound(to: UInt16.self)
+            let out = t.data + (c * height + y) * width
+            for x in 0..<width { out[x] = Float(UInt16(littleEndian: row[x])) * (1 / 65535) }
+        }
+    }
+    return t
+}
+
+/// A [1, 3, h, w] tensor (clamped to [0, 1]) into a GBRP16 frame.
+func fill(gbrp16 frame: UnsafeMutablePointer<AVFrame>, from t: Tensor, width: Int, height: Int) {
+    let data = frame.pointee.data, lines = frame.pointee.linesize
+    let planes = [data.0!, data.1!, data.2!], strides = [Int(lines.0), Int(lines.1), Int(lines.2)]
+    Parallel.forEach(3) { c in
+        let p = planeOfChannel[c]
+        for y in 0..<height {
+            let row = UnsafeMutableRawPointer(planes[p] + y * strides[p]).assumingMemoryBound(to: UInt16.self)
+            let src = t.data + (c * height + y) * width
+            for x in 0..<width { row[x] = UInt16(littleEndian: UInt16(min(max(src[x], 0), 1) * 65535 + 0.5)) }
+        }
+    }
+}
+
+/// Allocates a frame with its own buffers.
+func allocateFrame(width: Int, height: Int, format: AVPixelFormat) throws -> UnsafeMutablePointer<AVFrame> {
+    guard let f = av_frame_alloc() else { throw VideoIOError.failed("frame", "out of memory") }
+    f.pointee.width = Int32(width)
+    f.pointee.height = Int32(height)
+    f.pointee.format = format.rawValue
+    guard av_frame_get_buffer(f, 0) >= 0 else {
+        var p: UnsafeMutablePointer<AVFrame>? = f
+        av_frame_free(&p)
+        throw VideoIOError.failed("frame", "out of memory for a \(width)×\(height) frame")
+    }
+    return f
+}
+
+/// Decodes the input's video stream to RGB frames in presentation order.
+final class VideoDecoder {
+    let codec: UnsafeMutablePointer<AVCodecContext>
+    let frame: UnsafeMutablePointer<AVFrame>
+    let info: VideoInfo
+    let path: String
+    private var converter: PixelConverter?
+    private var rgb: UnsafeMutablePointer<AVFrame>?
+
+    init(_ input: MediaInput) throws {
+        path = input.path
+        info = input.info
+        let par = input.videoStream.pointee.codecpar!
+        guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
+            throw VideoIOError.unsupportedCodec(path, info.codec)
+        }
+        guard let ctx = avcodec_alloc_context3(decoder), let f = av_frame_alloc() else { throw VideoIOError.failed(path, "out of memory") }
+        (codec, frame) = (ctx, f)
+        avcodec_parameters_to_context(ctx, par)
+        ctx.pointee.pkt_timebase = input.videoStream.pointee.time_base
+        ctx.pointee.thread_count = 0  // FFmpeg picks one per core
+        let r = avcodec_open2(ctx, decoder, nil)
+        guard r >= 0 else { throw VideoIOError.unsupportedCodec(path, "\(info.codec) (\(ffmpegMessage(r)))") }
+    }
+
+    deinit {
+        var c: UnsafeMutablePointer<AVCodecContext>? = codec
+        avcodec_free_context(&c)
+        var f: UnsafeMutablePointer<AVFrame>? = frame
+        av_frame_free(&f)
+        var g: UnsafeMutablePointer<AVFrame>? = rgb
+        av_frame_free(&g)
+    }
+
+    /// Sends a packet, or nil to flush at the end.
+    func send(_ packet: UnsafeMutablePointer<AVPacket>?) throws {
+        let r = avcodec_send_packet(codec, packet)
+        guard r >= 0 || r == hone_averror_eof() else { throw VideoIOError.failed(path, "corrupt video data: \(ffmpegMessage(r))") }
+    }
+
+    /// The next decoded frame, or nil when the decoder needs more input (or is done).
+    func receive() throws -> Frame? {
+        let r = avcodec_receive_frame(codec, frame)
+        if r == hone_averror_eagain() || r == hone_averror_eof() { return nil }
+        guard r >= 0 else { throw VideoIOError.failed(path, "corrupt video data: \(ffmpegMessage(r))") }
+        defer { av_frame_unref(frame) }
+        let (w, h) = (Int(frame.pointee.width), Int(frame.pointee.height))
+        if converter == nil || converter!.width != w || converter!.height != h {
+            var old = rgb
+            av_frame_free(&old)
+            rgb = try allocateFrame(width: w, height: h, format: AV_PIX_FMT_GBRP16LE)
+            converter = try PixelConverter(width: w, height: h, from: AVPixelFormat(rawValue: frame.pointee.format),
+                                           to: AV_PIX_FMT_GBRP16LE, colorSpace: info.colorSpace, path: path)
+        }
+        converter!.convert(frame, into: rgb!)
+        let pts = frame.pointee.best_effort_timestamp
+        return Frame(pts: pts == Int64.min ? frame.pointee.pts : pts, image: tensor(fromGBRP16: rgb!, width: w, height: h))
+    }
+}
+
+/// Reads a video file frame by frame, holding only the current frame.
+public final class VideoReader {
+    public let input: MediaInput
+    let decoder: VideoDecoder
+    private let packet: UnsafeMutablePointer<AVPacket>
+    private var flushed = false
+
+    public var info: VideoInfo { input.info }
+
+    public convenience init(_ path: String) throws { try self.init(try MediaInput(path)) }
+
+    public init(_ input: MediaInput) throws {
+        self.input = input
+        decoder = try VideoDecoder(input)
+        packet = av_packet_alloc()
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&p)
+    }
+
+    /// The next frame in presentation order, or nil at the end.
+    public func next() throws -> Frame? { try next(other: nil) }
+
+    /// Also hands packets of the other streams to `other` (the pipeline copies them to the output).
+    func next(other: ((UnsafeMutablePointer<AVPacket>) throws -> Void)?) throws -> Frame? {
+        while true {
+            if let frame = try decoder.receive() { return frame }
+            if flushed { return nil }
+            if try input.read(into: packet) {
+                defer { av_packet_unref(packet) }
+                if packet.pointee.stream_index == input.videoIndex {
+                    try decoder.send(packet)
+                } else {
+                    try other?(packet)
+                }
+            } else {
+                try decoder.send(nil)
+                flushed = true
+            }
+        }
+    }
+}

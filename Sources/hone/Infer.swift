@@ -1,0 +1,69 @@
+import ArgumentParser
+import Autograd
+import Foundation
+import VideoIO
+
+/// `hone infer`: run an upscaler over every frame of a video, keeping its audio.
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an enhanced, upscaled copy of a video, audio kept.",
+        discussion: """
+            The checkpoint is a file written by `hone finetune`, or one of the classical \
+            baselines `bicubic` and `lanczos` (MATLAB-compatible kernels).
+            Exit codes: 0 done, 1 error (one line naming the file), 130 interrupted.
+            """)
+
+    @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`.")
+    var checkpoint: String
+
+    @Option(help: "The input video (any file or URL FFmpeg reads).")
+    var video: String
+
+    @Option(name: .shortAndLong, help: "The output video. (default: <input name>.hone-x<scale>.mp4 in the current folder)")
+    var output: String?
+
+    @Option(help: "Upscaling factor: 2 or 4.")
+    var scale = 2
+
+    @Option(help: "Video codec: h264 (plays everywhere) or ffv1 (lossless, for evaluation; use .mkv).")
+    var codec: EncoderSettings.Codec = .h264
+
+    @Option(help: "x264 quality: lower is better and larger (0–51).")
+    var crf = 18
+
+    @Option(help: "x264 speed preset (ultrafast … veryslow).")
+    var preset = "medium"
+
+    func validate() throws {
+        guard [2, 4].contains(scale) else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+        guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
+    }
+
+    func run() throws {
+        let enhance: (Tensor) throws -> Tensor
+        switch checkpoint {
+        case "bicubic": enhance = { try resizeBicubic($0, .up(scale)) }
+        case "lanczos": enhance = { try resizeLanczos($0, .up(scale)) }
+        default:
+            throw ValidationError("\(checkpoint): only the baselines bicubic and lanczos exist until fine-tuning lands")
+        }
+        let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
+        let outputPath = output ?? "\(name).hone-x\(scale).mp4"
+        Interrupt.install()
+        let bar = ProgressBar("infer")
+        let report = try Grad.disabled {
+            try enhanceVideo(input: video, output: outputPath, scale: scale,
+                             settings: EncoderSettings(codec: codec, crf: crf, preset: preset),
+                             enhance: enhance) { done, total in
+                if Interrupt.requested != 0 { throw ExitCode(130) }
+                bar.update(done, of: total)
+            }
+        }
+        bar.finish()
+        for w in report.warnings { print("note: \(w)") }
+        print("wrote \(outputPath): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
+              + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps)")
+    }
+}
+
+extension EncoderSettings.Codec: ExpressibleByArgument {}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// A one-line progress bar on stderr: done/total, rate, ETA. Redrawn in place
+/// on a terminal; in logs, a line every tenth of the way.
+final class ProgressBar {
+    let label: String, unit: String
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+    private var lastDecile = -1
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+
+    init(_ label: String, unit: String = "frames") { (self.label, self.unit) = (label, unit) }
+
+    func update(_ done: Int, of total: Int, extra: String = "") {
+        let now = Date()
+        let decile = total > 0 ? done * 10 / total : 0
+        if isTerminal ? now.timeIntervalSince(lastDraw) < 0.2 && done < total : decile == lastDecile { return }
+        (lastDraw, lastDecile) = (now, decile)
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(max(total - done, 0)) / rate : 0
+        let width = 24, filled = total > 0 ? min(width, done * width / total) : 0
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let line = "\(label) \(bar) \(done)/\(total) \(unit)  \(String(format: "%.1f", rate)) \(unit)/s  ETA \(Self.clock(eta))\(extra.isEmpty ? "" : "  " + extra)"
+        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
+    }
+
+    func finish() {
+        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Ctrl-C asks long work to stop at the next frame or step, so it can clean
+/// up (or save); a second Ctrl-C quits at once.
+enum Interrupt {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+
+    static func install() {
+        signal(SIGINT) { _ in
+            Interrupt.requested = 1
+            signal(SIGINT, SIG_DFL)
+        }
+    }
+}
