@@ -26,7 +26,8 @@ let package = Package(
         .executableTarget(
             name: "hone",
             dependencies: ["Autograd", "VideoIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
-        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd"]),
+        .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport"),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd", "TestSupport"]),
     ]
 )

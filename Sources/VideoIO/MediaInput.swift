@@ -39,6 +39,8 @@ public struct ColorSpace: Equatable, Sendable, CustomStringConvertible {
     public var matrix: Matrix
     public var fullRange: Bool
 
+    public init(matrix: Matrix, fullRange: Bool) { (self.matrix, self.fullRange) = (matrix, fullRange) }
+
     public var description: String { "\(matrix.rawValue) \(fullRange ? "full" : "limited") range" }
 
     /// What players assume for untagged video: BT.709 from 720 lines up, BT.601 below.

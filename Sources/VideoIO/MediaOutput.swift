@@ -76,7 +76,7 @@ public final class MediaOutput {
         guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) == 1 else {
             throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(settings.codec.rawValue) video; use .mp4 or .mkv")
         }
-        let pixFmt = settings.codec == .h264 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_GBRP
+        let pixFmt = settings.codec == .h264 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_GBRP16LE
         enc.pointee.width = Int32(width)
         enc.pointee.height = Int32(height)
         enc.pointee.pix_fmt = pixFmt
@@ -94,6 +94,7 @@ public final class MediaOutput {
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
         } else {
             enc.pointee.color_range = AVCOL_RANGE_JPEG
+            enc.pointee.level = 3  // FFV1 version 3: needed for slice threads
         }
         if ofmt.pointee.flags & AVFMT_GLOBALHEADER != 0 { enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         let r = avcodec_open2(enc, videoCodec, nil)
