@@ -29,5 +29,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport"),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd", "TestSupport"]),
+        .testTarget(name: "HoneTests", dependencies: ["hone", "TestSupport"]),
     ]
 )

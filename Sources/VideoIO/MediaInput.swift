@@ -116,7 +116,9 @@ public final class MediaInput {
         let fullRange = par.color_range == AVCOL_RANGE_JPEG || isJPEGFormat
         info = VideoInfo(
             width: Int(par.width), height: Int(par.height),
-            codec: String(cString: avcodec_get_name(par.codec_id)),
+            codec: par.codec_id == AV_CODEC_ID_NONE
+                ? "unknown to FFmpeg (FourCC \(String(decoding: withUnsafeBytes(of: par.codec_tag.littleEndian) { Array($0) }, as: UTF8.self)))"
+                : String(cString: avcodec_get_name(par.codec_id)),
             timeBase: (stream.pointee.time_base.num, stream.pointee.time_base.den),
             frameRate: rate, duration: duration,
             estimatedFrames: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : Int((duration * rate).rounded()),

@@ -51,6 +51,7 @@ struct Infer: ParsableCommand {
         let outputPath = output ?? "\(name).hone-x\(scale).mp4"
         Interrupt.install()
         let bar = ProgressBar("infer")
+        defer { bar.finish() }
         let report = try Grad.disabled {
             try enhanceVideo(input: video, output: outputPath, scale: scale,
                              settings: EncoderSettings(codec: codec, crf: crf, preset: preset),
@@ -59,7 +60,6 @@ struct Infer: ParsableCommand {
                 bar.update(done, of: total)
             }
         }
-        bar.finish()
         for w in report.warnings { print("note: \(w)") }
         print("wrote \(outputPath): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps)")

@@ -1,0 +1,129 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The `hone` binary end to end: what a user types, what they get back.
+final class CLITests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try Media.temporaryFolder("cli") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// The hone binary built beside this test bundle.
+    static let hone = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hone").path
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    func hone(_ args: [String], interruptAfter: TimeInterval? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.hone)
+        p.arguments = args
+        let (out, err) = (Pipe(), Pipe())
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        if let delay = interruptAfter {
+            Thread.sleep(forTimeInterval: delay)
+            kill(p.processIdentifier, SIGINT)
+        }
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func makeClip(_ name: String, seconds: Int = 2, size: String = "96x64") throws -> String {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25", "-f", "lavfi", "-i", "sine", "-t", "\(seconds)",
+                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path(name)])
+        return path(name)
+    }
+
+    /// Nothing under the output name, and no temporary file left beside it.
+    func assertNoOutput(_ output: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(output) exists", file: file, line: line)
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.filter { $0.contains(".partial-") } ?? []
+        XCTAssertEqual(leftovers, [], file: file, line: line)
+    }
+
+    func assertOneLineError(_ r: Result, naming name: String, _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(r.status, 0, file: file, line: line)
+        // Progress lines may come first; the error is one line of its own, the last.
+        let errors = r.stderr.split(separator: "\n").filter { $0.contains("Error") }
+        XCTAssertEqual(errors.count, 1, "stderr: \(r.stderr)", file: file, line: line)
+        XCTAssert(r.stderr.hasPrefix("Error:") || r.stderr.contains("\nError:"), "stderr: \(r.stderr)", file: file, line: line)
+        XCTAssert(errors.last.map { $0.contains(name) && $0.contains(reason) } ?? false, "stderr: \(r.stderr)", file: file, line: line)
+    }
+
+    func testInferBicubicEndToEnd() throws {
+        let clip = try makeClip("in.mp4")
+        let r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("out.mp4"), "--preset", "ultrafast"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("wrote \(path("out.mp4")): 50 frames"), r.stdout)
+        XCTAssert(r.stderr.contains("50/50 frames") && r.stderr.contains("ETA"), "progress: \(r.stderr)")
+        let v = try Media.probe(path("out.mp4"), stream: "v:0", "stream=width,height,nb_frames")
+        XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
+        XCTAssertEqual(try Media.probe(path("out.mp4"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+    }
+
+    func testBadInputsGetOneLineAndNoOutput() throws {
+        let output = path("out.mp4")
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
+                           naming: "missing.mp4", "no such file")
+        try Data("not a video".utf8).write(to: URL(fileURLWithPath: path("text.mp4")))
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("text.mp4"), "-o", output]),
+                           naming: "text.mp4", "not a media file")
+        try Media.ffmpeg(["-f", "lavfi", "-i", "sine", "-t", "1", path("tone.wav")])
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("tone.wav"), "-o", output]),
+                           naming: "tone.wav", "no video stream")
+        // An AVI whose FourCC no decoder knows.
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64", "-t", "0.5", "-c:v", "mpeg4", path("known.avi")])
+        let avi = try Data(contentsOf: URL(fileURLWithPath: path("known.avi")))
+        try avi.replacing(Data("FMP4".utf8), with: Data("QQQQ".utf8)).write(to: URL(fileURLWithPath: path("odd.avi")))
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("odd.avi"), "-o", output]),
+                           naming: "odd.avi", "unsupported codec")
+        assertNoOutput(output)
+
+        let clip = try makeClip("in.mp4")
+        let unwritable = path("no/such/folder/out.mp4")
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", unwritable]),
+                           naming: unwritable, "cannot write")
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("out.xyz")]),
+                           naming: "out.xyz", "unknown container")
+        assertNoOutput(path("out.xyz"))
+    }
+
+    func testDiskFull() throws {
+        let small = path("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", small]
+        mount.standardError = FileHandle.nullDevice
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a small tmpfs here (needs root)") }
+        defer { _ = try? Media.run("umount", [small]) }
+        let clip = try makeClip("big.mp4", seconds: 4, size: "320x240")
+        let output = small + "/out.mp4"
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", output, "--crf", "0"]),
+                           naming: output, "disk full")
+        assertNoOutput(output)
+    }
+
+    func testCtrlCLeavesNoOutput() throws {
+        let clip = try makeClip("long.mp4", seconds: 20, size: "640x360")
+        let output = path("out.mp4")
+        let r = try hone(["infer", "--checkpoint", "lanczos", "--video", clip, "-o", output, "--preset", "veryslow"], interruptAfter: 1.5)
+        XCTAssertEqual(r.status, 130, r.stderr)
+        assertNoOutput(output)
+    }
+
+    func testHelpExplainsOptionsWithDefaults() throws {
+        let r = try hone(["infer", "--help"])
+        XCTAssertEqual(r.status, 0)
+        let help = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for text in ["--checkpoint", "--video", "--scale", "(default: 2)", "--crf", "(default: 18)", "--preset", "(default: medium)", "Exit codes"] {
+            XCTAssert(help.contains(text), "help lacks \(text)")
+        }
+    }
+}
