@@ -113,6 +113,14 @@ final class VideoIOTests: XCTestCase {
         }
     }
 
+    func testRotationIsReportedAndKept() throws {
+        let clip = try makeClip("plain.mp4", video: ["-c:v", "libx264", "-pix_fmt", "yuv420p"], audio: ["-c:a", "aac"])
+        try Media.ffmpeg(["-i", clip, "-c", "copy", "-metadata:s:v:0", "rotate=90", path("rotated.mp4")])
+        XCTAssertEqual(try VideoReader(path("rotated.mp4")).info.rotation, 90)
+        try upscale(path("rotated.mp4"), path("rotated-out.mp4"))
+        XCTAssertEqual(try VideoReader(path("rotated-out.mp4")).info.rotation, 90)
+    }
+
     func testHDOutputIsTaggedBT709() throws {
         let clip = try makeClip("hd.mp4", size: "640x360", video: ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-frames:v", "3"], audio: ["-c:a", "aac"])
         try upscale(clip, path("hd-out.mp4"))

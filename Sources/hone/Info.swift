@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+/// `hone info`: what Hone sees in a video, and optionally how fast it decodes.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a video's stream as Hone reads it: size, rate, frames, colour, rotation.")
+
+    @Argument(help: "The video (any file or URL FFmpeg reads).")
+    var video: String
+
+    @Flag(help: "Decode every frame and report the count and speed.")
+    var decode = false
+
+    func run() throws {
+        let reader = try VideoReader(video)
+        let i = reader.info
+        print("""
+            \(video)
+              video      \(i.codec) \(i.width)×\(i.height), \(i.bitDepth)-bit, \(i.colorSpace)
+              rate       \(String(format: "%.3f", i.frameRate)) fps, time base \(i.timeBase.num)/\(i.timeBase.den)
+              duration   \(String(format: "%.3f", i.duration)) s, about \(i.estimatedFrames) frames
+              rotation   \(i.rotation == 0 ? "none" : String(format: "%.0f°", i.rotation))
+            """)
+        guard decode else { return }
+        Interrupt.install()
+        let bar = ProgressBar("decode")
+        defer { bar.finish() }
+        let start = Date()
+        var frames = 0
+        while try reader.next() != nil {
+            if Interrupt.requested != 0 { throw ExitCode(130) }
+            frames += 1
+            bar.update(frames, of: max(frames, i.estimatedFrames))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        print("  decoded    \(frames) frames in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(frames) / seconds)) fps)")
+    }
+}
