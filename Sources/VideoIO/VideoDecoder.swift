@@ -49,36 +49,34 @@ final class PixelConverter {
     }
 }
 
-/// GBRP16 planes are G, B, R; tensors are R, G, B.
-private let planeOfChannel = [2, 0, 1]
+/// Visits every row of a GBRP16 frame as (tensor channel, row, samples),
+/// channels in parallel. GBRP16 planes are G, B, R; tensors are R, G, B.
+private func forEachRow(ofGBRP16 frame: UnsafePointer<AVFrame>, height: Int,
+                        _ body: (_ channel: Int, _ y: Int, _ row: UnsafeMutablePointer<UInt16>) -> Void) {
+    let data = frame.pointee.data, lines = frame.pointee.linesize
+    let planes = [data.2!, data.0!, data.1!], strides = [Int(lines.2), Int(lines.0), Int(lines.1)]
+    Parallel.forEach(3) { c in
+        for y in 0..<height {
+            body(c, y, UnsafeMutableRawPointer(planes[c] + y * strides[c]).assumingMemoryBound(to: UInt16.self))
+        }
+    }
+}
 
 /// A GBRP16 frame into a new [1, 3, h, w] tensor in [0, 1].
 func tensor(fromGBRP16 frame: UnsafePointer<AVFrame>, width: Int, height: Int) -> Tensor {
     let t = Tensor(shape: [1, 3, height, width])
-    let data = frame.pointee.data, lines = frame.pointee.linesize
-    let planes = [data.0!, data.1!, data.2!], strides = [Int(lines.0), Int(lines.1), Int(lines.2)]
-    Parallel.forEach(3) { c in
-        let p = planeOfChannel[c]
-        for y in 0..<height {
-            let row = UnsafeRawPointer(planes[p] + y * strides[p]).assumingMemoryBound(to: UInt16.self)
-            let out = t.data + (c * height + y) * width
-            for x in 0..<width { out[x] = Float(UInt16(littleEndian: row[x])) * (1 / 65535) }
-        }
+    forEachRow(ofGBRP16: frame, height: height) { c, y, row in
+        let out = t.data + (c * height + y) * width
+        for x in 0..<width { out[x] = Float(UInt16(littleEndian: row[x])) * (1 / 65535) }
     }
     return t
 }
 
 /// A [1, 3, h, w] tensor (clamped to [0, 1]) into a GBRP16 frame.
 func fill(gbrp16 frame: UnsafeMutablePointer<AVFrame>, from t: Tensor, width: Int, height: Int) {
-    let data = frame.pointee.data, lines = frame.pointee.linesize
-    let planes = [data.0!, data.1!, data.2!], strides = [Int(lines.0), Int(lines.1), Int(lines.2)]
-    Parallel.forEach(3) { c in
-        let p = planeOfChannel[c]
-        for y in 0..<height {
-            let row = UnsafeMutableRawPointer(planes[p] + y * strides[p]).assumingMemoryBound(to: UInt16.self)
-            let src = t.data + (c * height + y) * width
-            for x in 0..<width { row[x] = UInt16(littleEndian: UInt16(min(max(src[x], 0), 1) * 65535 + 0.5)) }
-        }
+    forEachRow(ofGBRP16: frame, height: height) { c, y, row in
+        let src = t.data + (c * height + y) * width
+        for x in 0..<width { row[x] = UInt16(min(max(src[x], 0), 1) * 65535 + 0.5).littleEndian }
     }
 }
 
