@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -23,12 +24,15 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
+        .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "Yams"], swiftSettings: engineFlags),
         .executableTarget(
             name: "hone",
-            dependencies: ["Autograd", "VideoIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Autograd", "VideoIO", "SuperResolution",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport"),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd", "TestSupport"]),
+        .testTarget(name: "SuperResolutionTests", dependencies: ["SuperResolution", "VideoIO", "Autograd", "TestSupport"]),
         .testTarget(name: "HoneTests", dependencies: ["hone", "TestSupport"]),
     ]
 )

@@ -1,0 +1,88 @@
+import Autograd
+import Foundation
+
+public struct CheckpointError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
+}
+
+/// Named Float32 tensors and string metadata in the safetensors layout: an
+/// 8-byte little-endian header length, a JSON header giving each tensor's
+/// dtype, shape and byte range, then the raw little-endian data. Python's
+/// `safetensors` reads it; so does any file extension.
+public struct Checkpoint {
+    public var tensors: [(name: String, tensor: Tensor)]
+    public var metadata: [String: String]
+
+    public init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) {
+        (self.tensors, self.metadata) = (tensors, metadata)
+    }
+
+    public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
+
+    /// Writes under a temporary name, then renames: never a half-written file.
+    public func save(to path: String) throws {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for (name, t) in tensors {
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]]
+            offset += 4 * t.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))  // align the data
+        var file = Data(capacity: 8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+        file.append(json)
+        for (_, t) in tensors {
+            file.append(UnsafeBufferPointer(start: t.data, count: t.count))  // little-endian hosts only (x86-64, arm64)
+        }
+        do {
+            try file.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CheckpointError(path, "cannot write (\((error as NSError).localizedDescription))")
+        }
+    }
+
+    public static func load(_ path: String) throws -> Checkpoint {
+        guard let file = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError(path, FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such checkpoint")
+        }
+        guard file.count >= 8 else { throw CheckpointError(path, "not a checkpoint (\(file.count) bytes)") }
+        let headerLength = file.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        guard headerLength > 0, headerLength <= file.count - 8,
+              let header = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + headerLength))) as? [String: Any] else {
+            throw CheckpointError(path, "not a checkpoint (bad header); the file is corrupt or of another kind")
+        }
+        let dataStart = 8 + headerLength
+        var tensors: [(String, Tensor, Int)] = []
+        for (name, value) in header where name != "__metadata__" {
+            guard let entry = value as? [String: Any], entry["dtype"] as? String == "F32",
+                  let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2 else {
+                throw CheckpointError(path, "tensor \(name) is not a Float32 entry")
+            }
+            let t = Tensor(shape: shape)
+            guard range[0] >= 0, range[1] - range[0] == 4 * t.count, dataStart + range[1] <= file.count else {
+                throw CheckpointError(path, "tensor \(name) runs past the end: the file is truncated or corrupt")
+            }
+            file.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress! + dataStart + range[0], byteCount: 4 * t.count)
+            }
+            tensors.append((name, t, range[0]))
+        }
+        let metadata = (header["__metadata__"] as? [String: String]) ?? [:]
+        return Checkpoint(tensors: tensors.sorted { $0.2 < $1.2 }.map { ($0.0, $0.1) }, metadata: metadata)
+    }
+
+    /// Copies these tensors into a module's by name (after `prefix`); every
+    /// module tensor must be present with its shape.
+    public func load(into module: Module, prefix: String = "", path: String) throws {
+        for (name, t) in module.namedTensors(prefix: prefix) {
+            guard let saved = self[name] else { throw CheckpointError(path, "has no tensor \(name) for this model") }
+            guard saved.shape == t.shape else {
+                throw CheckpointError(path, "tensor \(name) has shape \(saved.shape), the model wants \(t.shape)")
+            }
+            t.data.update(from: saved.data, count: t.count)
+        }
+    }
+}
