@@ -86,3 +86,17 @@ public struct Checkpoint {
         }
     }
 }
+
+extension SRNet {
+    /// A model and its checkpoint, built from the config and scale the checkpoint records.
+    public static func load(checkpoint path: String) throws -> (SRNet, Checkpoint) {
+        let file = try Checkpoint.load(path)
+        guard let json = file.metadata["hone.config"], let scale = Int(file.metadata["hone.scale"] ?? ""),
+              let config = try? HoneConfig.fromJSON(json) else {
+            throw CheckpointError(path, "is not a Hone checkpoint (its metadata has no config and scale)")
+        }
+        let model = try SRNet(config.model, scale: scale)
+        try file.load(into: model, path: path)
+        return (model, file)
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Autograd
 import Foundation
+import SuperResolution
 import VideoIO
 
 /// `hone infer`: run an upscaler over every frame of a video, keeping its audio.
@@ -16,14 +17,14 @@ struct Infer: ParsableCommand {
     @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`.")
     var checkpoint: String
 
-    @Option(help: "The input video (any file or URL FFmpeg reads).")
-    var video: String
+    @Option(help: "The input video (any file or URL FFmpeg reads). (default: the video the checkpoint was fine-tuned on)")
+    var video: String?
 
     @Option(name: .shortAndLong, help: "The output video. (default: <input name>.hone-x<scale>.mp4 in the current folder)")
     var output: String?
 
-    @Option(help: "Upscaling factor: 2 or 4.")
-    var scale = 2
+    @Option(help: "Upscaling factor for the baselines: 2 or 4 (a checkpoint has its own). (default: 2)")
+    var scale: Int?
 
     @Option(help: "Video codec: h264 (plays everywhere) or ffv1 (lossless, for evaluation; use .mkv).")
     var codec: EncoderSettings.Codec = .h264
@@ -35,18 +36,26 @@ struct Infer: ParsableCommand {
     var preset = "medium"
 
     func validate() throws {
-        guard [2, 4].contains(scale) else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+        if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }
 
     func run() throws {
         let enhance: (Tensor) throws -> Tensor
+        var scale = self.scale ?? 2, video = self.video
         switch checkpoint {
-        case "bicubic": enhance = { try resizeBicubic($0, .up(scale)) }
-        case "lanczos": enhance = { try resizeLanczos($0, .up(scale)) }
+        case "bicubic": enhance = { [scale] in try resizeBicubic($0, .up(scale)) }
+        case "lanczos": enhance = { [scale] in try resizeLanczos($0, .up(scale)) }
         default:
-            throw ValidationError("\(checkpoint): only the baselines bicubic and lanczos exist until fine-tuning lands")
+            let (model, file) = try SRNet.load(checkpoint: checkpoint)
+            if let asked = self.scale, asked != model.scale {
+                throw ValidationError("\(checkpoint) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
+            }
+            scale = model.scale
+            video = video ?? file.metadata["hone.video"]
+            enhance = Upscaler(model).callAsFunction
         }
+        guard let video else { throw ValidationError("--video is required with a baseline") }
         let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
         let outputPath = output ?? "\(name).hone-x\(scale).mp4"
         Interrupt.install()

@@ -118,6 +118,60 @@ final class CLITests: XCTestCase {
         assertNoOutput(output)
     }
 
+    /// A config small enough for a 96×64 clip and a test's time budget, perceptual term included.
+    func tinyConfig() throws -> String {
+        let yaml = """
+            model: {channels: 16, blocks: 2, activation: prelu, unet: false}
+            degradation: {blur: 0.0, noise: 0.0}
+            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {relu2_2: 0.01}, gram: 0.0}
+            training: {patch: 32, batch: 8, learning_rate: 0.003, weight_decay: 0.0001, pct_start: 0.25,
+                       patches_per_frame: 4, validation_every: 10, seed: 1}
+            """
+        try yaml.write(toFile: path("tiny.yaml"), atomically: true, encoding: .utf8)
+        return path("tiny.yaml")
+    }
+
+    /// Validation PSNRs from an epoch line: (start, fine-tuned).
+    func scores(_ stdout: String) -> (start: Double, tuned: Double)? {
+        guard let line = stdout.split(separator: "\n").last(where: { $0.hasPrefix("epoch") }) else { return nil }
+        let numbers = line.components(separatedBy: " dB").dropLast().compactMap { Double($0.split(separator: " ").last ?? "") }
+        return numbers.count == 3 ? (numbers[1], numbers[2]) : nil
+    }
+
+    func testFinetuneThenInfer() throws {
+        let clip = try makeClip("learn.mp4")
+        let ckpt = path("learn.ckpt")
+        let r = try hone(["finetune", "--video", clip, "--epochs", "4", "--config", try tinyConfig(), "-o", ckpt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("next: hone infer --checkpoint \(ckpt)"), r.stdout)
+        let (start, tuned) = try XCTUnwrap(scores(r.stdout), r.stdout)
+        XCTAssertGreaterThan(tuned, start + 1, "fine-tuning should beat its starting point on testsrc2:\n\(r.stdout)")
+
+        let out = path("learn.hone.mp4")
+        let i = try hone(["infer", "--checkpoint", ckpt, "-o", out, "--preset", "ultrafast"])  // video from the checkpoint
+        XCTAssertEqual(i.status, 0, i.stderr)
+        let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
+        XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
+        XCTAssertNotNil(try Media.probe(out, stream: "a:0", "stream=codec_name")["codec_name"])
+        assertOneLineError(try hone(["infer", "--checkpoint", clip, "--video", clip]), naming: "learn.mp4", "checkpoint")
+    }
+
+    func testCtrlCSavesAndResumeFinishes() throws {
+        let clip = try makeClip("resume.mp4")
+        let ckpt = path("resume.ckpt")
+        let args = ["finetune", "--video", clip, "--epochs", "200", "--config", try tinyConfig(), "-o", ckpt]
+        let stopped = try hone(args, interruptAfter: 4)
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        XCTAssert(stopped.stdout.contains("hone finetune --resume -o \(ckpt)"), stopped.stdout)
+        XCTAssert(FileManager.default.fileExists(atPath: ckpt))
+        let resumed = try hone(["finetune", "--resume", "-o", ckpt], interruptAfter: 4)
+        XCTAssertEqual(resumed.status, 130, resumed.stderr)
+        let first = Int(stopped.stdout.components(separatedBy: "interrupted at step ").last!.prefix { $0.isNumber })!
+        XCTAssert(resumed.stdout.contains("resuming at step \(first) of"), resumed.stdout)
+        let second = Int(resumed.stdout.components(separatedBy: "interrupted at step ").last!.prefix { $0.isNumber })!
+        XCTAssertGreaterThan(second, first)
+    }
+
     func testHelpExplainsOptionsWithDefaults() throws {
         let r = try hone(["infer", "--help"])
         XCTAssertEqual(r.status, 0)

@@ -1,0 +1,183 @@
+import Autograd
+import Foundation
+
+/// Y-PSNR (dB) and Y-SSIM averaged over validation frames.
+public struct Score: Codable, Sendable, CustomStringConvertible {
+    public let psnr: Double, ssim: Double
+    public var description: String { String(format: "%.2f dB / %.4f", psnr, ssim) }
+}
+
+/// Fine-tunes a model on one video's own frames: high-resolution crops of the
+/// frames are the targets, their degraded downscales the inputs. Every n-th
+/// frame is held out for validation.
+public final class Trainer {
+    public let model: SRNet
+    public let config: HoneConfig
+    public let frames: FrameCache
+    public let trainFrames: [Int], validationFrames: [Int]
+    /// ⌈training frames × patches per frame / batch⌉.
+    public let stepsPerEpoch: Int
+    public let epochs: Int
+    public private(set) var step = 0
+    let loss: SRLoss
+    let optimizer: Adam
+    let schedule: OneCycle
+    var rng: SeededRandom
+
+    public var totalSteps: Int { epochs * stepsPerEpoch }
+    public var scale: Int { model.scale }
+
+    public init(model: SRNet, config: HoneConfig, frames: FrameCache, epochs: Int, vggWeights: String = VGG16.defaultPath) throws {
+        let t = config.training
+        guard t.patch % model.scale == 0, t.patch <= min(frames.width, frames.height) else {
+            throw ShapeError("training.patch \(t.patch) must be a multiple of the scale \(model.scale) and fit in the \(frames.width)×\(frames.height) frames")
+        }
+        guard epochs >= 1, t.batch >= 1, t.patchesPerFrame >= 1, t.validationEvery >= 2 else {
+            throw ShapeError("epochs, batch and patches_per_frame must be ≥ 1 and validation_every ≥ 2")
+        }
+        (self.model, self.config, self.frames, self.epochs) = (model, config, frames, epochs)
+        let every = t.validationEvery
+        let held = (0..<frames.count).filter { $0 % every == every / 2 }
+        // At most 16 validation frames, spread through the video.
+        validationFrames = held.count <= 16 ? held : (0..<16).map { held[$0 * held.count / 16] }
+        trainFrames = (0..<frames.count).filter { $0 % every != every / 2 }
+        guard !trainFrames.isEmpty, !validationFrames.isEmpty else {
+            throw ShapeError("the video has \(frames.count) frames: too few to hold out one in \(every) for validation")
+        }
+        stepsPerEpoch = max(1, (trainFrames.count * t.patchesPerFrame + t.batch - 1) / t.batch)
+        loss = try SRLoss(config.loss, vggWeights: vggWeights)
+        optimizer = Adam.adamW(model.parameters, learningRate: t.learningRate, weightDecay: t.weightDecay)
+        schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * stepsPerEpoch, pctStart: t.pctStart)
+        rng = SeededRandom(seed: t.seed)
+    }
+
+    /// One optimisation step on a fresh batch; returns the loss and its terms.
+    @discardableResult
+    public func trainStep() throws -> (loss: Float, terms: [String: Float]) {
+        let (lr, hr) = try sampleBatch()
+        schedule.apply(to: optimizer, step: step)
+        optimizer.zeroGrad()
+        let (total, terms) = try loss(try model(lr), hr)
+        try total.backward()
+        clipGradNorm(optimizer.parameters, maxNorm: 10)
+        optimizer.update()
+        step += 1
+        return (total.item, terms)
+    }
+
+    /// Random crops (with flips and 90° turns) and their degraded downscales.
+    func sampleBatch() throws -> (lr: Tensor, hr: Tensor) {
+        let (p, b) = (config.training.patch, config.training.batch)
+        let hr = Tensor(shape: [b, 3, p, p])
+        for slot in 0..<b {
+            let i = trainFrames[Int(rng.next() % UInt64(trainFrames.count))]
+            let x = Int(rng.next() % UInt64(frames.width - p + 1)), y = Int(rng.next() % UInt64(frames.height - p + 1))
+            frames.crop(i, x: x, y: y, size: p, transform: Int(rng.next() % 8), into: hr, slot: slot)
+        }
+        return (try degrade(hr), hr)
+    }
+
+    /// Antialiased bicubic downscale, then the configured blur and noise, then 8-bit quantisation as in a video.
+    func degrade(_ hr: Tensor) throws -> Tensor {
+        let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
+        let d = config.degradation
+        let (n, h, w) = (lr.shape[0], lr.shape[2], lr.shape[3])
+        for img in 0..<n {
+            if d.blur > 0 { gaussianBlur(lr.data + img * 3 * h * w, planes: 3, h: h, w: w, sigma: rng.uniform(0, d.blur)) }
+            let sigma = d.noise > 0 ? rng.uniform(0, d.noise) / 255 : 0
+            let p = lr.data + img * 3 * h * w
+            for j in 0..<(3 * h * w) {
+                let v = sigma > 0 ? p[j] + sigma * rng.normal() : p[j]
+                p[j] = (min(max(v, 0), 1) * 255).rounded() / 255
+            }
+        }
+        return lr
+    }
+
+    /// Mean Y-PSNR/SSIM of `enhance` on the held-out frames, each downscaled as in training without noise or blur.
+    public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
+        var psnr = 0.0, ssim = 0.0
+        for i in validationFrames {
+            let hr = frames.frame(i)
+            let lr = try degradeForValidation(hr)
+            let sr = try enhance(lr)
+            let target = try crop(hr, toMultipleOf: scale)
+            psnr += Metrics.psnrY(sr, target, border: scale)
+            ssim += Metrics.ssimY(sr, target, border: scale)
+        }
+        let n = Double(validationFrames.count)
+        return Score(psnr: psnr / n, ssim: ssim / n)
+    }
+
+    func degradeForValidation(_ hr: Tensor) throws -> Tensor {
+        let lr = try Grad.disabled { try resizeBicubic(try crop(hr, toMultipleOf: scale), .down(scale)) }
+        for j in 0..<lr.count { lr.data[j] = (min(max(lr.data[j], 0), 1) * 255).rounded() / 255 }
+        return lr
+    }
+
+    /// The model's weights with the optimiser's state and position, so a run can resume.
+    public func checkpoint(metadata: [String: String]) -> Checkpoint {
+        let named = model.namedTensors()
+        let trainable = named.filter(\.tensor.requiresGrad)
+        var tensors = named
+        for (k, (name, t)) in trainable.enumerated() {
+            let (m, v) = optimizer.moments(k)
+            for (kind, buffer) in [("m", m), ("v", v)] {
+                let copy = Tensor(shape: t.shape)
+                copy.data.update(from: buffer, count: t.count)
+                tensors.append(("optimizer.\(kind).\(name)", copy))
+            }
+        }
+        var meta = metadata
+        meta["hone.step"] = "\(step)"
+        return Checkpoint(tensors: tensors, metadata: meta)
+    }
+
+    /// Continues where `checkpoint` stopped: weights, optimiser moments and step.
+    public func resume(from checkpoint: Checkpoint, path: String) throws {
+        try checkpoint.load(into: model, path: path)
+        for (k, (name, t)) in model.namedTensors().filter(\.tensor.requiresGrad).enumerated() {
+            let (m, v) = optimizer.moments(k)
+            guard let sm = checkpoint["optimizer.m.\(name)"], let sv = checkpoint["optimizer.v.\(name)"] else {
+                throw CheckpointError(path, "holds no optimiser state to resume from")
+            }
+            m.update(from: sm.data, count: t.count)
+            v.update(from: sv.data, count: t.count)
+        }
+        step = Int(checkpoint.metadata["hone.step"] ?? "0") ?? 0
+        optimizer.restore(step: step)
+    }
+}
+
+/// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.
+func crop(_ t: Tensor, toMultipleOf m: Int) throws -> Tensor {
+    let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+    let (ch, cw) = (h / m * m, w / m * m)
+    if ch == h && cw == w { return t }
+    let out = Tensor(shape: [n, c, ch, cw])
+    for p in 0..<(n * c) { for r in 0..<ch { (out.data + (p * ch + r) * cw).update(from: t.data + (p * h + r) * w, count: cw) } }
+    return out
+}
+
+/// In-place separable Gaussian blur with edge clamping.
+func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, sigma: Float) {
+    guard sigma > 0.05 else { return }
+    let r = max(1, Int((3 * sigma).rounded(.up)))
+    var k = (-r...r).map { exp(-Float($0 * $0) / (2 * sigma * sigma)) }
+    let total = k.reduce(0, +)
+    k = k.map { $0 / total }
+    var tmp = [Float](repeating: 0, count: h * w)
+    for p in 0..<planes {
+        let img = data + p * h * w
+        for y in 0..<h { for x in 0..<w {
+            var s: Float = 0
+            for t in -r...r { s += k[t + r] * img[y * w + min(max(x + t, 0), w - 1)] }
+            tmp[y * w + x] = s
+        }}
+        for y in 0..<h { for x in 0..<w {
+            var s: Float = 0
+            for t in -r...r { s += k[t + r] * tmp[min(max(y + t, 0), h - 1) * w + x] }
+            img[y * w + x] = s
+        }}
+    }
+}
