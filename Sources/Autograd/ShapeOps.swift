@@ -31,6 +31,24 @@ public func concat(_ xs: [Tensor]) throws -> Tensor {
     }
 }
 
+/// The top-left h × w of each plane of an NCHW tensor.
+public func cropSpatial(_ x: Tensor, height h: Int, width w: Int) throws -> Tensor {
+    let (n, c, xh, xw) = try x.nchw("cropSpatial")
+    guard h <= xh, w <= xw else { throw ShapeError("cropSpatial: \(h)×\(w) is larger than \(x.shape)") }
+    if h == xh && w == xw { return x }
+    let y = Tensor(shape: [n, c, h, w])
+    Parallel.forEach(n * c) { p in
+        for r in 0..<h { (y.data + (p * h + r) * w).update(from: x.data + (p * xh + r) * xw, count: w) }
+    }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        Parallel.forEach(n * c) { p in
+            for r in 0..<h { axpy(dy + (p * h + r) * w, into: dx + (p * xh + r) * xw, count: w) }
+        }
+    }
+}
+
 /// The one index map behind pixel shuffle and unshuffle: depth channel
 /// c·r² + i·r + j at (h, w) is space pixel (h·r + i, w·r + j) of channel c.
 /// Copies depth→space when `toSpace`, else space→depth; adds when `accumulate`.

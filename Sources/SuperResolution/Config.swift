@@ -37,6 +37,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var activation: String
     /// Run the body at half resolution between a strided conv and a pixel-shuffle up, with a skip (lesson 7's U-Net path).
     public var unet: Bool
+
+    public init(channels: Int, blocks: Int, activation: String, unet: Bool) {
+        (self.channels, self.blocks, self.activation, self.unet) = (channels, blocks, activation, unet)
+    }
 }
 
 public struct DegradationConfig: Codable, Sendable, Equatable {

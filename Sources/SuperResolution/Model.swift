@@ -63,8 +63,9 @@ public final class SRNet: Module, @unchecked Sendable {
         let skip = h
         for block in body { h = try block(h) }
         h = try add(try bodyTail(h), skip)
-        if let up, let merge {  // back to full resolution, joined with the head's features
-            h = try merge(try concat([try pixelShuffle(try up(h), 2), f]))
+        if let up, let merge {  // back to full resolution (cropped for odd sizes), joined with the head's features
+            let upsampled = try cropSpatial(try pixelShuffle(try up(h), 2), height: f.shape[2], width: f.shape[3])
+            h = try merge(try concat([upsampled, f]))
         }
         for stage in upsample { h = relu(try pixelShuffle(try stage(h), 2)) }
         return try add(try tail(h), try resizeBicubic(x, .up(scale)))

@@ -8,7 +8,7 @@ public struct Upscaler {
     /// Core tile side in input pixels, and tiles per batch.
     public let tile: Int, batch: Int
 
-    public init(_ model: SRNet, tile: Int = 160, batch: Int = 4) {
+    public init(_ model: SRNet, tile: Int = 320, batch: Int = 2) {
         (self.model, self.tile, self.batch) = (model, tile, batch)
     }
 
@@ -23,12 +23,14 @@ public struct Upscaler {
             let ys = Swift.stride(from: 0, to: h, by: tile).map { ($0, min($0 + tile, h)) }
             let xs = Swift.stride(from: 0, to: w, by: tile).map { ($0, min($0 + tile, w)) }
             let cores = ys.flatMap { y in xs.map { x in (y: y, x: x) } }
-            let (eh, ew) = (min(side, h), min(side, w))
+            // Windows share the image's parity, so even origins can always reach its far edge.
+            let (eh, ew) = (h <= side ? h : side - (h - side) % 2, w <= side ? w : side - (w - side) % 2)
             for first in Swift.stride(from: 0, to: cores.count, by: batch) {
                 let group = cores[first..<min(first + batch, cores.count)]
                 let input = Tensor(shape: [group.count, 3, eh, ew])
+                // Even origins keep the U-Net's stride-2 grid where the whole image has it.
                 let origins = group.map { core in
-                    (y: min(max(core.y.0 - o, 0), h - eh), x: min(max(core.x.0 - o, 0), w - ew))
+                    (y: min(max(core.y.0 - o, 0), h - eh) / 2 * 2, x: min(max(core.x.0 - o, 0), w - ew) / 2 * 2)
                 }
                 for (k, origin) in origins.enumerated() {
                     for c in 0..<3 { for r in 0..<eh {

@@ -203,8 +203,12 @@ public final class MediaOutput {
     }
 
     /// Takes a packet of one of the input's other streams: copied or re-encoded.
-    func pass(_ packet: UnsafeMutablePointer<AVPacket>) throws {
+    /// Works on its own reference, so several outputs can take the same packet.
+    func pass(_ input: UnsafeMutablePointer<AVPacket>) throws {
         try open()
+        guard let packet = av_packet_clone(input) else { throw VideoIOError.failed(path, "out of memory") }
+        var owned: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&owned) }
         let index = packet.pointee.stream_index
         if let (stream, inTimeBase) = copies[index] {
             av_packet_rescale_ts(packet, inTimeBase, stream.pointee.time_base)

@@ -26,6 +26,9 @@ struct Infer: ParsableCommand {
     @Option(help: "Upscaling factor for the baselines: 2 or 4 (a checkpoint has its own). (default: 2)")
     var scale: Int?
 
+    @Option(help: "Also write a split-view video: bicubic (left) against the enhanced output (right), labelled.")
+    var compare: String?
+
     @Option(help: "Video codec: h264 (plays everywhere) or ffv1 (lossless, for evaluation; use .mkv).")
     var codec: EncoderSettings.Codec = .h264
 
@@ -64,12 +67,13 @@ struct Infer: ParsableCommand {
         let report = try Grad.disabled {
             try enhanceVideo(input: video, output: outputPath, scale: scale,
                              settings: EncoderSettings(codec: codec, crf: crf, preset: preset),
-                             enhance: enhance) { done, total in
+                             comparison: compare, enhance: enhance) { done, total in
                 if Interrupt.requested != 0 { throw ExitCode(130) }
                 bar.update(done, of: total)
             }
         }
         for w in report.warnings { print("note: \(w)") }
+        if let compare { print("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }
         print("wrote \(outputPath): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps)")
     }

@@ -103,6 +103,7 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients([random([2, 8, 3, 5], seed: 3)]) { try pixelShuffle($0[0], 2) }
         try checkGradients([random([1, 9, 2, 3], seed: 4)]) { try pixelShuffle($0[0], 3) }
         try checkGradients([random([2, 2, 6, 4], seed: 5)]) { try pixelUnshuffle($0[0], 2) }
+        try checkGradients([random([2, 2, 6, 5], seed: 6)]) { try cropSpatial($0[0], height: 5, width: 3) }
     }
 
     func testPixelShuffleInvertsUnshuffle() throws {

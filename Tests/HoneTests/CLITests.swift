@@ -147,9 +147,11 @@ final class CLITests: XCTestCase {
         let (start, tuned) = try XCTUnwrap(scores(r.stdout), r.stdout)
         XCTAssertGreaterThan(tuned, start + 1, "fine-tuning should beat its starting point on testsrc2:\n\(r.stdout)")
 
-        let out = path("learn.hone.mp4")
-        let i = try hone(["infer", "--checkpoint", ckpt, "-o", out, "--preset", "ultrafast"])  // video from the checkpoint
+        let out = path("learn.hone.mp4"), split = path("learn.compare.mp4")
+        let i = try hone(["infer", "--checkpoint", ckpt, "-o", out, "--compare", split, "--preset", "ultrafast"])  // video from the checkpoint
         XCTAssertEqual(i.status, 0, i.stderr)
+        let c = try Media.probe(split, stream: "v:0", "stream=width,height,nb_frames")
+        XCTAssertEqual([c["width"], c["height"], c["nb_frames"]], ["192", "128", "50"])
         let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
         XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
         XCTAssertNotNil(try Media.probe(out, stream: "a:0", "stream=codec_name")["codec_name"])

@@ -128,3 +128,24 @@ final class SuperResolutionTests: XCTestCase {
         XCTAssertEqual(ssim / Double(names.count), 0.9299, accuracy: 0.003, "SSIM")
     }
 }
+
+extension SuperResolutionTests {
+    /// Tiles overlap by the receptive field, so tiling changes nothing.
+    func testTiledUpscaleEqualsWholeImage() throws {
+        for unet in [false, true] {
+            let name = unet ? "U-Net" : "plain"
+            let net = try SRNet(ModelConfig(channels: 8, blocks: 3, activation: "prelu", unet: unet), scale: 2, seed: 3)
+            var rng = SeededRandom(seed: 4)
+            for (_, t) in net.namedTensors() { for i in 0..<t.count { t.data[i] = rng.uniform(-0.1, 0.1) } }
+            let image = Tensor.uniform([1, 3, 91, 113], rng: &rng)  // larger than a tile plus margins, odd sides
+            let whole = try Grad.disabled { try net(image) }
+            let upscaler = Upscaler(net, tile: 24, batch: 3)
+            XCTAssertLessThan(24 + 2 * net.receptiveRadius, 91, "the test must exercise tiling")
+            let tiled = try upscaler(image)
+            XCTAssertEqual(tiled.shape, whole.shape)
+            var worst: Float = 0, size: Float = 0
+            for i in 0..<whole.count { worst = max(worst, abs(tiled.data[i] - whole.data[i])); size = max(size, abs(whole.data[i])) }
+            XCTAssertLessThan(worst, 1e-5 * size, "\(name): outputs up to \(size)")
+        }
+    }
+}
