@@ -48,6 +48,11 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     public var blur: Float
     /// Largest Gaussian noise σ (8-bit levels) added to a training input; 0 for none.
     public var noise: Float
+    /// JPEG quality (1–100) a training input is compressed at, after blur and
+    /// noise, to teach artifact removal (lesson 7 used 60); absent or 0 for none.
+    public var jpegQuality: Int?
+
+    enum CodingKeys: String, CodingKey { case blur, noise, jpegQuality = "jpeg_quality" }
 }
 
 public struct LossConfig: Codable, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Autograd
 import Foundation
+import VideoIO
 
 /// Y-PSNR (dB) and Y-SSIM averaged over validation frames.
 public struct Score: Codable, Sendable, CustomStringConvertible {
@@ -77,7 +78,8 @@ public final class Trainer {
         return (try degrade(hr), hr)
     }
 
-    /// Antialiased bicubic downscale, then the configured blur and noise, then 8-bit quantisation as in a video.
+    /// Antialiased bicubic downscale, then the configured blur and noise, then
+    /// 8-bit quantisation as in a video, then the configured JPEG compression.
     func degrade(_ hr: Tensor) throws -> Tensor {
         let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
         let d = config.degradation
@@ -89,6 +91,11 @@ public final class Trainer {
             for j in 0..<(3 * h * w) {
                 let v = sigma > 0 ? p[j] + sigma * rng.normal() : p[j]
                 p[j] = (min(max(v, 0), 1) * 255).rounded() / 255
+            }
+            if let quality = d.jpegQuality, quality > 0 {
+                let one = Tensor(shape: [1, 3, h, w])
+                one.data.update(from: p, count: 3 * h * w)
+                p.update(from: try Still.jpegRoundTrip(one, quality: quality).data, count: 3 * h * w)
             }
         }
         return lr

@@ -10,6 +10,52 @@ public enum Still {
         return frame.image
     }
 
+    /// The image after JPEG compression at `quality` (1–100, libjpeg's scale) and
+    /// decompression, through libavcodec's MJPEG codec: the compression
+    /// artifacts of low-bitrate footage, for training. FFmpeg's MJPEG takes a
+    /// quantiser scale, not a quality; libjpeg's table scaling s (5000/q below
+    /// 50, 200 − 2q above) maps to it as qscale ≈ 8·s/100, clamped to 1…31.
+    public static func jpegRoundTrip(_ image: Tensor, quality: Int) throws -> Tensor {
+        let (h, w) = (image.shape[2], image.shape[3])
+        let scaling = quality < 50 ? 5000 / Double(max(quality, 1)) : 200 - 2 * Double(min(quality, 100))
+        let qscale = Int32(min(31, max(1, (8 * scaling / 100).rounded())))
+        let jpeg = ColorSpace(matrix: .bt601, fullRange: true)
+        guard let encoder = avcodec_find_encoder(AV_CODEC_ID_MJPEG), let decoder = avcodec_find_decoder(AV_CODEC_ID_MJPEG),
+              let enc = avcodec_alloc_context3(encoder), let dec = avcodec_alloc_context3(decoder) else {
+            throw VideoIOError.failed("jpeg", "no MJPEG codec in this FFmpeg")
+        }
+        var contexts: [UnsafeMutablePointer<AVCodecContext>?] = [enc, dec]
+        defer { for i in contexts.indices { avcodec_free_context(&contexts[i]) } }
+        enc.pointee.width = Int32(w)
+        enc.pointee.height = Int32(h)
+        enc.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
+        enc.pointee.time_base = AVRational(num: 1, den: 25)
+        enc.pointee.flags |= AV_CODEC_FLAG_QSCALE
+        enc.pointee.qmin = 1
+        enc.pointee.global_quality = qscale * FF_QP2LAMBDA
+        guard avcodec_open2(enc, encoder, nil) >= 0, avcodec_open2(dec, decoder, nil) >= 0 else {
+            throw VideoIOError.failed("jpeg", "cannot open the MJPEG codec")
+        }
+        let rgb = try allocateFrame(width: w, height: h, format: AV_PIX_FMT_GBRP16LE)
+        let yuv = try allocateFrame(width: w, height: h, format: AV_PIX_FMT_YUVJ420P)
+        var frames: [UnsafeMutablePointer<AVFrame>?] = [rgb, yuv]
+        defer { for i in frames.indices { av_frame_free(&frames[i]) } }
+        fill(gbrp16: rgb, from: image, width: w, height: h)
+        try PixelConverter(width: w, height: h, from: AV_PIX_FMT_GBRP16LE, to: AV_PIX_FMT_YUVJ420P, colorSpace: jpeg, path: "jpeg")
+            .convert(rgb, into: yuv)
+        yuv.pointee.quality = enc.pointee.global_quality
+        yuv.pointee.pts = 0
+        var packet: UnsafeMutablePointer<AVPacket>? = av_packet_alloc()
+        defer { av_packet_free(&packet) }
+        guard avcodec_send_frame(enc, yuv) >= 0, avcodec_receive_packet(enc, packet) >= 0,
+              avcodec_send_packet(dec, packet) >= 0, avcodec_receive_frame(dec, yuv) >= 0 else {
+            throw VideoIOError.failed("jpeg", "MJPEG round trip failed")
+        }
+        try PixelConverter(width: w, height: h, from: AVPixelFormat(rawValue: yuv.pointee.format), to: AV_PIX_FMT_GBRP16LE,
+                           colorSpace: jpeg, path: "jpeg").convert(yuv, into: rgb)
+        return tensor(fromGBRP16: rgb, width: w, height: h)
+    }
+
     /// Writes a [1, 3, h, w] tensor (clamped to [0, 1]) as a 16-bit PNG, atomically.
     public static func writePNG(_ image: Tensor, to path: String) throws {
         guard image.shape.count == 4, image.shape[0] == 1, image.shape[1] == 3 else {

@@ -119,10 +119,10 @@ final class CLITests: XCTestCase {
     }
 
     /// A config small enough for a 96×64 clip and a test's time budget, perceptual term included.
-    func tinyConfig() throws -> String {
+    func tinyConfig(jpeg: Int = 0) throws -> String {
         let yaml = """
             model: {channels: 16, blocks: 2, activation: prelu, unet: false}
-            degradation: {blur: 0.0, noise: 0.0}
+            degradation: {blur: 0.5, noise: 1.0, jpeg_quality: \(jpeg)}
             loss: {pixel: 1.0, pixel_kind: l1, perceptual: {relu2_2: 0.01}, gram: 0.0}
             training: {patch: 32, batch: 8, learning_rate: 0.003, weight_decay: 0.0001, pct_start: 0.25,
                        patches_per_frame: 4, validation_every: 10, seed: 1}
@@ -161,7 +161,7 @@ final class CLITests: XCTestCase {
     func testCtrlCSavesAndResumeFinishes() throws {
         let clip = try makeClip("resume.mp4")
         let ckpt = path("resume.ckpt")
-        let args = ["finetune", "--video", clip, "--epochs", "200", "--config", try tinyConfig(), "-o", ckpt]
+        let args = ["finetune", "--video", clip, "--epochs", "200", "--config", try tinyConfig(jpeg: 60), "-o", ckpt]
         let stopped = try hone(args, interruptAfter: 4)
         XCTAssertEqual(stopped.status, 130, stopped.stderr)
         XCTAssert(stopped.stdout.contains("hone finetune --resume -o \(ckpt)"), stopped.stdout)

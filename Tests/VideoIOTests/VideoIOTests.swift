@@ -153,3 +153,16 @@ final class VideoIOTests: XCTestCase {
 extension Array where Element == Double {
     func adjacentGaps() -> [Double] { zip(dropFirst(), self).map { $0 - $1 } }
 }
+
+extension VideoIOTests {
+    /// JPEG compression loses more at lower quality, and keeps the picture.
+    func testJPEGRoundTripDegradesWithQuality() throws {
+        let image = try Media.decodeRGB(try makeClip("j.mkv", video: ["-c:v", "ffv1", "-frames:v", "1"], audio: ["-an"]),
+                                        width: 96, height: 64)[0]
+        let psnr = try [95, 60, 10].map { Media.compare8bit(try Still.jpegRoundTrip(image, quality: $0), image).psnr }
+        XCTAssertGreaterThan(psnr[0], psnr[1])
+        XCTAssertGreaterThan(psnr[1], psnr[2])
+        XCTAssertGreaterThan(psnr[2], 18, "\(psnr)")
+        XCTAssertGreaterThan(psnr[0], 30, "\(psnr)")
+    }
+}
