@@ -87,16 +87,47 @@ public struct Checkpoint {
     }
 }
 
-extension SRNet {
-    /// A model and its checkpoint, built from the config and scale the checkpoint records.
-    public static func load(checkpoint path: String) throws -> (SRNet, Checkpoint) {
-        let file = try Checkpoint.load(path)
-        guard let json = file.metadata["hone.config"], let scale = Int(file.metadata["hone.scale"] ?? ""),
-              let config = try? HoneConfig.fromJSON(json) else {
+/// What a Hone checkpoint records besides tensors, as `hone.*` metadata:
+/// enough to rebuild the model, resume the run, and report it.
+public struct RunRecord {
+    public var config: HoneConfig
+    public var scale: Int
+    /// The video fine-tuned on (absolute path), and the starting checkpoint ("random" for none).
+    public var video: String, base: String
+    public var epochs: Int, epochsDone: Int
+    /// Validation scores by name: bicubic, base, model.
+    public var validation: [String: Score]
+
+    public init(config: HoneConfig, scale: Int, video: String, base: String, epochs: Int,
+                epochsDone: Int = 0, validation: [String: Score] = [:]) {
+        (self.config, self.scale, self.video, self.base) = (config, scale, video, base)
+        (self.epochs, self.epochsDone, self.validation) = (epochs, epochsDone, validation)
+    }
+
+    public init(_ checkpoint: Checkpoint, path: String) throws {
+        let m = checkpoint.metadata
+        guard let json = m["hone.config"], let config = try? HoneConfig.fromJSON(json), let scale = Int(m["hone.scale"] ?? "") else {
             throw CheckpointError(path, "is not a Hone checkpoint (its metadata has no config and scale)")
         }
-        let model = try SRNet(config.model, scale: scale)
+        let scores = (try? JSONDecoder().decode([String: Score].self, from: Data((m["hone.validation"] ?? "{}").utf8))) ?? [:]
+        self.init(config: config, scale: scale, video: m["hone.video"] ?? "", base: m["hone.base"] ?? "random",
+                  epochs: Int(m["hone.epochs"] ?? "") ?? 0, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0, validation: scores)
+    }
+
+    public var metadata: [String: String] {
+        ["hone.format": "hone-checkpoint-1", "hone.config": config.json(), "hone.scale": "\(scale)",
+         "hone.video": video, "hone.base": base, "hone.epochs": "\(epochs)", "hone.epochs_done": "\(epochsDone)",
+         "hone.validation": String(decoding: (try? JSONEncoder().encode(validation)) ?? Data("{}".utf8), as: UTF8.self)]
+    }
+}
+
+extension SRNet {
+    /// A model and its checkpoint's record, built from the config and scale the checkpoint holds.
+    public static func load(checkpoint path: String) throws -> (SRNet, RunRecord) {
+        let file = try Checkpoint.load(path)
+        let record = try RunRecord(file, path: path)
+        let model = try SRNet(record.config.model, scale: record.scale)
         try file.load(into: model, path: path)
-        return (model, file)
+        return (model, record)
     }
 }

@@ -59,69 +59,59 @@ struct Finetune: ParsableCommand {
         let outputPath = output ?? "\(name).hone-x\(scale).ckpt"
 
         // What to train: a fresh run, or the saved one.
-        var cfg: HoneConfig, videoPath: String, scale = self.scale, epochs = self.epochs, base: String
+        var record: RunRecord
         var saved: Checkpoint?
         if resume {
-            let file = try Checkpoint.load(outputPath)
-            guard let json = file.metadata["hone.config"], let c = try? HoneConfig.fromJSON(json),
-                  let v = file.metadata["hone.video"], let s = Int(file.metadata["hone.scale"] ?? ""),
-                  let e = Int(file.metadata["hone.epochs"] ?? "") else {
-                throw ValidationError("\(outputPath): not a Hone fine-tuning checkpoint that can be resumed")
-            }
-            (cfg, videoPath, scale, epochs, base, saved) = (c, v, s, e, file.metadata["hone.base"] ?? "random", file)
+            saved = try Checkpoint.load(outputPath)
+            record = try RunRecord(saved!, path: outputPath)
         } else {
             guard let path = config ?? ProjectFiles.find("configs/default.yaml") else {
                 throw ValidationError("configs/default.yaml not found; pass --config")
             }
-            cfg = try HoneConfig.load(path)
+            var cfg = try HoneConfig.load(path)
             try applyLossOverrides(&cfg)
-            videoPath = URL(fileURLWithPath: video!).standardizedFileURL.path
-            base = checkpoint ?? ProjectFiles.find("checkpoints/base-x\(scale).safetensors") ?? "random"
+            record = RunRecord(config: cfg, scale: scale, video: URL(fileURLWithPath: video!).standardizedFileURL.path,
+                               base: checkpoint ?? ProjectFiles.find("checkpoints/base-x\(scale).safetensors") ?? "random",
+                               epochs: epochs)
         }
 
         let model: SRNet
-        if base == "random" {
-            model = try SRNet(cfg.model, scale: scale, seed: cfg.training.seed)
-            if saved == nil { warn("no base checkpoint for ×\(scale): starting from random initialisation (the output starts as bicubic)") }
+        if record.base == "random" {
+            model = try SRNet(record.config.model, scale: record.scale, seed: record.config.training.seed)
+            if saved == nil { warn("no base checkpoint for ×\(record.scale): starting from random initialisation (the output starts as bicubic)") }
         } else {
-            let (loaded, _) = try SRNet.load(checkpoint: base)
-            guard loaded.scale == scale, loaded.config == cfg.model else {
-                throw ValidationError("\(base): its model (×\(loaded.scale), \(loaded.config)) does not match the config (×\(scale), \(cfg.model))")
+            let (loaded, _) = try SRNet.load(checkpoint: record.base)
+            guard loaded.scale == record.scale, loaded.config == record.config.model else {
+                throw ValidationError("\(record.base): its model (×\(loaded.scale), \(loaded.config)) does not match the config (×\(record.scale), \(record.config.model))")
             }
             model = loaded
         }
 
         Interrupt.install()
         let decodeBar = ProgressBar("decode")
-        let frames = try FrameCache(video: videoPath) { done, total in
+        let frames = try FrameCache(video: record.video) { done, total in
             if Interrupt.requested != 0 { throw ExitCode(130) }
             decodeBar.update(done, of: total)
         }
         decodeBar.finish()
-        let trainer = try Trainer(model: model, config: cfg, frames: frames, epochs: epochs)
+        let trainer = try Trainer(model: model, config: record.config, frames: frames, epochs: record.epochs)
         print("\(frames.count) frames of \(frames.width)×\(frames.height): \(trainer.trainFrames.count) to train on, "
               + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
-              + "\(trainer.stepsPerEpoch) steps per epoch of \(cfg.training.batch) crops of \(cfg.training.patch)²")
+              + "\(trainer.stepsPerEpoch) steps per epoch of \(record.config.training.batch) crops of \(record.config.training.patch)²")
 
         let upscale = Upscaler(model)
-        var scores: [String: Score] = [:]
         if let saved {
             try trainer.resume(from: saved, path: outputPath)
-            scores = (try? JSONDecoder().decode([String: Score].self, from: Data((saved.metadata["hone.validation"] ?? "{}").utf8))) ?? [:]
             print("resuming at step \(trainer.step) of \(trainer.totalSteps)")
         } else {
-            scores["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(scale)) }
-            scores["base"] = try trainer.validate(upscale.callAsFunction)
-            print("validation Y-PSNR/SSIM  bicubic \(scores["bicubic"]!)  start \(scores["base"]!)")
+            record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }
+            record.validation["base"] = try trainer.validate(upscale.callAsFunction)
+            print("validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"]!)  start \(record.validation["base"]!)")
         }
 
-        func save(epochsDone: Int) throws {
-            let meta = [
-                "hone.format": "hone-checkpoint-1", "hone.config": cfg.json(), "hone.scale": "\(scale)",
-                "hone.video": videoPath, "hone.base": base, "hone.epochs": "\(epochs)", "hone.epochs_done": "\(epochsDone)",
-                "hone.validation": String(decoding: try JSONEncoder().encode(scores), as: UTF8.self),
-            ]
-            try trainer.checkpoint(metadata: meta).save(to: outputPath)
+        func save() throws {
+            record.epochsDone = trainer.step / trainer.stepsPerEpoch
+            try trainer.checkpoint(metadata: record.metadata).save(to: outputPath)
         }
 
         let bar = ProgressBar("train", unit: "steps")
@@ -134,18 +124,19 @@ struct Finetune: ParsableCommand {
                 recent = Array((recent + [loss]).suffix(20))
                 bar.update(trainer.step, of: trainer.totalSteps,
                            extra: String(format: "loss %.4f  epoch %d/%d", recent.reduce(0, +) / Float(recent.count),
-                                         (trainer.step - 1) / trainer.stepsPerEpoch + 1, epochs))
+                                         (trainer.step - 1) / trainer.stepsPerEpoch + 1, record.epochs))
                 if trainer.step % trainer.stepsPerEpoch == 0 {
                     let epoch = trainer.step / trainer.stepsPerEpoch
-                    scores["model"] = try trainer.validate(upscale.callAsFunction)
+                    let scores = try trainer.validate(upscale.callAsFunction)
+                    record.validation["model"] = scores
                     bar.finish()
-                    print("epoch \(epoch)/\(epochs)  validation Y-PSNR/SSIM  bicubic \(scores["bicubic"].map(\.description) ?? "-")  "
-                          + "start \(scores["base"].map(\.description) ?? "-")  fine-tuned \(scores["model"]!)")
-                    try save(epochsDone: epoch)
+                    print("epoch \(epoch)/\(record.epochs)  validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"].map(\.description) ?? "-")  "
+                          + "start \(record.validation["base"].map(\.description) ?? "-")  fine-tuned \(scores)")
+                    try save()
                 }
             }
         } catch let exit as ExitCode where exit == ExitCode(130) {
-            try save(epochsDone: trainer.step / trainer.stepsPerEpoch)
+            try save()
             bar.finish()
             print("interrupted at step \(trainer.step); saved \(outputPath). Continue with: hone finetune --resume -o \(outputPath)")
             throw exit

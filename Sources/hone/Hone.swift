@@ -1,9 +1,11 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Hone: ParsableCommand {
     static func main() {
         BLASKernel.selectFastest()
+        setvbuf(stdout, nil, _IOLBF, 0)  // epoch lines reach logs and pipes as they happen
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -50,12 +50,12 @@ struct Infer: ParsableCommand {
         case "bicubic": enhance = { [scale] in try resizeBicubic($0, .up(scale)) }
         case "lanczos": enhance = { [scale] in try resizeLanczos($0, .up(scale)) }
         default:
-            let (model, file) = try SRNet.load(checkpoint: checkpoint)
+            let (model, record) = try SRNet.load(checkpoint: checkpoint)
             if let asked = self.scale, asked != model.scale {
                 throw ValidationError("\(checkpoint) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
             }
             scale = model.scale
-            video = video ?? file.metadata["hone.video"]
+            video = video ?? record.video
             enhance = Upscaler(model).callAsFunction
         }
         guard let video else { throw ValidationError("--video is required with a baseline") }
