@@ -31,9 +31,9 @@ struct Bench: ParsableCommand {
         if json {
             let object = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ($0.1 * 100).rounded() / 100) })
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            say(String(decoding: data, as: UTF8.self))
         } else {
-            for (name, value, unit) in results { print(name.padding(toLength: 36, withPad: " ", startingAt: 0), String(format: "%9.2f %@", value, unit)) }
+            for (name, value, unit) in results { say(name.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: " %9.2f %@", value, unit)) }
         }
     }
 

@@ -95,18 +95,18 @@ struct Finetune: ParsableCommand {
         }
         decodeBar.finish()
         let trainer = try Trainer(model: model, config: record.config, frames: frames, epochs: record.epochs)
-        print("\(frames.count) frames of \(frames.width)×\(frames.height): \(trainer.trainFrames.count) to train on, "
+        say("\(frames.count) frames of \(frames.width)×\(frames.height): \(trainer.trainFrames.count) to train on, "
               + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
               + "\(trainer.stepsPerEpoch) steps per epoch of \(record.config.training.batch) crops of \(record.config.training.patch)²")
 
         let upscale = Upscaler(model)
         if let saved {
             try trainer.resume(from: saved, path: outputPath)
-            print("resuming at step \(trainer.step) of \(trainer.totalSteps)")
+            say("resuming at step \(trainer.step) of \(trainer.totalSteps)")
         } else {
             record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }
             record.validation["base"] = try trainer.validate(upscale.callAsFunction)
-            print("validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"]!)  start \(record.validation["base"]!)")
+            say("validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"]!)  start \(record.validation["base"]!)")
         }
 
         func save() throws {
@@ -130,7 +130,7 @@ struct Finetune: ParsableCommand {
                     let scores = try trainer.validate(upscale.callAsFunction)
                     record.validation["model"] = scores
                     bar.finish()
-                    print("epoch \(epoch)/\(record.epochs)  validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"].map(\.description) ?? "-")  "
+                    say("epoch \(epoch)/\(record.epochs)  validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"].map(\.description) ?? "-")  "
                           + "start \(record.validation["base"].map(\.description) ?? "-")  fine-tuned \(scores)")
                     try save()
                 }
@@ -138,10 +138,10 @@ struct Finetune: ParsableCommand {
         } catch let exit as ExitCode where exit == ExitCode(130) {
             try save()
             bar.finish()
-            print("interrupted at step \(trainer.step); saved \(outputPath). Continue with: hone finetune --resume -o \(outputPath)")
+            say("interrupted at step \(trainer.step); saved \(outputPath). Continue with: hone finetune --resume -o \(outputPath)")
             throw exit
         }
-        print("wrote \(outputPath)\nnext: hone infer --checkpoint \(outputPath)")
+        say("wrote \(outputPath)\nnext: hone infer --checkpoint \(outputPath)")
     }
 
     func applyLossOverrides(_ cfg: inout HoneConfig) throws {

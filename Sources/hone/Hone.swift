@@ -5,7 +5,6 @@ import Foundation
 struct Hone: ParsableCommand {
     static func main() {
         BLASKernel.selectFastest()
-        setvbuf(stdout, nil, _IOLBF, 0)  // epoch lines reach logs and pipes as they happen
         do {
             var command = try parseAsRoot()
             try command.run()

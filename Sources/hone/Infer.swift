@@ -72,9 +72,9 @@ struct Infer: ParsableCommand {
                 bar.update(done, of: total)
             }
         }
-        for w in report.warnings { print("note: \(w)") }
-        if let compare { print("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }
-        print("wrote \(outputPath): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
+        for w in report.warnings { say("note: \(w)") }
+        if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }
+        say("wrote \(outputPath): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps)")
     }
 }

@@ -16,7 +16,7 @@ struct Info: ParsableCommand {
     func run() throws {
         let reader = try VideoReader(video)
         let i = reader.info
-        print("""
+        say("""
             \(video)
               video      \(i.codec) \(i.width)×\(i.height), \(i.bitDepth)-bit, \(i.colorSpace)
               rate       \(String(format: "%.3f", i.frameRate)) fps, time base \(i.timeBase.num)/\(i.timeBase.den)
@@ -35,6 +35,6 @@ struct Info: ParsableCommand {
             bar.update(frames, of: max(frames, i.estimatedFrames))
         }
         let seconds = Date().timeIntervalSince(start)
-        print("  decoded    \(frames) frames in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(frames) / seconds)) fps)")
+        say("  decoded    \(frames) frames in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(frames) / seconds)) fps)")
     }
 }

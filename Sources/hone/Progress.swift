@@ -35,6 +35,11 @@ final class ProgressBar {
     }
 }
 
+/// Prints a line to stdout unbuffered, so epoch lines reach logs and pipes as they happen.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// Ctrl-C asks long work to stop at the next frame or step, so it can clean
 /// up (or save); a second Ctrl-C quits at once.
 enum Interrupt {
