@@ -15,7 +15,7 @@ struct Finetune: ParsableCommand {
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \
             ⌈training frames × patches_per_frame / batch⌉ steps.
             Ctrl-C saves the run so far (atomically); `--resume` continues it.
-            Exit codes: 0 done, 1 error, 130 interrupted (checkpoint saved).
+            Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted (checkpoint saved).
             """)
 
     @Option(help: "The video to learn (any file or URL FFmpeg reads).")
@@ -52,6 +52,9 @@ struct Finetune: ParsableCommand {
         guard [2, 4].contains(scale) else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard resume || video != nil else { throw ValidationError("--video is required (unless --resume)") }
+        guard !resume || output != nil || video != nil else {
+            throw ValidationError("--resume needs the checkpoint to continue: -o CHECKPOINT")
+        }
     }
 
     func run() throws {
@@ -66,7 +69,7 @@ struct Finetune: ParsableCommand {
             record = try RunRecord(saved!, path: outputPath)
         } else {
             guard let path = config ?? ProjectFiles.find("configs/default.yaml") else {
-                throw ValidationError("configs/default.yaml not found; pass --config")
+                throw Failure("configs/default.yaml not found beside hone; pass --config")
             }
             var cfg = try HoneConfig.load(path)
             try applyLossOverrides(&cfg)
@@ -82,7 +85,7 @@ struct Finetune: ParsableCommand {
         } else {
             let (loaded, _) = try SRNet.load(checkpoint: record.base)
             guard loaded.scale == record.scale, loaded.config == record.config.model else {
-                throw ValidationError("\(record.base): its model (×\(loaded.scale), \(loaded.config)) does not match the config (×\(record.scale), \(record.config.model))")
+                throw Failure("\(record.base): its model (×\(loaded.scale), \(loaded.config)) does not match the config (×\(record.scale), \(record.config.model))")
             }
             model = loaded
         }

@@ -11,7 +11,7 @@ struct Infer: ParsableCommand {
         discussion: """
             The checkpoint is a file written by `hone finetune`, or one of the classical \
             baselines `bicubic` and `lanczos` (MATLAB-compatible kernels).
-            Exit codes: 0 done, 1 error (one line naming the file), 130 interrupted.
+            Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted.
             """)
 
     @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`.")
@@ -52,7 +52,7 @@ struct Infer: ParsableCommand {
         default:
             let (model, record) = try SRNet.load(checkpoint: checkpoint)
             if let asked = self.scale, asked != model.scale {
-                throw ValidationError("\(checkpoint) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
+                throw Failure("\(checkpoint) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
             }
             scale = model.scale
             video = video ?? record.video

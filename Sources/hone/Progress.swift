@@ -35,6 +35,12 @@ final class ProgressBar {
     }
 }
 
+/// A problem found while running (not a malformed command line): one line, exit 1.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Prints a line to stdout unbuffered, so epoch lines reach logs and pipes as they happen.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
