@@ -81,7 +81,7 @@ public final class Tensor: @unchecked Sendable {
 
     public func fill(_ value: Float) { data.update(repeating: value, count: count) }
 
-    /// A view of the same values under another shape with the same element count.
+    /// A copy of the values under another shape with the same element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard newShape.reduce(1, *) == count else {
             throw ShapeError("cannot reshape \(shape) (\(count) elements) to \(newShape)")
