@@ -65,6 +65,18 @@ final class VideoIOTests: XCTestCase {
         XCTAssert(report.warnings.contains { $0.contains("vorbis") }, "\(report.warnings)")
     }
 
+    func testSubtitlesCopiedWhereTheContainerTakesThem() throws {
+        let clip = try makeClip("plain.mkv", video: ["-c:v", "libx264", "-pix_fmt", "yuv420p"], audio: ["-c:a", "flac"])
+        try "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n".write(toFile: path("s.srt"), atomically: true, encoding: .utf8)
+        try Media.ffmpeg(["-i", clip, "-i", path("s.srt"), "-map", "0", "-map", "1", "-c", "copy", path("subs.mkv")])
+        try upscale(path("subs.mkv"), path("subs-out.mkv"))
+        XCTAssertEqual(try Media.probe(path("subs-out.mkv"), stream: "s:0", "stream=codec_name")["codec_name"], "subrip")
+        let report = try upscale(path("subs.mkv"), path("subs-out.mp4"))
+        XCTAssertNil(try Media.probe(path("subs-out.mp4"), stream: "s:0", "stream=codec_name")["codec_name"])
+        XCTAssert(report.warnings.contains { $0.contains("subtitles") }, "\(report.warnings)")
+        XCTAssertEqual(try Media.probe(path("subs-out.mp4"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+    }
+
     func testVariableFrameRateSurvives() throws {
         // Frame gaps alternate 30 ms and 50 ms.
         let vfr = path("vfr.mkv")
