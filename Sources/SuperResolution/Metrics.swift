@@ -29,6 +29,21 @@ public enum Metrics {
         return mse == 0 ? 100 : 10 * log10(255 * 255 / mse)
     }
 
+    /// PSNR in dB over R, G and B of 8-bit-rounded images, border cropped.
+    public static func psnrRGB(_ a: Tensor, _ b: Tensor, border: Int, image: Int = 0) -> Double {
+        let (h, w) = (a.shape[2], a.shape[3]), plane = h * w
+        func q(_ v: Float) -> Double { Double((min(max(v, 0), 1) * 255).rounded()) }
+        var se = 0.0, n = 0
+        for c in 0..<3 { for y in border..<(h - border) { for x in border..<(w - border) {
+            let i = image * 3 * plane + c * plane + y * w + x
+            let d = q(a.data[i]) - q(b.data[i])
+            se += d * d
+            n += 1
+        }}}
+        let mse = se / Double(max(n, 1))
+        return mse == 0 ? 100 : 10 * log10(255 * 255 / mse)
+    }
+
     /// Y-SSIM (Wang et al. 2004): 11×11 Gaussian window, σ = 1.5, K = (0.01, 0.03), over the valid region.
     public static func ssimY(_ a: Tensor, _ b: Tensor, border: Int, image: Int = 0) -> Double {
         let (x, h, w) = luma(a, image: image, border: border), (y, _, _) = luma(b, image: image, border: border)

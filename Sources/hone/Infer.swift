@@ -44,30 +44,18 @@ struct Infer: ParsableCommand {
     }
 
     func run() throws {
-        let enhance: (Tensor) throws -> Tensor
-        var scale = self.scale ?? 2, video = self.video
-        switch checkpoint {
-        case "bicubic": enhance = { [scale] in try resizeBicubic($0, .up(scale)) }
-        case "lanczos": enhance = { [scale] in try resizeLanczos($0, .up(scale)) }
-        default:
-            let (model, record) = try SRNet.load(checkpoint: checkpoint)
-            if let asked = self.scale, asked != model.scale {
-                throw Failure("\(checkpoint) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
-            }
-            scale = model.scale
-            video = video ?? record.video
-            enhance = Upscaler(model).callAsFunction
-        }
+        let chosen = try ChosenUpscaler(checkpoint, requestedScale: scale)
+        let video = self.video ?? chosen.record?.video
         guard let video else { throw ValidationError("--video is required with a baseline") }
         let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
-        let outputPath = output ?? "\(name).hone-x\(scale).mp4"
+        let outputPath = output ?? "\(name).hone-x\(chosen.scale).mp4"
         Interrupt.install()
         let bar = ProgressBar("infer")
         defer { bar.finish() }
         let report = try Grad.disabled {
-            try enhanceVideo(input: video, output: outputPath, scale: scale,
+            try enhanceVideo(input: video, output: outputPath, scale: chosen.scale,
                              settings: EncoderSettings(codec: codec, crf: crf, preset: preset),
-                             comparison: compare, enhance: enhance) { done, total in
+                             comparison: compare, enhance: chosen.enhance) { done, total in
                 if Interrupt.requested != 0 { throw ExitCode(130) }
                 bar.update(done, of: total)
             }

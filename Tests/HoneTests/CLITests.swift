@@ -174,6 +174,20 @@ final class CLITests: XCTestCase {
         XCTAssertGreaterThan(second, first)
     }
 
+    func testEvalOnPairsAndOnGroundTruthAlone() throws {
+        // Ground truth alone: LR is made by downscaling; bicubic scored against itself agrees with bicubic.
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", path("a.png")])
+        try Media.ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=50x40", "-frames:v", "1", path("b.png")])
+        let r = try hone(["eval", "--checkpoint", "lanczos", "--images", dir.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((report["rows"] as! [Any]).count, 2)
+        guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
+        let set5 = try hone(["eval", "--checkpoint", "bicubic", "--images", shared.appendingPathComponent("sr/Set5/x2").path, "--json"])
+        let mean = (try JSONSerialization.jsonObject(with: Data(set5.stdout.utf8)) as! [String: Any])["meanBicubic"] as! [String: Double]
+        XCTAssertEqual(mean["psnrY"]!, 33.66, accuracy: 0.05)  // the published Set5 ×2 bicubic figure
+    }
+
     func testHelpExplainsOptionsWithDefaults() throws {
         let r = try hone(["infer", "--help"])
         XCTAssertEqual(r.status, 0)
