@@ -5,6 +5,7 @@ import VideoIO
 /// Y-PSNR (dB) and Y-SSIM averaged over validation frames.
 public struct Score: Codable, Sendable, CustomStringConvertible {
     public let psnr: Double, ssim: Double
+    public init(psnr: Double, ssim: Double) { (self.psnr, self.ssim) = (psnr, ssim) }
     public var description: String { String(format: "%.2f dB / %.4f", psnr, ssim) }
 }
 
@@ -20,6 +21,8 @@ public final class Trainer {
     public let stepsPerEpoch: Int
     public let epochs: Int
     public private(set) var step = 0
+    /// The best validation so far and the weights that scored it.
+    public private(set) var best: (score: Score, weights: [Tensor])?
     let loss: SRLoss
     let optimizer: Adam
     let schedule: OneCycle
@@ -122,11 +125,23 @@ public final class Trainer {
         return lr
     }
 
-    /// The model's weights with the optimiser's state and position, so a run can resume.
+    /// Keeps a copy of the weights when `score` is the best validation yet.
+    public func record(_ score: Score) {
+        guard score.psnr > (best?.score.psnr ?? -.infinity) else { return }
+        best = (score, model.namedTensors().map { $0.tensor.detached() })
+    }
+
+    /// The best weights so far as the model, and — when training has moved on
+    /// from them — the current weights under `resume.` with the optimiser's
+    /// state and position, so `resume(from:)` continues exactly.
     public func checkpoint(metadata: [String: String]) -> Checkpoint {
         let named = model.namedTensors()
         let trainable = named.filter(\.tensor.requiresGrad)
         var tensors = named
+        if let best {
+            tensors = zip(named, best.weights).map { ($0.name, $1) }
+            tensors += named.map { ("resume." + $0.name, $0.tensor) }
+        }
         for (k, (name, t)) in trainable.enumerated() {
             let (m, v) = optimizer.moments(k)
             for (kind, buffer) in [("m", m), ("v", v)] {
@@ -140,9 +155,16 @@ public final class Trainer {
         return Checkpoint(tensors: tensors, metadata: meta)
     }
 
-    /// Continues where `checkpoint` stopped: weights, optimiser moments and step.
-    public func resume(from checkpoint: Checkpoint, path: String) throws {
+    /// Continues where `checkpoint` stopped: weights, optimiser moments, step,
+    /// and the best weights with their score (`bestScore`, from the run's record).
+    public func resume(from checkpoint: Checkpoint, bestScore: Score?, path: String) throws {
         try checkpoint.load(into: model, path: path)
+        if let bestScore {
+            record(bestScore)
+        }
+        if checkpoint["resume." + (model.namedTensors().first?.name ?? "")] != nil {
+            try checkpoint.load(into: model, prefix: "resume.", path: path)
+        }
         for (k, (name, t)) in model.namedTensors().filter(\.tensor.requiresGrad).enumerated() {
             let (m, v) = optimizer.moments(k)
             guard let sm = checkpoint["optimizer.m.\(name)"], let sv = checkpoint["optimizer.v.\(name)"] else {

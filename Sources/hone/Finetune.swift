@@ -14,7 +14,8 @@ struct Finetune: ParsableCommand {
             validation_every, 10 by default) is held out; after each epoch Hone prints its \
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \
             ⌈training frames × patches_per_frame / batch⌉ steps.
-            Ctrl-C saves the run so far (atomically); `--resume` continues it.
+            The checkpoint holds the weights that validated best (saved after every epoch, \
+            and on Ctrl-C, atomically); `--resume` continues an interrupted run exactly.
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted (checkpoint saved).
             """)
 
@@ -104,7 +105,7 @@ struct Finetune: ParsableCommand {
 
         let upscale = Upscaler(model)
         if let saved {
-            try trainer.resume(from: saved, path: outputPath)
+            try trainer.resume(from: saved, bestScore: record.validation["model"], path: outputPath)
             say("resuming at step \(trainer.step) of \(trainer.totalSteps)")
         } else {
             record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }
@@ -131,7 +132,8 @@ struct Finetune: ParsableCommand {
                 if trainer.step % trainer.stepsPerEpoch == 0 {
                     let epoch = trainer.step / trainer.stepsPerEpoch
                     let scores = try trainer.validate(upscale.callAsFunction)
-                    record.validation["model"] = scores
+                    trainer.record(scores)
+                    record.validation["model"] = trainer.best?.score
                     bar.finish()
                     say("epoch \(epoch)/\(record.epochs)  validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"].map(\.description) ?? "-")  "
                           + "start \(record.validation["base"].map(\.description) ?? "-")  fine-tuned \(scores)")

@@ -148,3 +148,30 @@ extension SuperResolutionTests {
         }
     }
 }
+
+extension SuperResolutionTests {
+    func testCheckpointKeepsBestWeightsAndResumesFromCurrent() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-t", "1", "-c:v", "libx264", path("t.mp4")])
+        var cfg = try config("fast")
+        cfg.training.patch = 32
+        cfg.training.batch = 4
+        cfg.loss.perceptual = [:]
+        let frames = try FrameCache(video: path("t.mp4")) { _, _ in }
+        let trainer = try Trainer(model: try SRNet(cfg.model, scale: 2), config: cfg, frames: frames, epochs: 2)
+        for _ in 0..<3 { try trainer.trainStep() }
+        trainer.record(Score(psnr: 30, ssim: 0.9))
+        let bestWeights = trainer.model.namedTensors().map(\.tensor.array)
+        for _ in 0..<3 { try trainer.trainStep() }
+        let currentWeights = trainer.model.namedTensors().map(\.tensor.array)
+        XCTAssertNotEqual(bestWeights, currentWeights)
+        try trainer.checkpoint(metadata: [:]).save(to: path("c.ckpt"))
+
+        let saved = try Checkpoint.load(path("c.ckpt"))
+        XCTAssertEqual(trainer.model.namedTensors().map { saved[$0.name]!.array }, bestWeights)
+        let again = try Trainer(model: try SRNet(cfg.model, scale: 2), config: cfg, frames: frames, epochs: 2)
+        try again.resume(from: saved, bestScore: Score(psnr: 30, ssim: 0.9), path: path("c.ckpt"))
+        XCTAssertEqual(again.step, 6)
+        XCTAssertEqual(again.model.namedTensors().map(\.tensor.array), currentWeights)
+        XCTAssertEqual(again.best?.weights.map(\.array), bestWeights)
+    }
+}
