@@ -36,8 +36,7 @@ public enum Evaluation {
                     throw CheckpointError(folder + "/" + lrName, "is \(lr.shape[3])×\(lr.shape[2]), not 1/\(scale) of its HR image")
                 }
             } else {
-                lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
-                for i in 0..<lr.count { lr.data[i] = (min(max(lr.data[i], 0), 1) * 255).rounded() / 255 }
+                lr = try bicubicInput(hr, scale: scale)
             }
             out.append(EvaluationImage(name: name, hr: hr, lr: lr))
         }

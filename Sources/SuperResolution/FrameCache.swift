@@ -25,7 +25,7 @@ public final class FrameCache {
             guard frame.image.shape == [1, 3, height, width] else {
                 throw VideoIOError.failed(video, "frame size changes mid-stream (\(frame.image.shape)), which fine-tuning does not handle")
             }
-            for i in 0..<frameBytes { bytes[i] = UInt8(min(max(frame.image.data[i], 0), 1) * 255 + 0.5) }
+            for i in 0..<frameBytes { bytes[i] = UInt8(eightBit(frame.image.data[i])) }
             do { try file.write(contentsOf: bytes) } catch { throw VideoIOError.diskFull(path) }
             n += 1
             try progress(n, max(n, reader.info.estimatedFrames))

@@ -5,6 +5,9 @@ import Foundation
 /// (MATLAB's rgb2ycbcr, Y = 16 + 65.481·R + 128.553·G + 24.966·B for R, G, B
 /// in [0, 1]) of images rounded to 8 bits, with `border` pixels cropped. Like
 /// rgb2ycbcr on uint8 images, Y itself is rounded to an integer.
+/// A value as an 8-bit picture stores it, in levels 0…255.
+@inline(__always) func eightBit(_ v: Float) -> Float { (min(max(v, 0), 1) * 255).rounded() }
+
 public enum Metrics {
     /// Y in [16, 235] (8-bit scale) of image `n` of a [n, 3, h, w] batch, border cropped.
     static func luma(_ t: Tensor, image n: Int = 0, border: Int) -> (values: [Double], h: Int, w: Int) {
@@ -12,7 +15,7 @@ public enum Metrics {
         let (ch, cw) = (h - 2 * border, w - 2 * border)
         var y = [Double](repeating: 0, count: max(ch * cw, 0))
         let plane = h * w, base = t.data + n * 3 * plane
-        func q(_ v: Float) -> Double { Double((min(max(v, 0), 1) * 255).rounded()) / 255 }
+        func q(_ v: Float) -> Double { Double(eightBit(v)) / 255 }
         for r in 0..<ch {
             for c in 0..<cw {
                 let i = (r + border) * w + c + border
@@ -32,11 +35,10 @@ public enum Metrics {
     /// PSNR in dB over R, G and B of 8-bit-rounded images, border cropped.
     public static func psnrRGB(_ a: Tensor, _ b: Tensor, border: Int, image: Int = 0) -> Double {
         let (h, w) = (a.shape[2], a.shape[3]), plane = h * w
-        func q(_ v: Float) -> Double { Double((min(max(v, 0), 1) * 255).rounded()) }
         var se = 0.0, n = 0
         for c in 0..<3 { for y in border..<(h - border) { for x in border..<(w - border) {
             let i = image * 3 * plane + c * plane + y * w + x
-            let d = q(a.data[i]) - q(b.data[i])
+            let d = Double(eightBit(a.data[i]) - eightBit(b.data[i]))
             se += d * d
             n += 1
         }}}

@@ -93,7 +93,7 @@ public final class Trainer {
             let p = lr.data + img * 3 * h * w
             for j in 0..<(3 * h * w) {
                 let v = sigma > 0 ? p[j] + sigma * rng.normal() : p[j]
-                p[j] = (min(max(v, 0), 1) * 255).rounded() / 255
+                p[j] = eightBit(v) / 255
             }
             if let quality = d.jpegQuality, quality > 0 {
                 let one = Tensor(shape: [1, 3, h, w])
@@ -108,21 +108,13 @@ public final class Trainer {
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
-            let hr = frames.frame(i)
-            let lr = try degradeForValidation(hr)
-            let sr = try enhance(lr)
-            let target = try crop(hr, toMultipleOf: scale)
-            psnr += Metrics.psnrY(sr, target, border: scale)
-            ssim += Metrics.ssimY(sr, target, border: scale)
+            let hr = try crop(frames.frame(i), toMultipleOf: scale)
+            let sr = try enhance(try bicubicInput(hr, scale: scale))
+            psnr += Metrics.psnrY(sr, hr, border: scale)
+            ssim += Metrics.ssimY(sr, hr, border: scale)
         }
         let n = Double(validationFrames.count)
         return Score(psnr: psnr / n, ssim: ssim / n)
-    }
-
-    func degradeForValidation(_ hr: Tensor) throws -> Tensor {
-        let lr = try Grad.disabled { try resizeBicubic(try crop(hr, toMultipleOf: scale), .down(scale)) }
-        for j in 0..<lr.count { lr.data[j] = (min(max(lr.data[j], 0), 1) * 255).rounded() / 255 }
-        return lr
     }
 
     /// Keeps a copy of the weights when `score` is the best validation yet.
@@ -131,9 +123,10 @@ public final class Trainer {
         best = (score, model.namedTensors().map { $0.tensor.detached() })
     }
 
-    /// The best weights so far as the model, and — when training has moved on
-    /// from them — the current weights under `resume.` with the optimiser's
-    /// state and position, so `resume(from:)` continues exactly.
+    /// The best weights so far as the model (the current ones before any
+    /// validation), and — once a best exists — the current weights under
+    /// `resume.`, with the optimiser's state and position, so `resume(from:)`
+    /// continues exactly.
     public func checkpoint(metadata: [String: String]) -> Checkpoint {
         let named = model.namedTensors()
         let trainable = named.filter(\.tensor.requiresGrad)
@@ -176,6 +169,14 @@ public final class Trainer {
         step = Int(checkpoint.metadata["hone.step"] ?? "0") ?? 0
         optimizer.restore(step: step)
     }
+}
+
+/// The input an evaluation gives a model for ground truth `hr` (sides a
+/// multiple of the scale): antialiased bicubic downscale, stored as 8 bits.
+func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
+    let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
+    for j in 0..<lr.count { lr.data[j] = eightBit(lr.data[j]) / 255 }
+    return lr
 }
 
 /// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.
