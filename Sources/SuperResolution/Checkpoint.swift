@@ -92,16 +92,21 @@ public struct Checkpoint {
 public struct RunRecord {
     public var config: HoneConfig
     public var scale: Int
-    /// The video fine-tuned on (absolute path), and the starting checkpoint ("random" for none).
+    /// The video fine-tuned on (absolute path; empty for pretraining), and the
+    /// starting checkpoint ("random" for none).
     public var video: String, base: String
+    /// The photographs pretrained on (absolute paths; empty for fine-tuning).
+    public var images: [String]
     public var epochs: Int, epochsDone: Int
+    /// Steps in an epoch when fixed by the run rather than by the data (pretraining).
+    public var epochSteps: Int?
     /// Validation scores by name: bicubic, base, model.
     public var validation: [String: Score]
 
-    public init(config: HoneConfig, scale: Int, video: String, base: String, epochs: Int,
-                epochsDone: Int = 0, validation: [String: Score] = [:]) {
-        (self.config, self.scale, self.video, self.base) = (config, scale, video, base)
-        (self.epochs, self.epochsDone, self.validation) = (epochs, epochsDone, validation)
+    public init(config: HoneConfig, scale: Int, video: String = "", images: [String] = [], base: String, epochs: Int,
+                epochSteps: Int? = nil, epochsDone: Int = 0, validation: [String: Score] = [:]) {
+        (self.config, self.scale, self.video, self.images, self.base) = (config, scale, video, images, base)
+        (self.epochs, self.epochSteps, self.epochsDone, self.validation) = (epochs, epochSteps, epochsDone, validation)
     }
 
     public init(_ checkpoint: Checkpoint, path: String) throws {
@@ -109,15 +114,22 @@ public struct RunRecord {
         guard let json = m["hone.config"], let config = try? HoneConfig.fromJSON(json), let scale = Int(m["hone.scale"] ?? "") else {
             throw CheckpointError(path, "is not a Hone checkpoint (its metadata has no config and scale)")
         }
-        let scores = (try? JSONDecoder().decode([String: Score].self, from: Data((m["hone.validation"] ?? "{}").utf8))) ?? [:]
-        self.init(config: config, scale: scale, video: m["hone.video"] ?? "", base: m["hone.base"] ?? "random",
-                  epochs: Int(m["hone.epochs"] ?? "") ?? 0, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0, validation: scores)
+        func decoded<T: Decodable>(_ key: String, _ empty: T) -> T {
+            m[key].flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) } ?? empty
+        }
+        self.init(config: config, scale: scale, video: m["hone.video"] ?? "", images: decoded("hone.images", []),
+                  base: m["hone.base"] ?? "random", epochs: Int(m["hone.epochs"] ?? "") ?? 0,
+                  epochSteps: m["hone.epoch_steps"].flatMap { Int($0) }, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0,
+                  validation: decoded("hone.validation", [:]))
     }
 
     public var metadata: [String: String] {
-        ["hone.format": "hone-checkpoint-1", "hone.config": config.json(), "hone.scale": "\(scale)",
-         "hone.video": video, "hone.base": base, "hone.epochs": "\(epochs)", "hone.epochs_done": "\(epochsDone)",
-         "hone.validation": String(decoding: (try? JSONEncoder().encode(validation)) ?? Data("{}".utf8), as: UTF8.self)]
+        func json<T: Encodable>(_ value: T) -> String { String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self) }
+        var m = ["hone.format": "hone-checkpoint-1", "hone.config": config.json(), "hone.scale": "\(scale)",
+                 "hone.video": video, "hone.images": json(images), "hone.base": base, "hone.epochs": "\(epochs)",
+                 "hone.epochs_done": "\(epochsDone)", "hone.validation": json(validation)]
+        if let epochSteps { m["hone.epoch_steps"] = "\(epochSteps)" }
+        return m
     }
 }
 

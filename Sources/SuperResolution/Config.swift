@@ -64,8 +64,11 @@ public struct LossConfig: Codable, Sendable, Equatable {
     public var perceptual: [String: Float]
     /// Weight of the gram (style) term; each layer's gram L1 is scaled by its weight squared.
     public var gram: Float
+    /// Share of the run trained on the pixel loss alone before the perceptual
+    /// and gram terms join (absent: 0, all of it).
+    public var perceptualStart: Double?
 
-    enum CodingKeys: String, CodingKey { case pixel, pixelKind = "pixel_kind", perceptual, gram }
+    enum CodingKeys: String, CodingKey { case pixel, pixelKind = "pixel_kind", perceptual, gram, perceptualStart = "perceptual_start" }
 }
 
 public struct TrainingConfig: Codable, Sendable, Equatable {

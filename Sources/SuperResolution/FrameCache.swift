@@ -2,38 +2,72 @@ import Autograd
 import Foundation
 import VideoIO
 
-/// A video's frames decoded once and kept as 8-bit planar RGB in a file that
-/// is memory-mapped: a long video costs disk, not memory. The file is
-/// unlinked as soon as it is mapped, so nothing is left behind, even on a crash.
+/// Training pictures — a video's frames or a folder's photographs — decoded
+/// once and kept as 8-bit planar RGB in a file that is memory-mapped: a long
+/// video costs disk, not memory. The file is unlinked as soon as it is mapped,
+/// so nothing is left behind, even on a crash.
 public final class FrameCache {
-    public let count, width, height: Int
+    /// Width and height of each picture.
+    public let sizes: [(width: Int, height: Int)]
+    public var count: Int { sizes.count }
+    private let offsets: [Int]
     private let base: UnsafeMutablePointer<UInt8>
     private let length: Int
 
-    public init(video: String, progress: (Int, Int) throws -> Void) throws {
+    /// Every frame of a video, which must keep one size.
+    public convenience init(video: String, progress: (Int, Int) throws -> Void) throws {
         let reader = try VideoReader(video)
-        (width, height) = (reader.info.width, reader.info.height)
-        let frameBytes = 3 * width * height
+        let (w, h) = (reader.info.width, reader.info.height)
+        var n = 0
+        try self.init(source: video) {
+            guard let frame = try reader.next() else { return nil }
+            guard frame.image.shape == [1, 3, h, w] else {
+                throw VideoIOError.failed(video, "frame size changes mid-stream (\(frame.image.shape)), which fine-tuning does not handle")
+            }
+            n += 1
+            try progress(n, max(n, reader.info.estimatedFrames))
+            return frame.image
+        }
+    }
+
+    /// Photographs, each halved (antialiased bicubic) until its longer side is
+    /// at most `maxSide`: downscaling large photos removes their camera and JPEG
+    /// softness, so the targets are sharp at pixel level.
+    public convenience init(images: [String], maxSide: Int, progress: (Int, Int) throws -> Void) throws {
+        var next = 0
+        try self.init(source: images.first ?? "images") {
+            guard next < images.count else { return nil }
+            var image = try Still.read(images[next])
+            while max(image.shape[2], image.shape[3]) > maxSide {
+                image = try Grad.disabled { try resizeBicubic(try SuperResolution.crop(image, toMultipleOf: 2), .down(2)) }
+            }
+            next += 1
+            try progress(next, images.count)
+            return image
+        }
+    }
+
+    /// Writes each [1, 3, h, w] picture from `next` to the cache file until it returns nil.
+    private init(source: String, next: () throws -> Tensor?) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hone-frames-\(getpid())-\(UUID().uuidString)").path
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
             throw VideoIOError.cannotWrite(path, "cannot create the frame cache")
         }
         defer { unlink(path) }
-        var bytes = [UInt8](repeating: 0, count: frameBytes)
-        var n = 0
-        while let frame = try reader.next() {
-            guard frame.image.shape == [1, 3, height, width] else {
-                throw VideoIOError.failed(video, "frame size changes mid-stream (\(frame.image.shape)), which fine-tuning does not handle")
-            }
-            for i in 0..<frameBytes { bytes[i] = UInt8(eightBit(frame.image.data[i])) }
+        var sizes: [(width: Int, height: Int)] = [], offsets: [Int] = [], end = 0
+        var bytes: [UInt8] = []
+        while let image = try next() {
+            let count = image.count
+            if bytes.count != count { bytes = [UInt8](repeating: 0, count: count) }
+            for i in 0..<count { bytes[i] = UInt8(eightBit(image.data[i])) }
             do { try file.write(contentsOf: bytes) } catch { throw VideoIOError.diskFull(path) }
-            n += 1
-            try progress(n, max(n, reader.info.estimatedFrames))
+            sizes.append((image.shape[3], image.shape[2]))
+            offsets.append(end)
+            end += count
         }
         try file.close()
-        guard n > 0 else { throw VideoIOError.failed(video, "has no decodable frames") }
-        count = n
-        length = n * frameBytes
+        guard !sizes.isEmpty else { throw VideoIOError.failed(source, "has no decodable pictures") }
+        (self.sizes, self.offsets, length) = (sizes, offsets, end)
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
         guard fd >= 0, let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
@@ -44,19 +78,20 @@ public final class FrameCache {
 
     deinit { munmap(base, length) }
 
-    /// Frame i as a [1, 3, h, w] tensor in [0, 1].
+    /// Picture i as a [1, 3, h, w] tensor in [0, 1].
     public func frame(_ i: Int) -> Tensor {
-        let t = Tensor(shape: [1, 3, height, width])
-        let src = base + i * 3 * width * height
-        for j in 0..<(3 * width * height) { t.data[j] = Float(src[j]) * (1 / 255) }
+        let (w, h) = sizes[i]
+        let t = Tensor(shape: [1, 3, h, w])
+        let src = base + offsets[i]
+        for j in 0..<(3 * w * h) { t.data[j] = Float(src[j]) * (1 / 255) }
         return t
     }
 
-    /// Copies a size×size crop of frame i at (x, y) into slot `slot` of a
+    /// Copies a size×size crop of picture i at (x, y) into slot `slot` of a
     /// [n, 3, size, size] batch, under one of the 8 flips/rotations (`transform` 0…7).
     func crop(_ i: Int, x: Int, y: Int, size: Int, transform: Int, into batch: Tensor, slot: Int) {
-        let plane = width * height
-        let src = base + i * 3 * plane
+        let width = sizes[i].width, plane = width * sizes[i].height
+        let src = base + offsets[i]
         let dst = batch.data + slot * 3 * size * size
         for c in 0..<3 {
             for r in 0..<size {

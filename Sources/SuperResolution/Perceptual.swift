@@ -78,8 +78,8 @@ public final class SRLoss {
         vgg = layers.isEmpty ? nil : try VGG16(weights: vggWeights)
     }
 
-    /// The total loss, and each term's value for display.
-    public func callAsFunction(_ sr: Tensor, _ hr: Tensor) throws -> (total: Tensor, terms: [String: Float]) {
+    /// The total loss, and each term's value for display; `perceptual: false` leaves out the VGG terms.
+    public func callAsFunction(_ sr: Tensor, _ hr: Tensor, perceptual: Bool = true) throws -> (total: Tensor, terms: [String: Float]) {
         let pixel: Tensor = switch config.pixelKind {
         case "mse": try mseLoss(sr, hr)
         case "charbonnier": try charbonnierLoss(sr, hr)
@@ -87,7 +87,7 @@ public final class SRLoss {
         }
         var total = scale(pixel, config.pixel)
         var terms = ["pixel": pixel.item]
-        guard let vgg else { return (total, terms) }
+        guard let vgg, perceptual else { return (total, terms) }
         let wanted = Set(layers.map(\.0))
         let target = try Grad.disabled { try vgg.features(hr, wanted) }
         let predicted = try vgg.features(sr, wanted)

@@ -17,7 +17,7 @@ public final class Trainer {
     public let config: HoneConfig
     public let frames: FrameCache
     public let trainFrames: [Int], validationFrames: [Int]
-    /// ⌈training frames × patches per frame / batch⌉.
+    /// ⌈training frames × patches per frame / batch⌉ unless given.
     public let stepsPerEpoch: Int
     public let epochs: Int
     public private(set) var step = 0
@@ -31,10 +31,12 @@ public final class Trainer {
     public var totalSteps: Int { epochs * stepsPerEpoch }
     public var scale: Int { model.scale }
 
-    public init(model: SRNet, config: HoneConfig, frames: FrameCache, epochs: Int, vggWeights: String = VGG16.defaultPath) throws {
+    public init(model: SRNet, config: HoneConfig, frames: FrameCache, epochs: Int, stepsPerEpoch: Int? = nil,
+                vggWeights: String = VGG16.defaultPath) throws {
         let t = config.training
-        guard t.patch % model.scale == 0, t.patch <= min(frames.width, frames.height) else {
-            throw ShapeError("training.patch \(t.patch) must be a multiple of the scale \(model.scale) and fit in the \(frames.width)×\(frames.height) frames")
+        let smallest = frames.sizes.map { min($0.width, $0.height) }.min()!
+        guard t.patch % model.scale == 0, t.patch <= smallest else {
+            throw ShapeError("training.patch \(t.patch) must be a multiple of the scale \(model.scale) and fit in every picture (the smallest side is \(smallest))")
         }
         guard epochs >= 1, t.batch >= 1, t.patchesPerFrame >= 1, t.validationEvery >= 2 else {
             throw ShapeError("epochs, batch and patches_per_frame must be ≥ 1 and validation_every ≥ 2")
@@ -48,12 +50,15 @@ public final class Trainer {
         guard !trainFrames.isEmpty, !validationFrames.isEmpty else {
             throw ShapeError("the video has \(frames.count) frames: too few to hold out one in \(every) for validation")
         }
-        stepsPerEpoch = max(1, (trainFrames.count * t.patchesPerFrame + t.batch - 1) / t.batch)
+        self.stepsPerEpoch = stepsPerEpoch ?? max(1, (trainFrames.count * t.patchesPerFrame + t.batch - 1) / t.batch)
         loss = try SRLoss(config.loss, vggWeights: vggWeights)
         optimizer = Adam.adamW(model.parameters, learningRate: t.learningRate, weightDecay: t.weightDecay)
-        schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * stepsPerEpoch, pctStart: t.pctStart)
+        schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * self.stepsPerEpoch, pctStart: t.pctStart)
         rng = SeededRandom(seed: t.seed)
     }
+
+    /// Whether the perceptual terms are on at this step (the config's `perceptual_start`).
+    public var perceptualActive: Bool { Double(step) >= (config.loss.perceptualStart ?? 0) * Double(totalSteps) }
 
     /// One optimisation step on a fresh batch; returns the loss and its terms.
     @discardableResult
@@ -61,7 +66,7 @@ public final class Trainer {
         let (lr, hr) = try sampleBatch()
         schedule.apply(to: optimizer, step: step)
         optimizer.zeroGrad()
-        let (total, terms) = try loss(try model(lr), hr)
+        let (total, terms) = try loss(try model(lr), hr, perceptual: perceptualActive)
         try total.backward()
         clipGradNorm(optimizer.parameters, maxNorm: 10)
         optimizer.update()
@@ -75,7 +80,8 @@ public final class Trainer {
         let hr = Tensor(shape: [b, 3, p, p])
         for slot in 0..<b {
             let i = trainFrames[Int(rng.next() % UInt64(trainFrames.count))]
-            let x = Int(rng.next() % UInt64(frames.width - p + 1)), y = Int(rng.next() % UInt64(frames.height - p + 1))
+            let (w, h) = frames.sizes[i]
+            let x = Int(rng.next() % UInt64(w - p + 1)), y = Int(rng.next() % UInt64(h - p + 1))
             frames.crop(i, x: x, y: y, size: p, transform: Int(rng.next() % 8), into: hr, slot: slot)
         }
         return (try degrade(hr), hr)
@@ -124,28 +130,29 @@ public final class Trainer {
     }
 
     /// The best weights so far as the model (the current ones before any
-    /// validation), and — once a best exists — the current weights under
-    /// `resume.`, with the optimiser's state and position, so `resume(from:)`
-    /// continues exactly.
+    /// validation). Until the last step, also the current weights under
+    /// `resume.` with the optimiser's state and position, so `resume(from:)`
+    /// continues exactly; a finished run's checkpoint is the model alone.
     public func checkpoint(metadata: [String: String]) -> Checkpoint {
         let named = model.namedTensors()
-        let trainable = named.filter(\.tensor.requiresGrad)
-        var tensors = named
-        if let best {
-            tensors = zip(named, best.weights).map { ($0.name, $1) }
-            tensors += named.map { ("resume." + $0.name, $0.tensor) }
-        }
-        for (k, (name, t)) in trainable.enumerated() {
-            let (m, v) = optimizer.moments(k)
-            for (kind, buffer) in [("m", m), ("v", v)] {
-                let copy = Tensor(shape: t.shape)
-                copy.data.update(from: buffer, count: t.count)
-                tensors.append(("optimizer.\(kind).\(name)", copy))
-            }
-        }
         var meta = metadata
         meta["hone.step"] = "\(step)"
-        return Checkpoint(tensors: tensors, metadata: meta)
+        guard let best else { return Checkpoint(tensors: named + optimizerState(), metadata: meta) }
+        let model = zip(named, best.weights).map { ($0.name, $1) }
+        guard step < totalSteps else { return Checkpoint(tensors: model, metadata: meta) }
+        return Checkpoint(tensors: model + named.map { ("resume." + $0.name, $0.tensor) } + optimizerState(), metadata: meta)
+    }
+
+    /// Adam's moments as `optimizer.m.<name>` and `optimizer.v.<name>` tensors.
+    func optimizerState() -> [(String, Tensor)] {
+        model.namedTensors().filter(\.tensor.requiresGrad).enumerated().flatMap { k, entry in
+            let (m, v) = optimizer.moments(k)
+            return [("m", m), ("v", v)].map { kind, buffer in
+                let copy = Tensor(shape: entry.tensor.shape)
+                copy.data.update(from: buffer, count: entry.tensor.count)
+                return ("optimizer.\(kind).\(entry.name)", copy)
+            }
+        }
     }
 
     /// Continues where `checkpoint` stopped: weights, optimiser moments, step,

@@ -45,8 +45,8 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         let chosen = try ChosenUpscaler(checkpoint, requestedScale: scale)
-        let video = self.video ?? chosen.record?.video
-        guard let video else { throw ValidationError("--video is required with a baseline") }
+        let video = self.video ?? chosen.record.flatMap { $0.video.isEmpty ? nil : $0.video }
+        guard let video else { throw ValidationError("--video is required with a baseline or a pretrained checkpoint") }
         let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
         let outputPath = output ?? "\(name).hone-x\(chosen.scale).mp4"
         Interrupt.install()

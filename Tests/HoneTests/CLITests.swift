@@ -158,6 +158,38 @@ final class CLITests: XCTestCase {
         assertOneLineError(try hone(["infer", "--checkpoint", clip, "--video", clip]), naming: "learn.mp4", "checkpoint")
     }
 
+    func testPretrainWritesABaseThatEvalAndFinetuneUse() throws {
+        let photos = dir.appendingPathComponent("photos").path
+        try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x80:rate=5", "-frames:v", "6", photos + "/p%d.png"])
+        try Media.ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=130x90", "-frames:v", "1", photos + "/q.jpg"])
+        let base = path("base.safetensors"), log = path("base.tsv")
+        let p = try hone(["pretrain", "--images", photos, "--steps", "100", "--epoch-steps", "50", "--config", try tinyConfig(),
+                          "-o", base, "--log", log])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssert(p.stdout.contains("7 photographs"), p.stdout)
+        XCTAssert(p.stdout.contains("epoch 2/2"), p.stdout)
+        let logged = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(logged.filter { $0.contains("\tloss\t") }.count, 2)
+        XCTAssertEqual(logged.filter { $0.contains("\tvalidation_psnr\t") }.count, 2)
+
+        let e = try hone(["eval", "--checkpoint", base, "--images", photos])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssert(e.stdout.contains("mean"), e.stdout)
+
+        let clip = try makeClip("learn.mp4", seconds: 1)
+        let f = try hone(["finetune", "--video", clip, "--epochs", "1", "--checkpoint", base, "--config", try tinyConfig(), "-o", path("f.ckpt")])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertFalse(f.stderr.contains("random initialisation"), f.stderr)
+        let i = try hone(["infer", "--checkpoint", base])
+        XCTAssertEqual(i.status, 64, i.stderr)
+        XCTAssert(i.stderr.contains("--video is required"), i.stderr)
+
+        assertOneLineError(try hone(["pretrain", "--images", path("nowhere")]), naming: "nowhere", "no such folder")
+        let wrongModel = try hone(["finetune", "--video", clip, "--checkpoint", base, "-o", path("g.ckpt")])
+        assertOneLineError(wrongModel, naming: "base.safetensors", "does not match the config")
+    }
+
     func testCtrlCSavesAndResumeFinishes() throws {
         let clip = try makeClip("resume.mp4")
         let ckpt = path("resume.ckpt")

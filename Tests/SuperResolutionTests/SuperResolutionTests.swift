@@ -175,3 +175,41 @@ extension SuperResolutionTests {
         XCTAssertEqual(again.best?.weights.map(\.array), bestWeights)
     }
 }
+
+/// Pretraining: photographs of any size, the loss schedule, the shipped model.
+extension SuperResolutionTests {
+    func testPretrainConfigTrainsTheModelFinetuningLoads() throws {
+        XCTAssertEqual(try config("pretrain").model, try config("default").model)
+    }
+
+    func testPhotographCacheKeepsEachSizeAndHalvesLargeOnes() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=70x50", "-frames:v", "1", path("a.png")])
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=300x120", "-frames:v", "1", path("b.png")])
+        let cache = try FrameCache(images: [path("a.png"), path("b.png")], maxSide: 160) { _, _ in }
+        XCTAssert(cache.sizes.map { [$0.width, $0.height] } == [[70, 50], [150, 60]], "\(cache.sizes)")
+        let a = try Still.read(path("a.png"))
+        let cached = cache.frame(0)
+        XCTAssertEqual(cached.shape, a.shape)
+        // 8-bit storage: within half a level of the 16-bit decode.
+        XCTAssertLessThanOrEqual(zip(cached.array, a.array).map { abs($0 - $1) }.max()!, 0.5 / 255 + 1e-6)
+        // Bicubic overshoots at testsrc2's hard edges; 8-bit storage clips it.
+        let halved = try resizeBicubic(try Still.read(path("b.png")), .down(2)).array.map { min(max($0, 0), 1) }
+        XCTAssertLessThanOrEqual(zip(cache.frame(1).array, halved).map { abs($0 - $1) }.max()!, 0.5 / 255 + 1e-6)
+    }
+
+    func testPerceptualTermsJoinAtTheirStartAndFinishedRunsSaveTheModelAlone() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "3", path("p%d.png")])
+        var cfg = try config("fast")
+        (cfg.training.patch, cfg.training.batch, cfg.training.validationEvery) = (32, 2, 2)
+        cfg.loss.perceptual = ["relu1_2": 0.1]
+        cfg.loss.perceptualStart = 0.5
+        let photos = try FrameCache(images: (1...3).map { path("p\($0).png") }, maxSide: 64) { _, _ in }
+        let trainer = try Trainer(model: try SRNet(cfg.model, scale: 2), config: cfg, frames: photos, epochs: 2, stepsPerEpoch: 2)
+        var withVGG: [Bool] = []
+        for _ in 0..<4 { withVGG.append(try trainer.trainStep().terms["relu1_2"] != nil) }
+        XCTAssertEqual(withVGG, [false, false, true, true])
+        trainer.record(Score(psnr: 30, ssim: 0.9))
+        let names = trainer.checkpoint(metadata: [:]).tensors.map(\.0)
+        XCTAssertEqual(names, trainer.model.namedTensors().map(\.name))
+    }
+}

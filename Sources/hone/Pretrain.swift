@@ -1,0 +1,82 @@
+import ArgumentParser
+import Autograd
+import Foundation
+import SuperResolution
+
+/// `hone pretrain`: train a base model on photographs, for fine-tuning to start from.
+struct Pretrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a base super-resolution model on folders of photographs; writes a checkpoint.",
+        discussion: """
+            Training pairs are random crops of the photographs (flipped and turned) and their \
+            degraded downscales, as in finetune; photographs are first halved until their \
+            longer side is at most --max-side. Every n-th photograph (the config's \
+            validation_every) is held out and scored after every epoch of --epoch-steps steps. \
+            The config's loss.perceptual_start sets when the perceptual terms join the pixel loss. \
+            scripts/pretrain-corpus.sh gathers a corpus from Debian packages.
+            The checkpoint holds the weights that validated best (saved atomically after every \
+            epoch, every --save-every minutes and on Ctrl-C); `--resume -o CHECKPOINT` continues \
+            an interrupted run exactly.
+            Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted (checkpoint saved).
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Folders of photographs (png, jpg, bmp, webp).")
+    var images: [String] = []
+
+    @Option(help: "Optimisation steps in all (rounded up to whole epochs).")
+    var steps = 20_000
+
+    @Option(help: "Steps between validations (an epoch here).")
+    var epochSteps = 500
+
+    @Option(help: "Longest side a photograph is halved down to.")
+    var maxSide = 2048
+
+    @Option(name: .shortAndLong, help: "Where to write the checkpoint. (default: base-x<scale>.safetensors in the current folder)")
+    var output: String?
+
+    @OptionGroup var training: TrainingOptions
+
+    func validate() throws {
+        guard steps >= 1, epochSteps >= 1 else { throw ValidationError("--steps and --epoch-steps must be at least 1") }
+        guard maxSide >= 64 else { throw ValidationError("--max-side must be at least 64") }
+        guard training.resume || !images.isEmpty else { throw ValidationError("--images is required (unless --resume)") }
+    }
+
+    func run() throws {
+        let scale = training.scale
+        var run = try TrainingRun("pretrain", output: output ?? "base-x\(scale).safetensors", options: training) {
+            RunRecord(config: try training.loadConfig(fallback: "configs/pretrain.yaml"), scale: scale,
+                      images: try images.flatMap(Self.photographs), base: "random",
+                      epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
+        }
+        let model = try run.startingModel()
+
+        Interrupt.install()
+        let decodeBar = ProgressBar("decode", unit: "images")
+        let pictures = try FrameCache(images: run.record.images, maxSide: maxSide) { done, total in
+            if Interrupt.requested != 0 { throw ExitCode(130) }
+            decodeBar.update(done, of: total)
+        }
+        decodeBar.finish()
+        let trainer = try Trainer(model: model, config: run.record.config, frames: pictures, epochs: run.record.epochs,
+                                  stepsPerEpoch: run.record.epochSteps)
+        let megapixels = Double(pictures.sizes.map { $0.width * $0.height }.reduce(0, +)) / 1e6
+        say("\(pictures.count) photographs (\(String(format: "%.1f", megapixels)) megapixels): \(trainer.trainFrames.count) to train on, "
+              + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
+              + "\(trainer.totalSteps) steps of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
+        try run.train(trainer, trained: "model")
+        say("wrote \(run.output)\nevaluate with: hone eval --checkpoint \(run.output) --images DIR")
+    }
+
+    /// The image files directly inside `folder`, sorted, as absolute paths.
+    static func photographs(in folder: String) throws -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            throw Failure("\(folder): no such folder")
+        }
+        let found = names.filter { ["png", "jpg", "jpeg", "bmp", "webp"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+            .sorted().map { URL(fileURLWithPath: folder).appendingPathComponent($0).standardizedFileURL.path }
+        guard !found.isEmpty else { throw Failure("\(folder): holds no images (png, jpg, bmp, webp)") }
+        return found
+    }
+}
