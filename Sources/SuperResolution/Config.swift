@@ -60,7 +60,7 @@ public struct LossConfig: Codable, Sendable, Equatable {
     public var pixel: Float
     /// l1, mse or charbonnier.
     public var pixelKind: String
-    /// VGG16 layers (relu1_2, relu2_2, relu3_3, relu4_3) and the weight of each one's feature L1.
+    /// VGG16 layers (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3) and the weight of each one's feature L1.
     public var perceptual: [String: Float]
     /// Weight of the gram (style) term; each layer's gram L1 is scaled by its weight squared.
     public var gram: Float

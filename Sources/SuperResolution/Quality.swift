@@ -1,0 +1,47 @@
+import Autograd
+import Foundation
+
+/// Measures of how an upscaled picture fails in ways PSNR hides, on the same
+/// 8-bit BT.601 luma as `Metrics`, border of `scale` pixels cropped.
+public enum Quality {
+    /// Overshoot in 8-bit luma levels: how far each output pixel leaves the
+    /// min–max range of the reference within `radius` pixels of it (0 inside
+    /// it). Halos and ringing beside edges leave that range. The window must
+    /// reach across an edge's blur, or blur would count too: with radius 1 a
+    /// blurred step scores a sixth of a sharpened one; `radius` = the scale is
+    /// the default. The reference is the ground truth, or — with none, on real
+    /// footage — the bicubic upscale of the input. Returns the mean and the 99th percentile.
+    public static func overshoot(_ output: Tensor, reference: Tensor, border: Int, radius: Int, image: Int = 0) -> (mean: Double, p99: Double) {
+        let (y, h, w) = Metrics.luma(output, image: image, border: border)
+        let (r, _, _) = Metrics.luma(reference, image: image, border: border)
+        guard !y.isEmpty else { return (0, 0) }
+        // Separable min and max filters: along rows, then along columns.
+        var (rowLo, rowHi) = (r, r)
+        for i in 0..<h { for j in 0..<w {
+            for b in max(j - radius, 0)...min(j + radius, w - 1) {
+                rowLo[i * w + j] = min(rowLo[i * w + j], r[i * w + b]); rowHi[i * w + j] = max(rowHi[i * w + j], r[i * w + b])
+            }
+        }}
+        var excess = [Double](repeating: 0, count: y.count)
+        for i in 0..<h { for j in 0..<w {
+            var (lo, hi) = (Double.infinity, -Double.infinity)
+            for a in max(i - radius, 0)...min(i + radius, h - 1) { lo = min(lo, rowLo[a * w + j]); hi = max(hi, rowHi[a * w + j]) }
+            let v = y[i * w + j]
+            excess[i * w + j] = max(0, v - hi, lo - v)
+        }}
+        let mean = excess.reduce(0, +) / Double(excess.count)
+        excess.sort()
+        return (mean, excess[min(excess.count - 1, Int((0.99 * Double(excess.count)).rounded(.down)))])
+    }
+
+    /// Temporal flicker in 8-bit luma levels: the mean absolute difference
+    /// between the output's change from one frame to the next and the ground
+    /// truth's. A model that invents different detail in each frame scores high.
+    public static func flicker(_ output: (Tensor, Tensor), truth: (Tensor, Tensor), border: Int) -> Double {
+        let (o0, o1) = (Metrics.luma(output.0, border: border).values, Metrics.luma(output.1, border: border).values)
+        let (t0, t1) = (Metrics.luma(truth.0, border: border).values, Metrics.luma(truth.1, border: border).values)
+        var total = 0.0
+        for i in o0.indices { total += abs((o1[i] - o0[i]) - (t1[i] - t0[i])) }
+        return total / Double(max(o0.count, 1))
+    }
+}
