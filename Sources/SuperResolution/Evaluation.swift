@@ -51,3 +51,72 @@ public enum Evaluation {
                           psnrRGB: Metrics.psnrRGB(sr, image.hr, border: scale))
     }
 }
+
+/// One method's scores on a ground-truth clip or image set: means over the
+/// scored frames. Overshoot and flicker are in 8-bit luma levels; flicker is
+/// nil for still images.
+public struct MethodScore: Codable, Sendable {
+    public let method: String
+    public var psnrY = 0.0, ssimY = 0.0, lpips = 0.0, overshootMean = 0.0, overshootP99 = 0.0
+    public var flicker: Double?
+    /// Seconds spent upscaling (metrics excluded).
+    public var seconds = 0.0
+}
+
+/// The ground-truth protocol of `hone evaluate` and `hone sweep`: the truth's
+/// frames are downscaled (antialiased bicubic, 8 bits) into the low-resolution
+/// clip every method — and any fine-tuning — sees; methods are scored against
+/// the truth on `count` frames spread through it (each with its successor,
+/// for flicker, when the truth is a video).
+public final class GroundTruth {
+    public let truth: FrameCache, lowRes: FrameCache
+    public let scale: Int, isVideo: Bool
+    public let scored: [Int]
+
+    public init(truth: FrameCache, scale: Int, isVideo: Bool, count: Int) throws {
+        (self.truth, self.scale, self.isVideo) = (truth, scale, isVideo)
+        var i = 0
+        lowRes = try FrameCache(source: "low-resolution frames") {
+            guard i < truth.count else { return nil }
+            defer { i += 1 }
+            return try bicubicInput(try crop(truth.frame(i), toMultipleOf: scale), scale: scale)
+        }
+        let last = isVideo ? truth.count - 1 : truth.count
+        guard last >= 1 else { throw ShapeError("the ground truth needs at least \(isVideo ? 2 : 1) frames") }
+        scored = Array(Set((0..<min(count, last)).map { $0 * last / min(count, last) })).sorted()
+    }
+
+    /// Scores every method; the truth's LPIPS features are computed once per frame.
+    public func score(_ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], lpips: LPIPS,
+                      progress: (Int, Int) throws -> Void) throws -> [MethodScore] {
+        var scores = methods.map { MethodScore(method: $0.name) }
+        for (done, i) in scored.enumerated() {
+            let hr = try crop(truth.frame(i), toMultipleOf: scale)
+            let next = isVideo ? try crop(truth.frame(i + 1), toMultipleOf: scale) : nil
+            let truthFeatures = try lpips.features(hr)
+            for (m, method) in methods.enumerated() {
+                let start = Date()
+                let sr = try Grad.disabled { try method.enhance(lowRes.frame(i)) }
+                let srNext = try next.map { _ in try Grad.disabled { try method.enhance(lowRes.frame(i + 1)) } }
+                scores[m].seconds += Date().timeIntervalSince(start)
+                scores[m].psnrY += Metrics.psnrY(sr, hr, border: scale)
+                scores[m].ssimY += Metrics.ssimY(sr, hr, border: scale)
+                scores[m].lpips += lpips.distance(try lpips.features(sr), truthFeatures)
+                let o = Quality.overshoot(sr, reference: hr, border: scale, radius: scale)
+                scores[m].overshootMean += o.mean
+                scores[m].overshootP99 += o.p99
+                if let next, let srNext {
+                    scores[m].flicker = (scores[m].flicker ?? 0) + Quality.flicker((sr, srNext), truth: (hr, next), border: scale)
+                }
+            }
+            try progress(done + 1, scored.count)
+        }
+        let n = Double(scored.count)
+        return scores.map { s in
+            var s = s
+            (s.psnrY, s.ssimY, s.lpips) = (s.psnrY / n, s.ssimY / n, s.lpips / n)
+            (s.overshootMean, s.overshootP99, s.flicker) = (s.overshootMean / n, s.overshootP99 / n, s.flicker.map { $0 / n })
+            return s
+        }
+    }
+}

@@ -47,8 +47,8 @@ public final class FrameCache {
         }
     }
 
-    /// Writes each [1, 3, h, w] picture from `next` to the cache file until it returns nil.
-    private init(source: String, next: () throws -> Tensor?) throws {
+    /// Each [1, 3, h, w] picture `next` gives until it returns nil; `source` names them in errors.
+    public init(source: String, next: () throws -> Tensor?) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hone-frames-\(getpid())-\(UUID().uuidString)").path
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
             throw VideoIOError.cannotWrite(path, "cannot create the frame cache")

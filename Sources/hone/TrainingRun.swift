@@ -79,15 +79,18 @@ struct TrainingRun {
 
     /// The record's base checkpoint, which must match the config, or random weights.
     func startingModel() throws -> SRNet {
-        guard record.base != "random" else {
-            if saved == nil && record.images.isEmpty {
-                warn("no base checkpoint for ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
-            }
-            return try SRNet(record.config.model, scale: record.scale, seed: record.config.training.seed)
+        if record.base == "random" && saved == nil && record.images.isEmpty {
+            warn("no base checkpoint for ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
         }
-        let (model, _) = try SRNet.load(checkpoint: record.base)
-        guard model.scale == record.scale, model.config == record.config.model else {
-            throw Failure("\(record.base): its model (×\(model.scale), \(model.config)) does not match the config (×\(record.scale), \(record.config.model))")
+        return try Self.model(base: record.base, config: record.config, scale: record.scale)
+    }
+
+    /// A base checkpoint's model, which must match the config, or random weights for "random".
+    static func model(base: String, config: HoneConfig, scale: Int) throws -> SRNet {
+        guard base != "random" else { return try SRNet(config.model, scale: scale, seed: config.training.seed) }
+        let (model, _) = try SRNet.load(checkpoint: base)
+        guard model.scale == scale, model.config == config.model else {
+            throw Failure("\(base): its model (×\(model.scale), \(model.config)) does not match the config (×\(scale), \(config.model))")
         }
         return model
     }
