@@ -29,9 +29,7 @@ struct Bench: ParsableCommand {
             results.append(("reference_train_step_ms", Self.seconds(repeats) { try! step.step() } * 1000, "ms"))
         }
         if json {
-            let object = Dictionary(uniqueKeysWithValues: results.map { ($0.0, ($0.1 * 100).rounded() / 100) })
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            say(String(decoding: data, as: UTF8.self))
+            try Console.emitJSON(Dictionary(uniqueKeysWithValues: results.map { ($0.0, ($0.1 * 100).rounded() / 100) }))
         } else {
             for (name, value, unit) in results { say(name.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: " %9.2f %@", value, unit)) }
         }

@@ -53,12 +53,7 @@ struct Eval: ParsableCommand {
                               psnrRGB: rows.map { pick($0).psnrRGB }.reduce(0, +) / n)
         }
         let report = Report(method: checkpoint, scale: s, rows: rows, meanBicubic: mean(\.bicubic), meanMethod: mean(\.method))
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            say(String(decoding: try encoder.encode(report), as: UTF8.self))
-            return
-        }
+        if json { return try Console.emitJSON(report) }
         func cells(_ x: ImageScore) -> String { String(format: "%6.2f dB %.4f %6.2f dB", x.psnrY, x.ssimY, x.psnrRGB) }
         let width = max(5, rows.map(\.image.count).max() ?? 5)
         say("×\(s)  " + "image".padding(toLength: width, withPad: " ", startingAt: 0)

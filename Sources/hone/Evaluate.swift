@@ -52,6 +52,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        Console.stdoutIsData = json
         Interrupt.install()
         var stages: [String: Double] = [:]
         var clock = Date()
@@ -68,12 +69,12 @@ struct Evaluate: ParsableCommand {
         let s = training.scale
         let methods: [(name: String, enhance: (Tensor) throws -> Tensor)] = [
             ("bicubic", { try resizeBicubic($0, .up(s)) }), ("lanczos", { try resizeLanczos($0, .up(s)) }),
-            (base == "random" ? "base (random init)" : "base", Upscaler(baseModel).callAsFunction),
+            (baseLabel(base), Upscaler(baseModel).callAsFunction),
             ("fine-tuned", Upscaler(tuned).callAsFunction)]
         let scores = try score(gt, methods)
         lap("score")
         let report = Report(groundTruth: self.gt, scale: s, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages)
-        if json { return say(try jsonString(report)) }
+        if json { return try Console.emitJSON(report) }
         say("×\(s) on \(self.gt): \(gt.scored.count) \(gt.isVideo ? "frames" : "images") scored")
         printScores(scores)
         say(stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
@@ -99,8 +100,12 @@ extension GroundTruth {
 
 /// Fine-tunes `base` on the ground truth's low-resolution frames alone (as
 /// `hone finetune` would on that clip), checkpointing to `output`; returns the
-/// best-validated model and its record.
+/// best-validated model and its record. With --resume, a finished run is reused.
 func fineTune(on gt: GroundTruth, source: String, base: String, epochs: Int, output: String, options: TrainingOptions) throws -> (SRNet, RunRecord) {
+    if options.resume, let done = try? SRNet.load(checkpoint: output), done.1.epochsDone >= done.1.epochs {
+        say("\(output): fine-tuning already finished")
+        return done
+    }
     var run = try TrainingRun("evaluate", output: output, options: options) {
         RunRecord(config: try options.loadConfig(fallback: "configs/default.yaml"), scale: options.scale,
                   video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
@@ -109,6 +114,9 @@ func fineTune(on gt: GroundTruth, source: String, base: String, epochs: Int, out
     try run.train(trainer, trained: "fine-tuned")
     return try SRNet.load(checkpoint: output)
 }
+
+/// How score tables name the base model.
+func baseLabel(_ base: String) -> String { base == "random" ? "base (random init)" : "base" }
 
 /// Scores methods on the ground truth with a progress bar.
 func score(_ gt: GroundTruth, _ methods: [(name: String, enhance: (Tensor) throws -> Tensor)]) throws -> [MethodScore] {
@@ -131,10 +139,4 @@ func printScores(_ scores: [MethodScore]) {
               + String(format: "  %6.2f   %.4f   %.4f   %6.3f / %5.2f       %@   %7.1f", s.psnrY, s.ssimY, s.lpips, s.overshootMean, s.overshootP99,
                        s.flicker.map { String(format: "%7.3f", $0) } ?? "      -", s.seconds))
     }
-}
-
-func jsonString<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -41,9 +41,21 @@ struct Failure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Prints a line to stdout unbuffered, so epoch lines reach logs and pipes as they happen.
+/// Prints a message line unbuffered, so epoch lines reach logs and pipes as
+/// they happen: to stdout, or to stderr once a command's stdout is for data (--json).
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    (Console.stdoutIsData ? FileHandle.standardError : FileHandle.standardOutput).write(Data((line + "\n").utf8))
+}
+
+enum Console {
+    nonisolated(unsafe) static var stdoutIsData = false
+
+    /// Prints a JSON value on stdout, alone.
+    static func emitJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
+    }
 }
 
 /// Ctrl-C asks long work to stop at the next frame or step, so it can clean

@@ -190,6 +190,49 @@ final class CLITests: XCTestCase {
         assertOneLineError(wrongModel, naming: "base.safetensors", "does not match the config")
     }
 
+    func testEvaluateScoresEveryMethodAgainstGroundTruth() throws {
+        let clip = try makeClip("truth.mp4", seconds: 1)
+        let r = try hone(["evaluate", "--gt", clip, "--epochs", "1", "--frames", "2", "--config", try tinyConfig(), "-o", path("e.ckpt"), "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let methods = try XCTUnwrap(report["methods"] as? [[String: Any]])
+        XCTAssertEqual(methods.map { $0["method"] as? String }, ["bicubic", "lanczos", "base (random init)", "fine-tuned"])
+        for m in methods {
+            XCTAssertGreaterThan(m["psnrY"] as! Double, 15)
+            XCTAssertNotNil(m["flicker"] as? Double)
+            XCTAssertGreaterThan(m["lpips"] as! Double, 0)
+        }
+        XCTAssertEqual(Set((report["stages"] as! [String: Double]).keys), ["decode and downscale", "fine-tune", "score"])
+
+        // An image folder: no flicker; a table.
+        let photos = dir.appendingPathComponent("photos").path
+        try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x80:rate=5", "-frames:v", "11", photos + "/p%02d.png"])
+        let f = try hone(["evaluate", "--gt", photos, "--epochs", "1", "--frames", "2", "--config", try tinyConfig(), "-o", path("f.ckpt")])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssert(f.stdout.contains("2 images scored"), f.stdout)
+        let row = try XCTUnwrap(f.stdout.split(separator: "\n").first { $0.contains("fine-tuned ") && !$0.contains("validation") })
+        XCTAssert(row.contains(" - "), String(row))
+    }
+
+    func testSweepRunsEachCombinationOnceAndResumes() throws {
+        let clip = try makeClip("sweep.mp4", seconds: 1)
+        let grid = path("grid.yaml")
+        try "epochs: 1\nframes: 1\nperceptual: {relu2_2: [0, 0.05]}\n".write(toFile: grid, atomically: true, encoding: .utf8)
+        let args = ["sweep", "--video", clip, "--grid", grid, "--config", try tinyConfig(), "-o", path("sw")]
+        let r = try hone(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("run 2/2: pixel=1.0 relu2_2=0.05 gram=0.0"), r.stdout)
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("sw/results.json")))) as! [[String: Any]]
+        XCTAssertEqual(results.map { $0["method"] as! String },
+                       ["bicubic", "base (random init)", "pixel=1.0 relu2_2=0.0 gram=0.0", "pixel=1.0 relu2_2=0.05 gram=0.0"])
+        let again = try hone(args)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(again.stdout.contains("run 1/2"), again.stdout)
+        XCTAssert(again.stdout.contains("relu2_2=0.05"), again.stdout)
+        assertOneLineError(try hone(["sweep", "--video", clip, "--grid", path("none.yaml")]), naming: "none.yaml", "no such grid file")
+    }
+
     func testCtrlCSavesAndResumeFinishes() throws {
         let clip = try makeClip("resume.mp4")
         let ckpt = path("resume.ckpt")
