@@ -180,14 +180,14 @@ public final class Trainer {
 
 /// The input an evaluation gives a model for ground truth `hr` (sides a
 /// multiple of the scale): antialiased bicubic downscale, stored as 8 bits.
-func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
+public func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
     let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
     for j in 0..<lr.count { lr.data[j] = eightBit(lr.data[j]) / 255 }
     return lr
 }
 
 /// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.
-func crop(_ t: Tensor, toMultipleOf m: Int) throws -> Tensor {
+public func crop(_ t: Tensor, toMultipleOf m: Int) throws -> Tensor {
     let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
     let (ch, cw) = (h / m * m, w / m * m)
     if ch == h && cw == w { return t }

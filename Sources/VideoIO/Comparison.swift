@@ -20,6 +20,32 @@ public func splitView(left: Tensor, right: Tensor, leftLabel: String, rightLabel
     return out
 }
 
+/// Panels of one size side by side, each zoomed `zoom`× by pixel repetition
+/// (nearest neighbour, so no filter hides what a method did) and labelled,
+/// with a white gap between them.
+public func montage(_ panels: [(label: String, image: Tensor)], zoom: Int) -> Tensor {
+    let (h, w) = (panels[0].image.shape[2], panels[0].image.shape[3])
+    let (ph, pw, gap) = (h * zoom, w * zoom, 4)
+    let width = panels.count * pw + (panels.count - 1) * gap
+    let out = Tensor(shape: [1, 3, ph, width])
+    out.fill(1)
+    for (n, panel) in panels.enumerated() {
+        let x0 = n * (pw + gap)
+        for c in 0..<3 { for y in 0..<ph { for x in 0..<pw {
+            out.data[(c * ph + y) * width + x0 + x] = panel.image.data[(c * h + y / zoom) * w + x / zoom]
+        }}}
+        draw(panel.label, on: out, x: x0 + 6, y: 6, size: 2)
+    }
+    return out
+}
+
+/// An image with a label in its top-left corner.
+public func labelled(_ image: Tensor, _ label: String) -> Tensor {
+    let out = image.detached()
+    draw(label, on: out, x: 6, y: 6, size: max(2, image.shape[2] / 180))
+    return out
+}
+
 /// 5×7 glyphs for the labels Hone draws, one row per string, '#' lit.
 private let glyphs: [Character: [String]] = [
     "B": ["####.", "#...#", "#...#", "####.", "#...#", "#...#", "####."],
@@ -30,6 +56,17 @@ private let glyphs: [Character: [String]] = [
     "O": [".###.", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."],
     "N": ["#...#", "##..#", "#.#.#", "#..##", "#...#", "#...#", "#...#"],
     "E": ["#####", "#....", "#....", "####.", "#....", "#....", "#####"],
+    "A": [".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"],
+    "S": [".####", "#....", "#....", ".###.", "....#", "....#", "####."],
+    "F": ["#####", "#....", "#....", "####.", "#....", "#....", "#...."],
+    "T": ["#####", "..#..", "..#..", "..#..", "..#..", "..#..", "..#.."],
+    "D": ["####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####."],
+    "P": ["####.", "#...#", "#...#", "####.", "#....", "#....", "#...."],
+    "R": ["####.", "#...#", "#...#", "####.", "#.#..", "#..#.", "#...#"],
+    "G": [".####", "#....", "#....", "#.###", "#...#", "#...#", ".###."],
+    "L": ["#....", "#....", "#....", "#....", "#....", "#....", "#####"],
+    "Z": ["#####", "....#", "...#.", "..#..", ".#...", "#....", "#####"],
+    "-": [".....", ".....", ".....", ".###.", ".....", ".....", "....."],
 ]
 
 /// White text with a dark shadow, `size` image pixels per glyph pixel.

@@ -45,7 +45,10 @@ public final class MediaOutput {
     private var opened = false, finished = false
     public private(set) var warnings: [String] = []
 
-    public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings()) throws {
+    /// Video at width×height with the input's timing; the input's audio and
+    /// subtitles too (fed through `pass`) unless `videoOnly`.
+    public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings(),
+                videoOnly: Bool = false) throws {
         self.path = path
         (self.width, self.height) = (width, height)
         let url = URL(fileURLWithPath: path)
@@ -112,7 +115,7 @@ public final class MediaOutput {
         yuv = try allocateFrame(width: width, height: height, format: pixFmt)
 
         // Other streams: audio and subtitles, copied or re-encoded.
-        for stream in input.streams where stream.pointee.index != input.videoIndex {
+        for stream in input.streams where stream.pointee.index != input.videoIndex && !videoOnly {
             let par = stream.pointee.codecpar!
             let kind = par.pointee.codec_type
             guard kind == AVMEDIA_TYPE_AUDIO || kind == AVMEDIA_TYPE_SUBTITLE else { continue }

@@ -15,5 +15,5 @@ struct Hone: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         abstract: "Make a video sharper by fine-tuning a super-resolution network on that video.",
-        subcommands: [Finetune.self, Pretrain.self, Infer.self, Eval.self, Evaluate.self, Sweep.self, Info.self, Bench.self])
+        subcommands: [Finetune.self, Pretrain.self, Infer.self, Eval.self, Evaluate.self, Sweep.self, Compare.self, Info.self, Bench.self])
 }

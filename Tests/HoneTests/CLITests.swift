@@ -150,6 +150,14 @@ final class CLITests: XCTestCase {
         let out = path("learn.hone.mp4"), split = path("learn.compare.mp4")
         let i = try hone(["infer", "--checkpoint", ckpt, "-o", out, "--compare", split, "--preset", "ultrafast"])  // video from the checkpoint
         XCTAssertEqual(i.status, 0, i.stderr)
+        XCTAssert(i.stdout.contains("overshoot against bicubic"), i.stdout)
+
+        // Montage: input, bicubic, fine-tuned, ground truth (no base shipped to this test), 32² crops ×4.
+        let m = try hone(["compare", "--gt", clip, "--checkpoint", ckpt, "--size", "32", "-o", path("m.png"), "--toggle", path("t.mp4")])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        let montage = try Media.probe(path("m.png"), stream: "v:0", "stream=width,height")
+        XCTAssertEqual([montage["width"], montage["height"]], ["\(4 * 128 + 3 * 4)", "128"])
+        XCTAssertEqual(try Media.probe(path("t.mp4"), stream: "v:0", "stream=width,height")["width"], "128")
         let c = try Media.probe(split, stream: "v:0", "stream=width,height,nb_frames")
         XCTAssertEqual([c["width"], c["height"], c["nb_frames"]], ["192", "128", "50"])
         let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
