@@ -74,6 +74,18 @@ public struct Checkpoint {
         return Checkpoint(tensors: tensors.sorted { $0.2 < $1.2 }.map { ($0.0, $0.1) }, metadata: metadata)
     }
 
+    /// Copies the tensors whose names and shapes the module shares (a ×2
+    /// model's into a ×4 one: all but the second upsampling stage); returns how many.
+    public func loadMatching(into module: Module) -> Int {
+        var copied = 0
+        for (name, t) in module.namedTensors() {
+            guard let saved = self[name], saved.shape == t.shape else { continue }
+            t.data.update(from: saved.data, count: t.count)
+            copied += 1
+        }
+        return copied
+    }
+
     /// Copies these tensors into a module's by name (after `prefix`); every
     /// module tensor must be present with its shape.
     public func load(into module: Module, prefix: String = "", path: String) throws {

@@ -32,6 +32,9 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Longest side a photograph is halved down to.")
     var maxSide = 2048
 
+    @Option(help: "Start from this checkpoint instead of random weights; one of another scale gives the layers the scales share (start ×4 from ×2).")
+    var checkpoint: String?
+
     @Option(name: .shortAndLong, help: "Where to write the checkpoint. (default: base-x<scale>.safetensors in the current folder)")
     var output: String?
 
@@ -47,7 +50,7 @@ struct Pretrain: ParsableCommand {
         let scale = training.scale
         var run = try TrainingRun("pretrain", output: output ?? "base-x\(scale).safetensors", options: training) {
             RunRecord(config: try training.loadConfig(fallback: "configs/pretrain.yaml"), scale: scale,
-                      images: try images.flatMap(Self.photographs), base: "random",
+                      images: try images.flatMap(Self.photographs), base: checkpoint ?? "random",
                       epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
         }
         let model = try run.startingModel()

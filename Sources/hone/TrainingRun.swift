@@ -85,13 +85,20 @@ struct TrainingRun {
         return try Self.model(base: record.base, config: record.config, scale: record.scale)
     }
 
-    /// A base checkpoint's model, which must match the config, or random weights for "random".
+    /// A base checkpoint's model, which must match the config, or random weights
+    /// for "random". A base of another scale gives the layers the scales share
+    /// (a ×4 run can start from the ×2 model).
     static func model(base: String, config: HoneConfig, scale: Int) throws -> SRNet {
         guard base != "random" else { return try SRNet(config.model, scale: scale, seed: config.training.seed) }
-        let (model, _) = try SRNet.load(checkpoint: base)
-        guard model.scale == scale, model.config == config.model else {
-            throw Failure("\(base): its model (×\(model.scale), \(model.config)) does not match the config (×\(scale), \(config.model))")
+        let file = try Checkpoint.load(base)
+        let record = try RunRecord(file, path: base)
+        guard record.config.model == config.model else {
+            throw Failure("\(base): its model (\(record.config.model)) does not match the config (\(config.model))")
         }
+        if record.scale == scale { return try SRNet.load(checkpoint: base).0 }
+        let model = try SRNet(config.model, scale: scale, seed: config.training.seed)
+        let copied = file.loadMatching(into: model)
+        say("note: \(base) is a ×\(record.scale) model: \(copied) of \(model.namedTensors().count) tensors taken from it")
         return model
     }
 

@@ -193,6 +193,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(i.status, 64, i.stderr)
         XCTAssert(i.stderr.contains("--video is required"), i.stderr)
 
+        // ×4 from the ×2 base: everything but the second upsampling stage (weight, bias, PReLU slope) carries over.
+        let x4 = try hone(["pretrain", "--images", photos, "--scale", "4", "--checkpoint", base, "--steps", "2", "--epoch-steps", "2",
+                           "--config", try tinyConfig(), "-o", path("x4.safetensors")])
+        XCTAssertEqual(x4.status, 0, x4.stderr)
+        XCTAssert(x4.stdout.contains("is a ×2 model:"), x4.stdout)
+
         assertOneLineError(try hone(["pretrain", "--images", path("nowhere")]), naming: "nowhere", "no such folder")
         let wrongModel = try hone(["finetune", "--video", clip, "--checkpoint", base, "-o", path("g.ckpt")])
         assertOneLineError(wrongModel, naming: "base.safetensors", "does not match the config")
