@@ -27,7 +27,7 @@ struct Compare: ParsableCommand {
     @Option(help: "The fine-tuned checkpoint.")
     var checkpoint: String
 
-    @Option(help: "The base checkpoint. (default: checkpoints/base-x<scale>.safetensors if shipped, else none)")
+    @Option(help: "The base checkpoint. (default: checkpoints/base-x<scale>.safetensors when it holds the checkpoint's model, else none)")
     var base: String?
 
     @Option(help: "Time of the frame, in seconds. (default: the middle)")
@@ -56,10 +56,11 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         let source = (gt ?? video)!
-        let (tuned, _) = try SRNet.load(checkpoint: checkpoint)
+        let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
         let s = tuned.scale
         guard size % s == 0 else { throw ValidationError("--size must be a multiple of the scale \(s)") }
-        let basePath = base ?? ProjectFiles.find("checkpoints/base-x\(s).safetensors")
+        let shipped = shippedBase(scale: s, config: record.config)
+        let basePath = base ?? (shipped == "random" ? nil : shipped)
         let baseModel = try basePath.map { try SRNet.load(checkpoint: $0).0 }
 
         let reader = try VideoReader(source)

@@ -26,7 +26,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Fine-tuning passes over the low-resolution frames.")
     var epochs = 3
 
-    @Option(help: "The base model, scored and fine-tuned from. (default: checkpoints/base-x<scale>.safetensors if shipped, else random initialisation)")
+    @Option(help: "The base model, scored and fine-tuned from. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
     @Option(help: "Frames (or images) scored, spread through the ground truth.")
@@ -61,7 +61,7 @@ struct Evaluate: ParsableCommand {
         let gt = try GroundTruth.load(gt, scale: training.scale, frames: frames)
         lap("decode and downscale")
         let name = URL(fileURLWithPath: self.gt).deletingPathExtension().lastPathComponent
-        let base = checkpoint ?? ProjectFiles.find("checkpoints/base-x\(training.scale).safetensors") ?? "random"
+        let base = try checkpoint ?? shippedBase(scale: training.scale, config: training.loadConfig(fallback: "configs/default.yaml"))
         let (tuned, record) = try fineTune(on: gt, source: self.gt, base: base, epochs: epochs,
                                  output: output ?? "\(name).evaluate-x\(training.scale).ckpt", options: training)
         lap("fine-tune")

@@ -26,7 +26,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "Passes over the training frames.")
     var epochs = 3
 
-    @Option(help: "Starting checkpoint. (default: checkpoints/base-x<scale>.safetensors if shipped, else random initialisation)")
+    @Option(help: "Starting checkpoint, or `random`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
     @Option(name: .shortAndLong, help: "Where to write the checkpoint. (default: <video name>.hone-x<scale>.ckpt in the current folder)")
@@ -46,9 +46,9 @@ struct Finetune: ParsableCommand {
         let scale = training.scale
         let name = URL(fileURLWithPath: video ?? "clip").deletingPathExtension().lastPathComponent
         var run = try TrainingRun("finetune", output: output ?? "\(name).hone-x\(scale).ckpt", options: training) {
-            RunRecord(config: try training.loadConfig(fallback: "configs/default.yaml"), scale: scale,
-                      video: URL(fileURLWithPath: video!).standardizedFileURL.path,
-                      base: checkpoint ?? ProjectFiles.find("checkpoints/base-x\(scale).safetensors") ?? "random", epochs: epochs)
+            let config = try training.loadConfig(fallback: "configs/default.yaml")
+            return RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: video!).standardizedFileURL.path,
+                             base: checkpoint ?? shippedBase(scale: scale, config: config), epochs: epochs)
         }
         let model = try run.startingModel()
 

@@ -30,7 +30,7 @@ struct Sweep: ParsableCommand {
     @Option(help: "The grid of loss weights (YAML).")
     var grid: String
 
-    @Option(help: "The base model. (default: checkpoints/base-x<scale>.safetensors if shipped, else random initialisation)")
+    @Option(help: "The base model. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
     @Option(name: .shortAndLong, help: "Folder for the results and checkpoints. (default: <video name>.sweep)")
@@ -68,7 +68,7 @@ struct Sweep: ParsableCommand {
 
         Interrupt.install()
         let gt = try GroundTruth.load(video, scale: training.scale, frames: g.frames ?? 8)
-        let base = checkpoint ?? ProjectFiles.find("checkpoints/base-x\(training.scale).safetensors") ?? "random"
+        let base = try checkpoint ?? shippedBase(scale: training.scale, config: training.loadConfig(fallback: "configs/default.yaml"))
         let s = training.scale
         if !results.contains(where: { $0.method == "bicubic" }) {
             let config = try training.loadConfig(fallback: "configs/default.yaml")

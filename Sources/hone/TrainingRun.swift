@@ -80,7 +80,7 @@ struct TrainingRun {
     /// The record's base checkpoint, which must match the config, or random weights.
     func startingModel() throws -> SRNet {
         if record.base == "random" && saved == nil && record.images.isEmpty {
-            warn("no base checkpoint for ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
+            warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
         }
         return try Self.model(base: record.base, config: record.config, scale: record.scale)
     }
@@ -176,6 +176,15 @@ struct LossLog {
     func write(step: Int, _ quantity: String, _ value: Double) {
         handle.write(Data("\(step)\t\(quantity)\t\(String(format: "%.6f", value))\n".utf8))
     }
+}
+
+/// The shipped base model for this scale if it is the config's model, else "random".
+func shippedBase(scale: Int, config: HoneConfig) -> String {
+    guard let path = ProjectFiles.find("checkpoints/base-x\(scale).safetensors") else { return "random" }
+    guard let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path), record.config.model == config.model else {
+        return "random"
+    }
+    return path
 }
 
 func warn(_ message: String) {
