@@ -4,8 +4,10 @@ import VideoIO
 
 /// Training pictures — a video's frames or a folder's photographs — decoded
 /// once and kept as 8-bit planar RGB in a file that is memory-mapped: a long
-/// video costs disk, not memory. The file is unlinked as soon as it is mapped,
-/// so nothing is left behind, even on a crash.
+/// video costs disk, not memory. Pages are released from the process after
+/// each read, so resident memory stays at one picture whatever the length.
+/// The file is unlinked as soon as it is mapped, so nothing is left behind,
+/// even on a crash.
 public final class FrameCache {
     /// Width and height of each picture.
     public let sizes: [(width: Int, height: Int)]
@@ -84,7 +86,16 @@ public final class FrameCache {
         let t = Tensor(shape: [1, 3, h, w])
         let src = base + offsets[i]
         for j in 0..<(3 * w * h) { t.data[j] = Float(src[j]) * (1 / 255) }
+        release(i)
         return t
+    }
+
+    /// Drops picture i's pages from this process's resident set (they stay in
+    /// the page cache, so the next read is still fast).
+    private func release(_ i: Int) {
+        let page = Int(getpagesize())
+        let start = offsets[i] / page * page
+        madvise(base + start, offsets[i] + 3 * sizes[i].width * sizes[i].height - start, MADV_DONTNEED)
     }
 
     /// Copies a size×size crop of picture i at (x, y) into slot `slot` of a
@@ -104,5 +115,6 @@ public final class FrameCache {
                 }
             }
         }
+        release(i)
     }
 }
