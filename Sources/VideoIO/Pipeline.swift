@@ -1,19 +1,23 @@
 import Autograd
+import CFFmpeg
 import Foundation
 
 /// What a finished run did.
 public struct PipelineReport: Sendable {
     public let frames: Int
-    public let seconds: Double
+    /// Wall time of the whole run, and the part of it spent in `enhance`.
+    public let seconds: Double, enhanceSeconds: Double
     public let warnings: [String]
 }
 
 /// The path of every frame: decode → RGB tensor → `enhance` → RGB tensor →
-/// encode, while the input's audio and subtitles pass through. Streams: one
-/// frame in memory at a time. With `comparison`, a second video shows
-/// bicubic (left) against the enhanced frame (right). Nothing appears under
-/// either name unless the whole run succeeds; `progress` may throw (e.g. on
-/// Ctrl-C) to stop it cleanly.
+/// encode, while the input's audio and subtitles pass through. The three
+/// stages run at once on their own threads — decoding ahead and encoding
+/// behind the caller's thread, which runs `enhance` — joined by short queues,
+/// so only a few frames are ever in memory. With `comparison`, a second video
+/// shows bicubic (left) against the enhanced frame (right). Nothing appears
+/// under either name unless the whole run succeeds; `progress` may throw
+/// (e.g. on Ctrl-C) to stop it cleanly.
 public func enhanceVideo(input: String, output: String, scale: Int, settings: EncoderSettings = EncoderSettings(),
                          comparison: String? = nil,
                          enhance: (Tensor) throws -> Tensor,
@@ -23,18 +27,59 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     let (w, h) = (reader.info.width * scale, reader.info.height * scale)
     let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings)
     let compare = try comparison.map { try MediaOutput($0, input: reader.input, width: w, height: h, settings: settings) }
-    var frames = 0
-    do {
-        while let frame = try reader.next(other: { packet in try out.pass(packet); try compare?.pass(packet) }) {
-            let enhanced = try enhance(frame.image)
-            try out.write(enhanced, pts: frame.pts)
-            if let compare {
-                let bicubic = try resizeBicubic(frame.image, .up(scale))
-                try compare.write(splitView(left: bicubic, right: enhanced, leftLabel: "bicubic", rightLabel: "hone"), pts: frame.pts)
+    let decoded = Channel<Item>(capacity: 4), enhanced = Channel<Item>(capacity: 4)
+    let failure = FirstError()
+    func stop(_ error: Error) { failure.record(error); decoded.cancel(); enhanced.cancel() }
+
+    let decoding = Stage {
+        do {
+            while let frame = try reader.next(other: { packet in
+                guard let copy = av_packet_clone(packet) else { throw VideoIOError.failed(input, "out of memory") }
+                guard decoded.put(.packet(copy)) else { var p: UnsafeMutablePointer<AVPacket>? = copy; av_packet_free(&p); return }
+            }) {
+                guard decoded.put(.frame(frame.pts, frame.image, original: frame.image)) else { return }
             }
+            decoded.close()
+        } catch { stop(error) }
+    }
+    let encoding = Stage {
+        do {
+            while let item = enhanced.take() {
+                switch item {
+                case .packet(let packet):
+                    defer { var p: UnsafeMutablePointer<AVPacket>? = packet; av_packet_free(&p) }
+                    try out.pass(packet)
+                    try compare?.pass(packet)
+                case .frame(let pts, let image, let original):
+                    try out.write(image, pts: pts)
+                    if let compare {
+                        let bicubic = try resizeBicubic(original, .up(scale))
+                        try compare.write(splitView(left: bicubic, right: image, leftLabel: "bicubic", rightLabel: "hone"), pts: pts)
+                    }
+                }
+            }
+        } catch { stop(error) }
+    }
+
+    var frames = 0, enhanceSeconds = 0.0
+    do {
+        while let item = decoded.take() {
+            guard case .frame(let pts, let image, _) = item else { if !enhanced.put(item) { break }; continue }
+            let t = Date()
+            let result = try enhance(image)
+            enhanceSeconds += Date().timeIntervalSince(t)
+            guard enhanced.put(.frame(pts, result, original: image)) else { break }
             frames += 1
             try progress(frames, max(frames, reader.info.estimatedFrames))
         }
+        enhanced.close()
+    } catch { stop(error) }
+    decoding.join()
+    encoding.join()
+    decoded.drain { $0.free() }
+    enhanced.drain { $0.free() }
+    do {
+        if let error = failure.error { throw error }
         try out.finish()
         try compare?.finish()
     } catch {
@@ -42,5 +87,93 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
         compare?.abort()
         throw error
     }
-    return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), warnings: out.warnings)
+    return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds, warnings: out.warnings)
+}
+
+/// What travels between the stages: a video frame (with the decoded original,
+/// for the comparison), or a packet of another stream, cloned.
+private enum Item {
+    case frame(Int64, Tensor, original: Tensor)
+    case packet(UnsafeMutablePointer<AVPacket>)
+
+    func free() {
+        if case .packet(let packet) = self { var p: UnsafeMutablePointer<AVPacket>? = packet; av_packet_free(&p) }
+    }
+}
+
+/// A bounded FIFO between two threads. `close` ends it once drained;
+/// `cancel` ends it at once, for errors.
+final class Channel<T>: @unchecked Sendable {
+    private var items: [T] = []
+    private var closed = false, cancelled = false
+    private let capacity: Int
+    private let condition = NSCondition()
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; false if the channel was cancelled or closed.
+    func put(_ item: T) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        guard !closed else { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits for an item; nil once the channel is closed and empty.
+    func take() -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !closed { condition.wait() }
+        guard !items.isEmpty, !cancelled else { return nil }
+        condition.broadcast()
+        return items.removeFirst()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Ends the channel at once, leaving what is queued for `drain`.
+    func cancel() {
+        condition.lock()
+        (closed, cancelled) = (true, true)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Hands over what is left after the threads have stopped.
+    func drain(_ body: (T) -> Void) {
+        condition.lock()
+        let left = items
+        items = []
+        condition.unlock()
+        left.forEach(body)
+    }
+}
+
+/// The first error any stage raised.
+private final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+    func record(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+}
+
+/// A thread running `body` once; `join` waits for it. The stages share
+/// non-Sendable FFmpeg wrappers, each used by one thread only.
+private final class Stage: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private struct Body: @unchecked Sendable { let run: () -> Void }
+    init(_ body: @escaping () -> Void) {
+        let work = Body(run: body)
+        let thread = Thread { [done] in work.run(); done.signal() }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+    func join() { done.wait() }
 }

@@ -75,7 +75,8 @@ struct Infer: ParsableCommand {
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }
         say("wrote \(outputPath): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
-              + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps)")
+              + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "
+              + String(format: "upscaling took %.1f s of it, decoding and encoding ran alongside", report.enhanceSeconds))
         if overshoot.frames > 0 {
             let n = Double(overshoot.frames)
             say(String(format: "overshoot against bicubic (no reference; 8-bit luma levels, every 10th frame): mean %.3f, p99 %.2f",
