@@ -57,7 +57,7 @@ base-checkpoints: setup
 	@photos=$$(bash scripts/pretrain-corpus.sh) && \
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/pretrain.yaml --steps 10000 --epoch-steps 500 \
 		-o checkpoints/base-x2.safetensors --log checkpoints/base-x2.log.tsv && \
-	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/pretrain.yaml --steps 4000 --epoch-steps 500 \
+	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/pretrain.yaml --steps 2000 --epoch-steps 500 \
 		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x4.safetensors --log checkpoints/base-x4.log.tsv
 
 clean:

@@ -19,7 +19,7 @@ struct Sweep: ParsableCommand {
               pixel: [1.0]
               perceptual: {relu2_2: [0, 0.02], relu3_3: [0, 0.02]}
               gram: [0]
-            Results go to DIR/results.json as each run ends, checkpoints to DIR/run-N.ckpt; \
+            Results go to DIR/results.json as each run ends, checkpoints to DIR/<weights>.ckpt; \
             running the same command again skips finished runs and resumes an interrupted one.
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted (resumable).
             """)
@@ -81,7 +81,7 @@ struct Sweep: ParsableCommand {
         for (n, weights) in runs.enumerated() {
             let name = "pixel=\(weights.pixel)" + weights.perceptual.map { " \($0.0)=\($0.1)" }.joined() + " gram=\(weights.gram)"
             guard !results.contains(where: { $0.method == name }) else { continue }
-            let checkpointPath = folder + "/run-\(n + 1).ckpt"
+            let checkpointPath = folder + "/" + name.replacingOccurrences(of: " ", with: "_") + ".ckpt"
             var options = training
             options.lossPixel = weights.pixel
             options.lossPerceptual = weights.perceptual.map { "\($0.0)=\($0.1)" }.joined(separator: ",")

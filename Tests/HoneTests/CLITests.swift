@@ -244,6 +244,11 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertFalse(again.stdout.contains("run 1/2"), again.stdout)
         XCTAssert(again.stdout.contains("relu2_2=0.05"), again.stdout)
+        // A second grid into the same folder trains its own run.
+        try "epochs: 1\nframes: 1\nperceptual: {relu3_3: [0.05]}\n".write(toFile: grid, atomically: true, encoding: .utf8)
+        let other = try hone(args)
+        XCTAssertEqual(other.status, 0, other.stderr)
+        XCTAssert(other.stdout.contains("epoch 1/1") && !other.stdout.contains("already finished"), other.stdout)
         assertOneLineError(try hone(["sweep", "--video", clip, "--grid", path("none.yaml")]), naming: "none.yaml", "no such grid file")
     }
 
