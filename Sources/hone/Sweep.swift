@@ -68,10 +68,10 @@ struct Sweep: ParsableCommand {
 
         Interrupt.install()
         let gt = try GroundTruth.load(video, scale: training.scale, frames: g.frames ?? 8)
-        let base = try checkpoint ?? shippedBase(scale: training.scale, config: training.loadConfig(fallback: "configs/default.yaml"))
+        let config = try training.loadConfig(fallback: "configs/default.yaml")
+        let base = checkpoint ?? shippedBase(scale: training.scale, config: config)
         let s = training.scale
         if !results.contains(where: { $0.method == "bicubic" }) {
-            let config = try training.loadConfig(fallback: "configs/default.yaml")
             let baseModel = try TrainingRun.model(base: base, config: config, scale: s)
             for score in try score(gt, [("bicubic", { try resizeBicubic($0, .up(s)) }), (baseLabel(base), Upscaler(baseModel).callAsFunction)]) {
                 try record(score)
