@@ -3,7 +3,7 @@ import PackageDescription
 
 // The engine is built with -Ounchecked in release: its hot loops index raw
 // buffers whose bounds the ops check once, up front.
-let engineFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+let engineFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "native"], .when(configuration: .release))]
 
 let package = Package(
     name: "Hone",

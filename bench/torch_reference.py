@@ -5,8 +5,11 @@ threads as cores. Prints one JSON object with the same keys as `hone bench --jso
 """
 import json
 import os
+import struct
 import sys
 import time
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -25,6 +28,66 @@ def seconds(body):
         body()
         times.append(time.perf_counter() - t0)
     return sorted(times)[len(times) // 2]
+
+
+def vgg16_to_relu3_3():
+    """VGG16's features up to relu3_3 (torchvision's layout), frozen; weights do not change the timing."""
+    layers, c = [], 3
+    for v in (64, 64, "M", 128, 128, "M", 256, 256, 256):
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU()]
+            c = v
+    net = nn.Sequential(*layers)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name != "__metadata__":
+            a, b = t["data_offsets"]
+            out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.float32).reshape(t["shape"]).copy())
+    return out
+
+
+class SRNet(nn.Module):
+    """Hone's SRNet without the U-Net: head, residual PReLU/ReLU blocks, body tail, pixel-shuffle ×2, tail, bicubic skip."""
+
+    def __init__(self, channels, blocks, prelu):
+        super().__init__()
+        conv = lambda i, o: nn.Conv2d(i, o, 3, padding=1)
+        self.head = conv(3, channels)
+        self.body = nn.ModuleList([nn.ModuleDict({"conv1": conv(channels, channels), "conv2": conv(channels, channels)})
+                                   for _ in range(blocks)])
+        self.slopes = [torch.full((channels,), 0.25) if prelu else None for _ in range(blocks)]
+        self.bodyTail = conv(channels, channels)
+        self.upsample = nn.ModuleList([conv(channels, 4 * channels)])
+        self.tail = conv(channels, 3)
+
+    def load(self, tensors):
+        for name, param in self.named_parameters():
+            param.data.copy_(tensors[name])
+        for i in range(len(self.slopes)):
+            if self.slopes[i] is not None:
+                self.slopes[i] = tensors[f"body.{i}.slope"]
+
+    def forward(self, x):
+        f = h = self.head(x)
+        for block, slope in zip(self.body, self.slopes):
+            r = block["conv1"](h)
+            r = F.prelu(r, slope) if slope is not None else F.relu(r)
+            h = h + block["conv2"](r)
+        h = self.bodyTail(h) + f
+        h = F.relu(F.pixel_shuffle(self.upsample[0](h), 2))
+        return self.tail(h) + F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
 
 
 class Reference(nn.Module):
@@ -68,4 +131,30 @@ def step():
 
 
 results["reference_train_step_ms"] = seconds(step) * 1000
+
+vgg_net = vgg16_to_relu3_3()
+mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+vgg = lambda x: vgg_net((x - mean) / std)  # ImageNet normalisation, as Hone's VGG16 does
+
+
+def vgg_step():
+    opt.zero_grad()
+    sr = model(lr_in)
+    with torch.no_grad():
+        truth = vgg(hr)
+    (F.mse_loss(sr, hr) + F.l1_loss(vgg(sr), truth)).backward()
+    opt.step()
+
+
+results["reference_vgg_train_step_ms"] = seconds(vgg_step) * 1000
+
+# Model-only inference: the shipped ×2 base (same weights) on a 640×360 frame, and the fast config on 160×90.
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+default = SRNet(40, 5, prelu=True)
+default.load(load_safetensors(os.path.join(root, "checkpoints/base-x2.safetensors")))
+for name, net, (h, w) in (("infer_default_640x360_fps", default, (360, 640)),
+                          ("infer_fast_160x90_fps", SRNet(16, 2, prelu=False), (90, 160))):
+    frame = torch.rand(1, 3, h, w)
+    with torch.no_grad():
+        results[name] = 1 / seconds(lambda: net(frame))
 print(json.dumps({k: round(v, 2) for k, v in results.items()}, sort_keys=True))

@@ -112,6 +112,7 @@ func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ 
 /// at a time: im2col, then one GEMM.
 func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                    _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, accumulate: Bool = false) {
+    if Winograd.applies(g) { return winogradForward(x, w, b, y, g, accumulate: accumulate) }
     let chunks = g.rowChunks()
     Parallel.forEach(g.n * chunks.count) { unit in
         let (img, rows) = (unit / chunks.count, chunks[unit % chunks.count])
@@ -145,15 +146,19 @@ private func conv2dInputGradientStride1(_ w: UnsafePointer<Float>, _ dy: UnsafeP
     }
 }
 
-/// dW += dy·colᵀ, db += Σdy, dx += col2im(Wᵀ·dy). Images are split across
+/// dW += dy·colᵀ (or by Winograd), db += Σdy, dx += col2im(Wᵀ·dy). Images are split across
 /// threads (never rows of one image, whose col2im writes would overlap) and
 /// each thread sums its own dW before one reduction.
 func conv2dBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                    dx dxIn: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
+                    dx dxIn: UnsafeMutablePointer<Float>?, dw dwIn: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
                     _ g: ConvGeometry) {
     let viaConvolution = dxIn != nil && g.stride == 1 && g.kh == g.kw && g.pad <= g.kh - 1
     if viaConvolution { conv2dInputGradientStride1(w, dy, dxIn!, g) }
     let dx = viaConvolution ? nil : dxIn
+    let winograd = dwIn != nil && Winograd.applies(g)
+    if winograd { winogradWeightGradient(x, dy, dwIn!, g) }
+    let dw = winograd ? nil : dwIn
+    if dx == nil && dw == nil && db == nil { return }
     let chunks = g.rowChunks()
     let parts = min(Parallel.threads, g.n)
     let wCount = g.oc * g.ckk
