@@ -1,30 +1,50 @@
 import Autograd
 
-/// Runs a model over an image of any size in overlapping tiles of fixed size,
-/// batched, so memory stays bounded. The overlap covers the model's receptive
-/// field, so tiled output equals whole-image output.
+/// Runs a model over an image of any size in overlapping tiles, so memory
+/// stays bounded. The overlap covers the model's receptive field, so tiled
+/// output equals whole-image output. Tiles split the image evenly, as few as
+/// the size limit allows, because the overlap is computed twice: 640×360 runs
+/// whole, 1920×1080 as 3×3 tiles of 640×360 (16% overlap).
 public struct Upscaler {
     public let model: SRNet
-    /// Core tile side in input pixels, and tiles per batch.
-    public let tile: Int, batch: Int
+    /// Largest tile core in input pixels (activations scale with it: 2¹⁸ pixels
+    /// is ~170 MB for the default model's widest layer), and tiles per batch.
+    public let maxPixels: Int, batch: Int
 
-    public init(_ model: SRNet, tile: Int = 320, batch: Int = 2) {
-        (self.model, self.tile, self.batch) = (model, tile, batch)
+    public init(_ model: SRNet, maxPixels: Int = 1 << 18, batch: Int = 1) {
+        (self.model, self.maxPixels, self.batch) = (model, maxPixels, batch)
+    }
+
+    /// Rows and columns of tiles whose cores fit maxPixels with the least total window area.
+    public func grid(height h: Int, width w: Int, overlap o: Int) -> (rows: Int, cols: Int) {
+        var best = (rows: h, cols: w, area: Int.max)
+        for rows in 1...h {
+            let coreH = (h + rows - 1) / rows
+            guard coreH <= maxPixels else { continue }
+            let cols = (w + maxPixels / coreH - 1) / (maxPixels / coreH)
+            let coreW = (w + cols - 1) / cols
+            let area = rows * cols * min(h, coreH + 2 * o) * min(w, coreW + 2 * o)
+            if area < best.area { best = (rows, cols, area) }
+            if cols == 1 { break }
+        }
+        return (best.rows, best.cols)
     }
 
     /// [1, 3, h, w] → [1, 3, h·s, w·s], without recording a graph.
     public func callAsFunction(_ image: Tensor) throws -> Tensor {
         try Grad.disabled {
             let (h, w, s) = (image.shape[2], image.shape[3], model.scale)
-            let o = model.receptiveRadius, side = tile + 2 * o
-            if h <= side && w <= side { return try model(image) }
+            let o = model.receptiveRadius
+            let (rows, cols) = grid(height: h, width: w, overlap: o)
+            if rows == 1 && cols == 1 { return try model(image) }
             let out = Tensor(shape: [1, 3, h * s, w * s])
-            // Core regions; each read through a side×side window clamped inside the image.
-            let ys = Swift.stride(from: 0, to: h, by: tile).map { ($0, min($0 + tile, h)) }
-            let xs = Swift.stride(from: 0, to: w, by: tile).map { ($0, min($0 + tile, w)) }
+            // Core regions, split evenly; each read through one window size, clamped inside the image.
+            let ys = (0..<rows).map { (h * $0 / rows, h * ($0 + 1) / rows) }
+            let xs = (0..<cols).map { (w * $0 / cols, w * ($0 + 1) / cols) }
             let cores = ys.flatMap { y in xs.map { x in (y: y, x: x) } }
+            let (sideH, sideW) = ((h + rows - 1) / rows + 2 * o, (w + cols - 1) / cols + 2 * o)
             // Windows share the image's parity, so even origins can always reach its far edge.
-            let (eh, ew) = (h <= side ? h : side - (h - side) % 2, w <= side ? w : side - (w - side) % 2)
+            let (eh, ew) = (h <= sideH ? h : sideH - (h - sideH) % 2, w <= sideW ? w : sideW - (w - sideW) % 2)
             for first in Swift.stride(from: 0, to: cores.count, by: batch) {
                 let group = cores[first..<min(first + batch, cores.count)]
                 let input = Tensor(shape: [group.count, 3, eh, ew])
