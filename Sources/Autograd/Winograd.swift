@@ -10,8 +10,13 @@
 ///
 /// Transforms are exact in real arithmetic; in Float32 they add relative
 /// errors around 1e-6, checked against im2col in the tests.
+///
+/// Every transform runs on 16 tiles at once, one per SIMD lane. A tile's 6×6
+/// window starts at column 4·tx, so lane t would need every 4th float; instead
+/// each plane is first split by column phase (x mod 4), where the 16 tiles'
+/// values at one window position are 16 consecutive floats.
 enum Winograd {
-    static let m = 4, r = 3, alpha = 6, positions = 36
+    static let positions = 36
 
     /// Which convolutions run here. Few channels make the GEMMs too thin to
     /// beat im2col (measured in notebooks-notes/performance.md).
@@ -19,61 +24,33 @@ enum Winograd {
         Conv2dAlgorithm.winograd && g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad <= 2 && g.c >= 8 && g.oc >= 8
     }
 
-    /// Tiles of 4×4 output, numbered image by image, row by row.
+    /// Tiles of 4×4 output in rows of `cols`, numbered image by image; blocks are
+    /// whole tile rows, so a block's tiles sit in 16-wide runs along each row.
     struct Tiling {
         let g: ConvGeometry
         let rows, cols: Int
-        var perImage: Int { rows * cols }
-        var count: Int { g.n * perImage }
-        /// Tiles per block: one block's 36 GEMMs see this many columns. Sized so a
-        /// block's transformed input and output (36·(C+OC)·T floats) stay near 4 MB,
-        /// and so there are at least two blocks per core.
-        let perBlock: Int
+        /// Tile rows per block: one block's 36 GEMMs see rowsPerBlock·cols columns.
+        /// Sized so a block's transformed input and output (36·(C+OC) floats a tile)
+        /// stay near 1 MB (a core's L2 cache), and so there are at least two blocks per core.
+        let rowsPerBlock: Int
+        /// Floats per row of a phase-split plane: whole vectors of tiles, plus the one column a window reaches past.
+        var phaseRow: Int { Winograd.padded(cols) + 1 }
 
         init(_ g: ConvGeometry) {
             self.g = g
             (rows, cols) = ((g.oh + 3) / 4, (g.ow + 3) / 4)
-            let total = g.n * (rows * cols)
-            let byMemory = (1 << 20) / (Winograd.positions * (g.c + g.oc))
-            let byCores = (total + 2 * Parallel.threads - 1) / (2 * Parallel.threads)
-            perBlock = Winograd.padded(max(16, min(512, byMemory, byCores)))
+            let byMemory = (1 << 18) / (Winograd.positions * (g.c + g.oc) * cols)
+            let byCores = (g.n * rows + 2 * Parallel.threads - 1) / (2 * Parallel.threads)
+            rowsPerBlock = max(1, min(byMemory, byCores))
         }
 
+        /// Blocks as ranges of tile rows over all images (row r is image r / rows, tile row r % rows).
         var blocks: [Range<Int>] {
-            Swift.stride(from: 0, to: count, by: perBlock).map { $0..<min(count, $0 + perBlock) }
+            Swift.stride(from: 0, to: g.n * rows, by: rowsPerBlock).map { $0..<min(g.n * rows, $0 + rowsPerBlock) }
         }
 
-        /// Tiles lo..<hi located once: each one's output block, and input window if it lies inside the image.
-        func locate(_ tiles: Range<Int>) -> Located {
-            var located = Located(count: tiles.count)
-            for t in tiles {
-                let (img, k) = t.quotientAndRemainder(dividingBy: perImage)
-                let (oy, ox) = (k / cols * 4, k % cols * 4)
-                let (y0, x0) = (oy - g.pad, ox - g.pad)
-                let inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= g.h && x0 + 6 <= g.w
-                located.window.append(inside ? img * g.inPlane + y0 * g.w + x0 : -1)
-                if !inside { located.edge.append((located.output.count, img, y0, x0)) }
-                located.output.append((img * g.outPlane + oy * g.ow + ox, min(4, g.oh - oy), min(4, g.ow - ox)))
-            }
-            located.window += Array(repeating: -1, count: located.lanes - tiles.count)
-            return located
-        }
-    }
-
-    struct Located {
-        /// The tiles, padded to whole vectors; padding lanes hold zeros.
-        let lanes: Int
-        /// Offset of each tile's 6×6 input window in x, channel 0; −1 where it crosses an edge or pads.
-        var window: [Int] = []
-        /// Tiles whose window crosses an edge: (lane, image, top row, left column).
-        var edge: [(lane: Int, img: Int, y: Int, x: Int)] = []
-        /// Offset of each tile's output block in y, channel 0, and how much of it lies inside.
-        var output: [(offset: Int, rows: Int, cols: Int)] = []
-        init(count: Int) {
-            lanes = Winograd.padded(count)
-            window.reserveCapacity(lanes)
-            output.reserveCapacity(count)
-        }
+        /// Columns a block's transformed planes are laid out with: its tiles, plus room for the last vector.
+        func lanes(_ block: Range<Int>) -> Int { block.count * cols + Winograd.width }
     }
 
     // MARK: 1-D transforms and their adjoints
@@ -161,7 +138,7 @@ enum Winograd {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
     }
 
-    // MARK: Whole-tensor steps. Lanes are the O·C kernel pairs, or the tiles of a block.
+    // MARK: Whole-tensor steps
 
     /// U[ξ][o·C + c] = (G·w[o][c]·Gᵀ)[ξ], each ξ a plane of `kernelPlane(g)` floats. Scratch: 27 planes.
     static func transformKernels(_ w: UnsafePointer<Float>, _ g: ConvGeometry, _ u: UnsafeMutablePointer<Float>,
@@ -187,63 +164,91 @@ enum Winograd {
     /// Floats per position ξ of transformed kernels: O·C rounded up to whole vectors.
     static func kernelPlane(_ g: ConvGeometry) -> Int { padded(g.oc * g.c) }
 
-    /// V[ξ][c][k] = (Bᵀ·d·B)[ξ] for the 6×6 input window d of each tile k. Scratch: 72 lanes.
-    static func transformInput(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ tiles: Located,
+    /// Splits every h×w plane of `planes` by column phase, shifted by `pad` and zero
+    /// outside: out[plane][y][φ][q] = src[plane][y − pad][4q + φ − pad], for
+    /// `height` rows of 4 phases of `row` floats.
+    static func phaseSplit(_ src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, pad: Int, height: Int, row: Int,
+                           _ out: UnsafeMutablePointer<Float>) {
+        Parallel.chunks(planes, minChunk: 1) { range in
+            for plane in range {
+                let (from, to) = (src + plane * h * w, out + plane * height * 4 * row)
+                to.update(repeating: 0, count: height * 4 * row)
+                for y in max(0, pad)..<min(height, h + pad) {
+                    let (line, phases) = (from + (y - pad) * w, to + y * 4 * row)
+                    for x in 0..<min(w, 4 * row - pad) {
+                        let (q, phase) = (x + pad).quotientAndRemainder(dividingBy: 4)
+                        phases[phase * row + q] = line[x]
+                    }
+                }
+            }
+        }
+    }
+
+    /// V[ξ][c][k] = (Bᵀ·d·B)[ξ] for each tile k of a block's tile rows, from the phase-split input.
+    static func transformInput(_ xs: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                _ v: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
-        let n = tiles.lanes, plane = g.c * n
-        let (windows, columns) = (scratch, scratch + 36 * n)  // d as [6][6][n], then Bᵀ·d
+        let g = tiling.g, ld = tiling.lanes(block), plane = g.c * ld, row = tiling.phaseRow
+        let height = 4 * tiling.rows + 2, columns = scratch  // Bᵀ·d as [6][6][16]
         for c in 0..<g.c {
-            let channel = x + c * g.h * g.w
-            tiles.window.withUnsafeBufferPointer { window in
-                for i in 0..<6 { for j in 0..<6 {
-                    let (row, offset) = (windows + (6 * i + j) * n, i * g.w + j)
-                    for k in 0..<n { row[k] = window[k] >= 0 ? channel[window[k] + offset] : 0 }
-                }}
+            for (r, tileRow) in block.enumerated() {  // in order: a run's spill past its row is overwritten by the next
+                let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
+                let top = xs + ((img * g.c + c) * height + 4 * ty) * 4 * row
+                for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
+                    for j in 0..<6 {
+                        inputTransform(top + (j % 4) * row + j / 4 + tx, 4 * row, columns + j * width, 6 * width, lanes: width)
+                    }
+                    let out = v + c * ld + r * tiling.cols + tx
+                    for i in 0..<6 { inputTransform(columns + 6 * i * width, width, out + 6 * i * plane, plane, lanes: width) }
+                }
             }
-            for (k, img, y0, x0) in tiles.edge {  // zero beyond the image
-                let plane = channel + img * g.inPlane
-                for i in 0..<6 { for j in 0..<6 {
-                    let (y, x) = (y0 + i, x0 + j)
-                    windows[(6 * i + j) * n + k] = y >= 0 && y < g.h && x >= 0 && x < g.w ? plane[y * g.w + x] : 0
-                }}
-            }
-            for j in 0..<6 { inputTransform(windows + j * n, 6 * n, columns + j * n, 6 * n, lanes: n) }
-            for i in 0..<6 { inputTransform(columns + 6 * i * n, n, v + 6 * i * plane + c * n, plane, lanes: n) }
         }
     }
 
-    /// y (+)= Aᵀ·M·A + bias for each tile, clipped to the output. Scratch: 40 lanes.
-    static func transformOutput(_ mm: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ g: ConvGeometry, _ tiles: Located,
+    /// y (+)= Aᵀ·M·A + bias for each tile of a block's tile rows, clipped to the output.
+    static func transformOutput(_ mm: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ tiling: Tiling, _ block: Range<Int>,
                                 _ y: UnsafeMutablePointer<Float>, accumulate: Bool, _ scratch: UnsafeMutablePointer<Float>) {
-        let n = tiles.lanes, plane = g.oc * n
-        let (rows, blocks) = (scratch, scratch + 24 * n)  // Aᵀ·M as [4][6][n], then [4][4][n]
+        let g = tiling.g, ld = tiling.lanes(block), plane = g.oc * ld
+        let (rows, out) = (scratch, scratch + 24 * width)  // Aᵀ·M as [4][6][16], then [4][4][16]
         for o in 0..<g.oc {
-            for j in 0..<6 { outputTransform(mm + j * plane + o * n, 6 * plane, rows + j * n, 6 * n, lanes: n) }
-            for i in 0..<4 { outputTransform(rows + 6 * i * n, n, blocks + 4 * i * n, n, lanes: n) }
             let bias = b?[o] ?? 0
-            for (k, (offset, rows, cols)) in tiles.output.enumerated() {  // scatter, clipped
-                let dst = y + o * g.ohw + offset
-                for i in 0..<rows { for j in 0..<cols {
-                    let value = blocks[(4 * i + j) * n + k] + bias
-                    dst[i * g.ow + j] = accumulate ? dst[i * g.ow + j] + value : value
-                }}
+            for (r, tileRow) in block.enumerated() {
+                let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
+                for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
+                    let src = mm + o * ld + r * tiling.cols + tx
+                    for j in 0..<6 { outputTransform(src + j * plane, 6 * plane, rows + j * width, 6 * width, lanes: width) }
+                    for i in 0..<4 { outputTransform(rows + 6 * i * width, width, out + 4 * i * width, width, lanes: width) }
+                    // Back to rows of pixels: 4 floats per tile, clipped at the right and bottom edges.
+                    let (x0, x1) = (4 * tx, min(g.ow, 4 * (tx + width)))
+                    for i in 0..<min(4, g.oh - 4 * ty) {
+                        let line = y + img * g.outPlane + o * g.ohw + (4 * ty + i) * g.ow
+                        let values = out + 4 * i * width
+                        if accumulate {
+                            for x in x0..<x1 { line[x] += values[(x & 3) * width + (x - x0) >> 2] + bias }
+                        } else {
+                            for x in x0..<x1 { line[x] = values[(x & 3) * width + (x - x0) >> 2] + bias }
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// dM[ξ][o][k] = (A·dy·Aᵀ)[ξ], dy being zero beyond the output: the adjoint of transformOutput. Scratch: 40 lanes.
-    static func transformOutputAdjoint(_ dy: UnsafePointer<Float>, _ g: ConvGeometry, _ tiles: Located,
+    /// dM[ξ][o][k] = (A·dy·Aᵀ)[ξ] for each tile k of a block's tile rows, from the
+    /// phase-split output gradient: the adjoint of transformOutput.
+    static func transformOutputAdjoint(_ dys: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                        _ dm: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
-        let n = tiles.lanes, plane = g.oc * n
-        let (blocks, columns) = (scratch, scratch + 16 * n)  // dy as [4][4][n], then A·dy as [6][4][n]
-        blocks.update(repeating: 0, count: 16 * n)
+        let g = tiling.g, ld = tiling.lanes(block), plane = g.oc * ld, row = tiling.phaseRow
+        let height = 4 * tiling.rows, columns = scratch  // A·dy as [6][4][16]
         for o in 0..<g.oc {
-            for (k, (offset, h, w)) in tiles.output.enumerated() {  // gather; what lies beyond the output stays zero
-                let src = dy + o * g.ohw + offset
-                for i in 0..<h { for j in 0..<w { blocks[(4 * i + j) * n + k] = src[i * g.ow + j] } }
+            for (r, tileRow) in block.enumerated() {
+                let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
+                let top = dys + ((img * g.oc + o) * height + 4 * ty) * 4 * row
+                for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
+                    for j in 0..<4 { outputTransformAdjoint(top + j * row + tx, 4 * row, columns + j * width, 4 * width, lanes: width) }
+                    let out = dm + o * ld + r * tiling.cols + tx
+                    for i in 0..<6 { outputTransformAdjoint(columns + 4 * i * width, width, out + 6 * i * plane, plane, lanes: width) }
+                }
             }
-            for j in 0..<4 { outputTransformAdjoint(blocks + j * n, 4 * n, columns + j * n, 4 * n, lanes: n) }
-            for i in 0..<6 { outputTransformAdjoint(columns + 4 * i * n, n, dm + 6 * i * plane + o * n, plane, lanes: n) }
         }
     }
 }
@@ -254,23 +259,25 @@ public enum Conv2dAlgorithm {
     public nonisolated(unsafe) static var winograd = true
 }
 
-/// y = conv(x, w) + b (or y += conv(x, w)) by Winograd F(4×4, 3×3), one block of tiles per task.
+/// y = conv(x, w) + b (or y += conv(x, w)) by Winograd F(4×4, 3×3), one block of tile rows per task.
 func winogradForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                      _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, accumulate: Bool) {
-    let tiling = Winograd.Tiling(g)
-    let blocks = tiling.blocks, T = tiling.perBlock, P = Winograd.kernelPlane(g)
-    Scratch.shared.with(63 * P) { u in
+    let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
+    let split = g.n * g.c * (4 * tiling.rows + 2) * 4 * tiling.phaseRow
+    Scratch.shared.with(63 * P + split) { buffer in
+        let (u, xs) = (buffer, buffer + 63 * P)
         Winograd.transformKernels(w, g, u, u + 36 * P)
+        Winograd.phaseSplit(x, planes: g.n * g.c, h: g.h, w: g.w, pad: g.pad, height: 4 * tiling.rows + 2, row: tiling.phaseRow, xs)
         Parallel.forEach(blocks.count) { k in
-            Scratch.shared.with((36 * (g.c + g.oc) + 72) * T) { buffer in
-                let tiles = tiling.locate(blocks[k]), n = tiles.lanes
-                let (v, mm, scratch) = (buffer, buffer + 36 * g.c * n, buffer + 36 * (g.c + g.oc) * n)
-                Winograd.transformInput(x, g, tiles, v, scratch)
+            let block = blocks[k], ld = tiling.lanes(block), count = block.count * tiling.cols
+            Scratch.shared.with(36 * (g.c + g.oc) * ld + 64 * Winograd.width) { buffer in
+                let (v, mm, scratch) = (buffer, buffer + 36 * g.c * ld, buffer + 36 * (g.c + g.oc) * ld)
+                Winograd.transformInput(xs, tiling, block, v, scratch)
                 for xi in 0..<36 {
-                    gemm(m: g.oc, n: n, k: g.c, u + xi * P, lda: g.c, v + xi * g.c * n, ldb: n,
-                         beta: 0, mm + xi * g.oc * n, ldc: n)
+                    gemm(m: g.oc, n: count, k: g.c, u + xi * P, lda: g.c, v + xi * g.c * ld, ldb: ld,
+                         beta: 0, mm + xi * g.oc * ld, ldc: ld)
                 }
-                Winograd.transformOutput(mm, b, g, tiles, y, accumulate: accumulate, scratch)
+                Winograd.transformOutput(mm, b, tiling, block, y, accumulate: accumulate, scratch)
             }
         }
     }
@@ -279,22 +286,28 @@ func winogradForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: 
 /// dw += ∂(Σ dy·y)/∂w: per block dU[ξ] += dM[ξ]·V[ξ]ᵀ, summed per thread, then mapped back by Gᵀ·dU·G.
 func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                             _ g: ConvGeometry) {
-    let tiling = Winograd.Tiling(g)
-    let blocks = tiling.blocks, T = tiling.perBlock, P = Winograd.kernelPlane(g)
+    let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
     let parts = min(Parallel.threads, blocks.count), uCount = 36 * P
-    Scratch.shared.with(parts * uCount + 27 * P) { acc in
+    let xSplit = g.n * g.c * (4 * tiling.rows + 2) * 4 * tiling.phaseRow
+    let dySplit = g.n * g.oc * 4 * tiling.rows * 4 * tiling.phaseRow
+    Scratch.shared.with(parts * uCount + 27 * P + xSplit + dySplit) { acc in
+        let (xs, dys) = (acc + parts * uCount + 27 * P, acc + parts * uCount + 27 * P + xSplit)
         acc.update(repeating: 0, count: parts * uCount)
+        Winograd.phaseSplit(x, planes: g.n * g.c, h: g.h, w: g.w, pad: g.pad, height: 4 * tiling.rows + 2, row: tiling.phaseRow, xs)
+        Winograd.phaseSplit(dy, planes: g.n * g.oc, h: g.oh, w: g.ow, pad: 0, height: 4 * tiling.rows, row: tiling.phaseRow, dys)
         Parallel.forEach(parts) { p in
             let du = acc + p * uCount
-            Scratch.shared.with((36 * (g.c + g.oc) + 72) * T) { buffer in
-                for range in blocks[(blocks.count * p / parts)..<(blocks.count * (p + 1) / parts)] {
-                    let tiles = tiling.locate(range), n = tiles.lanes
-                    let (v, dm, scratch) = (buffer, buffer + 36 * g.c * n, buffer + 36 * (g.c + g.oc) * n)
-                    Winograd.transformInput(x, g, tiles, v, scratch)
-                    Winograd.transformOutputAdjoint(dy, g, tiles, dm, scratch)
+            let mine = blocks[(blocks.count * p / parts)..<(blocks.count * (p + 1) / parts)]
+            let most = mine.map { tiling.lanes($0) }.max() ?? 0
+            Scratch.shared.with(36 * (g.c + g.oc) * most + 64 * Winograd.width) { buffer in
+                for block in mine {
+                    let ld = tiling.lanes(block), count = block.count * tiling.cols
+                    let (v, dm, scratch) = (buffer, buffer + 36 * g.c * ld, buffer + 36 * (g.c + g.oc) * ld)
+                    Winograd.transformInput(xs, tiling, block, v, scratch)
+                    Winograd.transformOutputAdjoint(dys, tiling, block, dm, scratch)
                     for xi in 0..<36 {
-                        gemm(transB: true, m: g.oc, n: g.c, k: n, dm + xi * g.oc * n, lda: n,
-                             v + xi * g.c * n, ldb: n, beta: 1, du + xi * P, ldc: g.c)
+                        gemm(transB: true, m: g.oc, n: g.c, k: count, dm + xi * g.oc * ld, lda: ld,
+                             v + xi * g.c * ld, ldb: ld, beta: 1, du + xi * P, ldc: g.c)
                     }
                 }
             }

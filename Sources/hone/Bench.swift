@@ -16,47 +16,58 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions of each workload (after one warm-up).")
     var repeats = 10
 
-    @Option(help: "Run only the workloads whose names start with this (sgemm, conv, reference, infer).")
+    @Flag(help: "Report each workload's fastest run instead of the median: steadier on a shared machine, for comparing code changes.")
+    var fastest = false
+
+    @Option(help: "Run only the workloads whose names start with this (sgemm, conv, conv3x3_32ch, reference, infer, …).")
     var only: String?
 
-    func run() throws {
-        var results: [(String, Double, String)] = []
-        func wanted(_ name: String) -> Bool { only.map { name.hasPrefix($0) } ?? true }
-        if wanted("sgemm") { try sgemm(&results) }
-        if wanted("conv") { try conv(&results) }
-        if wanted("reference") {
-            var rng = SeededRandom(seed: 2)
-            let step = try ReferenceWorkload(rng: &rng)
-            results.append(("reference_train_step_ms", Self.seconds(repeats) { try! step.step() } * 1000, "ms"))
-            let withVGG = try ReferenceWorkload(rng: &rng, perceptual: VGG16())
-            results.append(("reference_vgg_train_step_ms", Self.seconds(repeats) { try! withVGG.step() } * 1000, "ms"))
-        }
-        if wanted("infer") { try infer(&results) }
-        if json {
-            try Console.emitJSON(Dictionary(uniqueKeysWithValues: results.map { ($0.0, ($0.1 * 100).rounded() / 100) }))
-        } else {
-            for (name, value, unit) in results { say(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.2f %@", value, unit)) }
+    /// Results in the order measured; a workload runs only if --only wants its name.
+    final class Results {
+        let only: String?
+        var rows: [(name: String, value: Double, unit: String)] = []
+        init(only: String?) { self.only = only }
+        func measure(_ name: String, _ unit: String, _ value: () throws -> Double) rethrows {
+            if only.map({ name.hasPrefix($0) }) ?? true { rows.append((name, try value(), unit)) }
         }
     }
 
-    func sgemm(_ results: inout [(String, Double, String)]) throws {
+    func run() throws {
+        let results = Results(only: only)
+        sgemm(results)
+        conv(results)
+        var rng = SeededRandom(seed: 2)
+        let step = try ReferenceWorkload(rng: &rng)
+        results.measure("reference_train_step_ms", "ms") { seconds { try! step.step() } * 1000 }
+        try results.measure("reference_vgg_train_step_ms", "ms") {
+            let withVGG = try ReferenceWorkload(rng: &rng, perceptual: VGG16())
+            return seconds { try! withVGG.step() } * 1000
+        }
+        try infer(results)
+        if json {
+            try Console.emitJSON(Dictionary(uniqueKeysWithValues: results.rows.map { ($0.name, ($0.value * 100).rounded() / 100) }))
+        } else {
+            for (name, value, unit) in results.rows {
+                say(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.2f %@", value, unit))
+            }
+        }
+    }
+
+    func sgemm(_ results: Results) {
         let n = 1024
         let (a, b, c) = (Tensor(zeros: [n, n]), Tensor(zeros: [n, n]), Tensor(zeros: [n, n]))
-        let sgemm1 = Self.gflops(2 * Double(n * n * n), repeats) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1, a.data, 1024, b.data, 1024, 0, c.data, 1024)
+        let multiply = { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1, a.data, 1024, b.data, 1024, 0, c.data, 1024) }
+        results.measure("sgemm_1024_gflops_1thread", "GFLOPS") { gflops(2 * Double(n * n * n), multiply) }
+        results.measure("sgemm_1024_gflops_\(Parallel.threads)threads", "GFLOPS") {
+            openblas_set_num_threads(Int32(Parallel.threads))
+            defer { openblas_set_num_threads(1) }
+            return gflops(2 * Double(n * n * n), multiply)
         }
-        results.append(("sgemm_1024_gflops_1thread", sgemm1, "GFLOPS"))
-        openblas_set_num_threads(Int32(Parallel.threads))
-        let sgemmAll = Self.gflops(2 * Double(n * n * n), repeats) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1, a.data, 1024, b.data, 1024, 0, c.data, 1024)
-        }
-        openblas_set_num_threads(1)
-        results.append(("sgemm_1024_gflops_\(Parallel.threads)threads", sgemmAll, "GFLOPS"))
     }
 
     /// 3×3 convolutions as the engine runs them, and (suffix `_im2col`) with
     /// Winograd switched off, to show what it buys in the same run.
-    func conv(_ results: inout [(String, Double, String)]) throws {
+    func conv(_ results: Results) {
         var rng = SeededRandom(seed: 1)
         for ch in [32, 64] {
             let x = Tensor.uniform([16, ch, 48, 48], rng: &rng, requiresGrad: true)
@@ -67,47 +78,45 @@ struct Bench: ParsableCommand {
                 Conv2dAlgorithm.winograd = winograd
                 defer { Conv2dAlgorithm.winograd = true }
                 let suffix = winograd ? "" : "_im2col"
-                results.append(("conv3x3_\(ch)ch_forward_gflops" + suffix, Self.gflops(flops, repeats) {
-                    _ = try! Grad.disabled { try conv(x) }
-                }, "GFLOPS"))
+                results.measure("conv3x3_\(ch)ch_forward_gflops" + suffix, "GFLOPS") {
+                    gflops(flops) { _ = try! Grad.disabled { try conv(x) } }
+                }
                 // Forward then backward (weight and input gradients): three convolutions' worth.
-                results.append(("conv3x3_\(ch)ch_forward_backward_gflops" + suffix, Self.gflops(3 * flops, repeats) {
-                    try! sum(try mul(try conv(x), dy)).backward()
-                }, "GFLOPS"))
+                results.measure("conv3x3_\(ch)ch_forward_backward_gflops" + suffix, "GFLOPS") {
+                    gflops(3 * flops) { try! sum(try mul(try conv(x), dy)).backward() }
+                }
             }
         }
     }
 
     /// Frames per second of the shipped ×2 base (default config) through the
     /// tiled upscaler `hone infer` uses, on 640×360; and of the fast config on 160×90.
-    func infer(_ results: inout [(String, Double, String)]) throws {
-        guard let base = ProjectFiles.find("checkpoints/base-x2.safetensors") else {
-            throw ValidationError("checkpoints/base-x2.safetensors is missing")
+    func infer(_ results: Results) throws {
+        guard let base = ProjectFiles.find("checkpoints/base-x2.safetensors"), let fast = ProjectFiles.find("configs/fast.yaml") else {
+            throw ValidationError("checkpoints/base-x2.safetensors or configs/fast.yaml is missing")
         }
         var rng = SeededRandom(seed: 3)
-        let fast = try SRNet(HoneConfig.load(ProjectFiles.find("configs/fast.yaml")!).model, scale: 2)
-        for (name, model, h, w) in [("infer_default_640x360_fps", try SRNet.load(checkpoint: base).0, 360, 640),
-                                    ("infer_fast_160x90_fps", fast, 90, 160)] {
+        let models = [("infer_default_640x360_fps", try SRNet.load(checkpoint: base).0, 360, 640),
+                      ("infer_fast_160x90_fps", try SRNet(HoneConfig.load(fast).model, scale: 2), 90, 160)]
+        for (name, model, h, w) in models {
             let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
             let upscale = Upscaler(model)
-            results.append((name, 1 / Self.seconds(repeats) { _ = try! upscale(frame) }, "fps"))
+            results.measure(name, "fps") { 1 / seconds { _ = try! upscale(frame) } }
         }
     }
 
-    /// Median wall time of `body` over `repeats` runs, after one warm-up.
-    static func seconds(_ repeats: Int, _ body: () -> Void) -> Double {
+    /// Wall time of `body` over `repeats` runs after one warm-up: the median, or with --fastest the minimum.
+    func seconds(_ body: () -> Void) -> Double {
         body()
         let times = (0..<max(1, repeats)).map { _ in
             let t0 = DispatchTime.now().uptimeNanoseconds
             body()
             return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }.sorted()
-        return times[times.count / 2]
+        return fastest ? times[0] : times[times.count / 2]
     }
 
-    static func gflops(_ flops: Double, _ repeats: Int, _ body: () -> Void) -> Double {
-        flops / seconds(repeats, body) / 1e9
-    }
+    func gflops(_ flops: Double, _ body: () -> Void) -> Double { flops / seconds(body) / 1e9 }
 }
 
 /// The foundation issue's reference workload, mirrored in bench/torch_reference.py:
