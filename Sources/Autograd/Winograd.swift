@@ -49,8 +49,9 @@ enum Winograd {
             Swift.stride(from: 0, to: g.n * rows, by: rowsPerBlock).map { $0..<min(g.n * rows, $0 + rowsPerBlock) }
         }
 
-        /// Columns a block's transformed planes are laid out with: its tiles, plus room for the last vector.
-        func lanes(_ block: Range<Int>) -> Int { block.count * cols + Winograd.width }
+        /// Columns a block's transformed planes are laid out with: its tiles, plus room
+        /// for the last vector's spill, in whole column strips of `multiply`.
+        func lanes(_ block: Range<Int>) -> Int { (block.count * cols + Winograd.width + 31) / 32 * 32 }
     }
 
     // MARK: 1-D transforms and their adjoints
@@ -138,6 +139,53 @@ enum Winograd {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
     }
 
+    // MARK: The 36 products
+
+    /// c = a·b for an m×k `a` and a k×n `b`, n a multiple of 32: the forward
+    /// product of each position ξ. OpenBLAS's sgemm needs packing copies and,
+    /// with its AVX2 kernels, reaches half of this at these small sizes (see
+    /// notebooks-notes/performance.md); here `b` is already laid out for
+    /// 32-column strips and each row of `a` is broadcast.
+    static func multiply(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+                         _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        var row = 0
+        while m - row >= 8 { strips(rows: 8); row += 8 }
+        while m - row >= 4 { strips(rows: 4); row += 4 }
+        while row < m { strips(rows: 1); row += 1 }
+
+        func strips(rows: Int) {
+            for col in Swift.stride(from: 0, to: n, by: 32) {
+                let (a, b, c) = (a + row * lda, b + col, c + row * ldc + col)
+                switch rows {
+                case 8: strip(Rows<8>(), a, lda, b, ldb, k, c, ldc)
+                case 4: strip(Rows<4>(), a, lda, b, ldb, k, c, ldc)
+                default: strip(Rows<1>(), a, lda, b, ldb, k, c, ldc)
+                }
+            }
+        }
+    }
+
+    struct Rows<let count: Int> {}
+
+    /// R rows × 32 columns of c, accumulated in 2R vector registers over k.
+    @inline(__always)
+    static func strip<let R: Int>(_: Rows<R>, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                  _ k: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        var (left, right) = (InlineArray<R, Lanes>(repeating: .zero), InlineArray<R, Lanes>(repeating: .zero))
+        for p in 0..<k {
+            let (b0, b1) = (load(b + p * ldb), load(b + p * ldb + width))
+            for r in 0..<R {
+                let x = Lanes(repeating: a[r * lda + p])
+                left[r] = left[r].addingProduct(x, b0)
+                right[r] = right[r].addingProduct(x, b1)
+            }
+        }
+        for r in 0..<R {
+            store(left[r], c + r * ldc)
+            store(right[r], c + r * ldc + width)
+        }
+    }
+
     // MARK: Whole-tensor steps
 
     /// U[ξ][o·C + c] = (G·w[o][c]·Gᵀ)[ξ], each ξ a plane of `kernelPlane(g)` floats. Scratch: 27 planes.
@@ -164,38 +212,43 @@ enum Winograd {
     /// Floats per position ξ of transformed kernels: O·C rounded up to whole vectors.
     static func kernelPlane(_ g: ConvGeometry) -> Int { padded(g.oc * g.c) }
 
-    /// Splits every h×w plane of `planes` by column phase, shifted by `pad` and zero
-    /// outside: out[plane][y][φ][q] = src[plane][y − pad][4q + φ − pad], for
-    /// `height` rows of 4 phases of `row` floats.
-    static func phaseSplit(_ src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, pad: Int, height: Int, row: Int,
+    /// Splits `lines` consecutive rows of an h×w plane, starting at row `top`, by column
+    /// phase, shifted by `pad` and zero outside the plane:
+    /// out[i][φ][q] = plane[top + i][4q + φ − pad] for rows of `row` floats.
+    @inline(__always)
+    static func phaseSplit(_ plane: UnsafePointer<Float>, h: Int, w: Int, top: Int, lines: Int, pad: Int, row: Int,
                            _ out: UnsafeMutablePointer<Float>) {
-        Parallel.chunks(planes, minChunk: 1) { range in
-            for plane in range {
-                let (from, to) = (src + plane * h * w, out + plane * height * 4 * row)
-                to.update(repeating: 0, count: height * 4 * row)
-                for y in max(0, pad)..<min(height, h + pad) {
-                    let (line, phases) = (from + (y - pad) * w, to + y * 4 * row)
-                    for x in 0..<min(w, 4 * row - pad) {
-                        let (q, phase) = (x + pad).quotientAndRemainder(dividingBy: 4)
-                        phases[phase * row + q] = line[x]
-                    }
+        for i in 0..<lines {
+            let phases = out + i * 4 * row
+            guard top + i >= 0 && top + i < h else { phases.update(repeating: 0, count: 4 * row); continue }
+            let line = plane + (top + i) * w
+            // Whole groups of 4 inside the row go straight across; the ends are checked.
+            let (first, last) = ((pad + 3) / 4, min(row, (w + pad) / 4))
+            for q in 0..<row where q < first || q >= last {
+                for phase in 0..<4 {
+                    let x = 4 * q + phase - pad
+                    phases[phase * row + q] = x >= 0 && x < w ? line[x] : 0
                 }
+            }
+            for q in first..<max(first, last) {
+                let x = line + 4 * q - pad
+                (phases[q], phases[row + q], phases[2 * row + q], phases[3 * row + q]) = (x[0], x[1], x[2], x[3])
             }
         }
     }
 
-    /// V[ξ][c][k] = (Bᵀ·d·B)[ξ] for each tile k of a block's tile rows, from the phase-split input.
-    static func transformInput(_ xs: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
+    /// V[ξ][c][k] = (Bᵀ·d·B)[ξ] for each tile k of a block's tile rows. Scratch: 60·16 + 24·phaseRow floats.
+    static func transformInput(_ x: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                _ v: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         let g = tiling.g, ld = tiling.lanes(block), plane = g.c * ld, row = tiling.phaseRow
-        let height = 4 * tiling.rows + 2, columns = scratch  // Bᵀ·d as [6][6][16]
+        let (columns, rows) = (scratch, scratch + 36 * width)  // Bᵀ·d as [6][6][16]; 6 input rows split by phase
         for c in 0..<g.c {
             for (r, tileRow) in block.enumerated() {  // in order: a run's spill past its row is overwritten by the next
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                let top = xs + ((img * g.c + c) * height + 4 * ty) * 4 * row
+                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad, row: row, rows)
                 for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
                     for j in 0..<6 {
-                        inputTransform(top + (j % 4) * row + j / 4 + tx, 4 * row, columns + j * width, 6 * width, lanes: width)
+                        inputTransform(rows + (j % 4) * row + j / 4 + tx, 4 * row, columns + j * width, 6 * width, lanes: width)
                     }
                     let out = v + c * ld + r * tiling.cols + tx
                     for i in 0..<6 { inputTransform(columns + 6 * i * width, width, out + 6 * i * plane, plane, lanes: width) }
@@ -233,18 +286,18 @@ enum Winograd {
         }
     }
 
-    /// dM[ξ][o][k] = (A·dy·Aᵀ)[ξ] for each tile k of a block's tile rows, from the
-    /// phase-split output gradient: the adjoint of transformOutput.
-    static func transformOutputAdjoint(_ dys: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
+    /// dM[ξ][o][k] = (A·dy·Aᵀ)[ξ] for each tile k of a block's tile rows, dy being
+    /// zero beyond the output: the adjoint of transformOutput. Scratch as transformInput.
+    static func transformOutputAdjoint(_ dy: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                        _ dm: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         let g = tiling.g, ld = tiling.lanes(block), plane = g.oc * ld, row = tiling.phaseRow
-        let height = 4 * tiling.rows, columns = scratch  // A·dy as [6][4][16]
+        let (columns, rows) = (scratch, scratch + 36 * width)  // A·dy as [6][4][16]; 4 rows of dy split by phase
         for o in 0..<g.oc {
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                let top = dys + ((img * g.oc + o) * height + 4 * ty) * 4 * row
+                phaseSplit(dy + (img * g.oc + o) * g.ohw, h: g.oh, w: g.ow, top: 4 * ty, lines: 4, pad: 0, row: row, rows)
                 for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
-                    for j in 0..<4 { outputTransformAdjoint(top + j * row + tx, 4 * row, columns + j * width, 4 * width, lanes: width) }
+                    for j in 0..<4 { outputTransformAdjoint(rows + j * row + tx, 4 * row, columns + j * width, 4 * width, lanes: width) }
                     let out = dm + o * ld + r * tiling.cols + tx
                     for i in 0..<6 { outputTransformAdjoint(columns + 4 * i * width, width, out + 6 * i * plane, plane, lanes: width) }
                 }
@@ -263,19 +316,17 @@ public enum Conv2dAlgorithm {
 func winogradForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                      _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, accumulate: Bool) {
     let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
-    let split = g.n * g.c * (4 * tiling.rows + 2) * 4 * tiling.phaseRow
-    Scratch.shared.with(63 * P + split) { buffer in
-        let (u, xs) = (buffer, buffer + 63 * P)
+    let scratchCount = 64 * Winograd.width + 24 * tiling.phaseRow
+    Scratch.shared.with(63 * P) { u in
         Winograd.transformKernels(w, g, u, u + 36 * P)
-        Winograd.phaseSplit(x, planes: g.n * g.c, h: g.h, w: g.w, pad: g.pad, height: 4 * tiling.rows + 2, row: tiling.phaseRow, xs)
         Parallel.forEach(blocks.count) { k in
             let block = blocks[k], ld = tiling.lanes(block), count = block.count * tiling.cols
-            Scratch.shared.with(36 * (g.c + g.oc) * ld + 64 * Winograd.width) { buffer in
+            Scratch.shared.with(36 * (g.c + g.oc) * ld + scratchCount) { buffer in
                 let (v, mm, scratch) = (buffer, buffer + 36 * g.c * ld, buffer + 36 * (g.c + g.oc) * ld)
-                Winograd.transformInput(xs, tiling, block, v, scratch)
+                Winograd.transformInput(x, tiling, block, v, scratch)
                 for xi in 0..<36 {
-                    gemm(m: g.oc, n: count, k: g.c, u + xi * P, lda: g.c, v + xi * g.c * ld, ldb: ld,
-                         beta: 0, mm + xi * g.oc * ld, ldc: ld)
+                    Winograd.multiply(m: g.oc, n: (count + 31) / 32 * 32, k: g.c, u + xi * P, lda: g.c, v + xi * g.c * ld, ldb: ld,
+                                      mm + xi * g.oc * ld, ldc: ld)
                 }
                 Winograd.transformOutput(mm, b, tiling, block, y, accumulate: accumulate, scratch)
             }
@@ -288,23 +339,19 @@ func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
                             _ g: ConvGeometry) {
     let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
     let parts = min(Parallel.threads, blocks.count), uCount = 36 * P
-    let xSplit = g.n * g.c * (4 * tiling.rows + 2) * 4 * tiling.phaseRow
-    let dySplit = g.n * g.oc * 4 * tiling.rows * 4 * tiling.phaseRow
-    Scratch.shared.with(parts * uCount + 27 * P + xSplit + dySplit) { acc in
-        let (xs, dys) = (acc + parts * uCount + 27 * P, acc + parts * uCount + 27 * P + xSplit)
+    let scratchCount = 64 * Winograd.width + 24 * tiling.phaseRow
+    Scratch.shared.with(parts * uCount + 27 * P) { acc in
         acc.update(repeating: 0, count: parts * uCount)
-        Winograd.phaseSplit(x, planes: g.n * g.c, h: g.h, w: g.w, pad: g.pad, height: 4 * tiling.rows + 2, row: tiling.phaseRow, xs)
-        Winograd.phaseSplit(dy, planes: g.n * g.oc, h: g.oh, w: g.ow, pad: 0, height: 4 * tiling.rows, row: tiling.phaseRow, dys)
         Parallel.forEach(parts) { p in
             let du = acc + p * uCount
             let mine = blocks[(blocks.count * p / parts)..<(blocks.count * (p + 1) / parts)]
             let most = mine.map { tiling.lanes($0) }.max() ?? 0
-            Scratch.shared.with(36 * (g.c + g.oc) * most + 64 * Winograd.width) { buffer in
+            Scratch.shared.with(36 * (g.c + g.oc) * most + scratchCount) { buffer in
                 for block in mine {
                     let ld = tiling.lanes(block), count = block.count * tiling.cols
                     let (v, dm, scratch) = (buffer, buffer + 36 * g.c * ld, buffer + 36 * (g.c + g.oc) * ld)
-                    Winograd.transformInput(xs, tiling, block, v, scratch)
-                    Winograd.transformOutputAdjoint(dys, tiling, block, dm, scratch)
+                    Winograd.transformInput(x, tiling, block, v, scratch)
+                    Winograd.transformOutputAdjoint(dy, tiling, block, dm, scratch)
                     for xi in 0..<36 {
                         gemm(transB: true, m: g.oc, n: g.c, k: count, dm + xi * g.oc * ld, lda: ld,
                              v + xi * g.c * ld, ldb: ld, beta: 1, du + xi * P, ldc: g.c)
