@@ -52,6 +52,11 @@ enum Winograd {
         /// Columns a block's transformed planes are laid out with: its tiles, plus room
         /// for the last vector's spill, in whole column strips of `multiply`.
         func lanes(_ block: Range<Int>) -> Int { (block.count * cols + Winograd.width + 31) / 32 * 32 }
+
+        /// Floats per position ξ of a block's transformed planes with `channels` rows. One
+        /// vector more than they hold, or the 36 planes, often 2ᵏ floats apart, would all
+        /// fall in the same cache sets.
+        func plane(_ channels: Int, _ block: Range<Int>) -> Int { channels * lanes(block) + Winograd.width }
     }
 
     // MARK: 1-D transforms and their adjoints
@@ -209,8 +214,8 @@ enum Winograd {
         for p in 0..<(g.oc * g.c) { for k in 0..<9 { dw[p * 9 + k] += taps[k * n + p] } }
     }
 
-    /// Floats per position ξ of transformed kernels: O·C rounded up to whole vectors.
-    static func kernelPlane(_ g: ConvGeometry) -> Int { padded(g.oc * g.c) }
+    /// Floats per position ξ of transformed kernels: O·C in whole vectors, plus one (see Tiling.plane).
+    static func kernelPlane(_ g: ConvGeometry) -> Int { padded(g.oc * g.c) + width }
 
     /// Splits `lines` consecutive rows of an h×w plane, starting at row `top`, by column
     /// phase, shifted by `pad` and zero outside the plane:
@@ -237,15 +242,20 @@ enum Winograd {
         }
     }
 
-    /// V[ξ][c][k] = (Bᵀ·d·B)[ξ] for each tile k of a block's tile rows. Scratch: 60·16 + 24·phaseRow floats.
+    /// V[ξ][c][k] = (Bᵀ·d·B)[ξ] for each tile k of a block's tile rows. Scratch: `scratchCount`.
     static func transformInput(_ x: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                _ v: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
-        let g = tiling.g, ld = tiling.lanes(block), plane = g.c * ld, row = tiling.phaseRow
-        let (columns, rows) = (scratch, scratch + 36 * width)  // Bᵀ·d as [6][6][16]; 6 input rows split by phase
+        let g = tiling.g, ld = tiling.lanes(block), plane = tiling.plane(g.c, block), row = tiling.phaseRow
+        let (columns, split) = (scratch, scratch + 36 * width)  // Bᵀ·d as [6][6][16]; each tile row's 6 input rows by phase
         for c in 0..<g.c {
-            for (r, tileRow) in block.enumerated() {  // in order: a run's spill past its row is overwritten by the next
+            // All rows first, so the vector loads below never wait on the scalar stores.
+            for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad, row: row, rows)
+                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad, row: row,
+                           split + r * 24 * row)
+            }
+            for r in 0..<block.count {  // in order: a run's spill past its row is overwritten by the next
+                let rows = split + r * 24 * row
                 for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
                     for j in 0..<6 {
                         inputTransform(rows + (j % 4) * row + j / 4 + tx, 4 * row, columns + j * width, 6 * width, lanes: width)
@@ -260,7 +270,7 @@ enum Winograd {
     /// y (+)= Aᵀ·M·A + bias for each tile of a block's tile rows, clipped to the output.
     static func transformOutput(_ mm: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ tiling: Tiling, _ block: Range<Int>,
                                 _ y: UnsafeMutablePointer<Float>, accumulate: Bool, _ scratch: UnsafeMutablePointer<Float>) {
-        let g = tiling.g, ld = tiling.lanes(block), plane = g.oc * ld
+        let g = tiling.g, ld = tiling.lanes(block), plane = tiling.plane(g.oc, block)
         let (rows, out) = (scratch, scratch + 24 * width)  // Aᵀ·M as [4][6][16], then [4][4][16]
         for o in 0..<g.oc {
             let bias = b?[o] ?? 0
@@ -287,15 +297,18 @@ enum Winograd {
     }
 
     /// dM[ξ][o][k] = (A·dy·Aᵀ)[ξ] for each tile k of a block's tile rows, dy being
-    /// zero beyond the output: the adjoint of transformOutput. Scratch as transformInput.
+    /// zero beyond the output: the adjoint of transformOutput. Scratch: `scratchCount`.
     static func transformOutputAdjoint(_ dy: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                        _ dm: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
-        let g = tiling.g, ld = tiling.lanes(block), plane = g.oc * ld, row = tiling.phaseRow
-        let (columns, rows) = (scratch, scratch + 36 * width)  // A·dy as [6][4][16]; 4 rows of dy split by phase
+        let g = tiling.g, ld = tiling.lanes(block), plane = tiling.plane(g.oc, block), row = tiling.phaseRow
+        let (columns, split) = (scratch, scratch + 36 * width)  // A·dy as [6][4][16]; each tile row's 4 rows of dy by phase
         for o in 0..<g.oc {
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                phaseSplit(dy + (img * g.oc + o) * g.ohw, h: g.oh, w: g.ow, top: 4 * ty, lines: 4, pad: 0, row: row, rows)
+                phaseSplit(dy + (img * g.oc + o) * g.ohw, h: g.oh, w: g.ow, top: 4 * ty, lines: 4, pad: 0, row: row, split + r * 16 * row)
+            }
+            for r in 0..<block.count {
+                let rows = split + r * 16 * row
                 for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
                     for j in 0..<4 { outputTransformAdjoint(rows + j * row + tx, 4 * row, columns + j * width, 4 * width, lanes: width) }
                     let out = dm + o * ld + r * tiling.cols + tx
@@ -304,6 +317,9 @@ enum Winograd {
             }
         }
     }
+
+    /// Floats of scratch the transforms of one block need.
+    static func scratchCount(_ tiling: Tiling, _ block: Range<Int>) -> Int { 36 * width + block.count * 24 * tiling.phaseRow }
 }
 
 /// Which convolution kernels run; the switch lets tests and `hone bench`
@@ -316,17 +332,17 @@ public enum Conv2dAlgorithm {
 func winogradForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                      _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, accumulate: Bool) {
     let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
-    let scratchCount = 64 * Winograd.width + 24 * tiling.phaseRow
     Scratch.shared.with(63 * P) { u in
         Winograd.transformKernels(w, g, u, u + 36 * P)
         Parallel.forEach(blocks.count) { k in
             let block = blocks[k], ld = tiling.lanes(block), count = block.count * tiling.cols
-            Scratch.shared.with(36 * (g.c + g.oc) * ld + scratchCount) { buffer in
-                let (v, mm, scratch) = (buffer, buffer + 36 * g.c * ld, buffer + 36 * (g.c + g.oc) * ld)
+            let (vPlane, mPlane) = (tiling.plane(g.c, block), tiling.plane(g.oc, block))
+            Scratch.shared.with(36 * (vPlane + mPlane) + Winograd.scratchCount(tiling, block)) { buffer in
+                let (v, mm, scratch) = (buffer, buffer + 36 * vPlane, buffer + 36 * (vPlane + mPlane))
                 Winograd.transformInput(x, tiling, block, v, scratch)
                 for xi in 0..<36 {
-                    Winograd.multiply(m: g.oc, n: (count + 31) / 32 * 32, k: g.c, u + xi * P, lda: g.c, v + xi * g.c * ld, ldb: ld,
-                                      mm + xi * g.oc * ld, ldc: ld)
+                    Winograd.multiply(m: g.oc, n: (count + 31) / 32 * 32, k: g.c, u + xi * P, lda: g.c, v + xi * vPlane, ldb: ld,
+                                      mm + xi * mPlane, ldc: ld)
                 }
                 Winograd.transformOutput(mm, b, tiling, block, y, accumulate: accumulate, scratch)
             }
@@ -339,22 +355,22 @@ func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
                             _ g: ConvGeometry) {
     let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
     let parts = min(Parallel.threads, blocks.count), uCount = 36 * P
-    let scratchCount = 64 * Winograd.width + 24 * tiling.phaseRow
     Scratch.shared.with(parts * uCount + 27 * P) { acc in
         acc.update(repeating: 0, count: parts * uCount)
         Parallel.forEach(parts) { p in
             let du = acc + p * uCount
             let mine = blocks[(blocks.count * p / parts)..<(blocks.count * (p + 1) / parts)]
-            let most = mine.map { tiling.lanes($0) }.max() ?? 0
-            Scratch.shared.with(36 * (g.c + g.oc) * most + scratchCount) { buffer in
+            let most = mine.map { 36 * (tiling.plane(g.c, $0) + tiling.plane(g.oc, $0)) + Winograd.scratchCount(tiling, $0) }.max() ?? 0
+            Scratch.shared.with(most) { buffer in
                 for block in mine {
                     let ld = tiling.lanes(block), count = block.count * tiling.cols
-                    let (v, dm, scratch) = (buffer, buffer + 36 * g.c * ld, buffer + 36 * (g.c + g.oc) * ld)
+                    let (vPlane, mPlane) = (tiling.plane(g.c, block), tiling.plane(g.oc, block))
+                    let (v, dm, scratch) = (buffer, buffer + 36 * vPlane, buffer + 36 * (vPlane + mPlane))
                     Winograd.transformInput(x, tiling, block, v, scratch)
                     Winograd.transformOutputAdjoint(dy, tiling, block, dm, scratch)
                     for xi in 0..<36 {
-                        gemm(transB: true, m: g.oc, n: g.c, k: count, dm + xi * g.oc * ld, lda: ld,
-                             v + xi * g.c * ld, ldb: ld, beta: 1, du + xi * P, ldc: g.c)
+                        gemm(transB: true, m: g.oc, n: g.c, k: count, dm + xi * mPlane, lda: ld,
+                             v + xi * vPlane, ldb: ld, beta: 1, du + xi * P, ldc: g.c)
                     }
                 }
             }
