@@ -180,12 +180,7 @@ func conv2dBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dy: 
                         }
                     }
                     if db != nil {
-                        for o in 0..<g.oc {
-                            let row = dyChunk + o * g.ohw
-                            var s: Float = 0
-                            for i in 0..<L { s += row[i] }
-                            dbAcc[o] += s
-                        }
+                        for o in 0..<g.oc { dbAcc[o] += sum(dyChunk + o * g.ohw, count: L) }
                     }
                     if let dx {
                         Scratch.shared.with(g.ckk * L) { dcol in

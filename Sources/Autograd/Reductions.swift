@@ -14,11 +14,7 @@ private func parallelSum(_ count: Int, _ f: (Range<Int>) -> Double) -> Double {
 /// Σ x, or the mean when `mean` is set, as a scalar.
 private func total(_ x: Tensor, mean: Bool) -> Tensor {
     let k: Float = mean ? 1 / Float(max(x.count, 1)) : 1
-    let s = parallelSum(x.count) { r in
-        var acc: Float = 0
-        for i in r { acc += x.data[i] }
-        return Double(acc)
-    }
+    let s = parallelSum(x.count) { r in Double(sum(x.data + r.lowerBound, count: r.count)) }
     return Tensor(scalar: Float(s) * k).recorded(from: [x]) { y in
         guard let dy = y.gradData else { return }
         let g = dy[0] * k, dx = x.gradBuffer()

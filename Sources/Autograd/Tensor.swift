@@ -111,6 +111,17 @@ func axpy(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count:
     cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
 }
 
+/// Σ x over `count` floats, in 16 lanes: a plain loop would add one at a time,
+/// since float addition may not be reordered without permission.
+func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD16<Float>()
+    let whole = count / 16 * 16
+    for i in Swift.stride(from: 0, to: whole, by: 16) { lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) }
+    var rest: Float = 0
+    for i in whole..<count { rest += x[i] }
+    return lanes.sum() + rest
+}
+
 /// Process-wide set-up, done once before the first tensor exists.
 enum Engine {
     static let configured: Void = {

@@ -219,23 +219,30 @@ enum Winograd {
 
     /// Splits `lines` consecutive rows of an h×w plane, starting at row `top`, by column
     /// phase, shifted by `pad` and zero outside the plane:
-    /// out[i][φ][q] = plane[top + i][4q + φ − pad] for rows of `row` floats.
+    /// out[i][φ][q] = plane[top + i][4q + φ − pad] for q < `count`, in rows of `row`
+    /// floats. Lanes from `count` to `row` are left as they are: they only reach
+    /// tiles past the row's end, whose results are never read.
     @inline(__always)
-    static func phaseSplit(_ plane: UnsafePointer<Float>, h: Int, w: Int, top: Int, lines: Int, pad: Int, row: Int,
+    static func phaseSplit(_ plane: UnsafePointer<Float>, h: Int, w: Int, top: Int, lines: Int, pad: Int, count: Int, row: Int,
                            _ out: UnsafeMutablePointer<Float>) {
+        // Groups of 4 inside the row go straight across; the ends are checked.
+        let first = min(count, (pad + 3) / 4), last = max(first, min(count, (w + pad) / 4))
         for i in 0..<lines {
             let phases = out + i * 4 * row
-            guard top + i >= 0 && top + i < h else { phases.update(repeating: 0, count: 4 * row); continue }
+            guard top + i >= 0 && top + i < h else {
+                for phase in 0..<4 { (phases + phase * row).update(repeating: 0, count: count) }
+                continue
+            }
             let line = plane + (top + i) * w
-            // Whole groups of 4 inside the row go straight across; the ends are checked.
-            let (first, last) = ((pad + 3) / 4, min(row, (w + pad) / 4))
-            for q in 0..<row where q < first || q >= last {
+            func edge(_ q: Int) {
                 for phase in 0..<4 {
                     let x = 4 * q + phase - pad
                     phases[phase * row + q] = x >= 0 && x < w ? line[x] : 0
                 }
             }
-            for q in first..<max(first, last) {
+            for q in 0..<first { edge(q) }
+            for q in last..<count { edge(q) }
+            for q in first..<last {
                 let x = line + 4 * q - pad
                 (phases[q], phases[row + q], phases[2 * row + q], phases[3 * row + q]) = (x[0], x[1], x[2], x[3])
             }
@@ -251,7 +258,8 @@ enum Winograd {
             // All rows first, so the vector loads below never wait on the scalar stores.
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad, row: row,
+                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad,
+                           count: tiling.cols + 1, row: row,
                            split + r * 24 * row)
             }
             for r in 0..<block.count {  // in order: a run's spill past its row is overwritten by the next
@@ -305,7 +313,8 @@ enum Winograd {
         for o in 0..<g.oc {
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                phaseSplit(dy + (img * g.oc + o) * g.ohw, h: g.oh, w: g.ow, top: 4 * ty, lines: 4, pad: 0, row: row, split + r * 16 * row)
+                phaseSplit(dy + (img * g.oc + o) * g.ohw, h: g.oh, w: g.ow, top: 4 * ty, lines: 4, pad: 0,
+                           count: tiling.cols, row: row, split + r * 16 * row)
             }
             for r in 0..<block.count {
                 let rows = split + r * 16 * row
