@@ -142,6 +142,17 @@ final class VideoIOTests: XCTestCase {
         XCTAssertEqual(tags["color_range"], "tv")
     }
 
+    /// x264 records its settings in the stream: medium's 40-frame lookahead at
+    /// 1280×720, cut to 10 frames at 3840×2160, where 40 frames alone took 1.6 GB.
+    func testEncoderLookaheadShrinksForLargeFrames() throws {
+        for (size, lookahead) in [("640x360", 40), ("1920x1080", 10)] {
+            let clip = try makeClip("in-\(size).mp4", size: size, video: ["-c:v", "libx264", "-preset", "ultrafast", "-frames:v", "2"], audio: ["-c:a", "aac"])
+            try upscale(clip, path("out-\(size).mp4"), settings: EncoderSettings(preset: "medium"))
+            let stream = try Data(contentsOf: URL(fileURLWithPath: path("out-\(size).mp4")))
+            XCTAssertNotNil(stream.range(of: Data(" rc_lookahead=\(lookahead) ".utf8)), "\(size): x264 lookahead is not \(lookahead)")
+        }
+    }
+
     func testRealClips() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data/clips beside the project") }
         for name in ["chaplin.mp4", "tears_of_steel.webm", "realshort.mp4"] {
