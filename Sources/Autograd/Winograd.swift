@@ -144,6 +144,24 @@ enum Winograd {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
     }
 
+    /// 16 floats to 4 groups of 4 by column phase: out[φ·stride + i] = x[4i + φ].
+    /// Element-wise construction compiles to shuffles.
+    @inline(__always)
+    static func splitPhases(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
+        let v = load(x)
+        for φ in 0..<4 {
+            UnsafeMutableRawPointer(out + φ * stride).storeBytes(of: SIMD4(v[φ], v[φ + 4], v[φ + 8], v[φ + 12]), as: SIMD4<Float>.self)
+        }
+    }
+
+    /// The inverse of splitPhases: 4 groups of 4, one per phase, back to 16 floats in column order.
+    @inline(__always)
+    static func joinPhases(_ v: UnsafePointer<Float>, _ stride: Int) -> Lanes {
+        func group(_ φ: Int) -> SIMD4<Float> { UnsafeRawPointer(v + φ * stride).loadUnaligned(as: SIMD4<Float>.self) }
+        let (a, b, c, d) = (group(0), group(1), group(2), group(3))
+        return Lanes(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1], a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3])
+    }
+
     // MARK: The 36 products
 
     /// c = a·b for an m×k `a` and a k×n `b`, n a multiple of 32: the forward
@@ -242,7 +260,13 @@ enum Winograd {
             }
             for q in 0..<first { edge(q) }
             for q in last..<count { edge(q) }
-            for q in first..<last {
+            // Inside the row, 4 groups per vector.
+            var q = first
+            while q + 4 <= last && 4 * (q + 4) - pad <= w {
+                splitPhases(line + 4 * q - pad, phases + q, row)
+                q += 4
+            }
+            for q in q..<last {
                 let x = line + 4 * q - pad
                 (phases[q], phases[row + q], phases[2 * row + q], phases[3 * row + q]) = (x[0], x[1], x[2], x[3])
             }
@@ -293,10 +317,15 @@ enum Winograd {
                     for i in 0..<min(4, g.oh - 4 * ty) {
                         let line = y + img * g.outPlane + o * g.ohw + (4 * ty + i) * g.ow
                         let values = out + 4 * i * width
-                        if accumulate {
-                            for x in x0..<x1 { line[x] += values[(x & 3) * width + (x - x0) >> 2] + bias }
-                        } else {
-                            for x in x0..<x1 { line[x] = values[(x & 3) * width + (x - x0) >> 2] + bias }
+                        var x = x0
+                        while x + width <= x1 {  // 4 tiles per vector
+                            let part = joinPhases(values + (x - x0) >> 2, width) + bias
+                            store(accumulate ? load(line + x) + part : part, line + x)
+                            x += width
+                        }
+                        for x in x..<x1 {
+                            let value = values[(x & 3) * width + (x - x0) >> 2] + bias
+                            line[x] = accumulate ? line[x] + value : value
                         }
                     }
                 }
