@@ -27,7 +27,11 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     let (w, h) = (reader.info.width * scale, reader.info.height * scale)
     let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings)
     let compare = try comparison.map { try MediaOutput($0, input: reader.input, width: w, height: h, settings: settings) }
-    let decoded = Channel<Item>(capacity: 4), enhanced = Channel<Item>(capacity: 4)
+    // Up to 4 frames wait between stages, fewer when large: one 3840×2160
+    // Float32 frame is 100 MB, and x264 needs about 1 GB beside them.
+    func capacity(_ width: Int, _ height: Int) -> Int { max(1, min(4, (128 << 20) / (width * height * 3 * 4))) }
+    let decoded = Channel<Item>(capacity: capacity(reader.info.width, reader.info.height))
+    let enhanced = Channel<Item>(capacity: capacity(w, h))
     let failure = FirstError()
     func stop(_ error: Error) { failure.record(error); decoded.cancel(); enhanced.cancel() }
 
