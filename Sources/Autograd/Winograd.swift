@@ -33,8 +33,9 @@ enum Winograd {
         /// Sized so a block's transformed input and output (36·(C+OC) floats a tile)
         /// stay near 1 MB (a core's L2 cache), and so there are at least two blocks per core.
         let rowsPerBlock: Int
-        /// Floats per row of a phase-split plane: whole vectors of tiles, plus the one column a window reaches past.
-        var phaseRow: Int { Winograd.padded(cols) + 1 }
+        /// Floats per row of a phase-split plane: whole vectors of tiles, plus the one
+        /// column a window reaches past, rounded up to a group of 4 (phaseSplit writes 4 at a time).
+        var phaseRow: Int { Winograd.padded(cols) + 4 }
 
         init(_ g: ConvGeometry) {
             self.g = g
@@ -238,38 +239,23 @@ enum Winograd {
     /// Splits `lines` consecutive rows of an h×w plane, starting at row `top`, by column
     /// phase, shifted by `pad` and zero outside the plane:
     /// out[i][φ][q] = plane[top + i][4q + φ − pad] for q < `count`, in rows of `row`
-    /// floats. Lanes from `count` to `row` are left as they are: they only reach
-    /// tiles past the row's end, whose results are never read.
+    /// floats. Each line is first copied between zeros into `line` (4·row floats),
+    /// so the split runs 4 groups per vector with no edge cases; lanes past `count`
+    /// only reach tiles past the row's end, whose results are never read.
     @inline(__always)
     static func phaseSplit(_ plane: UnsafePointer<Float>, h: Int, w: Int, top: Int, lines: Int, pad: Int, count: Int, row: Int,
-                           _ out: UnsafeMutablePointer<Float>) {
-        // Groups of 4 inside the row go straight across; the ends are checked.
-        let first = min(count, (pad + 3) / 4), last = max(first, min(count, (w + pad) / 4))
+                           _ out: UnsafeMutablePointer<Float>, line: UnsafeMutablePointer<Float>) {
+        let span = 4 * ((count + 3) / 4), inside = min(w, 4 * span - pad)  // groups in whole vectors; floats of a line used
+        line.update(repeating: 0, count: pad)
+        (line + pad + inside).update(repeating: 0, count: 4 * span - pad - inside)
         for i in 0..<lines {
             let phases = out + i * 4 * row
             guard top + i >= 0 && top + i < h else {
                 for phase in 0..<4 { (phases + phase * row).update(repeating: 0, count: count) }
                 continue
             }
-            let line = plane + (top + i) * w
-            func edge(_ q: Int) {
-                for phase in 0..<4 {
-                    let x = 4 * q + phase - pad
-                    phases[phase * row + q] = x >= 0 && x < w ? line[x] : 0
-                }
-            }
-            for q in 0..<first { edge(q) }
-            for q in last..<count { edge(q) }
-            // Inside the row, 4 groups per vector.
-            var q = first
-            while q + 4 <= last && 4 * (q + 4) - pad <= w {
-                splitPhases(line + 4 * q - pad, phases + q, row)
-                q += 4
-            }
-            for q in q..<last {
-                let x = line + 4 * q - pad
-                (phases[q], phases[row + q], phases[2 * row + q], phases[3 * row + q]) = (x[0], x[1], x[2], x[3])
-            }
+            (line + pad).update(from: plane + (top + i) * w, count: inside)
+            for q in Swift.stride(from: 0, to: span, by: 4) { splitPhases(line + 4 * q, phases + q, row) }
         }
     }
 
@@ -283,8 +269,7 @@ enum Winograd {
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
                 phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad,
-                           count: tiling.cols + 1, row: row,
-                           split + r * 24 * row)
+                           count: tiling.cols + 1, row: row, split + r * 24 * row, line: split + block.count * 24 * row)
             }
             for r in 0..<block.count {  // in order: a run's spill past its row is overwritten by the next
                 let rows = split + r * 24 * row
@@ -343,7 +328,7 @@ enum Winograd {
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
                 phaseSplit(dy + (img * g.oc + o) * g.ohw, h: g.oh, w: g.ow, top: 4 * ty, lines: 4, pad: 0,
-                           count: tiling.cols, row: row, split + r * 16 * row)
+                           count: tiling.cols, row: row, split + r * 16 * row, line: split + block.count * 24 * row)
             }
             for r in 0..<block.count {
                 let rows = split + r * 16 * row
@@ -357,7 +342,7 @@ enum Winograd {
     }
 
     /// Floats of scratch the transforms of one block need.
-    static func scratchCount(_ tiling: Tiling, _ block: Range<Int>) -> Int { 36 * width + block.count * 24 * tiling.phaseRow }
+    static func scratchCount(_ tiling: Tiling, _ block: Range<Int>) -> Int { 36 * width + (block.count * 24 + 4) * tiling.phaseRow }
 }
 
 /// Which convolution kernels run; the switch lets tests and `hone bench`
