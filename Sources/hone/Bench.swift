@@ -38,10 +38,12 @@ struct Bench: ParsableCommand {
         conv(results)
         var rng = SeededRandom(seed: 2)
         let step = try ReferenceWorkload(rng: &rng)
-        results.measure("reference_train_step_ms", "ms") { seconds { try! step.step() } * 1000 }
-        try results.measure("reference_vgg_train_step_ms", "ms") {
-            let withVGG = try ReferenceWorkload(rng: &rng, perceptual: VGG16())
-            return seconds { try! withVGG.step() } * 1000
+        try eachAlgorithm { suffix in
+            results.measure("reference_train_step_ms" + suffix, "ms") { seconds { try! step.step() } * 1000 }
+            try results.measure("reference_vgg_train_step_ms" + suffix, "ms") {
+                let withVGG = try ReferenceWorkload(rng: &rng, perceptual: VGG16())
+                return seconds { try! withVGG.step() } * 1000
+            }
         }
         try infer(results)
         if json {
@@ -65,8 +67,17 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// 3×3 convolutions as the engine runs them, and (suffix `_im2col`) with
-    /// Winograd switched off, to show what it buys in the same run.
+    /// Runs `body` as the engine runs (suffix ""), then with Winograd switched
+    /// off (suffix "_im2col"), to show what it buys in the same run.
+    func eachAlgorithm(_ body: (String) throws -> Void) rethrows {
+        defer { Conv2dAlgorithm.winograd = true }
+        for winograd in [true, false] {
+            Conv2dAlgorithm.winograd = winograd
+            try body(winograd ? "" : "_im2col")
+        }
+    }
+
+    /// 3×3 convolutions, 32 and 64 channels, batch 16 of 48×48.
     func conv(_ results: Results) {
         var rng = SeededRandom(seed: 1)
         for ch in [32, 64] {
@@ -74,10 +85,7 @@ struct Bench: ParsableCommand {
             let conv = Conv2d(ch, ch, rng: &rng)
             let flops = 2 * Double(16 * 48 * 48 * ch * ch * 9)
             let dy = Tensor.uniform([16, ch, 48, 48], rng: &rng)
-            for winograd in [true, false] {
-                Conv2dAlgorithm.winograd = winograd
-                defer { Conv2dAlgorithm.winograd = true }
-                let suffix = winograd ? "" : "_im2col"
+            eachAlgorithm { suffix in
                 results.measure("conv3x3_\(ch)ch_forward_gflops" + suffix, "GFLOPS") {
                     gflops(flops) { _ = try! Grad.disabled { try conv(x) } }
                 }
@@ -101,7 +109,7 @@ struct Bench: ParsableCommand {
         for (name, model, h, w) in models {
             let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
             let upscale = Upscaler(model)
-            results.measure(name, "fps") { 1 / seconds { _ = try! upscale(frame) } }
+            eachAlgorithm { suffix in results.measure(name + suffix, "fps") { 1 / seconds { _ = try! upscale(frame) } } }
         }
     }
 
