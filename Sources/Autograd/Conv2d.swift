@@ -52,6 +52,13 @@ public struct ConvGeometry {
     }
 }
 
+/// Which convolution kernels run. With `specialised` off, every convolution is
+/// im2col + GEMM: tests and `hone bench` compare the kernels (Winograd for 3×3,
+/// direct loops for few output channels) against the path they replace.
+public enum Conv2dAlgorithm {
+    public nonisolated(unsafe) static var specialised = true
+}
+
 /// Unfolds output rows `rows` of one image into col, a (C·KH·KW) × (rows·OW) matrix.
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
     let L = rows.count * g.ow
@@ -113,6 +120,7 @@ func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ 
 func conv2dForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                    _ y: UnsafeMutablePointer<Float>, _ g: ConvGeometry, accumulate: Bool = false) {
     if Winograd.applies(g) { return winogradForward(x, w, b, y, g, accumulate: accumulate) }
+    if DirectConv.applies(g) { return directForward(x, w, b, y, g, accumulate: accumulate) }
     let chunks = g.rowChunks()
     Parallel.forEach(g.n * chunks.count) { unit in
         let (img, rows) = (unit / chunks.count, chunks[unit % chunks.count])

@@ -21,7 +21,7 @@ enum Winograd {
     /// Which convolutions run here. Few channels make the GEMMs too thin to
     /// beat im2col (measured in notebooks-notes/performance.md).
     static func applies(_ g: ConvGeometry) -> Bool {
-        Conv2dAlgorithm.winograd && g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad <= 2 && g.c >= 8 && g.oc >= 8
+        Conv2dAlgorithm.specialised && g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad <= 2 && g.c >= 8 && g.oc >= 8
     }
 
     /// Tiles of 4×4 output in rows of `cols`, numbered image by image; blocks are
@@ -343,12 +343,6 @@ enum Winograd {
 
     /// Floats of scratch the transforms of one block need.
     static func scratchCount(_ tiling: Tiling, _ block: Range<Int>) -> Int { 36 * width + (block.count * 24 + 4) * tiling.phaseRow }
-}
-
-/// Which convolution kernels run; the switch lets tests and `hone bench`
-/// compare Winograd against the im2col path it replaces.
-public enum Conv2dAlgorithm {
-    public nonisolated(unsafe) static var winograd = true
 }
 
 /// y = conv(x, w) + b (or y += conv(x, w)) by Winograd F(4×4, 3×3), one block of tile rows per task.

@@ -70,9 +70,9 @@ struct Bench: ParsableCommand {
     /// Runs `body` as the engine runs (suffix ""), then with Winograd switched
     /// off (suffix "_im2col"), to show what it buys in the same run.
     func eachAlgorithm(_ body: (String) throws -> Void) rethrows {
-        defer { Conv2dAlgorithm.winograd = true }
+        defer { Conv2dAlgorithm.specialised = true }
         for winograd in [true, false] {
-            Conv2dAlgorithm.winograd = winograd
+            Conv2dAlgorithm.specialised = winograd
             try body(winograd ? "" : "_im2col")
         }
     }

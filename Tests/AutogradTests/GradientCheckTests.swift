@@ -86,8 +86,8 @@ final class GradientCheckTests: XCTestCase {
             let x = random([n, c, h, w], seed: UInt64(i)), wt = random([o, c, 3, 3], seed: UInt64(10 + i))
             let bias = random([o], seed: UInt64(20 + i))
             func run(winograd: Bool) throws -> [[Float]] {
-                Conv2dAlgorithm.winograd = winograd
-                defer { Conv2dAlgorithm.winograd = true }
+                Conv2dAlgorithm.specialised = winograd
+                defer { Conv2dAlgorithm.specialised = true }
                 for t in [x, wt, bias] { t.requiresGrad = true; t.zeroGrad() }
                 let y = try conv2d(x, wt, bias, padding: p)
                 let dy = random(y.shape, seed: 30)
@@ -103,6 +103,30 @@ final class GradientCheckTests: XCTestCase {
         }
         let x = random([1, 8, 6, 7], seed: 40), wt = random([8, 8, 3, 3], seed: 41), bias = random([8], seed: 42)
         try checkGradients([x, wt, bias]) { try conv2d($0[0], $0[1], $0[2], padding: 1) }
+    }
+
+    /// Direct convolution (few output channels) against im2col: output and every
+    /// gradient, rows wider than its 64-pixel blocks, kernels 1, 3 and 5, and the
+    /// accumulating input gradient of a layer with few input channels.
+    func testDirectConvolutionMatchesIm2col() throws {
+        let cases = [(2, 16, 9, 150, 3, 3, 1), (1, 3, 7, 70, 16, 3, 1), (1, 5, 6, 33, 2, 5, 2), (2, 4, 8, 20, 3, 1, 0), (1, 2, 19, 17, 1, 3, 0)]
+        for (i, (n, c, h, w, o, k, p)) in cases.enumerated() {
+            let x = random([n, c, h, w], seed: UInt64(i)), wt = random([o, c, k, k], seed: UInt64(10 + i))
+            let bias = random([o], seed: UInt64(20 + i))
+            func run(specialised: Bool) throws -> [[Float]] {
+                Conv2dAlgorithm.specialised = specialised
+                defer { Conv2dAlgorithm.specialised = true }
+                for t in [x, wt, bias] { t.requiresGrad = true; t.zeroGrad() }
+                let y = try conv2d(x, wt, bias, padding: p)
+                try sum(try mul(y, random(y.shape, seed: 30))).backward()
+                return [y.array, x.grad!, wt.grad!, bias.grad!]
+            }
+            let (fast, reference) = (try run(specialised: true), try run(specialised: false))
+            for (name, (a, b)) in zip(["y", "dx", "dw", "db"], zip(fast, reference)) {
+                let worst = zip(a, b).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-5 * b.map(abs).max()! + 1e-6, "case \(i) \(name): off by \(worst)")
+            }
+        }
     }
 
     func testElementwiseWithBroadcasting() throws {
