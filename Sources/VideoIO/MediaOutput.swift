@@ -108,6 +108,8 @@ public final class MediaOutput {
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
             if let lookahead = x264Lookahead(preset: settings.preset, width: width, height: height) {
                 av_opt_set(enc.pointee.priv_data, "rc-lookahead", "\(lookahead)", 0)
+                // One frame thread per core instead of x264's 1.5: each holds frames too (110 MB less at 4K).
+                enc.pointee.thread_count = Int32(ProcessInfo.processInfo.activeProcessorCount)
             }
         } else {
             enc.pointee.color_range = AVCOL_RANGE_JPEG
