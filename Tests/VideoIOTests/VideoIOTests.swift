@@ -143,13 +143,17 @@ final class VideoIOTests: XCTestCase {
     }
 
     /// x264 records its settings in the stream: medium's 40-frame lookahead at
-    /// 1280×720, cut to 10 frames at 3840×2160, where 40 frames alone took 1.6 GB.
+    /// 1280×720, cut to 10 frames at 3840×2160, where 40 frames alone took 1.6 GB,
+    /// and there one frame thread per core.
     func testEncoderLookaheadShrinksForLargeFrames() throws {
-        for (size, lookahead) in [("640x360", 40), ("1920x1080", 10)] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for (size, lookahead, threads) in [("640x360", 40, cores * 3 / 2), ("1920x1080", 10, cores)] {
             let clip = try makeClip("in-\(size).mp4", size: size, video: ["-c:v", "libx264", "-preset", "ultrafast", "-frames:v", "2"], audio: ["-c:a", "aac"])
             try upscale(clip, path("out-\(size).mp4"), settings: EncoderSettings(preset: "medium"))
             let stream = try Data(contentsOf: URL(fileURLWithPath: path("out-\(size).mp4")))
-            XCTAssertNotNil(stream.range(of: Data(" rc_lookahead=\(lookahead) ".utf8)), "\(size): x264 lookahead is not \(lookahead)")
+            for setting in ["rc_lookahead=\(lookahead)", "threads=\(threads)"] {
+                XCTAssertNotNil(stream.range(of: Data(" \(setting) ".utf8)), "\(size): x264 was not run with \(setting)")
+            }
         }
     }
 
