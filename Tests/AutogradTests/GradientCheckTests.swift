@@ -77,39 +77,9 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients([x, w]) { try conv2d($0[0], $0[1], nil, padding: 1) }
     }
 
-    /// Winograd F(4×4, 3×3) against the im2col path it replaces: output, input,
-    /// weight and bias gradients, with partial edge tiles, every padding it
-    /// takes, and enough tiles for several blocks per thread.
-    func testWinogradMatchesIm2col() throws {
-        let cases = [(2, 8, 11, 9, 8, 1), (1, 16, 4, 5, 12, 1), (3, 9, 13, 6, 10, 0), (1, 8, 7, 7, 8, 2), (2, 8, 45, 41, 16, 1)]
-        for (i, (n, c, h, w, o, p)) in cases.enumerated() {
-            let x = random([n, c, h, w], seed: UInt64(i)), wt = random([o, c, 3, 3], seed: UInt64(10 + i))
-            let bias = random([o], seed: UInt64(20 + i))
-            func run(winograd: Bool) throws -> [[Float]] {
-                Conv2dAlgorithm.specialised = winograd
-                defer { Conv2dAlgorithm.specialised = true }
-                for t in [x, wt, bias] { t.requiresGrad = true; t.zeroGrad() }
-                let y = try conv2d(x, wt, bias, padding: p)
-                let dy = random(y.shape, seed: 30)
-                try sum(try mul(y, dy)).backward()
-                return [y.array, x.grad!, wt.grad!, bias.grad!]
-            }
-            let (fast, reference) = (try run(winograd: true), try run(winograd: false))
-            for (name, (a, b)) in zip(["y", "dx", "dw", "db"], zip(fast, reference)) {
-                let scale = b.map(abs).max()!
-                let worst = zip(a, b).map { abs($0 - $1) }.max()!
-                XCTAssertLessThan(worst, 1e-5 * scale + 1e-6, "case \(i) \(name): off by \(worst) of \(scale)")
-            }
-        }
-        let x = random([1, 8, 6, 7], seed: 40), wt = random([8, 8, 3, 3], seed: 41), bias = random([8], seed: 42)
-        try checkGradients([x, wt, bias]) { try conv2d($0[0], $0[1], $0[2], padding: 1) }
-    }
-
-    /// Direct convolution (few output channels) against im2col: output and every
-    /// gradient, rows wider than its 64-pixel blocks, kernels 1, 3 and 5, and the
-    /// accumulating input gradient of a layer with few input channels.
-    func testDirectConvolutionMatchesIm2col() throws {
-        let cases = [(2, 16, 9, 150, 3, 3, 1), (1, 3, 7, 70, 16, 3, 1), (1, 5, 6, 33, 2, 5, 2), (2, 4, 8, 20, 3, 1, 0), (1, 2, 19, 17, 1, 3, 0)]
+    /// conv2d's output and its input, weight and bias gradients with the
+    /// specialised kernels against im2col alone, for each (n, c, h, w, out, kernel, padding).
+    func assertMatchesIm2col(_ cases: [(Int, Int, Int, Int, Int, Int, Int)], file: StaticString = #filePath, line: UInt = #line) throws {
         for (i, (n, c, h, w, o, k, p)) in cases.enumerated() {
             let x = random([n, c, h, w], seed: UInt64(i)), wt = random([o, c, k, k], seed: UInt64(10 + i))
             let bias = random([o], seed: UInt64(20 + i))
@@ -123,10 +93,28 @@ final class GradientCheckTests: XCTestCase {
             }
             let (fast, reference) = (try run(specialised: true), try run(specialised: false))
             for (name, (a, b)) in zip(["y", "dx", "dw", "db"], zip(fast, reference)) {
+                let scale = b.map(abs).max()!
                 let worst = zip(a, b).map { abs($0 - $1) }.max()!
-                XCTAssertLessThan(worst, 1e-5 * b.map(abs).max()! + 1e-6, "case \(i) \(name): off by \(worst)")
+                XCTAssertLessThan(worst, 1e-5 * scale + 1e-6, "case \(i) \(name): off by \(worst) of \(scale)", file: file, line: line)
             }
         }
+    }
+
+    /// Winograd F(4×4, 3×3): partial edge tiles, every padding it takes, and
+    /// enough tiles for several blocks per thread.
+    func testWinogradMatchesIm2col() throws {
+        try assertMatchesIm2col([(2, 8, 11, 9, 8, 3, 1), (1, 16, 4, 5, 12, 3, 1), (3, 9, 13, 6, 10, 3, 0), (1, 8, 7, 7, 8, 3, 2),
+                                 (2, 8, 45, 41, 16, 3, 1)])
+        let x = random([1, 8, 6, 7], seed: 40), wt = random([8, 8, 3, 3], seed: 41), bias = random([8], seed: 42)
+        try checkGradients([x, wt, bias]) { try conv2d($0[0], $0[1], $0[2], padding: 1) }
+    }
+
+    /// Direct convolution (few output channels): rows wider than its 64-pixel
+    /// blocks, kernels 1, 3 and 5, and the accumulating input gradient of a
+    /// layer with few input channels.
+    func testDirectConvolutionMatchesIm2col() throws {
+        try assertMatchesIm2col([(2, 16, 9, 150, 3, 3, 1), (1, 3, 7, 70, 16, 3, 1), (1, 5, 6, 33, 2, 5, 2), (2, 4, 8, 20, 3, 1, 0),
+                                 (1, 2, 19, 17, 1, 3, 0)])
     }
 
     func testElementwiseWithBroadcasting() throws {
