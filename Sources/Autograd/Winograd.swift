@@ -19,7 +19,7 @@ enum Winograd {
     static let positions = 36
 
     /// Which convolutions run here. Few channels make the GEMMs too thin to
-    /// beat im2col (measured in notebooks-notes/performance.md).
+    /// beat im2col.
     static func applies(_ g: ConvGeometry) -> Bool {
         Conv2dAlgorithm.specialised && g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad <= 2 && g.c >= 8 && g.oc >= 8
     }
@@ -166,9 +166,8 @@ enum Winograd {
     // MARK: The 36 products
 
     /// c = a·b for an m×k `a` and a k×n `b`, n a multiple of 32: the forward
-    /// product of each position ξ. OpenBLAS's sgemm needs packing copies and,
-    /// with its AVX2 kernels, reaches half of this at these small sizes (see
-    /// notebooks-notes/performance.md); here `b` is already laid out for
+    /// product of each position ξ. OpenBLAS's sgemm would pack both operands
+    /// for each of these small products; here `b` is already laid out for
     /// 32-column strips and each row of `a` is broadcast.
     static func multiply(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
                          _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int) {

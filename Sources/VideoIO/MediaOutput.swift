@@ -19,7 +19,6 @@ public struct EncoderSettings: Sendable {
     }
 }
 
-/// Maps an FFmpeg write error to the one-line error a user should see.
 /// x264 keeps its lookahead frames at full size (about 24 MB each at 3840×2160,
 /// 40 of them with the medium preset: 1.6 GB measured). Above 1080p the
 /// lookahead is cut to what fits in 256 MB (at least 10 frames, x264's
@@ -31,6 +30,7 @@ func x264Lookahead(preset: String, width: Int, height: Int) -> Int? {
     return fits
 }
 
+/// Maps an FFmpeg write error to the one-line error a user should see.
 private func writeError(_ code: Int32, _ path: String) -> VideoIOError {
     code == hone_averror(ENOSPC) ? .diskFull(path) : .cannotWrite(path, ffmpegMessage(code))
 }

@@ -67,13 +67,14 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// Runs `body` as the engine runs (suffix ""), then with Winograd switched
-    /// off (suffix "_im2col"), to show what it buys in the same run.
+    /// Runs `body` as the engine runs (suffix ""), then with the specialised
+    /// convolutions (Winograd, direct) switched off (suffix "_im2col"), to show
+    /// what they buy in the same run.
     func eachAlgorithm(_ body: (String) throws -> Void) rethrows {
         defer { Conv2dAlgorithm.specialised = true }
-        for winograd in [true, false] {
-            Conv2dAlgorithm.specialised = winograd
-            try body(winograd ? "" : "_im2col")
+        for specialised in [true, false] {
+            Conv2dAlgorithm.specialised = specialised
+            try body(specialised ? "" : "_im2col")
         }
     }
 
