@@ -63,7 +63,7 @@ func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Un
                         DirectConv.row(Winograd.Rows<1>(), src + v * width, g, pw: pw, plane: rows * pw, weights, sums + v * width)
                     }
                     let line = y + img * g.outPlane + o * g.ohw + (top + i) * g.ow
-                    for i in 0..<g.ow { line[i] = (accumulate ? line[i] : 0) + sums[i] + bias }
+                    for ox in 0..<g.ow { line[ox] = (accumulate ? line[ox] : 0) + sums[ox] + bias }
                 }
             }
         }
