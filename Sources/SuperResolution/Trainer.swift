@@ -104,7 +104,10 @@ public final class Trainer {
             if let quality = d.jpegQuality, quality > 0 {
                 let one = Tensor(shape: [1, 3, h, w])
                 one.data.update(from: p, count: 3 * h * w)
-                p.update(from: try Still.jpegRoundTrip(one, quality: quality).data, count: 3 * h * w)
+                // A tensor owns its buffer: keep the result alive while copying
+                // from it (`f().data` alone lets Swift free it first).
+                let compressed = try Still.jpegRoundTrip(one, quality: quality)
+                withExtendedLifetime(compressed) { p.update(from: compressed.data, count: 3 * h * w) }
             }
         }
         return lr
