@@ -64,7 +64,8 @@ public final class Conv2d: Module, @unchecked Sendable {
 
 /// A small, fast, seeded generator (SplitMix64) so runs and tests repeat exactly.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    /// The whole state: `SeededRandom(seed: r.state)` continues `r`'s sequence.
+    public private(set) var state: UInt64
     public init(seed: UInt64) { state = seed }
 
     public mutating func next() -> UInt64 {

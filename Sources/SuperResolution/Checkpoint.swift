@@ -1,11 +1,6 @@
 import Autograd
 import Foundation
 
-public struct CheckpointError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
-}
-
 /// Named Float32 tensors and string metadata in the safetensors layout: an
 /// 8-byte little-endian header length, a JSON header giving each tensor's
 /// dtype, shape and byte range, then the raw little-endian data. Python's
@@ -40,30 +35,30 @@ public struct Checkpoint {
         do {
             try file.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw CheckpointError(path, "cannot write (\((error as NSError).localizedDescription))")
+            throw FileError(path, "cannot write (\((error as NSError).localizedDescription))")
         }
     }
 
     public static func load(_ path: String) throws -> Checkpoint {
         guard let file = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(path, FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such checkpoint")
+            throw FileError(path, FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such checkpoint")
         }
-        guard file.count >= 8 else { throw CheckpointError(path, "not a checkpoint (\(file.count) bytes)") }
+        guard file.count >= 8 else { throw FileError(path, "not a checkpoint (\(file.count) bytes)") }
         let headerLength = file.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
         guard headerLength > 0, headerLength <= file.count - 8,
               let header = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + headerLength))) as? [String: Any] else {
-            throw CheckpointError(path, "not a checkpoint (bad header); the file is corrupt or of another kind")
+            throw FileError(path, "not a checkpoint (bad header); the file is corrupt or of another kind")
         }
         let dataStart = 8 + headerLength
         var tensors: [(String, Tensor, Int)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any], entry["dtype"] as? String == "F32",
                   let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2 else {
-                throw CheckpointError(path, "tensor \(name) is not a Float32 entry")
+                throw FileError(path, "tensor \(name) is not a Float32 entry")
             }
             let t = Tensor(shape: shape)
             guard range[0] >= 0, range[1] - range[0] == 4 * t.count, dataStart + range[1] <= file.count else {
-                throw CheckpointError(path, "tensor \(name) runs past the end: the file is truncated or corrupt")
+                throw FileError(path, "tensor \(name) runs past the end: the file is truncated or corrupt")
             }
             file.withUnsafeBytes { raw in
                 UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress! + dataStart + range[0], byteCount: 4 * t.count)
@@ -90,9 +85,9 @@ public struct Checkpoint {
     /// module tensor must be present with its shape.
     public func load(into module: Module, prefix: String = "", path: String) throws {
         for (name, t) in module.namedTensors(prefix: prefix) {
-            guard let saved = self[name] else { throw CheckpointError(path, "has no tensor \(name) for this model") }
+            guard let saved = self[name] else { throw FileError(path, "has no tensor \(name) for this model") }
             guard saved.shape == t.shape else {
-                throw CheckpointError(path, "tensor \(name) has shape \(saved.shape), the model wants \(t.shape)")
+                throw FileError(path, "tensor \(name) has shape \(saved.shape), the model wants \(t.shape)")
             }
             t.data.update(from: saved.data, count: t.count)
         }
@@ -124,7 +119,7 @@ public struct RunRecord {
     public init(_ checkpoint: Checkpoint, path: String) throws {
         let m = checkpoint.metadata
         guard let json = m["hone.config"], let config = try? HoneConfig.fromJSON(json), let scale = Int(m["hone.scale"] ?? "") else {
-            throw CheckpointError(path, "is not a Hone checkpoint (its metadata has no config and scale)")
+            throw FileError(path, "is not a Hone checkpoint (its metadata has no config and scale)")
         }
         func decoded<T: Decodable>(_ key: String, _ empty: T) -> T {
             m[key].flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) } ?? empty
@@ -136,7 +131,10 @@ public struct RunRecord {
     }
 
     public var metadata: [String: String] {
-        func json<T: Encodable>(_ value: T) -> String { String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self) }
+        // Sorted keys: the same run writes the same bytes.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func json<T: Encodable>(_ value: T) -> String { String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) }
         var m = ["hone.format": "hone-checkpoint-1", "hone.config": config.json(), "hone.scale": "\(scale)",
                  "hone.video": video, "hone.images": json(images), "hone.base": base, "hone.epochs": "\(epochs)",
                  "hone.epochs_done": "\(epochsDone)", "hone.validation": json(validation)]

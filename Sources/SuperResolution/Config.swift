@@ -8,13 +8,68 @@ public struct HoneConfig: Codable, Sendable, Equatable {
     public var loss: LossConfig
     public var training: TrainingConfig
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case model, degradation, loss, training }
+
+    /// Reads and checks a config file.
+    /// - Throws: `FileError` naming the file and, for a bad entry, the key, its
+    ///   value and what is allowed: an unknown key (with the nearest known one),
+    ///   a missing key, a value of the wrong kind or out of range.
     public static func load(_ path: String) throws -> HoneConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CheckpointError(path, "no such config file")
+            throw FileError(path, FileManager.default.fileExists(atPath: path) ? "cannot read the config" : "no such config file")
         }
-        do { return try YAMLDecoder().decode(HoneConfig.self, from: text) } catch {
-            throw CheckpointError(path, "not a valid config: \(error)")
+        return try parse(text, path: path)
+    }
+
+    /// A config from YAML text; `path` names it in errors. Throws as `load`.
+    public static func parse(_ yaml: String, path: String) throws -> HoneConfig {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
         }
+        guard let root, root.mapping != nil else { throw FileError(path, "not a config: expected the sections model, degradation, loss, training") }
+        try Self.checkKeys(root, section: nil, path: path)
+        let config: HoneConfig
+        do { config = try YAMLDecoder().decode(HoneConfig.self, from: yaml) } catch let error as DecodingError {
+            throw FileError(path, Self.describe(error))
+        }
+        if let problem = config.problems().first { throw FileError(path, problem) }
+        return config
+    }
+
+    /// What is out of range, one line each as `key is value; allowed: range`; empty when the config is sound.
+    public func problems() -> [String] {
+        var found: [String] = []
+        func require(_ ok: Bool, _ key: String, _ value: Any, _ allowed: String) {
+            if !ok { found.append("\(key) is \(value); allowed: \(allowed)") }
+        }
+        let (m, d, l, t) = (model, degradation, loss, training)
+        require((1...1024).contains(m.channels), "model.channels", m.channels, "1 to 1024")
+        require((0...256).contains(m.blocks), "model.blocks", m.blocks, "0 to 256")
+        require((0...10).contains(d.blur), "degradation.blur", d.blur, "0 to 10 (σ in low-resolution pixels)")
+        require((0...255).contains(d.noise), "degradation.noise", d.noise, "0 to 255 (σ in 8-bit levels)")
+        require((0...100).contains(d.jpegQuality ?? 0), "degradation.jpeg_quality", d.jpegQuality ?? 0, "1 to 100, or 0 for none")
+        require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
+        for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
+            require(weight >= 0 && weight.isFinite, "loss.perceptual.\(layer)", weight, "0 or more")
+        }
+        require(l.gram >= 0 && l.gram.isFinite, "loss.gram", l.gram, "0 or more")
+        require((0...1).contains(l.perceptualStart ?? 0), "loss.perceptual_start", l.perceptualStart ?? 0, "0 to 1 (a share of the run)")
+        require(l.pixel > 0 || l.perceptual.values.contains { $0 > 0 }, "loss.pixel", l.pixel,
+                "more than 0 when no perceptual weight is (else there is nothing to learn)")
+        require((8...1024).contains(t.patch), "training.patch", t.patch, "8 to 1024 pixels (and a multiple of the scale)")
+        require((1...4096).contains(t.batch), "training.batch", t.batch, "1 to 4096")
+        require(t.learningRate > 0 && t.learningRate <= 1, "training.learning_rate", t.learningRate, "more than 0, at most 1")
+        require((0...1).contains(t.weightDecay), "training.weight_decay", t.weightDecay, "0 to 1")
+        require((0...1).contains(t.pctStart), "training.pct_start", t.pctStart, "0 to 1 (a share of the steps)")
+        require((1...10_000).contains(t.patchesPerFrame), "training.patches_per_frame", t.patchesPerFrame, "1 to 10000")
+        require((2...10_000).contains(t.validationEvery), "training.validation_every", t.validationEvery, "2 to 10000")
+        return found
+    }
+
+    /// What the config asks of a run at `scale` (2 or 4) besides its own ranges, or nil.
+    public func problem(scale: Int) -> String? {
+        training.patch % scale == 0 ? nil : "training.patch is \(training.patch); allowed: a multiple of the scale \(scale)"
     }
 
     public func json() -> String {
@@ -26,6 +81,92 @@ public struct HoneConfig: Codable, Sendable, Equatable {
     public static func fromJSON(_ text: String) throws -> HoneConfig {
         try JSONDecoder().decode(HoneConfig.self, from: Data(text.utf8))
     }
+
+    /// The keys each section may hold (the perceptual weights are keyed by VGG16 layer).
+    static let knownKeys: [String?: [String]] = [
+        nil: CodingKeys.allCases.map(\.rawValue),
+        "model": ModelConfig.CodingKeys.allCases.map(\.rawValue),
+        "degradation": DegradationConfig.CodingKeys.allCases.map(\.rawValue),
+        "loss": LossConfig.CodingKeys.allCases.map(\.rawValue),
+        "loss.perceptual": VGGLayer.allCases.map(\.rawValue),
+        "training": TrainingConfig.CodingKeys.allCases.map(\.rawValue),
+    ]
+
+    /// Throws for the first key no section knows, naming the nearest known one:
+    /// a misspelt key would otherwise leave its setting silently at the default.
+    static func checkKeys(_ node: Node, section: String?, path: String) throws {
+        guard let known = knownKeys[section], let mapping = node.mapping else { return }
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? "\(keyNode)"
+            let full = section.map { "\($0).\(key)" } ?? key
+            guard known.contains(key) else {
+                let nearest = known.min { editDistance($0, key) < editDistance($1, key) }!
+                throw FileError(path, "line \(keyNode.mark?.line ?? 0): unknown key \(full); did you mean \(nearest)? "
+                                + "(\(section ?? "the top level") takes \(known.joined(separator: ", ")))")
+            }
+            try checkKeys(value, section: full, path: path)
+        }
+    }
+
+    /// One line for a decoding failure: the dotted key and what was wrong.
+    static func describe(_ error: DecodingError) -> String {
+        func key(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let missing, let context):
+            return "\(key(context.codingPath + [missing])) is missing"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let kind = type == Bool.self ? "true or false" : type == Int.self ? "a whole number"
+                : type == String.self ? "a word" : [Float.self, Double.self].contains(where: { $0 == type }) ? "a number" : "\(type)"
+            return "\(key(context.codingPath)) must be \(kind)"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? context.debugDescription : "\(key(context.codingPath)) \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// Levenshtein distance, for suggesting the key a typo meant.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let b = Array(b)
+    var row = Array(0...b.count)  // distances from a's prefix so far to each prefix of b
+    for (i, ca) in a.enumerated() {
+        var diagonal = row[0]
+        row[0] = i + 1
+        for (j, cb) in b.enumerated() {
+            let above = row[j + 1]
+            row[j + 1] = min(above + 1, row[j] + 1, diagonal + (ca == cb ? 0 : 1))
+            diagonal = above
+        }
+    }
+    return row[b.count]
+}
+
+/// Decodes one of an enum's words, or fails with `is WORD; allowed: …`.
+func decodeChoice<T: RawRepresentable & CaseIterable>(_ decoder: Decoder) throws -> T where T.RawValue == String {
+    let container = try decoder.singleValueContainer()
+    let word = try container.decode(String.self)
+    guard let value = T(rawValue: word) else {
+        throw DecodingError.dataCorruptedError(
+            in: container, debugDescription: "is \(word); allowed: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return value
+}
+
+/// The body's nonlinearity.
+public enum Activation: String, Codable, CaseIterable, Sendable {
+    case relu
+    /// ReLU with a learned slope for negative inputs, one per channel (He et al. 2015).
+    case prelu
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+}
+
+/// How the pixel term compares the output with the target.
+public enum PixelLoss: String, Codable, CaseIterable, Sendable {
+    case l1, mse
+    /// √((x − y)² + ε²), a smooth L1 (Charbonnier et al. 1994; LapSRN's loss).
+    case charbonnier
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
 }
 
 public struct ModelConfig: Codable, Sendable, Equatable {
@@ -33,12 +174,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var channels: Int
     /// Residual blocks in the body.
     public var blocks: Int
-    /// relu or prelu.
-    public var activation: String
+    public var activation: Activation
     /// Run the body at half resolution between a strided conv and a pixel-shuffle up, with a skip (lesson 7's U-Net path).
     public var unet: Bool
 
-    public init(channels: Int, blocks: Int, activation: String, unet: Bool) {
+    enum CodingKeys: String, CodingKey, CaseIterable { case channels, blocks, activation, unet }
+
+    public init(channels: Int, blocks: Int, activation: Activation, unet: Bool) {
         (self.channels, self.blocks, self.activation, self.unet) = (channels, blocks, activation, unet)
     }
 }
@@ -52,14 +194,13 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// noise, to teach artifact removal (lesson 7 used 60); absent or 0 for none.
     public var jpegQuality: Int?
 
-    enum CodingKeys: String, CodingKey { case blur, noise, jpegQuality = "jpeg_quality" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case blur, noise, jpegQuality = "jpeg_quality" }
 }
 
 public struct LossConfig: Codable, Sendable, Equatable {
     /// Weight of the pixel loss.
     public var pixel: Float
-    /// l1, mse or charbonnier.
-    public var pixelKind: String
+    public var pixelKind: PixelLoss
     /// VGG16 layers (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3) and the weight of each one's feature L1.
     public var perceptual: [String: Float]
     /// Weight of the gram (style) term; each layer's gram L1 is scaled by its weight squared.
@@ -68,7 +209,9 @@ public struct LossConfig: Codable, Sendable, Equatable {
     /// and gram terms join (absent: 0, all of it).
     public var perceptualStart: Double?
 
-    enum CodingKeys: String, CodingKey { case pixel, pixelKind = "pixel_kind", perceptual, gram, perceptualStart = "perceptual_start" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case pixel, pixelKind = "pixel_kind", perceptual, gram, perceptualStart = "perceptual_start"
+    }
 }
 
 public struct TrainingConfig: Codable, Sendable, Equatable {
@@ -86,7 +229,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var validationEvery: Int
     public var seed: UInt64
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case patch, batch, learningRate = "learning_rate", weightDecay = "weight_decay", pctStart = "pct_start"
         case patchesPerFrame = "patches_per_frame", validationEvery = "validation_every", seed
     }

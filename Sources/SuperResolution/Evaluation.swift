@@ -30,17 +30,17 @@ public enum Evaluation {
             let lr: Tensor
             if usePairs {
                 let lrName = name.replacingOccurrences(of: "_HR.", with: "_LR.")
-                guard pictures.contains(lrName) else { throw CheckpointError(folder + "/" + name, "has no \(lrName) beside it") }
+                guard pictures.contains(lrName) else { throw FileError(folder + "/" + name, "has no \(lrName) beside it") }
                 lr = try Still.read(folder + "/" + lrName)
                 guard lr.shape[2] * scale == hr.shape[2], lr.shape[3] * scale == hr.shape[3] else {
-                    throw CheckpointError(folder + "/" + lrName, "is \(lr.shape[3])×\(lr.shape[2]), not 1/\(scale) of its HR image")
+                    throw FileError(folder + "/" + lrName, "is \(lr.shape[3])×\(lr.shape[2]), not 1/\(scale) of its HR image")
                 }
             } else {
                 lr = try bicubicInput(hr, scale: scale)
             }
             out.append(EvaluationImage(name: name, hr: hr, lr: lr))
         }
-        guard !out.isEmpty else { throw CheckpointError(folder, "holds no PNG, JPEG or BMP images") }
+        guard !out.isEmpty else { throw FileError(folder, "holds no PNG, JPEG or BMP images") }
         return out
     }
 

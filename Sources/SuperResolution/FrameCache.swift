@@ -12,6 +12,8 @@ public final class FrameCache {
     /// Width and height of each picture.
     public let sizes: [(width: Int, height: Int)]
     public var count: Int { sizes.count }
+    /// The video, or the first photograph, for messages.
+    public let source: String
     private let offsets: [Int]
     private let base: UnsafeMutablePointer<UInt8>
     private let length: Int
@@ -69,7 +71,7 @@ public final class FrameCache {
         }
         try file.close()
         guard !sizes.isEmpty else { throw VideoIOError.failed(source, "has no decodable pictures") }
-        (self.sizes, self.offsets, length) = (sizes, offsets, end)
+        (self.sizes, self.offsets, length, self.source) = (sizes, offsets, end, source)
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
         guard fd >= 0, let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
@@ -116,5 +118,24 @@ public final class FrameCache {
             }
         }
         release(i)
+    }
+}
+
+extension FrameCache {
+    /// A video's frames for training under `config` at `scale`. The stream's
+    /// size and frame count are checked before anything is decoded.
+    /// - Throws: `FileError` naming the video and the limit it misses;
+    ///   `VideoIOError` when it cannot be read; `JobCancelled`.
+    public convenience init(video: String, config: HoneConfig, scale: Int, observer: JobObserver) throws {
+        let info = try VideoReader(video).info
+        if let problem = Trainer.problem(config: config, scale: scale, pictures: info.estimatedFrames > 0 ? info.estimatedFrames : .max,
+                                         smallestSide: min(info.width, info.height), unit: "frames") {
+            throw FileError(video, problem)
+        }
+        try self.init(video: video) { done, total in
+            try observer.checkCancelled()
+            observer.progress("decode", done, of: total, unit: "frames", detail: "")
+        }
+        observer.finishStage()
     }
 }

@@ -38,15 +38,12 @@ public final class SRNet: Module, @unchecked Sendable {
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
         guard [2, 4].contains(scale) else { throw ShapeError("scale must be 2 or 4, got \(scale)") }
-        guard ["relu", "prelu"].contains(config.activation) else {
-            throw ShapeError("activation must be relu or prelu, got \(config.activation)")
-        }
         var rng = SeededRandom(seed: seed)
         let c = config.channels, inner = config.unet ? 2 * c : c
         (self.scale, self.config) = (scale, config)
         head = Conv2d(3, c, rng: &rng)
         down = config.unet ? Conv2d(c, inner, stride: 2, rng: &rng) : nil
-        body = (0..<config.blocks).map { _ in ResidualBlock(inner, prelu: config.activation == "prelu", rng: &rng) }
+        body = (0..<config.blocks).map { _ in ResidualBlock(inner, prelu: config.activation == .prelu, rng: &rng) }
         bodyTail = Conv2d(inner, inner, rng: &rng)
         up = config.unet ? Conv2d(inner, 4 * c, rng: &rng) : nil
         merge = config.unet ? Conv2d(2 * c, c, rng: &rng) : nil

@@ -35,26 +35,37 @@ public final class Trainer {
                 vggWeights: String = VGG16.defaultPath) throws {
         let t = config.training
         let smallest = frames.sizes.map { min($0.width, $0.height) }.min()!
-        guard t.patch % model.scale == 0, t.patch <= smallest else {
-            throw ShapeError("training.patch \(t.patch) must be a multiple of the scale \(model.scale) and fit in every picture (the smallest side is \(smallest))")
+        if let problem = Self.problem(config: config, scale: model.scale, pictures: frames.count, smallestSide: smallest, unit: "pictures") {
+            throw FileError(frames.source, problem)
         }
-        guard epochs >= 1, t.batch >= 1, t.patchesPerFrame >= 1, t.validationEvery >= 2 else {
-            throw ShapeError("epochs, batch and patches_per_frame must be ≥ 1 and validation_every ≥ 2")
-        }
+        guard epochs >= 1 else { throw ShapeError("epochs must be at least 1, got \(epochs)") }
         (self.model, self.config, self.frames, self.epochs) = (model, config, frames, epochs)
         let every = t.validationEvery
         let held = (0..<frames.count).filter { $0 % every == every / 2 }
         // At most 16 validation frames, spread through the video.
         validationFrames = held.count <= 16 ? held : (0..<16).map { held[$0 * held.count / 16] }
         trainFrames = (0..<frames.count).filter { $0 % every != every / 2 }
-        guard !trainFrames.isEmpty, !validationFrames.isEmpty else {
-            throw ShapeError("the video has \(frames.count) frames: too few to hold out one in \(every) for validation")
-        }
         self.stepsPerEpoch = stepsPerEpoch ?? max(1, (trainFrames.count * t.patchesPerFrame + t.batch - 1) / t.batch)
         loss = try SRLoss(config.loss, vggWeights: vggWeights)
         optimizer = Adam.adamW(model.parameters, learningRate: t.learningRate, weightDecay: t.weightDecay)
         schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * self.stepsPerEpoch, pctStart: t.pctStart)
         rng = SeededRandom(seed: t.seed)
+    }
+
+    /// Why `pictures` frames or photographs (`unit`) whose smallest side is `smallestSide` cannot
+    /// train under `config` at `scale`, or nil: a crop must fit in every picture,
+    /// and one picture in `validation_every` (the middle one) is held out.
+    public static func problem(config: HoneConfig, scale: Int, pictures: Int, smallestSide: Int, unit: String) -> String? {
+        let (patch, every) = (config.training.patch, config.training.validationEvery)
+        if patch % scale != 0 { return "training.patch \(patch) is not a multiple of the scale \(scale)" }
+        if patch > smallestSide {
+            return "its smallest side is \(smallestSide) pixels, less than a training crop (training.patch \(patch)); lower patch in the config"
+        }
+        let needed = every / 2 + 1
+        if pictures < needed {
+            return "has \(pictures) \(unit); training needs at least \(needed) (one in validation_every \(every), the \(needed)th, is held out for validation)"
+        }
+        return nil
     }
 
     /// Whether the perceptual terms are on at this step (the config's `perceptual_start`).
@@ -140,6 +151,7 @@ public final class Trainer {
         let named = model.namedTensors()
         var meta = metadata
         meta["hone.step"] = "\(step)"
+        meta["hone.rng"] = "\(rng.state)"
         guard let best else { return Checkpoint(tensors: named + optimizerState(), metadata: meta) }
         let model = zip(named, best.weights).map { ($0.name, $1) }
         guard step < totalSteps else { return Checkpoint(tensors: model, metadata: meta) }
@@ -159,7 +171,9 @@ public final class Trainer {
     }
 
     /// Continues where `checkpoint` stopped: weights, optimiser moments, step,
-    /// and the best weights with their score (`bestScore`, from the run's record).
+    /// the random sequence, and the best weights with their score (`bestScore`,
+    /// from the run's record), so the run ends bit for bit as an uninterrupted one.
+    /// - Throws: `FileError` naming `path` when a tensor is missing or misshapen.
     public func resume(from checkpoint: Checkpoint, bestScore: Score?, path: String) throws {
         try checkpoint.load(into: model, path: path)
         if let bestScore {
@@ -171,13 +185,16 @@ public final class Trainer {
         for (k, (name, t)) in model.namedTensors().filter(\.tensor.requiresGrad).enumerated() {
             let (m, v) = optimizer.moments(k)
             guard let sm = checkpoint["optimizer.m.\(name)"], let sv = checkpoint["optimizer.v.\(name)"] else {
-                throw CheckpointError(path, "holds no optimiser state to resume from")
+                throw FileError(path, "holds no optimiser state to resume from")
             }
             m.update(from: sm.data, count: t.count)
             v.update(from: sv.data, count: t.count)
         }
         step = Int(checkpoint.metadata["hone.step"] ?? "0") ?? 0
         optimizer.restore(step: step)
+        // The crops, flips, noise and JPEG qualities continue where they stopped
+        // (checkpoints from before this was saved restart the sequence).
+        if let state = checkpoint.metadata["hone.rng"].flatMap(UInt64.init) { rng = SeededRandom(seed: state) }
     }
 }
 

@@ -59,7 +59,7 @@ struct Compare: ParsableCommand {
         let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
         let s = tuned.scale
         guard size % s == 0 else { throw ValidationError("--size must be a multiple of the scale \(s)") }
-        let shipped = shippedBase(scale: s, config: record.config)
+        let shipped = TrainingRun.shippedBase(scale: s, config: record.config)
         let basePath = base ?? (shipped == "random" ? nil : shipped)
         let baseModel = try basePath.map { try SRNet.load(checkpoint: $0).0 }
 

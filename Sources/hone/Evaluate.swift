@@ -23,13 +23,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The ground truth: a video, or a folder of images.")
     var gt: String
 
-    @Option(help: "Fine-tuning passes over the low-resolution frames.")
+    @Option(parsing: .unconditional, help: "Fine-tuning passes over the low-resolution frames.")
     var epochs = 3
 
     @Option(help: "The base model, scored and fine-tuned from. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
-    @Option(help: "Frames (or images) scored, spread through the ground truth.")
+    @Option(parsing: .unconditional, help: "Frames (or images) scored, spread through the ground truth.")
     var frames = 16
 
     @Option(name: .shortAndLong, help: "Where to keep the fine-tuned checkpoint. (default: <gt name>.evaluate-x<scale>.ckpt in the current folder)")
@@ -53,25 +53,26 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         Console.stdoutIsData = json
-        Interrupt.install()
+        let observer = ConsoleObserver()
         var stages: [String: Double] = [:]
         var clock = Date()
         func lap(_ stage: String) { stages[stage] = Date().timeIntervalSince(clock); clock = Date() }
 
-        let gt = try GroundTruth.load(gt, scale: training.scale, frames: frames)
+        let scale = training.scaleOrDefault
+        let gt = try GroundTruth.load(gt, scale: scale, frames: frames, observer: observer)
         lap("decode and downscale")
         let name = URL(fileURLWithPath: self.gt).deletingPathExtension().lastPathComponent
-        let base = try checkpoint ?? shippedBase(scale: training.scale, config: training.loadConfig(fallback: "configs/default.yaml"))
+        let base = try checkpoint ?? TrainingRun.shippedBase(scale: scale, config: training.loadConfig(fallback: "configs/default.yaml"))
         let (tuned, record) = try fineTune(on: gt, source: self.gt, base: base, epochs: epochs,
-                                 output: output ?? "\(name).evaluate-x\(training.scale).ckpt", options: training)
+                                           output: output ?? "\(name).evaluate-x\(scale).ckpt", options: training, observer: observer)
         lap("fine-tune")
-        let baseModel = try TrainingRun.model(base: base, config: record.config, scale: training.scale)
-        let s = training.scale
+        let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
+        let s = scale
         let methods: [(name: String, enhance: (Tensor) throws -> Tensor)] = [
             ("bicubic", { try resizeBicubic($0, .up(s)) }), ("lanczos", { try resizeLanczos($0, .up(s)) }),
             (baseLabel(base), Upscaler(baseModel).callAsFunction),
             ("fine-tuned", Upscaler(tuned).callAsFunction)]
-        let scores = try score(gt, methods)
+        let scores = try score(gt, methods, observer: observer)
         lap("score")
         let report = Report(groundTruth: self.gt, scale: s, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages)
         if json { return try Console.emitJSON(report) }
@@ -82,16 +83,15 @@ struct Evaluate: ParsableCommand {
 }
 
 extension GroundTruth {
-    /// A ground-truth video or image folder, decoded with a progress bar.
-    static func load(_ path: String, scale: Int, frames: Int) throws -> GroundTruth {
+    /// A ground-truth video or image folder, decoded with progress.
+    static func load(_ path: String, scale: Int, frames: Int, observer: JobObserver) throws -> GroundTruth {
         var isFolder: ObjCBool = false
         let folder = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
-        let bar = ProgressBar("decode", unit: folder ? "images" : "frames")
-        defer { bar.finish() }
         func progress(_ done: Int, _ total: Int) throws {
-            if Interrupt.requested != 0 { throw ExitCode(130) }
-            bar.update(done, of: total)
+            try observer.checkCancelled()
+            observer.progress("decode", done, of: total, unit: folder ? "images" : "frames", detail: "")
         }
+        defer { observer.finishStage() }
         let truth = folder ? try FrameCache(images: try Pretrain.photographs(in: path), maxSide: .max, progress: progress)
                            : try FrameCache(video: path, progress: progress)
         return try GroundTruth(truth: truth, scale: scale, isVideo: !folder, count: frames)
@@ -101,31 +101,31 @@ extension GroundTruth {
 /// Fine-tunes `base` on the ground truth's low-resolution frames alone (as
 /// `hone finetune` would on that clip), checkpointing to `output`; returns the
 /// best-validated model and its record. With --resume, a finished run is reused.
-func fineTune(on gt: GroundTruth, source: String, base: String, epochs: Int, output: String, options: TrainingOptions) throws -> (SRNet, RunRecord) {
+func fineTune(on gt: GroundTruth, source: String, base: String, epochs: Int, output: String, options: TrainingOptions,
+              observer: JobObserver) throws -> (SRNet, RunRecord) {
     if options.resume, let done = try? SRNet.load(checkpoint: output), done.1.epochsDone >= done.1.epochs {
         say("\(output): fine-tuning already finished")
         return done
     }
-    var run = try TrainingRun("evaluate", output: output, options: options) {
-        RunRecord(config: try options.loadConfig(fallback: "configs/default.yaml"), scale: options.scale,
-                  video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
+    var run = try options.run(output: output, fallback: "configs/default.yaml") { config in
+        RunRecord(config: config, scale: options.scaleOrDefault, video: URL(fileURLWithPath: source).standardizedFileURL.path,
+                  base: base, epochs: epochs)
     }
-    let trainer = try Trainer(model: try run.startingModel(), config: run.record.config, frames: gt.lowRes, epochs: run.record.epochs)
-    try run.train(trainer, trained: "fine-tuned")
+    let trainer = try Trainer(model: try run.startingModel(observer), config: run.record.config, frames: gt.lowRes, epochs: run.record.epochs)
+    try trainOrExplain("evaluate", &run, trainer, trained: "fine-tuned", observer: observer)
     return try SRNet.load(checkpoint: output)
 }
 
 /// How score tables name the base model.
 func baseLabel(_ base: String) -> String { base == "random" ? "base (random init)" : "base" }
 
-/// Scores methods on the ground truth with a progress bar.
-func score(_ gt: GroundTruth, _ methods: [(name: String, enhance: (Tensor) throws -> Tensor)]) throws -> [MethodScore] {
+/// Scores methods on the ground truth with progress.
+func score(_ gt: GroundTruth, _ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
     let lpips = try LPIPS()
-    let bar = ProgressBar("score", unit: gt.isVideo ? "frames" : "images")
-    defer { bar.finish() }
+    defer { observer.finishStage() }
     return try gt.score(methods, lpips: lpips) { done, total in
-        if Interrupt.requested != 0 { throw ExitCode(130) }
-        bar.update(done, of: total)
+        try observer.checkCancelled()
+        observer.progress("score", done, of: total, unit: gt.isVideo ? "frames" : "images", detail: "")
     }
 }
 

@@ -23,8 +23,8 @@ struct Finetune: ParsableCommand {
     @Option(help: "The video to learn (any file or URL FFmpeg reads).")
     var video: String?
 
-    @Option(help: "Passes over the training frames.")
-    var epochs = 3
+    @Option(parsing: .unconditional, help: "Passes over the training frames. (default: 3)")
+    var epochs: Int?
 
     @Option(help: "Starting checkpoint, or `random`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
@@ -35,7 +35,7 @@ struct Finetune: ParsableCommand {
     @OptionGroup var training: TrainingOptions
 
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard training.resume || video != nil else { throw ValidationError("--video is required (unless --resume)") }
         guard !training.resume || output != nil || video != nil else {
             throw ValidationError("--resume needs the checkpoint to continue: -o CHECKPOINT")
@@ -43,28 +43,25 @@ struct Finetune: ParsableCommand {
     }
 
     func run() throws {
-        let scale = training.scale
+        let observer = ConsoleObserver()
+        let scale = training.scaleOrDefault
         let name = URL(fileURLWithPath: video ?? "clip").deletingPathExtension().lastPathComponent
-        var run = try TrainingRun("finetune", output: output ?? "\(name).hone-x\(scale).ckpt", options: training) {
-            let config = try training.loadConfig(fallback: "configs/default.yaml")
-            return RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: video!).standardizedFileURL.path,
-                             base: checkpoint ?? shippedBase(scale: scale, config: config), epochs: epochs)
+        let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var run = try training.run(output: output ?? "\(name).hone-x\(scale).ckpt", fallback: "configs/default.yaml") { config in
+            RunRecord(config: config, scale: scale, video: absolute!,
+                      base: checkpoint ?? TrainingRun.shippedBase(scale: scale, config: config), epochs: epochs ?? 3)
         }
-        let model = try run.startingModel()
-
-        Interrupt.install()
-        let decodeBar = ProgressBar("decode")
-        let frames = try FrameCache(video: run.record.video) { done, total in
-            if Interrupt.requested != 0 { throw ExitCode(130) }
-            decodeBar.update(done, of: total)
-        }
-        decodeBar.finish()
+        try run.requireUnchanged("--video", given: absolute, started: run.record.video)
+        try run.requireUnchanged("--epochs", given: epochs.map(String.init), started: "\(run.record.epochs)")
+        try run.requireUnchanged("--checkpoint", given: checkpoint, started: run.record.base)
+        let model = try run.startingModel(observer)
+        let frames = try FrameCache(video: run.record.video, config: run.record.config, scale: run.record.scale, observer: observer)
         let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)
         let (w, h) = frames.sizes[0]
         say("\(frames.count) frames of \(w)×\(h): \(trainer.trainFrames.count) to train on, "
               + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
               + "\(trainer.stepsPerEpoch) steps per epoch of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
-        try run.train(trainer, trained: "fine-tuned")
+        try trainOrExplain("finetune", &run, trainer, trained: "fine-tuned", observer: observer)
         say("wrote \(run.output)\nnext: hone infer --checkpoint \(run.output)")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SuperResolution
 
 @main
 struct Hone: ParsableCommand {
@@ -8,6 +9,8 @@ struct Hone: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch is JobCancelled {
+            exit(withError: ExitCode(130))
         } catch {
             exit(withError: error)
         }

@@ -23,7 +23,7 @@ struct Infer: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output video. (default: <input name>.hone-x<scale>.mp4 in the current folder)")
     var output: String?
 
-    @Option(help: "Upscaling factor for the baselines: 2 or 4 (a checkpoint has its own). (default: 2)")
+    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 2 or 4 (a checkpoint has its own). (default: 2)")
     var scale: Int?
 
     @Option(help: "Also write a split-view video: bicubic (left) against the enhanced output (right), labelled.")
@@ -32,7 +32,7 @@ struct Infer: ParsableCommand {
     @Option(help: "Video codec: h264 (plays everywhere) or ffv1 (lossless, for evaluation; use .mkv).")
     var codec: EncoderSettings.Codec = .h264
 
-    @Option(help: "x264 quality: lower is better and larger (0–51).")
+    @Option(parsing: .unconditional, help: "x264 quality: lower is better and larger (0–51).")
     var crf = 18
 
     @Option(help: "x264 speed preset (ultrafast … veryslow).")
@@ -49,6 +49,9 @@ struct Infer: ParsableCommand {
         guard let video else { throw ValidationError("--video is required with a baseline or a pretrained checkpoint") }
         let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
         let outputPath = output ?? "\(name).hone-x\(chosen.scale).mp4"
+        let inputs = [video, checkpoint]
+        let locks = try [OutputLock(outputPath, inputs: inputs)] + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
+        defer { withExtendedLifetime(locks) {} }
         Interrupt.install()
         let bar = ProgressBar("infer")
         defer { bar.finish() }

@@ -23,13 +23,13 @@ struct Pretrain: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Folders of photographs (png, jpg, bmp, webp).")
     var images: [String] = []
 
-    @Option(help: "Optimisation steps in all (rounded up to whole epochs).")
+    @Option(parsing: .unconditional, help: "Optimisation steps in all (rounded up to whole epochs).")
     var steps = 20_000
 
-    @Option(help: "Steps between validations (an epoch here).")
+    @Option(parsing: .unconditional, help: "Steps between validations (an epoch here).")
     var epochSteps = 500
 
-    @Option(help: "Longest side a photograph is halved down to.")
+    @Option(parsing: .unconditional, help: "Longest side a photograph is halved down to.")
     var maxSide = 2048
 
     @Option(help: "Start from this checkpoint instead of random weights; one of another scale gives the layers the scales share (start ×4 from ×2).")
@@ -47,39 +47,36 @@ struct Pretrain: ParsableCommand {
     }
 
     func run() throws {
-        let scale = training.scale
-        var run = try TrainingRun("pretrain", output: output ?? "base-x\(scale).safetensors", options: training) {
-            RunRecord(config: try training.loadConfig(fallback: "configs/pretrain.yaml"), scale: scale,
-                      images: try images.flatMap(Self.photographs), base: checkpoint ?? "random",
+        let observer = ConsoleObserver()
+        let scale = training.scaleOrDefault
+        var run = try training.run(output: output ?? "base-x\(scale).safetensors", fallback: "configs/pretrain.yaml") { config in
+            RunRecord(config: config, scale: scale, images: try images.flatMap(Self.photographs), base: checkpoint ?? "random",
                       epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
         }
-        let model = try run.startingModel()
-
-        Interrupt.install()
-        let decodeBar = ProgressBar("decode", unit: "images")
+        let model = try run.startingModel(observer)
         let pictures = try FrameCache(images: run.record.images, maxSide: maxSide) { done, total in
-            if Interrupt.requested != 0 { throw ExitCode(130) }
-            decodeBar.update(done, of: total)
+            try observer.checkCancelled()
+            observer.progress("decode", done, of: total, unit: "images", detail: "")
         }
-        decodeBar.finish()
+        observer.finishStage()
         let trainer = try Trainer(model: model, config: run.record.config, frames: pictures, epochs: run.record.epochs,
                                   stepsPerEpoch: run.record.epochSteps)
         let megapixels = Double(pictures.sizes.map { $0.width * $0.height }.reduce(0, +)) / 1e6
         say("\(pictures.count) photographs (\(String(format: "%.1f", megapixels)) megapixels): \(trainer.trainFrames.count) to train on, "
               + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
               + "\(trainer.totalSteps) steps of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
-        try run.train(trainer, trained: "model")
+        try trainOrExplain("pretrain", &run, trainer, trained: "model", observer: observer)
         say("wrote \(run.output)\nevaluate with: hone eval --checkpoint \(run.output) --images DIR")
     }
 
     /// The image files directly inside `folder`, sorted, as absolute paths.
     static func photographs(in folder: String) throws -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
-            throw Failure("\(folder): no such folder")
+            throw FileError(folder, "no such folder")
         }
         let found = names.filter { ["png", "jpg", "jpeg", "bmp", "webp"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
             .sorted().map { URL(fileURLWithPath: folder).appendingPathComponent($0).standardizedFileURL.path }
-        guard !found.isEmpty else { throw Failure("\(folder): holds no images (png, jpg, bmp, webp)") }
+        guard !found.isEmpty else { throw FileError(folder, "holds no images (png, jpg, bmp, webp)") }
         return found
     }
 }

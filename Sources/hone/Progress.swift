@@ -1,4 +1,5 @@
 import Foundation
+import SuperResolution
 
 /// A one-line progress bar on stderr: done/total, rate, ETA. Redrawn in place
 /// on a terminal; in logs, a line every tenth of the way.
@@ -58,15 +59,37 @@ enum Console {
     }
 }
 
-/// Ctrl-C asks long work to stop at the next frame or step, so it can clean
-/// up (or save); a second Ctrl-C quits at once.
+/// Ctrl-C or SIGTERM asks long work to stop at the next frame or step, so it
+/// can clean up (or save); a second one quits at once.
 enum Interrupt {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
 
     static func install() {
-        signal(SIGINT) { _ in
-            Interrupt.requested = 1
-            signal(SIGINT, SIG_DFL)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { received in
+                Interrupt.requested = 1
+                signal(received, SIG_DFL)
+            }
         }
     }
+}
+
+/// A job's observer on the terminal: a progress bar per stage on stderr,
+/// reports on stdout, warnings on stderr; cancelled by Ctrl-C or SIGTERM.
+final class ConsoleObserver: JobObserver {
+    private var bar: ProgressBar?
+
+    init() { Interrupt.install() }
+
+    func progress(_ stage: String, _ done: Int, of total: Int, unit: String, detail: String) {
+        if bar?.label != stage || bar?.unit != unit { bar?.finish(); bar = ProgressBar(stage, unit: unit) }
+        bar?.update(done, of: total, extra: detail)
+    }
+
+    /// Ends the progress line; the stage's rate and ETA carry on if it continues.
+    func finishStage() { bar?.finish() }
+
+    func report(_ line: String) { say(line) }
+    func warn(_ line: String) { FileHandle.standardError.write(Data("warning: \(line)\n".utf8)) }
+    var isCancelled: Bool { Interrupt.requested != 0 }
 }

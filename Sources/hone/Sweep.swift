@@ -54,9 +54,9 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: grid, encoding: .utf8) else { throw Failure("\(grid): no such grid file") }
+        guard let text = try? String(contentsOfFile: grid, encoding: .utf8) else { throw FileError(grid, "no such grid file") }
         let g: Grid
-        do { g = try YAMLDecoder().decode(Grid.self, from: text) } catch { throw Failure("\(grid): not a valid grid: \(error)") }
+        do { g = try YAMLDecoder().decode(Grid.self, from: text) } catch { throw FileError(grid, "not a valid grid: \(error)") }
         let folder = output ?? URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent + ".sweep"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let resultsPath = folder + "/results.json"
@@ -66,14 +66,15 @@ struct Sweep: ParsableCommand {
             try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: resultsPath), options: .atomic)
         }
 
-        Interrupt.install()
-        let gt = try GroundTruth.load(video, scale: training.scale, frames: g.frames ?? 8)
+        let observer = ConsoleObserver()
+        let s = training.scaleOrDefault
+        let gt = try GroundTruth.load(video, scale: s, frames: g.frames ?? 8, observer: observer)
         let config = try training.loadConfig(fallback: "configs/default.yaml")
-        let base = checkpoint ?? shippedBase(scale: training.scale, config: config)
-        let s = training.scale
+        let base = checkpoint ?? TrainingRun.shippedBase(scale: s, config: config)
         if !results.contains(where: { $0.method == "bicubic" }) {
-            let baseModel = try TrainingRun.model(base: base, config: config, scale: s)
-            for score in try score(gt, [("bicubic", { try resizeBicubic($0, .up(s)) }), (baseLabel(base), Upscaler(baseModel).callAsFunction)]) {
+            let baseModel = try TrainingRun.model(base: base, config: config, scale: s, observer: observer)
+            for score in try score(gt, [("bicubic", { try resizeBicubic($0, .up(s)) }), (baseLabel(base), Upscaler(baseModel).callAsFunction)],
+                                   observer: observer) {
                 try record(score)
             }
         }
@@ -88,8 +89,9 @@ struct Sweep: ParsableCommand {
             options.lossGram = weights.gram
             options.resume = FileManager.default.fileExists(atPath: checkpointPath)
             say("run \(n + 1)/\(runs.count): \(name)")
-            let (model, _) = try fineTune(on: gt, source: video, base: base, epochs: g.epochs ?? 2, output: checkpointPath, options: options)
-            let score = try score(gt, [(name, Upscaler(model).callAsFunction)])[0]
+            let (model, _) = try fineTune(on: gt, source: video, base: base, epochs: g.epochs ?? 2, output: checkpointPath, options: options,
+                                          observer: observer)
+            let score = try score(gt, [(name, Upscaler(model).callAsFunction)], observer: observer)[0]
             try record(score)
             say(String(format: "run %d/%d: Y-PSNR %.2f dB  Y-SSIM %.4f  LPIPS %.4f  overshoot %.3f / %.2f", n + 1, runs.count,
                        score.psnrY, score.ssimY, score.lpips, score.overshootMean, score.overshootP99))

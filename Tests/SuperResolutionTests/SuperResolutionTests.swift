@@ -133,7 +133,7 @@ extension SuperResolutionTests {
     func testTiledUpscaleEqualsWholeImage() throws {
         for unet in [false, true] {
             let name = unet ? "U-Net" : "plain"
-            let net = try SRNet(ModelConfig(channels: 8, blocks: 3, activation: "prelu", unet: unet), scale: 2, seed: 3)
+            let net = try SRNet(ModelConfig(channels: 8, blocks: 3, activation: .prelu, unet: unet), scale: 2, seed: 3)
             var rng = SeededRandom(seed: 4)
             for (_, t) in net.namedTensors() { for i in 0..<t.count { t.data[i] = rng.uniform(-0.1, 0.1) } }
             let image = Tensor.uniform([1, 3, 91, 113], rng: &rng)  // larger than a tile plus margins, odd sides
