@@ -16,6 +16,7 @@ public enum Still {
     /// quantiser scale, not a quality; libjpeg's table scaling s (5000/q below
     /// 50, 200 − 2q above) maps to it as qscale ≈ 8·s/100, clamped to 1…31.
     public static func jpegRoundTrip(_ image: Tensor, quality: Int) throws -> Tensor {
+        av_log_set_level(AV_LOG_FATAL)  // swscale warns about the JPEG pixel formats on every call
         let (h, w) = (image.shape[2], image.shape[3])
         let scaling = quality < 50 ? 5000 / Double(max(quality, 1)) : 200 - 2 * Double(min(quality, 100))
         let qscale = Int32(min(31, max(1, (8 * scaling / 100).rounded())))

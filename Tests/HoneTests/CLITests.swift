@@ -14,7 +14,7 @@ final class CLITests: XCTestCase {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    func hone(_ args: [String], interruptAfter: TimeInterval? = nil) throws -> Result {
+    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.hone)
         p.arguments = args
@@ -24,7 +24,7 @@ final class CLITests: XCTestCase {
         try p.run()
         if let delay = interruptAfter {
             Thread.sleep(forTimeInterval: delay)
-            kill(p.processIdentifier, SIGINT)
+            kill(p.processIdentifier, signal)
         }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -260,12 +260,68 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(stopped.status, 130, stopped.stderr)
         XCTAssert(stopped.stdout.contains("hone finetune --resume -o \(ckpt)"), stopped.stdout)
         XCTAssert(FileManager.default.fileExists(atPath: ckpt))
-        let resumed = try hone(["finetune", "--resume", "-o", ckpt], interruptAfter: 4)
+        let resumed = try hone(["finetune", "--resume", "-o", ckpt], interruptAfter: 4, signal: SIGTERM)
         XCTAssertEqual(resumed.status, 130, resumed.stderr)
         let first = Int(stopped.stdout.components(separatedBy: "interrupted at step ").last!.prefix { $0.isNumber })!
         XCTAssert(resumed.stdout.contains("resuming at step \(first) of"), resumed.stdout)
         let second = Int(resumed.stdout.components(separatedBy: "interrupted at step ").last!.prefix { $0.isNumber })!
         XCTAssertGreaterThan(second, first)
+    }
+
+    /// The finetune edge cases a new user hits: each one line, before any work, and nothing overwritten.
+    func testFinetuneRefusesBadRunsUpFront() throws {
+        let clip = try makeClip("clip.mp4", seconds: 1)
+        let original = try Data(contentsOf: URL(fileURLWithPath: clip))
+        assertOneLineError(try hone(["finetune", "--video", clip, "-o", clip]), naming: "clip.mp4", "is also an input")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), original)
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", clip]), naming: "clip.mp4", "is also an input")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), original)
+
+        let epochs = try hone(["finetune", "--video", clip, "--epochs", "-1"])
+        XCTAssertEqual(epochs.status, 64)
+        XCTAssert(epochs.stderr.contains("--epochs must be at least 1, got -1"), epochs.stderr)
+
+        // Found before decoding, naming the video and the limit.
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-frames:v", "5", "-c:v", "libx264", path("five.mp4")])
+        let five = try hone(["finetune", "--video", path("five.mp4"), "--config", try tinyConfig(), "-o", path("f.ckpt")])
+        assertOneLineError(five, naming: "five.mp4", "training needs at least 6 (one in validation_every 10")
+        XCTAssertFalse(five.stderr.contains("decode"), five.stderr)
+        assertOneLineError(try hone(["finetune", "--video", clip, "-o", path("f.ckpt")]), naming: "clip.mp4", "less than a training crop (training.patch 96)")
+        assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("nowhere/f.ckpt")]),
+                           naming: "f.ckpt", "no such folder")
+        let config = try tinyConfig().replacingOccurrences(of: "tiny.yaml", with: "typo.yaml")
+        try String(contentsOfFile: try tinyConfig(), encoding: .utf8).replacingOccurrences(of: "jpeg_quality", with: "jpeg_qualty")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        assertOneLineError(try hone(["finetune", "--video", clip, "--config", config]), naming: "typo.yaml", "did you mean jpeg_quality?")
+        assertNoOutput(path("f.ckpt"))
+    }
+
+    func testResumeRefusesChangesAndSaysWhenARunIsFinished() throws {
+        let clip = try makeClip("clip.mp4", seconds: 1)
+        let ckpt = path("run.ckpt")
+        let args = ["finetune", "--video", clip, "--epochs", "300", "--config", try tinyConfig(), "-o", ckpt]
+        let stopped = try hone(args, interruptAfter: 3)
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--epochs", "4"]), naming: "run.ckpt", "started with --epochs 300, not 4")
+        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--scale", "4"]), naming: "run.ckpt", "started with --scale 2, not 4")
+        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--loss-pixel", "2"]), naming: "run.ckpt", "another config or loss weights")
+
+        // Two runs writing one output: the second is refused while the first holds it.
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: Self.hone)
+        first.arguments = ["finetune", "--resume", "-o", ckpt]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt]), naming: "run.ckpt", "another Hone run is writing this file")
+        first.terminate()
+        first.waitUntilExit()
+        XCTAssertEqual(first.terminationStatus, 130)
+
+        let done = path("done.ckpt")
+        XCTAssertEqual(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "-o", done]).status, 0)
+        assertOneLineError(try hone(["finetune", "--resume", "-o", done]), naming: "done.ckpt", "this run has finished (1 of 1 epochs)")
     }
 
     func testEvalOnPairsAndOnGroundTruthAlone() throws {
