@@ -4,8 +4,9 @@ SHELL := /bin/bash
 DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg pkg-config python3-pip python3-numpy
 SWIFT_BUILD := swift build -c release
 DEMO_OUT := demo-output
+PREFIX ?= /usr/local
 
-.PHONY: setup deps weights build test demo bench base-checkpoints clean
+.PHONY: setup deps weights build test install install-check demo bench base-checkpoints clean
 
 setup: deps weights build
 
@@ -34,7 +35,35 @@ build:
 	$(SWIFT_BUILD)
 
 test: setup
+	@$(MAKE) --no-print-directory install-check
 	swift test -c release
+
+# The binary, the configs and shipped checkpoints it looks for in
+# PREFIX/share/hone, shell completions (bash, zsh, fish) and a man page.
+install: setup
+	swift package generate-manual --configuration release >/dev/null
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hone/configs $(DESTDIR)$(PREFIX)/share/hone/checkpoints \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 .build/release/hone $(DESTDIR)$(PREFIX)/bin/hone
+	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/hone/configs
+	install -m 644 checkpoints/*.safetensors checkpoints/README.md $(DESTDIR)$(PREFIX)/share/hone/checkpoints
+	install -m 644 .build/plugins/GenerateManual/outputs/hone/hone.1 $(DESTDIR)$(PREFIX)/share/man/man1/hone.1
+	.build/release/hone --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hone
+	.build/release/hone --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_hone
+	.build/release/hone --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/hone.fish
+	@echo "Installed: $(DESTDIR)$(PREFIX)/bin/hone (man hone; completions for bash, zsh, fish)"
+
+# Installs into a temporary prefix and checks that the installed hone runs
+# from another folder, finds its configs and base models, and has its man page.
+install-check:
+	@prefix=$$(mktemp -d) && trap 'rm -rf "$$prefix"' EXIT && \
+	$(MAKE) --no-print-directory install PREFIX="$$prefix" >/dev/null && \
+	cd / && "$$prefix/bin/hone" --version >/dev/null && \
+	test -s "$$prefix/share/man/man1/hone.1" && test -s "$$prefix/share/zsh/site-functions/_hone" && \
+	out=$$("$$prefix/bin/hone" finetune --video /nonexistent.mp4 -o "$$prefix/x.ckpt" 2>&1); \
+	echo "$$out" | grep -q "nonexistent.mp4: no such file" && ! echo "$$out" | grep -q "random initialisation" && \
+	echo "install check: $$("$$prefix/bin/hone" --version) installs and finds its configs and base models"
 
 # The main job on real footage (bikes.mp4, shipped in a PyPI wheel): fine-tune
 # on it for 3 epochs, then write the enhanced video and a bicubic|Hone split view.

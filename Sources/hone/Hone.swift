@@ -18,5 +18,6 @@ struct Hone: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         abstract: "Make a video sharper by fine-tuning a super-resolution network on that video.",
+        version: "0.4.0",
         subcommands: [Finetune.self, Pretrain.self, Infer.self, Eval.self, Evaluate.self, Sweep.self, Compare.self, Info.self, Bench.self])
 }
