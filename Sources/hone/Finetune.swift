@@ -14,9 +14,10 @@ struct Finetune: ParsableCommand {
             validation_every, 10 by default) is held out; after each epoch Hone prints its \
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \
             ⌈training frames × patches_per_frame / batch⌉ steps.
-            The checkpoint holds the weights that validated best (saved atomically after every \
-            epoch, every --save-every minutes and on Ctrl-C); `--resume` continues an \
-            interrupted run exactly.
+            The checkpoint holds the weights that validated best, the starting ones included \
+            (saved atomically after every epoch, every --save-every minutes and on Ctrl-C or \
+            SIGTERM); `--resume -o CHECKPOINT` continues an interrupted run exactly, with the \
+            video, scale, epochs and config it was started with.
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted (checkpoint saved).
             """)
 
