@@ -25,9 +25,10 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
         .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "Yams"], swiftSettings: engineFlags),
+        .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "SuperResolution"], swiftSettings: engineFlags),
         .executableTarget(
             name: "hone",
-            dependencies: ["Autograd", "VideoIO", "SuperResolution",
+            dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport"),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),

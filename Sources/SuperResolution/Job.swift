@@ -20,7 +20,9 @@ public protocol JobObserver: AnyObject {
 /// Thrown by a job that stopped because its observer was cancelled; whatever
 /// it could save is saved (a training run's checkpoint), nothing else is left.
 public struct JobCancelled: Error, CustomStringConvertible {
-    public init() {}
+    /// The checkpoint a resumed run can continue from, when one was saved.
+    public let saved: String?
+    public init(saved: String? = nil) { self.saved = saved }
     public var description: String { "interrupted" }
 }
 

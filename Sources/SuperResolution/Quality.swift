@@ -44,4 +44,27 @@ public enum Quality {
         for i in o0.indices { total += abs((o1[i] - o0[i]) - (t1[i] - t0[i])) }
         return total / Double(max(o0.count, 1))
     }
+
+    /// The no-reference overshoot of a video (against the bicubic upscale of
+    /// each input frame), averaged over every `every`-th frame: a cost the fast
+    /// model would feel on all of them.
+    public final class OvershootMeter {
+        public let every: Int, scale: Int
+        private var seen = 0, measured = 0, mean = 0.0, p99 = 0.0
+
+        public init(every: Int, scale: Int) { (self.every, self.scale) = (every, scale) }
+
+        /// Adds a frame: the upscaled `output` [1, 3, h·scale, w·scale] of `input` [1, 3, h, w].
+        public func add(_ output: Tensor, input: Tensor) throws {
+            defer { seen += 1 }
+            guard seen % every == 0 else { return }
+            let o = overshoot(output, reference: try resizeBicubic(input, .up(scale)), border: scale, radius: scale)
+            (mean, p99, measured) = (mean + o.mean, p99 + o.p99, measured + 1)
+        }
+
+        /// Mean and 99th percentile in 8-bit luma levels, averaged over the measured frames; nil before any.
+        public var result: (mean: Double, p99: Double)? {
+            measured > 0 ? (mean / Double(measured), p99 / Double(measured)) : nil
+        }
+    }
 }

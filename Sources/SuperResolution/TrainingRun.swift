@@ -76,7 +76,7 @@ public struct TrainingRun {
     /// - Throws: `JobCancelled` after saving when the observer is cancelled;
     ///   `FileError` when the checkpoint or log cannot be written.
     public mutating func train(_ trainer: Trainer, trained: String, observer: JobObserver) throws {
-        let upscale = Upscaler(trainer.model)
+        let upscale = TiledUpscaler(trainer.model)
         if let saved {
             try trainer.resume(from: saved, bestScore: record.validation["model"], path: output)
             observer.report("resuming at step \(trainer.step) of \(trainer.totalSteps)")
@@ -103,7 +103,7 @@ public struct TrainingRun {
                 try save()
                 observer.finishStage()
                 observer.report("interrupted at step \(trainer.step); saved \(output)")
-                throw JobCancelled()
+                throw JobCancelled(saved: output)
             }
             let (loss, _) = try trainer.trainStep()
             recent = Array((recent + [loss]).suffix(50))

@@ -10,23 +10,34 @@ public struct PipelineReport: Sendable {
     public let warnings: [String]
 }
 
+/// A second video written beside the output, of the same size, timing and
+/// streams: each frame composed from the decoded input frame and its enhanced
+/// version ([1, 3, h, w] and [1, 3, h·scale, w·scale] in [0, 1]), e.g. a split view.
+public struct SecondView {
+    public let path: String
+    public let compose: (_ original: Tensor, _ enhanced: Tensor) throws -> Tensor
+    public init(path: String, compose: @escaping (_ original: Tensor, _ enhanced: Tensor) throws -> Tensor) {
+        (self.path, self.compose) = (path, compose)
+    }
+}
+
 /// The path of every frame: decode → RGB tensor → `enhance` → RGB tensor →
 /// encode, while the input's audio and subtitles pass through. The three
 /// stages run at once on their own threads — decoding ahead and encoding
 /// behind the caller's thread, which runs `enhance` — joined by short queues,
-/// so only a few frames are ever in memory. With `comparison`, a second video
-/// shows bicubic (left) against the enhanced frame (right). Nothing appears
-/// under either name unless the whole run succeeds; `progress` may throw
-/// (e.g. on Ctrl-C) to stop it cleanly.
+/// so only a few frames are ever in memory. `secondView` is composed and
+/// encoded on the encoding thread. Nothing appears under either name unless
+/// the whole run succeeds; `progress` may throw (e.g. on Ctrl-C) to stop it cleanly.
+/// - Throws: `VideoIOError` naming the file that failed, or what `enhance` or `progress` threw.
 public func enhanceVideo(input: String, output: String, scale: Int, settings: EncoderSettings = EncoderSettings(),
-                         comparison: String? = nil,
+                         secondView: SecondView? = nil,
                          enhance: (Tensor) throws -> Tensor,
                          progress: (_ done: Int, _ total: Int) throws -> Void) throws -> PipelineReport {
     let start = Date()
     let reader = try VideoReader(input)
     let (w, h) = (reader.info.width * scale, reader.info.height * scale)
     let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings)
-    let compare = try comparison.map { try MediaOutput($0, input: reader.input, width: w, height: h, settings: settings) }
+    let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings) }
     // Up to 4 frames wait between stages, fewer when large: one 3840×2160
     // Float32 frame is 100 MB, and x264 needs about 1 GB beside them.
     func capacity(_ width: Int, _ height: Int) -> Int { max(1, min(4, (128 << 20) / (width * height * 3 * 4))) }
@@ -56,10 +67,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
                     try compare?.pass(packet)
                 case .frame(let pts, let image, let original):
                     try out.write(image, pts: pts)
-                    if let compare {
-                        let bicubic = try resizeBicubic(original, .up(scale))
-                        try compare.write(splitView(left: bicubic, right: image, leftLabel: "bicubic", rightLabel: "hone"), pts: pts)
-                    }
+                    if let compare, let secondView { try compare.write(try secondView.compose(original, image), pts: pts) }
                 }
             }
         } catch { stop(error) }
@@ -95,7 +103,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
 }
 
 /// What travels between the stages: a video frame (with the decoded original,
-/// for the comparison), or a packet of another stream, cloned.
+/// for the second view), or a packet of another stream, cloned.
 private enum Item {
     case frame(Int64, Tensor, original: Tensor)
     case packet(UnsafeMutablePointer<AVPacket>)

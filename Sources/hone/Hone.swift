@@ -1,4 +1,5 @@
 import ArgumentParser
+import Autograd
 import Foundation
 import SuperResolution
 
@@ -11,6 +12,8 @@ struct Hone: ParsableCommand {
             try command.run()
         } catch is JobCancelled {
             exit(withError: ExitCode(130))
+        } catch let error as UsageError {
+            exit(withError: ValidationError(error.description))
         } catch {
             exit(withError: error)
         }
@@ -19,5 +22,6 @@ struct Hone: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a video sharper by fine-tuning a super-resolution network on that video.",
         version: "0.4.0",
-        subcommands: [Finetune.self, Pretrain.self, Infer.self, Eval.self, Evaluate.self, Sweep.self, Compare.self, Info.self, Bench.self])
+        subcommands: [FinetuneCommand.self, PretrainCommand.self, InferCommand.self, ScoreImagesCommand.self, EvaluateCommand.self,
+                      SweepCommand.self, CompareCommand.self, InfoCommand.self, BenchCommand.self])
 }

@@ -138,7 +138,7 @@ extension SuperResolutionTests {
             for (_, t) in net.namedTensors() { for i in 0..<t.count { t.data[i] = rng.uniform(-0.1, 0.1) } }
             let image = Tensor.uniform([1, 3, 91, 113], rng: &rng)  // larger than a tile plus margins, odd sides
             let whole = try Grad.disabled { try net(image) }
-            let upscaler = Upscaler(net, maxPixels: 24 * 24, batch: 3)
+            let upscaler = TiledUpscaler(net, maxPixels: 24 * 24, batch: 3)
             let grid = upscaler.grid(height: 91, width: 113, overlap: net.receptiveRadius)
             XCTAssertGreaterThan(grid.rows * grid.cols, 4, "the test must exercise tiling")
             let tiled = try upscaler(image)

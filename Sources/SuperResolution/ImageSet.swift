@@ -14,14 +14,28 @@ public struct ImageScore: Codable, Sendable {
     public init(psnrY: Double, ssimY: Double, psnrRGB: Double) { (self.psnrY, self.ssimY, self.psnrRGB) = (psnrY, ssimY, psnrRGB) }
 }
 
-public enum Evaluation {
+/// Folders of images: photographs to train on, and evaluation sets.
+public enum ImageSet {
+    /// The picture files Hone reads (through FFmpeg's image decoders).
+    public static let extensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "webp"]
+
+    /// The image files directly inside `folder`, sorted, as absolute paths.
+    /// - Throws: `FileError` when the folder is missing or holds no images.
+    public static func pictures(in folder: String) throws -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { throw FileError(folder, "no such folder") }
+        let found = names.filter { extensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+            .sorted().map { URL(fileURLWithPath: folder).appendingPathComponent($0).standardizedFileURL.path }
+        guard !found.isEmpty else { throw FileError(folder, "holds no images (\(extensions.sorted().joined(separator: ", ")))") }
+        return found
+    }
+
     /// The images of a folder: `*_HR.png` with their `*_LR.png` (as in Set5/Set14),
     /// or, without LR files, every image as ground truth with its LR made by
     /// antialiased bicubic downscaling and 8-bit rounding. HR is cropped to a
     /// multiple of the scale.
-    public static func images(in folder: String, scale: Int) throws -> [EvaluationImage] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        let pictures = files.filter { ["png", "jpg", "jpeg", "bmp"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+    /// - Throws: `FileError` naming the folder or the image that is missing, unreadable or of the wrong size.
+    public static func evaluationImages(in folder: String, scale: Int) throws -> [EvaluationImage] {
+        let pictures = try pictures(in: folder).map { URL(fileURLWithPath: $0).lastPathComponent }
         let pairs = pictures.filter { $0.contains("_HR.") }
         let usePairs = !pairs.isEmpty
         var out: [EvaluationImage] = []
@@ -40,7 +54,6 @@ public enum Evaluation {
             }
             out.append(EvaluationImage(name: name, hr: hr, lr: lr))
         }
-        guard !out.isEmpty else { throw FileError(folder, "holds no PNG, JPEG or BMP images") }
         return out
     }
 
@@ -82,7 +95,7 @@ public final class GroundTruth {
             return try bicubicInput(try crop(truth.frame(i), toMultipleOf: scale), scale: scale)
         }
         let last = isVideo ? truth.count - 1 : truth.count
-        guard last >= 1 else { throw ShapeError("the ground truth needs at least \(isVideo ? 2 : 1) frames") }
+        guard last >= 1 else { throw FileError(truth.source, "the ground truth needs at least \(isVideo ? 2 : 1) \(isVideo ? "frames" : "image")") }
         scored = Array(Set((0..<min(count, last)).map { $0 * last / min(count, last) })).sorted()
     }
 

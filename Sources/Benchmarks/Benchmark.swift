@@ -1,66 +1,54 @@
-import ArgumentParser
 import Autograd
 import COpenBLAS
 import Foundation
 import SuperResolution
 
-/// `hone bench`: the engine's speed on fixed workloads, so it can be compared
-/// with a peer (bench/torch_reference.py) on the same machine in the same run.
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Measure the engine: sgemm, 3×3 convolution, reference training steps and model-only inference.")
+/// The engine's speed on fixed workloads, mirrored one for one in
+/// bench/torch_reference.py so that Hone and PyTorch can be compared on the
+/// same machine in the same run. Each result is a (name, value, unit) row.
+public final class Benchmark {
+    /// Timed repetitions of each workload after one warm-up.
+    public let repeats: Int
+    /// Report each workload's fastest run instead of the median.
+    public let fastest: Bool
+    /// Only the workloads whose names start with this (nil: all).
+    public let only: String?
+    public private(set) var rows: [(name: String, value: Double, unit: String)] = []
 
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
-
-    @Option(help: "Timed repetitions of each workload (after one warm-up).")
-    var repeats = 10
-
-    @Flag(help: "Report each workload's fastest run instead of the median: steadier on a shared machine, for comparing code changes.")
-    var fastest = false
-
-    @Option(help: "Run only the workloads whose names start with this (sgemm, conv, conv3x3_32ch, reference, infer, …).")
-    var only: String?
-
-    /// Results in the order measured; a workload runs only if --only wants its name.
-    final class Results {
-        let only: String?
-        var rows: [(name: String, value: Double, unit: String)] = []
-        init(only: String?) { self.only = only }
-        func measure(_ name: String, _ unit: String, _ value: () throws -> Double) rethrows {
-            if only.map({ name.hasPrefix($0) }) ?? true { rows.append((name, try value(), unit)) }
-        }
+    public init(repeats: Int = 10, fastest: Bool = false, only: String? = nil) {
+        (self.repeats, self.fastest, self.only) = (repeats, fastest, only)
     }
 
-    func run() throws {
-        let results = Results(only: only)
-        sgemm(results)
-        conv(results)
+    /// Runs every workload `only` allows: sgemm, 3×3 convolutions, the
+    /// reference training step (with and without a VGG16 loss) and model-only
+    /// inference, each also with the specialised convolutions off (`_im2col`).
+    /// - Throws: `FileError` when the shipped base or fast config is missing, or the VGG16 weights.
+    public func run() throws {
+        sgemm()
+        conv()
         var rng = SeededRandom(seed: 2)
         let step = try ReferenceWorkload(rng: &rng)
         try eachAlgorithm { suffix in
-            results.measure("reference_train_step_ms" + suffix, "ms") { seconds { try! step.step() } * 1000 }
-            try results.measure("reference_vgg_train_step_ms" + suffix, "ms") {
+            measure("reference_train_step_ms" + suffix, "ms") { seconds { try! step.step() } * 1000 }
+            try measure("reference_vgg_train_step_ms" + suffix, "ms") {
                 let withVGG = try ReferenceWorkload(rng: &rng, perceptual: VGG16())
                 return seconds { try! withVGG.step() } * 1000
             }
         }
-        try infer(results)
-        if json {
-            try Console.emitJSON(Dictionary(uniqueKeysWithValues: results.rows.map { ($0.name, ($0.value * 100).rounded() / 100) }))
-        } else {
-            for (name, value, unit) in results.rows {
-                say(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.2f %@", value, unit))
-            }
-        }
+        try infer()
     }
 
-    func sgemm(_ results: Results) {
+    /// Adds a row when `only` wants its name.
+    func measure(_ name: String, _ unit: String, _ value: () throws -> Double) rethrows {
+        if only.map({ name.hasPrefix($0) }) ?? true { rows.append((name, try value(), unit)) }
+    }
+
+    func sgemm() {
         let n = 1024
         let (a, b, c) = (Tensor(zeros: [n, n]), Tensor(zeros: [n, n]), Tensor(zeros: [n, n]))
         let multiply = { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024, 1, a.data, 1024, b.data, 1024, 0, c.data, 1024) }
-        results.measure("sgemm_1024_gflops_1thread", "GFLOPS") { gflops(2 * Double(n * n * n), multiply) }
-        results.measure("sgemm_1024_gflops_\(Parallel.threads)threads", "GFLOPS") {
+        measure("sgemm_1024_gflops_1thread", "GFLOPS") { gflops(2 * Double(n * n * n), multiply) }
+        measure("sgemm_1024_gflops_\(Parallel.threads)threads", "GFLOPS") {
             openblas_set_num_threads(Int32(Parallel.threads))
             defer { openblas_set_num_threads(1) }
             return gflops(2 * Double(n * n * n), multiply)
@@ -79,7 +67,7 @@ struct Bench: ParsableCommand {
     }
 
     /// 3×3 convolutions, 32 and 64 channels, batch 16 of 48×48.
-    func conv(_ results: Results) {
+    func conv() {
         var rng = SeededRandom(seed: 1)
         for ch in [32, 64] {
             let x = Tensor.uniform([16, ch, 48, 48], rng: &rng, requiresGrad: true)
@@ -87,11 +75,11 @@ struct Bench: ParsableCommand {
             let flops = 2 * Double(16 * 48 * 48 * ch * ch * 9)
             let dy = Tensor.uniform([16, ch, 48, 48], rng: &rng)
             eachAlgorithm { suffix in
-                results.measure("conv3x3_\(ch)ch_forward_gflops" + suffix, "GFLOPS") {
+                measure("conv3x3_\(ch)ch_forward_gflops" + suffix, "GFLOPS") {
                     gflops(flops) { _ = try! Grad.disabled { try conv(x) } }
                 }
                 // Forward then backward (weight and input gradients): three convolutions' worth.
-                results.measure("conv3x3_\(ch)ch_forward_backward_gflops" + suffix, "GFLOPS") {
+                measure("conv3x3_\(ch)ch_forward_backward_gflops" + suffix, "GFLOPS") {
                     gflops(3 * flops) { try! sum(try mul(try conv(x), dy)).backward() }
                 }
             }
@@ -100,21 +88,21 @@ struct Bench: ParsableCommand {
 
     /// Frames per second of the shipped ×2 base (default config) through the
     /// tiled upscaler `hone infer` uses, on 640×360; and of the fast config on 160×90.
-    func infer(_ results: Results) throws {
+    func infer() throws {
         guard let base = ProjectFiles.find("checkpoints/base-x2.safetensors"), let fast = ProjectFiles.find("configs/fast.yaml") else {
-            throw ValidationError("checkpoints/base-x2.safetensors or configs/fast.yaml is missing")
+            throw FileError("checkpoints/base-x2.safetensors", "or configs/fast.yaml is missing beside hone")
         }
         var rng = SeededRandom(seed: 3)
         let models = [("infer_default_640x360_fps", try SRNet.load(checkpoint: base).0, 360, 640),
                       ("infer_fast_160x90_fps", try SRNet(HoneConfig.load(fast).model, scale: 2), 90, 160)]
         for (name, model, h, w) in models {
             let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
-            let upscale = Upscaler(model)
-            eachAlgorithm { suffix in results.measure(name + suffix, "fps") { 1 / seconds { _ = try! upscale(frame) } } }
+            let upscale = TiledUpscaler(model)
+            eachAlgorithm { suffix in measure(name + suffix, "fps") { 1 / seconds { _ = try! upscale(frame) } } }
         }
     }
 
-    /// Wall time of `body` over `repeats` runs after one warm-up: the median, or with --fastest the minimum.
+    /// Wall time of `body` over `repeats` runs after one warm-up: the median, or with `fastest` the minimum.
     func seconds(_ body: () -> Void) -> Double {
         body()
         let times = (0..<max(1, repeats)).map { _ in

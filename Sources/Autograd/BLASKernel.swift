@@ -6,8 +6,9 @@ import Foundation
 /// there at twice the speed (measured: 204 against 109 sgemm GFLOPS per core).
 /// OpenBLAS picks its kernel when it loads, before main, so the choice has to
 /// be in the environment: re-exec once with OPENBLAS_CORETYPE set.
-enum BLASKernel {
-    static func selectFastest() {
+public enum BLASKernel {
+    /// Call first thing in `main`: may replace the process (execv) with itself.
+    public static func selectFastest() {
         guard getenv("OPENBLAS_CORETYPE") == nil else { return }
         let core = String(cString: openblas_get_corename())
         guard ["haswell", "zen"].contains(core.lowercased()), cpuHasAVX512() else { return }

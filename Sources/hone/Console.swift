@@ -36,12 +36,6 @@ final class ProgressBar {
     }
 }
 
-/// A problem found while running (not a malformed command line): one line, exit 1.
-struct Failure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Prints a message line unbuffered, so epoch lines reach logs and pipes as
 /// they happen: to stdout, or to stderr once a command's stdout is for data (--json).
 func say(_ line: String) {

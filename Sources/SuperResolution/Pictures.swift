@@ -1,5 +1,7 @@
 import Autograd
 
+// Pictures for people to look at: split views, montages, labels, and where to crop.
+
 /// A split view for sharing: the left half from `left`, the right half from
 /// `right` (both [1, 3, h, w]), a white divider, and a label on each side.
 public func splitView(left: Tensor, right: Tensor, leftLabel: String, rightLabel: String) -> Tensor {
@@ -36,13 +38,6 @@ public func montage(_ panels: [(label: String, image: Tensor)], zoom: Int) -> Te
         }}}
         draw(panel.label, on: out, x: x0 + 6, y: 6, size: 2)
     }
-    return out
-}
-
-/// An image with a label in its top-left corner.
-public func labelled(_ image: Tensor, _ label: String) -> Tensor {
-    let out = image.detached()
-    draw(label, on: out, x: 6, y: 6, size: max(2, image.shape[2] / 180))
     return out
 }
 
@@ -86,4 +81,34 @@ private func draw(_ text: String, on image: Tensor, x: Int, y: Int, size k: Int)
             }
         }
     }
+}
+
+/// A width×height window of a [1, 3, h, w] image.
+public func region(_ t: Tensor, x: Int, y: Int, width: Int, height: Int) -> Tensor {
+    let (h, w) = (t.shape[2], t.shape[3])
+    let out = Tensor(shape: [1, 3, height, width])
+    for c in 0..<3 { for r in 0..<height {
+        (out.data + (c * height + r) * width).update(from: t.data + (c * h + y + r) * w + x, count: width)
+    }}
+    return out
+}
+
+/// Top-left corner of the side×side window (on a half-window grid) with the
+/// largest sum of absolute green-channel differences: where edges, and so
+/// halos and lost detail, are.
+public func busiestWindow(_ image: Tensor, side: Int) -> (x: Int, y: Int) {
+    let (h, w) = (image.shape[2], image.shape[3])
+    let g = image.data + h * w
+    var best = (score: -1.0, x: 0, y: 0)
+    let step = max(1, side / 2)
+    for y in Swift.stride(from: 0, through: h - side, by: step) {
+        for x in Swift.stride(from: 0, through: w - side, by: step) {
+            var score = 0.0
+            for r in y..<(y + side - 1) { for q in x..<(x + side - 1) {
+                score += Double(abs(g[r * w + q + 1] - g[r * w + q]) + abs(g[(r + 1) * w + q] - g[r * w + q]))
+            }}
+            if score > best.score { best = (score, x, y) }
+        }
+    }
+    return (best.x, best.y)
 }

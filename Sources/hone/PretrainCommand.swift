@@ -1,11 +1,10 @@
 import ArgumentParser
-import Autograd
-import Foundation
 import SuperResolution
 
 /// `hone pretrain`: train a base model on photographs, for fine-tuning to start from.
-struct Pretrain: ParsableCommand {
+struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pretrain",
         abstract: "Train a base super-resolution model on folders of photographs; writes a checkpoint.",
         discussion: """
             Training pairs are random crops of the photographs (flipped and turned) and their \
@@ -47,36 +46,10 @@ struct Pretrain: ParsableCommand {
     }
 
     func run() throws {
-        let observer = ConsoleObserver()
-        let scale = training.scaleOrDefault
-        var run = try training.run(output: output ?? "base-x\(scale).safetensors", fallback: "configs/pretrain.yaml") { config in
-            RunRecord(config: config, scale: scale, images: try images.flatMap(Self.photographs), base: checkpoint ?? "random",
-                      epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
-        }
-        let model = try run.startingModel(observer)
-        let pictures = try FrameCache(images: run.record.images, maxSide: maxSide) { done, total in
-            try observer.checkCancelled()
-            observer.progress("decode", done, of: total, unit: "images", detail: "")
-        }
-        observer.finishStage()
-        let trainer = try Trainer(model: model, config: run.record.config, frames: pictures, epochs: run.record.epochs,
-                                  stepsPerEpoch: run.record.epochSteps)
-        let megapixels = Double(pictures.sizes.map { $0.width * $0.height }.reduce(0, +)) / 1e6
-        say("\(pictures.count) photographs (\(String(format: "%.1f", megapixels)) megapixels): \(trainer.trainFrames.count) to train on, "
-              + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
-              + "\(trainer.totalSteps) steps of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
-        try trainOrExplain("pretrain", &run, trainer, trained: "model", observer: observer)
+        var job = PretrainJob(folders: images)
+        (job.steps, job.epochSteps, job.maxSide, job.output, job.settings) = (steps, epochSteps, maxSide, output, try training.settings())
+        job.start = checkpoint.map(StartingModel.init) ?? .random
+        let run = try trainOrExplain("pretrain") { try job.run(ConsoleObserver()) }
         say("wrote \(run.output)\nevaluate with: hone eval --checkpoint \(run.output) --images DIR")
-    }
-
-    /// The image files directly inside `folder`, sorted, as absolute paths.
-    static func photographs(in folder: String) throws -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
-            throw FileError(folder, "no such folder")
-        }
-        let found = names.filter { ["png", "jpg", "jpeg", "bmp", "webp"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
-            .sorted().map { URL(fileURLWithPath: folder).appendingPathComponent($0).standardizedFileURL.path }
-        guard !found.isEmpty else { throw FileError(folder, "holds no images (png, jpg, bmp, webp)") }
-        return found
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 import VideoIO
 
 /// `hone info`: what Hone sees in a video, and optionally how fast it decodes.
-struct Info: ParsableCommand {
+struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "info",
         abstract: "Show a video's stream as Hone reads it: size, rate, frames, colour, rotation.")
 
     @Argument(help: "The video (any file or URL FFmpeg reads).")

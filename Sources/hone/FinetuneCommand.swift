@@ -1,11 +1,10 @@
 import ArgumentParser
-import Autograd
-import Foundation
 import SuperResolution
 
 /// `hone finetune`: teach a super-resolution network one video.
-struct Finetune: ParsableCommand {
+struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "finetune",
         abstract: "Fine-tune a super-resolution network on a video's own frames; writes a checkpoint.",
         discussion: """
             Training pairs come from the video itself: random crops of its frames are the \
@@ -44,25 +43,10 @@ struct Finetune: ParsableCommand {
     }
 
     func run() throws {
-        let observer = ConsoleObserver()
-        let scale = training.scaleOrDefault
-        let name = URL(fileURLWithPath: video ?? "clip").deletingPathExtension().lastPathComponent
-        let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var run = try training.run(output: output ?? "\(name).hone-x\(scale).ckpt", fallback: "configs/default.yaml") { config in
-            RunRecord(config: config, scale: scale, video: absolute!,
-                      base: checkpoint ?? TrainingRun.shippedBase(scale: scale, config: config), epochs: epochs ?? 3)
-        }
-        try run.requireUnchanged("--video", given: absolute, started: run.record.video)
-        try run.requireUnchanged("--epochs", given: epochs.map(String.init), started: "\(run.record.epochs)")
-        try run.requireUnchanged("--checkpoint", given: checkpoint, started: run.record.base)
-        let model = try run.startingModel(observer)
-        let frames = try FrameCache(video: run.record.video, config: run.record.config, scale: run.record.scale, observer: observer)
-        let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)
-        let (w, h) = frames.sizes[0]
-        say("\(frames.count) frames of \(w)×\(h): \(trainer.trainFrames.count) to train on, "
-              + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
-              + "\(trainer.stepsPerEpoch) steps per epoch of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
-        try trainOrExplain("finetune", &run, trainer, trained: "fine-tuned", observer: observer)
+        var job = FinetuneJob(video: video)
+        (job.output, job.epochs, job.settings) = (output, epochs, try training.settings())
+        job.start = checkpoint.map(StartingModel.init) ?? .shipped
+        let run = try trainOrExplain("finetune") { try job.run(ConsoleObserver()) }
         say("wrote \(run.output)\nnext: hone infer --checkpoint \(run.output)")
     }
 }

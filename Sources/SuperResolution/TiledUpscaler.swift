@@ -5,7 +5,7 @@ import Autograd
 /// output equals whole-image output. Tiles split the image evenly, as few as
 /// the size limit allows, because the overlap is computed twice: 640×360 runs
 /// whole, 1920×1080 as 3×3 tiles of 640×360 (16% overlap).
-public struct Upscaler {
+public struct TiledUpscaler {
     public let model: SRNet
     /// Largest tile core in input pixels (activations scale with it: 2¹⁸ pixels
     /// is ~170 MB for the default model's widest layer), and tiles per batch.

@@ -1,0 +1,194 @@
+import Autograd
+import Foundation
+import Yams
+
+extension GroundTruth {
+    /// A ground-truth video or image folder, decoded with progress.
+    /// - Throws: `FileError`/`VideoIOError` naming what cannot be read; `JobCancelled`.
+    public static func load(_ path: String, scale: Int, frames: Int, observer: JobObserver) throws -> GroundTruth {
+        var isFolder: ObjCBool = false
+        let folder = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+        func progress(_ done: Int, _ total: Int) throws {
+            try observer.checkCancelled()
+            observer.progress("decode", done, of: total, unit: folder ? "images" : "frames", detail: "")
+        }
+        defer { observer.finishStage() }
+        let truth = folder ? try FrameCache(images: try ImageSet.pictures(in: path), maxSide: .max, progress: progress)
+                           : try FrameCache(video: path, progress: progress)
+        return try GroundTruth(truth: truth, scale: scale, isVideo: !folder, count: frames)
+    }
+
+    /// Scores `methods` on the scored frames with progress (see `score(_:lpips:progress:)`).
+    public func score(_ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
+        let lpips = try LPIPS()
+        defer { observer.finishStage() }
+        return try score(methods, lpips: lpips) { done, total in
+            try observer.checkCancelled()
+            observer.progress("score", done, of: total, unit: isVideo ? "frames" : "images", detail: "")
+        }
+    }
+
+    /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`
+    /// would on that clip), checkpointing to `output`; returns the best-validated
+    /// model and its record. When resuming, a finished run is reused as it is.
+    public func fineTune(source: String, base: String, epochs: Int, output: String, settings: TrainingSettings,
+                         observer: JobObserver) throws -> (SRNet, RunRecord) {
+        if settings.resume, let done = try? SRNet.load(checkpoint: output), done.1.epochsDone >= done.1.epochs {
+            observer.report("\(output): fine-tuning already finished")
+            return done
+        }
+        var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
+            RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
+        }
+        let trainer = try Trainer(model: try run.startingModel(observer), config: run.record.config, frames: lowRes, epochs: run.record.epochs)
+        try run.train(trainer, trained: "fine-tuned", observer: observer)
+        return try SRNet.load(checkpoint: output)
+    }
+}
+
+/// How score tables name the base model.
+public func baseLabel(_ base: String) -> String { base == "random" ? "base (random init)" : "base" }
+
+/// `hone evaluate`: what fine-tuning buys, measured against ground truth. The
+/// truth is downscaled into a low-resolution clip, the base is fine-tuned on
+/// that clip alone, and bicubic, lanczos, the base and the fine-tuned model are
+/// scored against the truth (`GroundTruth.score`).
+public struct EvaluateJob {
+    /// A ground-truth video, or a folder of images.
+    public var groundTruth: String
+    public var epochs = 3
+    /// Frames (or images) scored, spread through the truth.
+    public var frames = 16
+    public var start = StartingModel.shipped
+    /// Where to keep the fine-tuned checkpoint; nil: `<truth name>.evaluate-x<scale>.ckpt`.
+    public var output: String?
+    public var settings = TrainingSettings()
+
+    public init(groundTruth: String) { self.groundTruth = groundTruth }
+
+    public struct Report: Codable, Sendable {
+        public let groundTruth: String, scale: Int, frames: Int, epochs: Int
+        public let methods: [MethodScore]
+        /// Wall seconds of each stage.
+        public let stages: [String: Double]
+        public let isVideo: Bool
+    }
+
+    /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (the checkpoint is resumable).
+    public func run(_ observer: JobObserver) throws -> Report {
+        var stages: [String: Double] = [:]
+        var clock = Date()
+        func lap(_ stage: String) { stages[stage] = Date().timeIntervalSince(clock); clock = Date() }
+        let scale = settings.scaleOrDefault
+
+        let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, observer: observer)
+        lap("decode and downscale")
+        let base = start.resolved(scale: scale, config: try settings.loadConfig(fallback: "configs/default.yaml"))
+        let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs,
+                                              output: output ?? outputName(for: groundTruth, ".evaluate-x\(scale).ckpt"),
+                                              settings: settings, observer: observer)
+        lap("fine-tune")
+        let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
+        let methods: [(name: String, enhance: (Tensor) throws -> Tensor)] = [
+            ("bicubic", { try resizeBicubic($0, .up(scale)) }), ("lanczos", { try resizeLanczos($0, .up(scale)) }),
+            (baseLabel(base), TiledUpscaler(baseModel).callAsFunction),
+            ("fine-tuned", TiledUpscaler(tuned).callAsFunction)]
+        let scores = try gt.score(methods, observer: observer)
+        lap("score")
+        return Report(groundTruth: groundTruth, scale: scale, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
+                      isVideo: gt.isVideo)
+    }
+}
+
+/// `hone sweep`: one short fine-tune per combination of loss weights in a
+/// grid, each scored against ground truth as in `EvaluateJob`, next to bicubic
+/// and the base. Results are written after every run and finished runs are
+/// skipped, so running it again resumes.
+public struct SweepJob {
+    /// A grid of loss weights; absent keys: 2 epochs, 8 frames, pixel [1], no perceptual terms, gram [0].
+    public struct Grid: Codable, Sendable {
+        public var epochs: Int?, frames: Int?
+        public var pixel: [Float]?, perceptual: [String: [Float]]?, gram: [Float]?
+
+        /// Reads a grid file.
+        /// - Throws: `FileError` naming the file, and the layer when one is unknown.
+        public static func load(_ path: String) throws -> Grid {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw FileError(path, "no such grid file") }
+            let grid: Grid
+            do { grid = try YAMLDecoder().decode(Grid.self, from: text) } catch let error as DecodingError {
+                throw FileError(path, "not a valid grid: \(HoneConfig.describe(error))")
+            }
+            for layer in (grid.perceptual ?? [:]).keys where VGGLayer(rawValue: layer) == nil {
+                throw FileError(path, "perceptual.\(layer): unknown layer; use \(VGGLayer.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return grid
+        }
+
+        /// Every combination, as the loss weights of one run, with its name.
+        public var runs: [(name: String, weights: LossWeights)] {
+            var layers: [[(VGGLayer, Float)]] = [[]]
+            for (layer, weights) in (perceptual ?? [:]).sorted(by: { $0.key < $1.key }) {
+                layers = layers.flatMap { prefix in weights.map { prefix + [(VGGLayer(rawValue: layer)!, $0)] } }
+            }
+            return (pixel ?? [1]).flatMap { p in layers.flatMap { l in (gram ?? [0]).map { g in
+                ("pixel=\(p)" + l.map { " \($0.0.rawValue)=\($0.1)" }.joined() + " gram=\(g)",
+                 LossWeights(pixel: p, perceptual: Dictionary(uniqueKeysWithValues: l), gram: g))
+            } } }
+        }
+    }
+
+    /// The ground-truth video (or image folder).
+    public var video: String
+    public var grid: Grid
+    public var start = StartingModel.shipped
+    /// Folder for results.json and the checkpoints; nil: `<video name>.sweep`.
+    public var output: String?
+    public var settings = TrainingSettings()
+
+    public init(video: String, grid: Grid) { (self.video, self.grid) = (video, grid) }
+
+    public var folder: String { output ?? outputName(for: video, ".sweep") }
+    public var resultsPath: String { folder + "/results.json" }
+
+    /// Runs what is not in results.json yet; returns every result, bicubic and the base first.
+    /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (rerun to resume).
+    public func run(_ observer: JobObserver) throws -> [MethodScore] {
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw FileError(folder, "cannot create the folder")
+        }
+        var results = (try? JSONDecoder().decode([MethodScore].self, from: Data(contentsOf: URL(fileURLWithPath: resultsPath)))) ?? []
+        func record(_ score: MethodScore) throws {
+            results.append(score)
+            do { try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: resultsPath), options: .atomic) } catch {
+                throw FileError(resultsPath, "cannot write")
+            }
+        }
+        let scale = settings.scaleOrDefault
+        let gt = try GroundTruth.load(video, scale: scale, frames: grid.frames ?? 8, observer: observer)
+        let config = try settings.loadConfig(fallback: "configs/default.yaml")
+        let base = start.resolved(scale: scale, config: config)
+        if !results.contains(where: { $0.method == "bicubic" }) {
+            let baseModel = try TrainingRun.model(base: base, config: config, scale: scale, observer: observer)
+            for score in try gt.score([("bicubic", { try resizeBicubic($0, .up(scale)) }), (baseLabel(base), TiledUpscaler(baseModel).callAsFunction)],
+                                      observer: observer) {
+                try record(score)
+            }
+        }
+        let runs = grid.runs
+        for (n, (name, weights)) in runs.enumerated() where !results.contains(where: { $0.method == name }) {
+            let checkpoint = folder + "/" + name.replacingOccurrences(of: " ", with: "_") + ".ckpt"
+            var settings = settings
+            settings.loss = weights
+            settings.resume = FileManager.default.fileExists(atPath: checkpoint)
+            observer.report("run \(n + 1)/\(runs.count): \(name)")
+            let (model, _) = try gt.fineTune(source: video, base: base, epochs: grid.epochs ?? 2, output: checkpoint, settings: settings,
+                                             observer: observer)
+            let score = try gt.score([(name, TiledUpscaler(model).callAsFunction)], observer: observer)[0]
+            try record(score)
+            observer.report(String(format: "run %d/%d: Y-PSNR %.2f dB  Y-SSIM %.4f  LPIPS %.4f  overshoot %.3f / %.2f", n + 1, runs.count,
+                                   score.psnrY, score.ssimY, score.lpips, score.overshootMean, score.overshootP99))
+        }
+        observer.report("×\(scale) on \(video), \(grid.epochs ?? 2) epochs per run, \(gt.scored.count) frames scored; results in \(resultsPath)")
+        return results
+    }
+}

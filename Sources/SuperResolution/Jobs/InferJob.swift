@@ -1,0 +1,116 @@
+import Autograd
+import Foundation
+import VideoIO
+
+/// How a picture is upscaled: a classical kernel or a checkpoint's network.
+public enum UpscalingMethod: Equatable, Sendable, CustomStringConvertible {
+    /// MATLAB's imresize kernels: Keys' cubic (a = −0.5) and Lanczos-3.
+    case bicubic, lanczos
+    /// A checkpoint written by `hone finetune` or `hone pretrain`.
+    case checkpoint(String)
+
+    /// `bicubic`, `lanczos`, or a checkpoint's path.
+    public init(_ argument: String) {
+        switch argument {
+        case "bicubic": self = .bicubic
+        case "lanczos": self = .lanczos
+        default: self = .checkpoint(argument)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .bicubic: "bicubic"
+        case .lanczos: "lanczos"
+        case .checkpoint(let path): path
+        }
+    }
+}
+
+/// A method loaded and ready: [1, 3, h, w] → [1, 3, h·scale, w·scale].
+public struct Enhancer {
+    public let method: UpscalingMethod
+    public let scale: Int
+    /// The checkpoint's record; nil for a classical kernel.
+    public let record: RunRecord?
+    public let enhance: (Tensor) throws -> Tensor
+
+    /// `scale` is the kernels' factor (nil: 2); a checkpoint has its own, which `scale` must match.
+    /// - Throws: `FileError` naming a checkpoint that cannot be read or has another scale.
+    public init(_ method: UpscalingMethod, scale requested: Int?) throws {
+        self.method = method
+        switch method {
+        case .bicubic, .lanczos:
+            let scale = requested ?? 2
+            enhance = method == .bicubic ? { try resizeBicubic($0, .up(scale)) } : { try resizeLanczos($0, .up(scale)) }
+            (self.scale, record) = (scale, nil)
+        case .checkpoint(let path):
+            let (model, record) = try SRNet.load(checkpoint: path)
+            if let requested, requested != model.scale {
+                throw FileError(path, "upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
+            }
+            (enhance, scale, self.record) = (TiledUpscaler(model).callAsFunction, model.scale, record)
+        }
+    }
+}
+
+/// `hone infer`: an enhanced, upscaled copy of a video with its audio,
+/// subtitles and metadata, and optionally a bicubic | enhanced split view.
+public struct InferJob {
+    public var method: UpscalingMethod
+    /// The input video; nil: the one the checkpoint was fine-tuned on.
+    public var video: String?
+    /// nil: `<input name>.hone-x<scale>.mp4` in the current folder.
+    public var output: String?
+    /// The kernels' factor (a checkpoint has its own).
+    public var scale: Int?
+    /// A split-view video to write beside the output: bicubic (left) against the enhanced frame (right).
+    public var compare: String?
+    public var encoder = EncoderSettings()
+
+    public init(method: UpscalingMethod) { self.method = method }
+
+    public struct Report: Sendable {
+        public let output: String
+        public let frames: Int
+        /// Wall time of the whole run, and the part spent upscaling.
+        public let seconds: Double, enhanceSeconds: Double
+        /// What could not be carried over (an audio codec re-encoded, a subtitle dropped).
+        public let warnings: [String]
+        /// No-reference overshoot against the bicubic upscale (every 10th frame), in 8-bit luma levels.
+        public let overshoot: (mean: Double, p99: Double)?
+    }
+
+    /// - Throws: `UsageError` when no video is given and the method names none;
+    ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left under either output name).
+    public func run(_ observer: JobObserver) throws -> Report {
+        let enhancer = try Enhancer(method, scale: scale)
+        guard let video = video ?? enhancer.record.flatMap({ $0.video.isEmpty ? nil : $0.video }) else {
+            throw UsageError("--video is required with a baseline or a pretrained checkpoint")
+        }
+        let s = enhancer.scale
+        let outputPath = output ?? outputName(for: video, ".hone-x\(s).mp4")
+        let inputs = [video, method.description]
+        let locks = try [OutputLock(outputPath, inputs: inputs)] + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
+        defer { withExtendedLifetime(locks) {} }
+        let overshoot = Quality.OvershootMeter(every: 10, scale: s)
+        let splitView = compare.map { path in
+            SecondView(path: path) { original, enhanced in
+                SuperResolution.splitView(left: try resizeBicubic(original, .up(s)), right: enhanced, leftLabel: "bicubic", rightLabel: "hone")
+            }
+        }
+        defer { observer.finishStage() }
+        let report = try Grad.disabled {
+            try enhanceVideo(input: video, output: outputPath, scale: s, settings: encoder, secondView: splitView, enhance: { lr in
+                let sr = try enhancer.enhance(lr)
+                try overshoot.add(sr, input: lr)
+                return sr
+            }) { done, total in
+                try observer.checkCancelled()
+                observer.progress("infer", done, of: total, unit: "frames", detail: "")
+            }
+        }
+        return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
+                      warnings: report.warnings, overshoot: overshoot.result)
+    }
+}

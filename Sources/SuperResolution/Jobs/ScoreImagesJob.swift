@@ -1,0 +1,40 @@
+import Autograd
+
+/// `hone eval`: a method's Y-PSNR, Y-SSIM and RGB PSNR on image folders with
+/// ground truth (`ImageSet.evaluationImages`), bicubic alongside.
+public struct ScoreImagesJob {
+    public var method: UpscalingMethod
+    public var folders: [String]
+    /// The kernels' factor (a checkpoint has its own).
+    public var scale: Int?
+
+    public init(method: UpscalingMethod, folders: [String]) { (self.method, self.folders) = (method, folders) }
+
+    public struct Row: Codable, Sendable { public let image: String; public let bicubic: ImageScore; public let method: ImageScore }
+    public struct Report: Codable, Sendable {
+        public let method: String, scale: Int, rows: [Row]
+        public let meanBicubic: ImageScore, meanMethod: ImageScore
+    }
+
+    /// - Throws: `FileError` naming the folder, image or checkpoint at fault.
+    public func run() throws -> Report {
+        let enhancer = try Enhancer(method, scale: scale)
+        let s = enhancer.scale
+        var rows: [Row] = []
+        try Grad.disabled {
+            for folder in folders {
+                for image in try ImageSet.evaluationImages(in: folder, scale: s) {
+                    rows.append(Row(image: folder + "/" + image.name,
+                                    bicubic: try ImageSet.score(image, scale: s) { try resizeBicubic($0, .up(s)) },
+                                    method: try ImageSet.score(image, scale: s, enhancer.enhance)))
+                }
+            }
+        }
+        func mean(_ pick: (Row) -> ImageScore) -> ImageScore {
+            let n = Double(rows.count)
+            return ImageScore(psnrY: rows.map { pick($0).psnrY }.reduce(0, +) / n, ssimY: rows.map { pick($0).ssimY }.reduce(0, +) / n,
+                              psnrRGB: rows.map { pick($0).psnrRGB }.reduce(0, +) / n)
+        }
+        return Report(method: method.description, scale: s, rows: rows, meanBicubic: mean(\.bicubic), meanMethod: mean(\.method))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// `hone finetune`: teach a network one video. Training pairs come from the
+/// video itself (random crops of its frames as targets, their degraded
+/// downscales as inputs); every n-th frame is held out for validation.
+public struct FinetuneJob {
+    /// The video to learn; nil only when resuming.
+    public var video: String?
+    /// The checkpoint to write; nil: `<video name>.hone-x<scale>.ckpt` in the current folder.
+    public var output: String?
+    /// Passes over the training frames; nil: 3, or a resumed run's own.
+    public var epochs: Int?
+    public var start = StartingModel.shipped
+    public var settings = TrainingSettings()
+
+    public init(video: String?) { self.video = video }
+
+    public var outputPath: String { output ?? outputName(for: video ?? "clip", ".hone-x\(settings.scaleOrDefault).ckpt") }
+
+    /// Decodes the video, trains, and saves the best-validated weights to `outputPath`.
+    /// - Returns: the finished run (its record holds the validation scores).
+    /// - Throws: `FileError`/`VideoIOError` naming the file at fault (checked
+    ///   before decoding where possible), `UsageError` for a missing video,
+    ///   `JobCancelled` after saving a resumable checkpoint.
+    public func run(_ observer: JobObserver) throws -> TrainingRun {
+        let scale = settings.scaleOrDefault
+        let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var run = try settings.openRun(output: outputPath, fallback: "configs/default.yaml") { config in
+            guard let absolute else { throw UsageError("a video is needed to start a run") }
+            return RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
+        }
+        try run.requireUnchanged("--video", given: absolute, started: run.record.video)
+        try run.requireUnchanged("--epochs", given: epochs.map(String.init), started: "\(run.record.epochs)")
+        if case .checkpoint(let path) = start { try run.requireUnchanged("--checkpoint", given: path, started: run.record.base) }
+        let model = try run.startingModel(observer)
+        let frames = try FrameCache(video: run.record.video, config: run.record.config, scale: run.record.scale, observer: observer)
+        let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)
+        let (w, h) = frames.sizes[0]
+        observer.report("\(frames.count) frames of \(w)×\(h): \(trainer.trainFrames.count) to train on, "
+                        + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
+                        + "\(trainer.stepsPerEpoch) steps per epoch of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
+        try run.train(trainer, trained: "fine-tuned", observer: observer)
+        return run
+    }
+}
+
+/// `hone pretrain`: a base model from folders of photographs, for fine-tuning to start from.
+public struct PretrainJob {
+    /// Folders of photographs (png, jpg, bmp, webp); empty only when resuming.
+    public var folders: [String]
+    /// Optimisation steps in all (rounded up to whole epochs) and steps between validations.
+    public var steps = 20_000, epochSteps = 500
+    /// Longest side a photograph is halved down to.
+    public var maxSide = 2048
+    public var start = StartingModel.random
+    /// The checkpoint to write; nil: `base-x<scale>.safetensors` in the current folder.
+    public var output: String?
+    public var settings = TrainingSettings()
+
+    public init(folders: [String]) { self.folders = folders }
+
+    public var outputPath: String { output ?? "base-x\(settings.scaleOrDefault).safetensors" }
+
+    /// Decodes the photographs, trains, and saves the best-validated weights to `outputPath`.
+    /// - Throws: as `FinetuneJob.run`.
+    public func run(_ observer: JobObserver) throws -> TrainingRun {
+        let scale = settings.scaleOrDefault
+        var run = try settings.openRun(output: outputPath, fallback: "configs/pretrain.yaml") { config in
+            RunRecord(config: config, scale: scale, images: try folders.flatMap(ImageSet.pictures), base: start.resolved(scale: scale, config: config),
+                      epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
+        }
+        let model = try run.startingModel(observer)
+        let pictures = try FrameCache(images: run.record.images, maxSide: maxSide) { done, total in
+            try observer.checkCancelled()
+            observer.progress("decode", done, of: total, unit: "images", detail: "")
+        }
+        observer.finishStage()
+        let trainer = try Trainer(model: model, config: run.record.config, frames: pictures, epochs: run.record.epochs,
+                                  stepsPerEpoch: run.record.epochSteps)
+        let megapixels = Double(pictures.sizes.map { $0.width * $0.height }.reduce(0, +)) / 1e6
+        observer.report("\(pictures.count) photographs (\(String(format: "%.1f", megapixels)) megapixels): \(trainer.trainFrames.count) to train on, "
+                        + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
+                        + "\(trainer.totalSteps) steps of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
+        try run.train(trainer, trained: "model", observer: observer)
+        return run
+    }
+}

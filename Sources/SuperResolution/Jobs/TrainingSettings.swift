@@ -1,0 +1,123 @@
+import Foundation
+
+/// A request a job cannot run as asked (a missing input, options that
+/// contradict each other): not a file's fault. The CLI shows it as a usage
+/// error (exit 64), a server as a bad request.
+public struct UsageError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The default output name for `input`: its name without the extension plus
+/// `suffix` (".hone-x2.ckpt"), in the current folder.
+public func outputName(for input: String, _ suffix: String) -> String {
+    URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent + suffix
+}
+
+/// Where a training run's weights start.
+public enum StartingModel: Equatable, Sendable {
+    /// The shipped base for the scale (checkpoints/base-x<scale>.safetensors)
+    /// when it holds the config's model, else `random`.
+    case shipped
+    /// Random weights with a zero last layer: the untrained model is exactly bicubic.
+    case random
+    /// A checkpoint file; one of another scale gives the layers the scales share.
+    case checkpoint(String)
+
+    /// `random`, or a checkpoint's path.
+    public init(_ argument: String) { self = argument == "random" ? .random : .checkpoint(argument) }
+
+    /// What a run's record names as its base: a path, or "random".
+    public func resolved(scale: Int, config: HoneConfig) -> String {
+        switch self {
+        case .shipped: TrainingRun.shippedBase(scale: scale, config: config)
+        case .random: "random"
+        case .checkpoint(let path): path
+        }
+    }
+}
+
+/// Loss weights that replace a config's (nil: the config's own).
+public struct LossWeights: Equatable, Sendable {
+    public var pixel: Float?
+    public var perceptual: [VGGLayer: Float]?
+    public var gram: Float?
+
+    public init(pixel: Float? = nil, perceptual: [VGGLayer: Float]? = nil, gram: Float? = nil) {
+        (self.pixel, self.perceptual, self.gram) = (pixel, perceptual, gram)
+    }
+
+    /// Weights written `relu2_2=0.02,relu3_3=0.02` (empty: none).
+    /// - Throws: `UsageError` naming the item that is not `layer=weight` with a known layer and a weight ≥ 0.
+    public static func perceptual(_ text: String) throws -> [VGGLayer: Float] {
+        var weights: [VGGLayer: Float] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=")
+            guard parts.count == 2, let weight = Float(parts[1]), weight >= 0 else {
+                throw UsageError("'\(item)' is not layer=weight with a weight of 0 or more")
+            }
+            guard let layer = VGGLayer(rawValue: String(parts[0])) else {
+                throw UsageError("unknown layer \(parts[0]); use \(VGGLayer.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            weights[layer] = weight
+        }
+        return weights
+    }
+
+    /// `config` with these weights in place of its own.
+    public func applied(to config: HoneConfig) -> HoneConfig {
+        var config = config
+        if let pixel { config.loss.pixel = pixel }
+        if let gram { config.loss.gram = gram }
+        if let perceptual { config.loss.perceptual = Dictionary(uniqueKeysWithValues: perceptual.map { ($0.key.rawValue, $0.value) }) }
+        return config
+    }
+}
+
+/// What every training job (fine-tune, pretrain, evaluate, sweep) is asked
+/// besides its data.
+public struct TrainingSettings: Sendable {
+    /// 2 or 4; nil: 2, or a resumed run's own.
+    public var scale: Int?
+    /// A YAML config; nil: the job's shipped one.
+    public var config: String?
+    public var loss = LossWeights()
+    /// Continue the interrupted run saved in the output checkpoint.
+    public var resume = false
+    /// Minutes between timed checkpoints.
+    public var saveEvery: Double = 5
+    /// A TSV to append the loss and validation to.
+    public var log: String?
+
+    public init() {}
+
+    public var scaleOrDefault: Int { scale ?? 2 }
+
+    /// The config file (or the shipped `fallback`, e.g. "configs/default.yaml")
+    /// with the loss weights applied, checked for the scale.
+    /// - Throws: `FileError` naming the config and what is wrong in it.
+    public func loadConfig(fallback: String) throws -> HoneConfig {
+        guard let path = config ?? ProjectFiles.find(fallback) else { throw FileError(fallback, "not found beside hone; pass a config") }
+        let loaded = loss.applied(to: try HoneConfig.load(path))
+        if let problem = loaded.problems().first ?? loaded.problem(scale: scaleOrDefault) { throw FileError(path, problem) }
+        return loaded
+    }
+
+    /// The run writing `output`: resumed (a scale, config or loss weights given
+    /// again must be the run's own), or fresh from `fresh(config)`.
+    /// - Throws: as `TrainingRun.init`, and `FileError` when a resumed run is asked to change.
+    public func openRun(output: String, fallback: String, fresh: (HoneConfig) throws -> RunRecord) throws -> TrainingRun {
+        var run = try TrainingRun(output: output, resume: resume, inputs: config.map { [$0] } ?? []) {
+            try fresh(try loadConfig(fallback: fallback))
+        }
+        if resume {
+            try run.requireUnchanged("--scale", given: scale.map(String.init), started: "\(run.record.scale)")
+            guard loss.applied(to: try config.map(HoneConfig.load) ?? run.record.config) == run.record.config else {
+                throw FileError(output, "this run was started with another config or loss weights; drop --config and --loss-* to resume it, "
+                                + "or start a new run under another name")
+            }
+        }
+        (run.saveEvery, run.log) = (saveEvery, log)
+        return run
+    }
+}
