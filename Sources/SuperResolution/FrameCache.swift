@@ -26,7 +26,7 @@ public final class FrameCache {
         try self.init(source: video) {
             guard let frame = try reader.next() else { return nil }
             guard frame.image.shape == [1, 3, h, w] else {
-                throw VideoIOError.failed(video, "frame size changes mid-stream (\(frame.image.shape)), which fine-tuning does not handle")
+                throw FileError(video, "frame size changes mid-stream (\(frame.image.shape)), which fine-tuning does not handle")
             }
             n += 1
             try progress(n, max(n, reader.info.estimatedFrames))
@@ -55,7 +55,7 @@ public final class FrameCache {
     public init(source: String, next: () throws -> Tensor?) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hone-frames-\(getpid())-\(UUID().uuidString)").path
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw VideoIOError.cannotWrite(path, "cannot create the frame cache")
+            throw FileError(path, "cannot create the frame cache")
         }
         defer { unlink(path) }
         var sizes: [(width: Int, height: Int)] = [], offsets: [Int] = [], end = 0
@@ -64,18 +64,18 @@ public final class FrameCache {
             let count = image.count
             if bytes.count != count { bytes = [UInt8](repeating: 0, count: count) }
             for i in 0..<count { bytes[i] = UInt8(eightBit(image.data[i])) }
-            do { try file.write(contentsOf: bytes) } catch { throw VideoIOError.diskFull(path) }
+            do { try file.write(contentsOf: bytes) } catch { throw FileError(path, "disk full while caching frames") }
             sizes.append((image.shape[3], image.shape[2]))
             offsets.append(end)
             end += count
         }
         try file.close()
-        guard !sizes.isEmpty else { throw VideoIOError.failed(source, "has no decodable pictures") }
+        guard !sizes.isEmpty else { throw FileError(source, "has no decodable pictures") }
         (self.sizes, self.offsets, length, self.source) = (sizes, offsets, end, source)
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
         guard fd >= 0, let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
-            throw VideoIOError.failed(path, "cannot map the frame cache")
+            throw FileError(path, "cannot map the frame cache")
         }
         base = map.assumingMemoryBound(to: UInt8.self)
     }
@@ -132,10 +132,7 @@ extension FrameCache {
                                          smallestSide: min(info.width, info.height), unit: "frames") {
             throw FileError(video, problem)
         }
-        try self.init(video: video) { done, total in
-            try observer.checkCancelled()
-            observer.progress("decode", done, of: total, unit: "frames", detail: "")
-        }
-        observer.finishStage()
+        defer { observer.finishStage() }
+        try self.init(video: video, progress: observer.progress("decode", unit: "frames"))
     }
 }

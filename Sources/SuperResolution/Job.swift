@@ -29,6 +29,15 @@ public struct JobCancelled: Error, CustomStringConvertible {
 extension JobObserver {
     /// Throws `JobCancelled` once the job has been asked to stop.
     public func checkCancelled() throws { if isCancelled { throw JobCancelled() } }
+
+    /// A `(done, total)` callback for a stage's loop: reports progress, and
+    /// throws `JobCancelled` once the job has been asked to stop.
+    public func progress(_ stage: String, unit: String) -> (Int, Int) throws -> Void {
+        { done, total in
+            try self.checkCancelled()
+            self.progress(stage, done, of: total, unit: unit, detail: "")
+        }
+    }
 }
 
 /// Files that ship with Hone (configs/, checkpoints/), found beside the

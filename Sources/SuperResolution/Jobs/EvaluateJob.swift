@@ -8,10 +8,7 @@ extension GroundTruth {
     public static func load(_ path: String, scale: Int, frames: Int, observer: JobObserver) throws -> GroundTruth {
         var isFolder: ObjCBool = false
         let folder = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
-        func progress(_ done: Int, _ total: Int) throws {
-            try observer.checkCancelled()
-            observer.progress("decode", done, of: total, unit: folder ? "images" : "frames", detail: "")
-        }
+        let progress = observer.progress("decode", unit: folder ? "images" : "frames")
         defer { observer.finishStage() }
         let truth = folder ? try FrameCache(images: try ImageSet.pictures(in: path), maxSide: .max, progress: progress)
                            : try FrameCache(video: path, progress: progress)
@@ -22,10 +19,7 @@ extension GroundTruth {
     public func score(_ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
         let lpips = try LPIPS()
         defer { observer.finishStage() }
-        return try score(methods, lpips: lpips) { done, total in
-            try observer.checkCancelled()
-            observer.progress("score", done, of: total, unit: isVideo ? "frames" : "images", detail: "")
-        }
+        return try score(methods, lpips: lpips, progress: observer.progress("score", unit: isVideo ? "frames" : "images"))
     }
 
     /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`

@@ -105,10 +105,7 @@ public struct InferJob {
                 let sr = try enhancer.enhance(lr)
                 try overshoot.add(sr, input: lr)
                 return sr
-            }) { done, total in
-                try observer.checkCancelled()
-                observer.progress("infer", done, of: total, unit: "frames", detail: "")
-            }
+            }, progress: observer.progress("infer", unit: "frames"))
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
                       warnings: report.warnings, overshoot: overshoot.result)

@@ -70,10 +70,7 @@ public struct PretrainJob {
                       epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
         }
         let model = try run.startingModel(observer)
-        let pictures = try FrameCache(images: run.record.images, maxSide: maxSide) { done, total in
-            try observer.checkCancelled()
-            observer.progress("decode", done, of: total, unit: "images", detail: "")
-        }
+        let pictures = try FrameCache(images: run.record.images, maxSide: maxSide, progress: observer.progress("decode", unit: "images"))
         observer.finishStage()
         let trainer = try Trainer(model: model, config: run.record.config, frames: pictures, epochs: run.record.epochs,
                                   stepsPerEpoch: run.record.epochSteps)
