@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SuperResolution
 import VideoIO
 
 /// `hone info`: what Hone sees in a video, and optionally how fast it decodes.
@@ -25,15 +26,14 @@ struct InfoCommand: ParsableCommand {
               rotation   \(i.rotation == 0 ? "none" : String(format: "%.0f°", i.rotation))
             """)
         guard decode else { return }
-        Interrupt.install()
-        let bar = ProgressBar("decode")
-        defer { bar.finish() }
+        let observer = ConsoleObserver()
+        let progress = observer.progress("decode", unit: "frames")
+        defer { observer.finishStage() }
         let start = Date()
         var frames = 0
         while try reader.next() != nil {
-            if Interrupt.requested != 0 { throw ExitCode(130) }
             frames += 1
-            bar.update(frames, of: max(frames, i.estimatedFrames))
+            try progress(frames, max(frames, i.estimatedFrames))
         }
         let seconds = Date().timeIntervalSince(start)
         say("  decoded    \(frames) frames in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(frames) / seconds)) fps)")
