@@ -1,7 +1,7 @@
 # Hone's entry points. `make demo` and `make test` are the README's two commands;
 # both run `make setup` first, which installs what is missing and builds.
 SHELL := /bin/bash
-DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg pkg-config python3-pip python3-numpy
+DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg pkg-config python3-pip python3-numpy
 SWIFT_BUILD := swift build -c release
 DEMO_OUT := demo-output
 PREFIX ?= /usr/local

@@ -21,7 +21,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
         .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "Yams"], swiftSettings: engineFlags),

@@ -30,6 +30,34 @@ func x264Lookahead(preset: String, width: Int, height: Int) -> Int? {
     return fits
 }
 
+/// Tags that describe the file as it was encoded (statistics, the encoder),
+/// which would be wrong on the output; the muxer writes its own.
+private let encodingTags: Set<String> = ["encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "vendor_id"]
+
+/// Copies the tags of `source` that still describe the content (title,
+/// language, handler name, creation time, …) into `destination`.
+func copyTags(_ source: OpaquePointer?, into destination: inout OpaquePointer?) {
+    var entry: UnsafeMutablePointer<AVDictionaryEntry>?
+    while let e = av_dict_get(source, "", entry, AV_DICT_IGNORE_SUFFIX) {
+        entry = e
+        let key = String(cString: e.pointee.key).lowercased()
+        guard !encodingTags.contains(key), !key.hasPrefix("bps-"), !key.hasPrefix("_statistics") else { continue }
+        av_dict_set(&destination, e.pointee.key, e.pointee.value, 0)
+    }
+}
+
+/// What describes a stream beyond its codec: its tags (language, title) and
+/// disposition (default, forced, hearing impaired, …).
+/// MP4 keeps a track's name only as its handler name, so a title goes there.
+func copyDescription(from input: UnsafeMutablePointer<AVStream>, to output: UnsafeMutablePointer<AVStream>,
+                     in format: UnsafeMutablePointer<AVFormatContext>) {
+    copyTags(input.pointee.metadata, into: &output.pointee.metadata)
+    output.pointee.disposition = input.pointee.disposition
+    if String(cString: format.pointee.oformat.pointee.name) == "mp4", let title = av_dict_get(input.pointee.metadata, "title", nil, 0) {
+        av_dict_set(&output.pointee.metadata, "handler_name", title.pointee.value, 0)
+    }
+}
+
 /// Maps an FFmpeg write error to the one-line error a user should see.
 private func writeError(_ code: Int32, _ path: String) -> VideoIOError {
     code == hone_averror(ENOSPC) ? .diskFull(path) : .cannotWrite(path, ffmpegMessage(code))
@@ -121,6 +149,8 @@ public final class MediaOutput {
         avcodec_parameters_from_context(vs.pointee.codecpar, enc)
         vs.pointee.time_base = enc.pointee.time_base
         vs.pointee.avg_frame_rate = enc.pointee.framerate
+        copyDescription(from: input.videoStream, to: vs, in: oc)
+        copyTags(input.format.pointee.metadata, into: &oc.pointee.metadata)
         // Keep the rotation tag so players turn the output as they turned the input.
         if let matrix = av_stream_get_side_data(input.videoStream, AV_PKT_DATA_DISPLAYMATRIX, nil),
            let copy = av_stream_new_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, 36) {
@@ -141,9 +171,12 @@ public final class MediaOutput {
                 avcodec_parameters_copy(out.pointee.codecpar, par)
                 out.pointee.codecpar.pointee.codec_tag = 0
                 out.pointee.time_base = stream.pointee.time_base
+                copyDescription(from: stream, to: out, in: oc)
                 copies[stream.pointee.index] = (out, stream.pointee.time_base)
             } else if kind == AVMEDIA_TYPE_AUDIO {
-                audio[stream.pointee.index] = try AudioTranscoder(stream, into: oc, codec: ofmt.pointee.audio_codec, path: path)
+                let transcoder = try AudioTranscoder(stream, into: oc, codec: ofmt.pointee.audio_codec, path: path)
+                copyDescription(from: stream, to: transcoder.stream, in: oc)
+                audio[stream.pointee.index] = transcoder
                 warnings.append("audio \(name) is re-encoded: \(url.pathExtension) does not take it as it is")
             } else {
                 warnings.append("subtitles (\(name)) dropped: \(url.pathExtension) does not take them")

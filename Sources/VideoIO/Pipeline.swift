@@ -30,7 +30,7 @@ public struct SecondView {
 /// the whole run succeeds; `progress` may throw (e.g. on Ctrl-C) to stop it cleanly.
 /// - Throws: `VideoIOError` naming the file that failed, or what `enhance` or `progress` threw.
 public func enhanceVideo(input: String, output: String, scale: Int, settings: EncoderSettings = EncoderSettings(),
-                         secondView: SecondView? = nil,
+                         decoding: DecodingOptions = DecodingOptions(), secondView: SecondView? = nil,
                          enhance: (Tensor) throws -> Tensor,
                          progress: (_ done: Int, _ total: Int) throws -> Void) throws -> PipelineReport {
     let start = Date()

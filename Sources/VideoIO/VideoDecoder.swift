@@ -9,6 +9,25 @@ public struct Frame {
     public init(pts: Int64, image: Tensor) { (self.pts, self.image) = (pts, image) }
 }
 
+/// How decoded pictures are prepared before they become tensors.
+public struct DecodingOptions: Sendable {
+    public enum Deinterlace: String, Sendable, CaseIterable {
+        /// When the stream says its frames are interlaced (field order, or the frame's own flag).
+        case auto
+        case on, off
+    }
+    public var deinterlace: Deinterlace
+    /// HDR (PQ or HLG) converted to SDR BT.709 by libavfilter's tonemap,
+    /// instead of keeping the source's coded values.
+    public var toneMap: Bool
+    /// Frames per second of an image-sequence input (`frames/%04d.png`); nil: 25.
+    public var frameRate: Double?
+
+    public init(deinterlace: Deinterlace = .auto, toneMap: Bool = false, frameRate: Double? = nil) {
+        (self.deinterlace, self.toneMap, self.frameRate) = (deinterlace, toneMap, frameRate)
+    }
+}
+
 /// swscale between a codec's pixel format and 16-bit planar RGB, the format
 /// that meets tensors: 16 bits keep 10-bit sources exact.
 final class PixelConverter {
