@@ -58,12 +58,15 @@ public struct TiledUpscaler {
                     }}
                 }
                 let sr = try model(input)
-                for (k, (core, origin)) in zip(group, origins).enumerated() {
-                    let (y0, y1, x0, x1) = (core.y.0 * s, core.y.1 * s, core.x.0 * s, core.x.1 * s)
-                    for c in 0..<3 { for r in y0..<y1 {
-                        let src = sr.data + ((k * 3 + c) * eh * s + r - origin.y * s) * ew * s + x0 - origin.x * s
-                        (out.data + (c * h * s + r) * w * s + x0).update(from: src, count: x1 - x0)
-                    }}
+                // `src` points into `sr`'s buffer: keep `sr` alive until the last copy from it.
+                withExtendedLifetime(sr) {
+                    for (k, (core, origin)) in zip(group, origins).enumerated() {
+                        let (y0, y1, x0, x1) = (core.y.0 * s, core.y.1 * s, core.x.0 * s, core.x.1 * s)
+                        for c in 0..<3 { for r in y0..<y1 {
+                            let src = sr.data + ((k * 3 + c) * eh * s + r - origin.y * s) * ew * s + x0 - origin.x * s
+                            (out.data + (c * h * s + r) * w * s + x0).update(from: src, count: x1 - x0)
+                        }}
+                    }
                 }
             }
             return out

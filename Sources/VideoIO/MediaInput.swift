@@ -27,6 +27,13 @@ public enum VideoIOError: Error, CustomStringConvertible {
     }
 }
 
+/// A codec tag as people write it ("FMP4"), or "no codec tag"; never raw bytes in a message.
+func fourCC(_ tag: UInt32) -> String {
+    let bytes = withUnsafeBytes(of: tag.littleEndian) { Array($0) }
+    guard tag != 0 else { return "no codec tag" }
+    return "FourCC " + bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+}
+
 func ffmpegMessage(_ code: Int32) -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     av_strerror(code, &buffer, buffer.count)
@@ -117,7 +124,7 @@ public final class MediaInput {
         info = VideoInfo(
             width: Int(par.width), height: Int(par.height),
             codec: par.codec_id == AV_CODEC_ID_NONE
-                ? "unknown to FFmpeg (FourCC \(String(decoding: withUnsafeBytes(of: par.codec_tag.littleEndian) { Array($0) }, as: UTF8.self)))"
+                ? "unknown to FFmpeg (\(fourCC(par.codec_tag)))"
                 : String(cString: avcodec_get_name(par.codec_id)),
             timeBase: (stream.pointee.time_base.num, stream.pointee.time_base.den),
             frameRate: rate, duration: duration,

@@ -76,9 +76,15 @@ public final class MediaOutput {
     let width, height: Int
     let colorSpace: ColorSpace
     private let inputTimeBase: AVRational
+    /// Where the input's content starts (AV_TIME_BASE units), taken off every
+    /// timestamp so the output starts with its first frame, as ffmpeg does;
+    /// 0 when the input starts at or before 0 (an MP4's audio priming).
+    let startOffset: Int64
     private var copies: [Int32: (stream: UnsafeMutablePointer<AVStream>, inTimeBase: AVRational)] = [:]
     private var audio: [Int32: AudioTranscoder] = [:]
     private var converter: PixelConverter?
+    /// Each written frame's duration by its pts, until its packet comes out of the encoder.
+    private var durations: [Int64: Int64] = [:]
     private let rgb: UnsafeMutablePointer<AVFrame>, yuv: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
     private var opened = false, finished = false
@@ -107,6 +113,8 @@ public final class MediaOutput {
         packet = av_packet_alloc()
         colorSpace = settings.codec == .ffv1 ? ColorSpace(matrix: .bt709, fullRange: true) : .standard(height: height)
         inputTimeBase = input.videoStream.pointee.time_base
+        let start = input.format.pointee.start_time
+        startOffset = start == Int64.min || start < 0 ? 0 : start
 
         // Video encoder.
         let encoderName = settings.codec == .h264 ? "libx264" : "ffv1"
@@ -217,9 +225,9 @@ public final class MediaOutput {
         guard r >= 0 else { throw writeError(r, path) }
     }
 
-    /// Encodes one RGB frame ([1, 3, height, width], values in [0, 1]) at `pts`
-    /// in the input's video time base.
-    public func write(_ image: Tensor, pts: Int64) throws {
+    /// Encodes one RGB frame ([1, 3, height, width], values in [0, 1]) at `pts`,
+    /// shown for `duration` (0: until the next frame), in the input's video time base.
+    public func write(_ image: Tensor, pts: Int64, duration: Int64 = 0) throws {
         try open()
         guard image.shape == [1, 3, height, width] else {
             throw VideoIOError.failed(path, "frame \(image.shape) does not match the output size \(width)×\(height)")
@@ -231,7 +239,9 @@ public final class MediaOutput {
         guard av_frame_make_writable(yuv) >= 0 else { throw VideoIOError.failed(path, "out of memory") }
         fill(gbrp16: rgb, from: image, width: width, height: height)
         converter!.convert(rgb, into: yuv)
-        yuv.pointee.pts = pts
+        yuv.pointee.pts = pts - shift(inputTimeBase)
+        // x264 gives its packets no duration, so the last frame's would be guessed from the frame rate (wrong for VFR).
+        if duration > 0 { durations[yuv.pointee.pts] = duration }
         try encode(yuv)
     }
 
@@ -243,6 +253,7 @@ public final class MediaOutput {
             r = avcodec_receive_packet(encoder, packet)
             if r == hone_averror_eagain() || r == hone_averror_eof() { return }
             guard r >= 0 else { throw VideoIOError.failed(path, "video encoding failed: \(ffmpegMessage(r))") }
+            if let duration = durations.removeValue(forKey: packet.pointee.pts) { packet.pointee.duration = duration }
             av_packet_rescale_ts(packet, encoder.pointee.time_base, videoStream.pointee.time_base)
             packet.pointee.stream_index = videoStream.pointee.index
             try mux(packet)
@@ -263,6 +274,9 @@ public final class MediaOutput {
         defer { av_packet_free(&owned) }
         let index = packet.pointee.stream_index
         if let (stream, inTimeBase) = copies[index] {
+            let offset = shift(inTimeBase)
+            if packet.pointee.pts != Int64.min { packet.pointee.pts -= offset }
+            if packet.pointee.dts != Int64.min { packet.pointee.dts -= offset }
             av_packet_rescale_ts(packet, inTimeBase, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             packet.pointee.pos = -1
@@ -271,6 +285,9 @@ public final class MediaOutput {
             try transcoder.push(packet, output: self)
         }
     }
+
+    /// The start offset in `timeBase` units.
+    func shift(_ timeBase: AVRational) -> Int64 { av_rescale_q(startOffset, AVRational(num: 1, den: AV_TIME_BASE), timeBase) }
 
     /// Flushes the encoders, writes the trailer and moves the file to its final name.
     public func finish() throws {
@@ -364,7 +381,7 @@ final class AudioTranscoder {
         while avcodec_receive_frame(decoder, frame) >= 0 {
             if firstPts == nil, frame.pointee.pts != Int64.min {
                 // Start where the input's audio starts, so sync is kept.
-                firstPts = av_rescale_q(frame.pointee.pts, decoder.pointee.pkt_timebase, encoder.pointee.time_base)
+                firstPts = av_rescale_q(frame.pointee.pts, decoder.pointee.pkt_timebase, encoder.pointee.time_base) - output.shift(encoder.pointee.time_base)
                 nextPts = firstPts!
             }
             let outCount = swr_get_out_samples(resampler, frame.pointee.nb_samples)

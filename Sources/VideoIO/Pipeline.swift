@@ -52,7 +52,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
                 guard let copy = av_packet_clone(packet) else { throw VideoIOError.failed(input, "out of memory") }
                 guard decoded.put(.packet(copy)) else { var p: UnsafeMutablePointer<AVPacket>? = copy; av_packet_free(&p); return }
             }) {
-                guard decoded.put(.frame(frame.pts, frame.image, original: frame.image)) else { return }
+                guard decoded.put(.frame(frame, original: frame.image)) else { return }
             }
             decoded.close()
         } catch { stop(error) }
@@ -65,9 +65,11 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
                     defer { var p: UnsafeMutablePointer<AVPacket>? = packet; av_packet_free(&p) }
                     try out.pass(packet)
                     try compare?.pass(packet)
-                case .frame(let pts, let image, let original):
-                    try out.write(image, pts: pts)
-                    if let compare, let secondView { try compare.write(try secondView.compose(original, image), pts: pts) }
+                case .frame(let frame, let original):
+                    try out.write(frame.image, pts: frame.pts, duration: frame.duration)
+                    if let compare, let secondView {
+                        try compare.write(try secondView.compose(original, frame.image), pts: frame.pts, duration: frame.duration)
+                    }
                 }
             }
         } catch { stop(error) }
@@ -76,11 +78,11 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     var frames = 0, enhanceSeconds = 0.0
     do {
         while let item = decoded.take() {
-            guard case .frame(let pts, let image, _) = item else { if !enhanced.put(item) { break }; continue }
+            guard case .frame(let frame, _) = item else { if !enhanced.put(item) { break }; continue }
             let t = Date()
-            let result = try enhance(image)
+            let result = try enhance(frame.image)
             enhanceSeconds += Date().timeIntervalSince(t)
-            guard enhanced.put(.frame(pts, result, original: image)) else { break }
+            guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result), original: frame.image)) else { break }
             frames += 1
             try progress(frames, max(frames, reader.info.estimatedFrames))
         }
@@ -92,6 +94,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     enhanced.drain { $0.free() }
     do {
         if let error = failure.error { throw error }
+        guard frames > 0 else { throw VideoIOError.failed(input, "has no video frames that can be decoded") }
         try out.finish()
         try compare?.finish()
     } catch {
@@ -99,13 +102,14 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
         compare?.abort()
         throw error
     }
-    return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds, warnings: out.warnings)
+    return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds,
+                          warnings: [reader.damage].compactMap { $0 } + out.warnings)
 }
 
 /// What travels between the stages: a video frame (with the decoded original,
 /// for the second view), or a packet of another stream, cloned.
 private enum Item {
-    case frame(Int64, Tensor, original: Tensor)
+    case frame(Frame, original: Tensor)
     case packet(UnsafeMutablePointer<AVPacket>)
 
     func free() {

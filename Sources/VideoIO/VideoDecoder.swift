@@ -1,12 +1,13 @@
 import Autograd
 import CFFmpeg
 
-/// One decoded picture: RGB in [0, 1] as a [1, 3, h, w] tensor, and its
-/// presentation time in the stream's time base.
+/// One decoded picture: RGB in [0, 1] as a [1, 3, h, w] tensor, its
+/// presentation time and how long it is shown (0: unknown), both in the
+/// stream's time base.
 public struct Frame {
-    public let pts: Int64
+    public let pts: Int64, duration: Int64
     public let image: Tensor
-    public init(pts: Int64, image: Tensor) { (self.pts, self.image) = (pts, image) }
+    public init(pts: Int64, duration: Int64 = 0, image: Tensor) { (self.pts, self.duration, self.image) = (pts, duration, image) }
 }
 
 /// How decoded pictures are prepared before they become tensors.
@@ -147,17 +148,25 @@ final class VideoDecoder {
         av_frame_free(&g)
     }
 
-    /// Sends a packet, or nil to flush at the end.
+    /// Packets or frames the decoder rejected as damaged (skipped, as players do).
+    private(set) var damaged = 0
+
+    /// Sends a packet, or nil to flush at the end; a damaged packet is counted and skipped.
     func send(_ packet: UnsafeMutablePointer<AVPacket>?) throws {
         let r = avcodec_send_packet(codec, packet)
-        guard r >= 0 || r == hone_averror_eof() else { throw VideoIOError.failed(path, "corrupt video data: \(ffmpegMessage(r))") }
+        if r == hone_averror(ENOMEM) { throw VideoIOError.failed(path, "out of memory while decoding") }
+        if r < 0 && r != hone_averror_eof() { damaged += 1 }
     }
 
     /// The next decoded frame, or nil when the decoder needs more input (or is done).
     func receive() throws -> Frame? {
-        let r = avcodec_receive_frame(codec, frame)
-        if r == hone_averror_eagain() || r == hone_averror_eof() { return nil }
-        guard r >= 0 else { throw VideoIOError.failed(path, "corrupt video data: \(ffmpegMessage(r))") }
+        var r = avcodec_receive_frame(codec, frame)
+        while r < 0 && r != hone_averror_eagain() && r != hone_averror_eof() {
+            if r == hone_averror(ENOMEM) { throw VideoIOError.failed(path, "out of memory while decoding") }
+            damaged += 1
+            r = avcodec_receive_frame(codec, frame)
+        }
+        if r < 0 { return nil }
         defer { av_frame_unref(frame) }
         let (w, h) = (Int(frame.pointee.width), Int(frame.pointee.height))
         if converter == nil || converter!.width != w || converter!.height != h {
@@ -169,7 +178,8 @@ final class VideoDecoder {
         }
         converter!.convert(frame, into: rgb!)
         let pts = frame.pointee.best_effort_timestamp
-        return Frame(pts: pts == Int64.min ? frame.pointee.pts : pts, image: tensor(fromGBRP16: rgb!, width: w, height: h))
+        return Frame(pts: pts == Int64.min ? frame.pointee.pts : pts, duration: max(frame.pointee.pkt_duration, 0),
+                     image: tensor(fromGBRP16: rgb!, width: w, height: h))
     }
 }
 
@@ -195,15 +205,36 @@ public final class VideoReader {
         av_packet_free(&p)
     }
 
+    /// Frames returned so far.
+    public private(set) var framesRead = 0
+    private var readError: String?
+
+    /// What was lost to a damaged or cut-off file, once the end is reached: nil when nothing was.
+    public var damage: String? {
+        guard flushed, readError != nil || decoder.damaged > 0 else { return nil }
+        let lost = max(info.estimatedFrames - framesRead, 0)
+        return "\(input.path): the file is damaged or cut off (\(readError ?? "\(decoder.damaged) damaged \(decoder.damaged == 1 ? "packet" : "packets") skipped")); "
+            + (lost > 0 ? "\(lost) of about \(info.estimatedFrames) frames could not be read" : "no frame was lost")
+    }
+
     /// The next frame in presentation order, or nil at the end.
     public func next() throws -> Frame? { try next(other: nil) }
 
     /// Also hands packets of the other streams to `other` (the pipeline copies them to the output).
+    /// A damaged packet is skipped and a read error ends the stream, as in a
+    /// player; `damage` says what was lost.
     func next(other: ((UnsafeMutablePointer<AVPacket>) throws -> Void)?) throws -> Frame? {
         while true {
-            if let frame = try decoder.receive() { return frame }
+            if let frame = try decoder.receive() {
+                framesRead += 1
+                return frame
+            }
             if flushed { return nil }
-            if try input.read(into: packet) {
+            let more: Bool
+            do { more = try input.read(into: packet) } catch let VideoIOError.failed(_, why) {
+                (readError, more) = (why, false)
+            }
+            if more {
                 defer { av_packet_unref(packet) }
                 if packet.pointee.stream_index == input.videoIndex {
                     try decoder.send(packet)

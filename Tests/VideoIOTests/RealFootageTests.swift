@@ -43,4 +43,60 @@ final class RealFootageTests: XCTestCase {
         }
         XCTAssertEqual(try Media.probe(path("out.mkv"), stream: "s:0", "stream_tags=language")["TAG:language"], "deu")
     }
+
+    /// One line, no output: a video stream without packets, an MP4 cut before its frames; a file cut in the
+    /// middle gives what can be read and says how much was lost.
+    func testEmptyAndBrokenFiles() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-c:v", "libx264", "-movflags", "+faststart", path("whole.mp4")])
+        try Media.ffmpeg(["-i", path("whole.mp4"), "-f", "lavfi", "-i", "sine", "-t", "1", "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                          "-bsf:v", "noise=dropamount=1", "-c:a", "aac", path("novideo.mkv")])
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path("whole.mp4")))
+        try whole.prefix(1000).write(to: URL(fileURLWithPath: path("header-only.mp4")))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: path("half.mp4")))
+        for broken in ["novideo.mkv", "header-only.mp4"] {
+            XCTAssertThrowsError(try upscale(path(broken), path("out.mp4"))) {
+                XCTAssertEqual("\($0)", "\(self.path(broken)): has no video frames that can be decoded")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.mp4")))
+        }
+        let report = try upscale(path("half.mp4"), path("half-out.mp4"))
+        let written = try Media.frameTimes(path("half-out.mp4")).count
+        XCTAssert((1..<20).contains(written), "\(written) frames")
+        XCTAssertEqual(report.warnings.first, "\(path("half.mp4")): the file is damaged or cut off (1 damaged packet skipped); "
+                       + "\(20 - written) of about 20 frames could not be read", "\(report.warnings)")
+        // Raw bytes of a codec tag never reach a message.
+        XCTAssertFalse(report.warnings.joined().contains("\0"))
+    }
+
+    /// An MPEG-TS starts at 1.4 s or later: the output starts with its first frame, audio in step.
+    func testOutputStartsWhereTheContentStarts() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i", "sine", "-t", "3",
+                          "-c:v", "libx264", "-c:a", "aac", "-f", "mpegts", path("late.ts")])
+        let start = Double(try Media.probe(path("late.ts"), stream: "v:0", "stream=start_time")["start_time"]!)!
+        XCTAssertGreaterThan(start, 1.3)
+        try upscale(path("late.ts"), path("early.mp4"))
+        // As ffmpeg's own remux: every stream moved by the same offset.
+        try Media.ffmpeg(["-i", path("late.ts"), "-c", "copy", path("remux.mp4")])
+        for stream in ["v:0", "a:0"] {
+            let ours = Double(try Media.probe(path("early.mp4"), stream: stream, "stream=start_time")["start_time"]!)!
+            let ffmpeg = Double(try Media.probe(path("remux.mp4"), stream: stream, "stream=start_time")["start_time"]!)!
+            XCTAssertEqual(ours, ffmpeg, accuracy: 0.001, stream)
+        }
+        let duration = Double(try Media.run("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path("early.mp4")])
+            .split(separator: 10).first.map { String(decoding: $0, as: UTF8.self) } ?? "")!
+        XCTAssertEqual(duration, 3.04, accuracy: 0.05)
+    }
+
+    /// A variable-rate clip's last frame keeps its own duration.
+    func testLastFrameKeepsItsDuration() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10,setpts='if(lt(N,5),N*0.1,N*0.13+0.02)/TB'", "-t", "2",
+                          "-vsync", "vfr", "-c:v", "libx264", path("vfr.mp4")])
+        try upscale(path("vfr.mp4"), path("vfr-out.mp4"))
+        func end(_ file: String) throws -> Double {
+            let rows = String(decoding: try Media.run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,duration_time",
+                                                                   "-of", "csv=p=0", file]), as: UTF8.self)
+            return rows.split(separator: "\n").map { $0.split(separator: ",").compactMap { Double($0) } }.map { $0[0] + $0[1] }.max()!
+        }
+        XCTAssertEqual(try end(path("vfr-out.mp4")), try end(path("vfr.mp4")), accuracy: 0.001)
+    }
 }

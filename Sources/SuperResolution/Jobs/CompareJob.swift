@@ -97,7 +97,7 @@ public struct CompareJob {
                 for (n, frame) in frames.enumerated() {
                     let (lr, hr) = try pair(frame)
                     let shown = try panels(lr, hr)[(n / half) % 2 == 0 ? 0 : (baseModel == nil ? 2 : 3)]
-                    try out.write(montage([shown], zoom: zoom), pts: frame.pts)
+                    try out.write(montage([shown], zoom: zoom), pts: frame.pts, duration: frame.duration)
                 }
                 try out.finish()
             } catch {
