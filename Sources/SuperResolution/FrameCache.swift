@@ -19,9 +19,11 @@ public final class FrameCache {
     private let length: Int
 
     /// Every frame of a video, which must keep one size.
+    /// - Throws: `FileError` when the cache's disk lacks the room (checked before decoding).
     public convenience init(video: String, progress: (Int, Int) throws -> Void) throws {
         let reader = try VideoReader(video)
         let (w, h) = (reader.info.width, reader.info.height)
+        try Self.requireRoom(bytes: w * h * 3 * reader.info.estimatedFrames, for: "\(reader.info.estimatedFrames) frames of \(w)×\(h)")
         var n = 0
         try self.init(source: video) {
             guard let frame = try reader.next() else { return nil }
@@ -49,6 +51,18 @@ public final class FrameCache {
             try progress(next, images.count)
             return image
         }
+    }
+
+    /// Throws unless the temporary folder ($TMPDIR) has `bytes` free, saying what is needed.
+    static func requireRoom(bytes: Int, for what: String) throws {
+        let folder = FileManager.default.temporaryDirectory.path
+        var fs = statvfs()
+        guard statvfs(folder, &fs) == 0 else { return }
+        let free = Int(fs.f_bavail) * Int(fs.f_frsize)
+        guard bytes > free else { return }
+        func gb(_ n: Int) -> String { String(format: "%.1f GB", Double(n) / 1e9) }
+        throw FileError(folder, "the frame cache needs \(gb(bytes)) for \(what) and only \(gb(free)) is free; "
+                        + "point TMPDIR at a larger disk")
     }
 
     /// Each [1, 3, h, w] picture `next` gives until it returns nil; `source` names them in errors.

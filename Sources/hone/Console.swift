@@ -53,13 +53,14 @@ enum Console {
     }
 }
 
-/// Ctrl-C or SIGTERM asks long work to stop at the next frame or step, so it
+/// Ctrl-C, SIGTERM (what `timeout`, systemd and `docker stop` send) or SIGHUP
+/// (a closed terminal) asks long work to stop at the next frame or step, so it
 /// can clean up (or save); a second one quits at once.
 enum Interrupt {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
 
     static func install() {
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { received in
                 Interrupt.requested = 1
                 signal(received, SIG_DFL)

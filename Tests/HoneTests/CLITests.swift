@@ -14,10 +14,11 @@ final class CLITests: XCTestCase {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT) throws -> Result {
+    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.hone)
         p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let (out, err) = (Pipe(), Pipe())
         p.standardOutput = out
         p.standardError = err
@@ -110,12 +111,27 @@ final class CLITests: XCTestCase {
         assertNoOutput(output)
     }
 
-    func testCtrlCLeavesNoOutput() throws {
+    func testCtrlCTermAndHangUpLeaveNoOutput() throws {
         let clip = try makeClip("long.mp4", seconds: 20, size: "640x360")
         let output = path("out.mp4")
-        let r = try hone(["infer", "--checkpoint", "lanczos", "--video", clip, "-o", output, "--preset", "veryslow"], interruptAfter: 1.5)
-        XCTAssertEqual(r.status, 130, r.stderr)
-        assertNoOutput(output)
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            let r = try hone(["infer", "--checkpoint", "lanczos", "--video", clip, "-o", output, "--preset", "veryslow"],
+                             interruptAfter: 1.5, signal: signal)
+            XCTAssertEqual(r.status, 130, "signal \(signal): \(r.stderr)")
+            assertNoOutput(output)
+        }
+    }
+
+    func testFrameCacheSaysWhatDiskItNeeds() throws {
+        let clip = try makeClip("clip.mp4", seconds: 4, size: "640x360")
+        let small = path("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        guard (try? Media.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])) != nil else {
+            throw XCTSkip("cannot mount a small tmpfs here (needs root)")
+        }
+        defer { _ = try? Media.run("umount", [small]) }
+        let r = try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt")], environment: ["TMPDIR": small])
+        assertOneLineError(r, naming: small, "the frame cache needs 0.1 GB for 100 frames of 640×360 and only 0.0 GB is free")
     }
 
     /// A config small enough for a 96×64 clip and a test's time budget, perceptual term included.
