@@ -58,6 +58,25 @@ func copyDescription(from input: UnsafeMutablePointer<AVStream>, to output: Unsa
     }
 }
 
+/// `image` [1, 3, h, w] turned `quarterTurns` × 90° counterclockwise (as a display matrix's angle).
+func rotated(_ image: Tensor, quarterTurns: Int) -> Tensor {
+    let (h, w) = (image.shape[2], image.shape[3])
+    let (oh, ow) = quarterTurns % 2 == 1 ? (w, h) : (h, w)
+    let out = Tensor(shape: [1, 3, oh, ow])
+    for c in 0..<3 {
+        let src = image.data + c * h * w, dst = out.data + c * oh * ow
+        for r in 0..<oh { for q in 0..<ow {
+            let (y, x) = switch quarterTurns {
+            case 1: (q, w - 1 - r)
+            case 2: (h - 1 - r, w - 1 - q)
+            default: (h - 1 - q, r)
+            }
+            dst[r * ow + q] = src[y * w + x]
+        }}
+    }
+    return out
+}
+
 /// Maps an FFmpeg write error to the one-line error a user should see.
 private func writeError(_ code: Int32, _ path: String) -> VideoIOError {
     code == hone_averror(ENOSPC) ? .diskFull(path) : .cannotWrite(path, ffmpegMessage(code))
@@ -73,7 +92,11 @@ public final class MediaOutput {
     let format: UnsafeMutablePointer<AVFormatContext>
     let encoder: UnsafeMutablePointer<AVCodecContext>
     let videoStream: UnsafeMutablePointer<AVStream>
+    /// The frames' size, and the encoded size (swapped when the pixels are turned a quarter).
     let width, height: Int
+    let encodedWidth, encodedHeight: Int
+    /// Quarter turns counterclockwise given to every frame: the input's rotation, where the container has no tag for it.
+    let turns: Int
     let colorSpace: ColorSpace
     private let inputTimeBase: AVRational
     /// Where the input's content starts (AV_TIME_BASE units), taken off every
@@ -97,6 +120,11 @@ public final class MediaOutput {
         self.path = path
         (self.width, self.height) = (width, height)
         let url = URL(fileURLWithPath: path)
+        // MP4 and MOV carry a rotation tag; elsewhere the pixels are turned, so players show the same picture.
+        let formatName = av_guess_format(nil, path, nil).map { String(cString: $0.pointee.name) } ?? ""
+        let holdsRotation = ["mp4", "mov", "3gp", "3g2", "ipod"].contains(formatName)
+        turns = holdsRotation ? 0 : ((Int((input.info.rotation / 90).rounded()) % 4) + 4) % 4
+        (encodedWidth, encodedHeight) = turns % 2 == 1 ? (height, width) : (width, height)
         temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
             + "." + url.pathExtension
         guard let ofmt = av_guess_format(nil, path, nil) else {
@@ -127,8 +155,8 @@ public final class MediaOutput {
             throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(settings.codec.rawValue) video; use .mp4 or .mkv")
         }
         let pixFmt = settings.codec == .h264 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_GBRP16LE
-        enc.pointee.width = Int32(width)
-        enc.pointee.height = Int32(height)
+        enc.pointee.width = Int32(encodedWidth)
+        enc.pointee.height = Int32(encodedHeight)
         enc.pointee.pix_fmt = pixFmt
         enc.pointee.time_base = inputTimeBase  // input timestamps pass through unchanged
         enc.pointee.framerate = input.videoStream.pointee.avg_frame_rate
@@ -160,13 +188,16 @@ public final class MediaOutput {
         copyDescription(from: input.videoStream, to: vs, in: oc)
         copyTags(input.format.pointee.metadata, into: &oc.pointee.metadata)
         // Keep the rotation tag so players turn the output as they turned the input.
-        if let matrix = av_stream_get_side_data(input.videoStream, AV_PKT_DATA_DISPLAYMATRIX, nil),
+        if holdsRotation, let matrix = av_stream_get_side_data(input.videoStream, AV_PKT_DATA_DISPLAYMATRIX, nil),
            let copy = av_stream_new_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, 36) {
             copy.update(from: matrix, count: 36)
         }
+        if turns != 0 {
+            warnings.append("rotation \(turns * 90)° turned into the pixels: .\(url.pathExtension) has no rotation tag")
+        }
 
-        rgb = try allocateFrame(width: width, height: height, format: AV_PIX_FMT_GBRP16LE)
-        yuv = try allocateFrame(width: width, height: height, format: pixFmt)
+        rgb = try allocateFrame(width: encodedWidth, height: encodedHeight, format: AV_PIX_FMT_GBRP16LE)
+        yuv = try allocateFrame(width: encodedWidth, height: encodedHeight, format: pixFmt)
 
         // Other streams: audio and subtitles, copied or re-encoded.
         for stream in input.streams where stream.pointee.index != input.videoIndex && !videoOnly {
@@ -233,11 +264,11 @@ public final class MediaOutput {
             throw VideoIOError.failed(path, "frame \(image.shape) does not match the output size \(width)×\(height)")
         }
         if converter == nil {
-            converter = try PixelConverter(width: width, height: height, from: AV_PIX_FMT_GBRP16LE,
+            converter = try PixelConverter(width: encodedWidth, height: encodedHeight, from: AV_PIX_FMT_GBRP16LE,
                                            to: encoder.pointee.pix_fmt, colorSpace: colorSpace, path: path)
         }
         guard av_frame_make_writable(yuv) >= 0 else { throw VideoIOError.failed(path, "out of memory") }
-        fill(gbrp16: rgb, from: image, width: width, height: height)
+        fill(gbrp16: rgb, from: turns == 0 ? image : rotated(image, quarterTurns: turns), width: encodedWidth, height: encodedHeight)
         converter!.convert(rgb, into: yuv)
         yuv.pointee.pts = pts - shift(inputTimeBase)
         // x264 gives its packets no duration, so the last frame's would be guessed from the frame rate (wrong for VFR).

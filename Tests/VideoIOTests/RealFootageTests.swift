@@ -99,4 +99,22 @@ final class RealFootageTests: XCTestCase {
         }
         XCTAssertEqual(try end(path("vfr-out.mp4")), try end(path("vfr.mp4")), accuracy: 0.001)
     }
+
+    /// A phone clip tagged to be shown turned: the same upright picture in every container.
+    func testRotationShowsTheSameInEveryContainer() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "1", "-c:v", "libx264", path("flat.mp4")])
+        try Media.ffmpeg(["-i", path("flat.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", path("phone.mp4")])
+        // What a player shows: ffmpeg's own autorotation, as gray 120×160.
+        let upright = try Media.ffmpeg(["-i", path("phone.mp4"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        XCTAssertEqual(upright.count, 120 * 160)
+        for (name, tagged) in [("out.mp4", true), ("out.mkv", false)] {
+            let report = try upscale(path("phone.mp4"), path(name))
+            XCTAssertEqual(try VideoReader(path(name)).info.rotation, tagged ? 90 : 0, name)
+            XCTAssertEqual(report.warnings.contains { $0.contains("rotation 90° turned into the pixels") }, !tagged, name)
+            let shown = try Media.ffmpeg(["-i", path(name), "-frames:v", "1", "-vf", "scale=iw/2:ih/2:flags=area", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+            XCTAssertEqual(shown.count, upright.count, name)
+            let error = zip(shown, upright).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(upright.count)
+            XCTAssertLessThan(error, 6, "\(name) is not shown as the input is")
+        }
+    }
 }
