@@ -60,6 +60,31 @@ public struct ColorSpace: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// How a stream's pictures were scanned.
+public enum FieldOrder: Sendable, CustomStringConvertible {
+    case progressive, topFieldFirst, bottomFieldFirst, unknown
+
+    init(_ order: AVFieldOrder) {
+        switch order {
+        case AV_FIELD_PROGRESSIVE: self = .progressive
+        case AV_FIELD_TT, AV_FIELD_TB: self = .topFieldFirst
+        case AV_FIELD_BB, AV_FIELD_BT: self = .bottomFieldFirst
+        default: self = .unknown
+        }
+    }
+
+    public var isInterlaced: Bool { self == .topFieldFirst || self == .bottomFieldFirst }
+
+    public var description: String {
+        switch self {
+        case .progressive: "progressive"
+        case .topFieldFirst: "interlaced, top field first"
+        case .bottomFieldFirst: "interlaced, bottom field first"
+        case .unknown: "not stated"
+        }
+    }
+}
+
 /// What a caller needs to know of the input's video stream.
 public struct VideoInfo: Sendable {
     public let width, height: Int
@@ -73,6 +98,7 @@ public struct VideoInfo: Sendable {
     public let rotation: Double
     public let colorSpace: ColorSpace
     public let bitDepth: Int
+    public let fieldOrder: FieldOrder
 }
 
 /// An opened media file or URL: its demuxer and its best video stream.
@@ -131,7 +157,8 @@ public final class MediaInput {
             estimatedFrames: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : Int((duration * rate).rounded()),
             rotation: rotation,
             colorSpace: ColorSpace(matrix: matrix, fullRange: fullRange),
-            bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8)
+            bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8,
+            fieldOrder: FieldOrder(par.field_order))
     }
 
     deinit {

@@ -161,6 +161,7 @@ public final class MediaOutput {
         enc.pointee.time_base = inputTimeBase  // input timestamps pass through unchanged
         enc.pointee.framerate = input.videoStream.pointee.avg_frame_rate
         enc.pointee.sample_aspect_ratio = input.videoStream.pointee.codecpar.pointee.sample_aspect_ratio
+        enc.pointee.field_order = AV_FIELD_PROGRESSIVE  // whole pictures: interlaced input is deinterlaced first (unless asked not to)
         enc.pointee.thread_count = 0
         if settings.codec == .h264 {
             let is709 = colorSpace.matrix == .bt709

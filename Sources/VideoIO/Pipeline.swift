@@ -34,7 +34,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
                          enhance: (Tensor) throws -> Tensor,
                          progress: (_ done: Int, _ total: Int) throws -> Void) throws -> PipelineReport {
     let start = Date()
-    let reader = try VideoReader(input)
+    let reader = try VideoReader(input, options: decoding)
     let (w, h) = (reader.info.width * scale, reader.info.height * scale)
     let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings)
     let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings) }
@@ -103,7 +103,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
         throw error
     }
     return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds,
-                          warnings: [reader.damage].compactMap { $0 } + out.warnings)
+                          warnings: reader.notes + [reader.damage].compactMap { $0 } + out.warnings)
 }
 
 /// What travels between the stages: a video frame (with the decoded original,

@@ -114,24 +114,34 @@ func allocateFrame(width: Int, height: Int, format: AVPixelFormat) throws -> Uns
     return f
 }
 
-/// Decodes the input's video stream to RGB frames in presentation order.
+/// Decodes the input's video stream to RGB frames in presentation order,
+/// through a libavfilter chain when the options or the stream call for one
+/// (deinterlacing, tone mapping).
 final class VideoDecoder {
     let codec: UnsafeMutablePointer<AVCodecContext>
-    let frame: UnsafeMutablePointer<AVFrame>
+    let frame: UnsafeMutablePointer<AVFrame>, filtered: UnsafeMutablePointer<AVFrame>
     let info: VideoInfo
     let path: String
+    let options: DecodingOptions
+    let timeBase: AVRational
     private var converter: PixelConverter?
     private var rgb: UnsafeMutablePointer<AVFrame>?
+    private var filter: FrameFilter?
+    private var filterChosen = false, filterFlushed = false
+    /// What was done to the frames (deinterlacing, tone mapping), for the user.
+    private(set) var notes: [String] = []
 
-    init(_ input: MediaInput) throws {
-        path = input.path
-        info = input.info
+    init(_ input: MediaInput, options: DecodingOptions) throws {
+        (path, info, self.options) = (input.path, input.info, options)
+        timeBase = input.videoStream.pointee.time_base
         let par = input.videoStream.pointee.codecpar!
         guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
             throw VideoIOError.unsupportedCodec(path, info.codec)
         }
-        guard let ctx = avcodec_alloc_context3(decoder), let f = av_frame_alloc() else { throw VideoIOError.failed(path, "out of memory") }
-        (codec, frame) = (ctx, f)
+        guard let ctx = avcodec_alloc_context3(decoder), let f = av_frame_alloc(), let g = av_frame_alloc() else {
+            throw VideoIOError.failed(path, "out of memory")
+        }
+        (codec, frame, filtered) = (ctx, f, g)
         avcodec_parameters_to_context(ctx, par)
         ctx.pointee.pkt_timebase = input.videoStream.pointee.time_base
         ctx.pointee.thread_count = 0  // FFmpeg picks one per core
@@ -142,10 +152,10 @@ final class VideoDecoder {
     deinit {
         var c: UnsafeMutablePointer<AVCodecContext>? = codec
         avcodec_free_context(&c)
-        var f: UnsafeMutablePointer<AVFrame>? = frame
-        av_frame_free(&f)
-        var g: UnsafeMutablePointer<AVFrame>? = rgb
-        av_frame_free(&g)
+        for f in [frame, filtered, rgb] {
+            var owned = f
+            av_frame_free(&owned)
+        }
     }
 
     /// Packets or frames the decoder rejected as damaged (skipped, as players do).
@@ -158,16 +168,49 @@ final class VideoDecoder {
         if r < 0 && r != hone_averror_eof() { damaged += 1 }
     }
 
-    /// The next decoded frame, or nil when the decoder needs more input (or is done).
+    /// The next frame, decoded and filtered, or nil when the decoder needs more input (or is done).
     func receive() throws -> Frame? {
-        var r = avcodec_receive_frame(codec, frame)
-        while r < 0 && r != hone_averror_eagain() && r != hone_averror_eof() {
+        while true {
+            if let filter, try filter.pull(into: filtered) {
+                defer { av_frame_unref(filtered) }
+                return try convert(filtered)
+            }
+            let r = avcodec_receive_frame(codec, frame)
+            if r == hone_averror_eagain() { return nil }
+            if r == hone_averror_eof() {
+                guard let filter, !filterFlushed else { return nil }
+                try filter.push(nil)
+                filterFlushed = true
+                continue
+            }
             if r == hone_averror(ENOMEM) { throw VideoIOError.failed(path, "out of memory while decoding") }
-            damaged += 1
-            r = avcodec_receive_frame(codec, frame)
+            guard r >= 0 else {
+                damaged += 1
+                continue
+            }
+            defer { av_frame_unref(frame) }
+            if !filterChosen {
+                filter = try chooseFilter(for: frame)
+                filterChosen = true
+            }
+            guard let filter else { return try convert(frame) }
+            try filter.push(frame)
         }
-        if r < 0 { return nil }
-        defer { av_frame_unref(frame) }
+    }
+
+    /// The chain the options and the first frame call for, or nil.
+    private func chooseFilter(for first: UnsafeMutablePointer<AVFrame>) throws -> FrameFilter? {
+        let interlaced = info.fieldOrder.isInterlaced || first.pointee.interlaced_frame != 0
+        let deinterlace = options.deinterlace == .on || (options.deinterlace == .auto && interlaced)
+        guard deinterlace else { return nil }
+        // One output frame per input frame (send_frame), so frame counts and timestamps are kept.
+        let chain = "bwdif=mode=send_frame:parity=auto:deint=\(options.deinterlace == .on ? "all" : "interlaced")"
+        notes.append("\(path): deinterlaced (\(interlaced ? info.fieldOrder.description : "forced")) with libavfilter's bwdif")
+        return try FrameFilter(chain, first: first, timeBase: timeBase, path: path)
+    }
+
+    /// A decoded (or filtered) frame as RGB.
+    private func convert(_ frame: UnsafeMutablePointer<AVFrame>) throws -> Frame {
         let (w, h) = (Int(frame.pointee.width), Int(frame.pointee.height))
         if converter == nil || converter!.width != w || converter!.height != h {
             var old = rgb
@@ -192,11 +235,13 @@ public final class VideoReader {
 
     public var info: VideoInfo { input.info }
 
-    public convenience init(_ path: String) throws { try self.init(try MediaInput(path)) }
+    public convenience init(_ path: String, options: DecodingOptions = DecodingOptions()) throws {
+        try self.init(try MediaInput(path), options: options)
+    }
 
-    public init(_ input: MediaInput) throws {
+    public init(_ input: MediaInput, options: DecodingOptions = DecodingOptions()) throws {
         self.input = input
-        decoder = try VideoDecoder(input)
+        decoder = try VideoDecoder(input, options: options)
         packet = av_packet_alloc()
     }
 
@@ -207,6 +252,8 @@ public final class VideoReader {
 
     /// Frames returned so far.
     public private(set) var framesRead = 0
+    /// What was done to the frames (deinterlacing, tone mapping), for the user.
+    public var notes: [String] { decoder.notes }
     private var readError: String?
 
     /// What was lost to a damaged or cut-off file, once the end is reached: nil when nothing was.

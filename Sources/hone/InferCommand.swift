@@ -37,6 +37,9 @@ struct InferCommand: ParsableCommand {
     @Option(help: "x264 speed preset (ultrafast … veryslow).")
     var preset = "medium"
 
+    @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
+    var deinterlace: DecodingOptions.Deinterlace = .auto
+
     func validate() throws {
         if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
@@ -46,6 +49,7 @@ struct InferCommand: ParsableCommand {
         var job = InferJob(method: UpscalingMethod(checkpoint))
         (job.video, job.output, job.scale, job.compare) = (video, output, scale, compare)
         job.encoder = EncoderSettings(codec: codec, crf: crf, preset: preset)
+        job.decoding.deinterlace = deinterlace
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }
@@ -60,3 +64,4 @@ struct InferCommand: ParsableCommand {
 }
 
 extension EncoderSettings.Codec: ExpressibleByArgument {}
+extension DecodingOptions.Deinterlace: ExpressibleByArgument {}

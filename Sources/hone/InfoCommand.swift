@@ -23,6 +23,7 @@ struct InfoCommand: ParsableCommand {
               video      \(i.codec) \(i.width)×\(i.height), \(i.bitDepth)-bit, \(i.colorSpace)
               rate       \(String(format: "%.3f", i.frameRate)) fps, time base \(i.timeBase.num)/\(i.timeBase.den)
               duration   \(String(format: "%.3f", i.duration)) s, about \(i.estimatedFrames) frames
+              scan       \(i.fieldOrder)\(i.fieldOrder.isInterlaced ? " (deinterlaced with bwdif unless --deinterlace off)" : "")
               rotation   \(i.rotation == 0 ? "none" : String(format: "%.0f° counterclockwise: kept as a tag in MP4 and MOV outputs, turned into the pixels in others", i.rotation))
             """)
         guard decode else { return }

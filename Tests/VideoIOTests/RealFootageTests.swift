@@ -117,4 +117,32 @@ final class RealFootageTests: XCTestCase {
             XCTAssertLessThan(error, 6, "\(name) is not shown as the input is")
         }
     }
+
+    /// Combing: the mean of |row − mean of its neighbours| in gray, the output brought back to 160×120 by
+    /// taking every other row and column; high where two instants' fields interleave.
+    func combing(_ file: String) throws -> Double {
+        let gray = [UInt8](try Media.ffmpeg(["-i", file, "-vf", "scale=160:120:flags=neighbor", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
+        var total = 0.0, count = 0
+        for f in 0..<(gray.count / (160 * 120)) { for y in 1..<119 { for x in 0..<160 {
+            let at = { (row: Int) in Double(gray[(f * 120 + row) * 160 + x]) }
+            total += abs(at(y) - (at(y - 1) + at(y + 1)) / 2)
+            count += 1
+        }}}
+        return total / Double(count)
+    }
+
+    /// A top-field-first capture: found from the stream, deinterlaced before the model, tagged progressive.
+    func testInterlacedInputIsDeinterlaced() throws {
+        // A picture scrolling 3 rows a field, as from a camera panning: each frame's fields come from two instants.
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x480:rate=50", "-vf", "crop=160:120:0:'mod(n*3,360)',tinterlace=interleave_top,fieldorder=tff",
+                          "-t", "2", "-c:v", "libx264", "-flags", "+ildct+ilme", "-x264opts", "tff=1", path("tff.mp4")])
+        XCTAssertEqual(try VideoReader(path("tff.mp4")).info.fieldOrder, .topFieldFirst)
+        let report = try upscale(path("tff.mp4"), path("auto.mp4"))
+        XCTAssertEqual(report.warnings.first, "\(path("tff.mp4")): deinterlaced (interlaced, top field first) with libavfilter's bwdif")
+        try upscale(path("tff.mp4"), path("off.mp4"), options: DecodingOptions(deinterlace: .off))
+        XCTAssertEqual(try Media.probe(path("auto.mp4"), stream: "v:0", "stream=field_order")["field_order"], "progressive")
+        XCTAssertEqual(try Media.frameTimes(path("auto.mp4")), try Media.frameTimes(path("tff.mp4")))
+        let (combed, deinterlaced) = (try combing(path("off.mp4")), try combing(path("auto.mp4")))
+        XCTAssertLessThan(deinterlaced, combed * 0.6, "combing \(deinterlaced) deinterlaced, \(combed) as it came")
+    }
 }

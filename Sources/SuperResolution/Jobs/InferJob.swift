@@ -67,6 +67,8 @@ public struct InferJob {
     /// A split-view video to write beside the output: bicubic (left) against the enhanced frame (right).
     public var compare: String?
     public var encoder = EncoderSettings()
+    /// Deinterlacing, tone mapping, an image sequence's frame rate.
+    public var decoding = DecodingOptions()
 
     public init(method: UpscalingMethod) { self.method = method }
 
@@ -101,7 +103,7 @@ public struct InferJob {
         }
         defer { observer.finishStage() }
         let report = try Grad.disabled {
-            try enhanceVideo(input: video, output: outputPath, scale: s, settings: encoder, secondView: splitView, enhance: { lr in
+            try enhanceVideo(input: video, output: outputPath, scale: s, settings: encoder, decoding: decoding, secondView: splitView, enhance: { lr in
                 let sr = try enhancer.enhance(lr)
                 try overshoot.add(sr, input: lr)
                 return sr
