@@ -40,26 +40,6 @@ func ffmpegMessage(_ code: Int32) -> String {
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-/// A YUV↔RGB matrix and range, as tagged in a stream or chosen for one.
-public struct ColorSpace: Equatable, Sendable, CustomStringConvertible {
-    public enum Matrix: String, Sendable { case bt601, bt709 }
-    public var matrix: Matrix
-    public var fullRange: Bool
-
-    public init(matrix: Matrix, fullRange: Bool) { (self.matrix, self.fullRange) = (matrix, fullRange) }
-
-    public var description: String { "\(matrix.rawValue) \(fullRange ? "full" : "limited") range" }
-
-    /// What players assume for untagged video: BT.709 from 720 lines up, BT.601 below.
-    public static func standard(height: Int) -> ColorSpace {
-        ColorSpace(matrix: height >= 720 ? .bt709 : .bt601, fullRange: false)
-    }
-
-    var swsCoefficients: UnsafePointer<Int32> {
-        sws_getCoefficients(matrix == .bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601)
-    }
-}
-
 /// How a stream's pictures were scanned.
 public enum FieldOrder: Sendable, CustomStringConvertible {
     case progressive, topFieldFirst, bottomFieldFirst, unknown
@@ -97,6 +77,8 @@ public struct VideoInfo: Sendable {
     public let estimatedFrames: Int
     public let rotation: Double
     public let colorSpace: ColorSpace
+    /// The primaries and transfer the stream is tagged with (HDR when PQ or HLG).
+    public let color: ColorTags
     public let bitDepth: Int
     public let fieldOrder: FieldOrder
 }
@@ -143,6 +125,7 @@ public final class MediaInput {
         let matrix: ColorSpace.Matrix = switch par.color_space {
         case AVCOL_SPC_BT709: .bt709
         case AVCOL_SPC_BT470BG, AVCOL_SPC_SMPTE170M, AVCOL_SPC_FCC: .bt601
+        case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: .bt2020
         default: standard.matrix
         }
         let isJPEGFormat = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P].contains(pixFmt)
@@ -157,6 +140,7 @@ public final class MediaInput {
             estimatedFrames: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : Int((duration * rate).rounded()),
             rotation: rotation,
             colorSpace: ColorSpace(matrix: matrix, fullRange: fullRange),
+            color: ColorTags(primaries: par.color_primaries, transfer: par.color_trc),
             bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8,
             fieldOrder: FieldOrder(par.field_order))
     }

@@ -5,17 +5,27 @@ import Foundation
 /// How the video is encoded.
 public struct EncoderSettings: Sendable {
     public enum Codec: String, Sendable, CaseIterable {
-        /// H.264 (libx264), yuv420p: plays everywhere.
+        /// H.264 (libx264), 8-bit yuv420p: plays everywhere.
         case h264
-        /// FFV1 in RGB: lossless, for evaluation (use a .mkv output).
+        /// HEVC Main 10 (libx265), 10-bit yuv420p10le with HDR10 metadata: what
+        /// TVs, phones and browsers decode for HDR (H.264 High 10 has almost no
+        /// hardware decoders and no HDR10 signalling in players).
+        case hevc
+        /// FFV1 in 16-bit RGB: lossless, for evaluation (use a .mkv output).
         case ffv1
     }
-    public var codec: Codec
+    /// nil: H.264, or HEVC Main 10 for HDR and wide-gamut sources.
+    public var codec: Codec?
     public var crf: Int
     public var preset: String
 
-    public init(codec: Codec = .h264, crf: Int = 18, preset: String = "medium") {
+    public init(codec: Codec? = nil, crf: Int = 18, preset: String = "medium") {
         (self.codec, self.crf, self.preset) = (codec, crf, preset)
+    }
+
+    /// The codec for pictures of `color`.
+    func codec(for color: PictureColor) -> Codec {
+        codec ?? (color.tags.isHDR || color.tags.isWideGamut || color.space.matrix == .bt2020 ? .hevc : .h264)
     }
 }
 
@@ -114,9 +124,14 @@ public final class MediaOutput {
     public private(set) var warnings: [String] = []
 
     /// Video at width×height with the input's timing; the input's audio and
-    /// subtitles too (fed through `pass`) unless `videoOnly`.
+    /// subtitles too (fed through `pass`) unless `videoOnly`. `color` is the
+    /// pictures' colour (nil: the input stream's); the output keeps its tags —
+    /// primaries, transfer, matrix, range and HDR10 metadata — where the codec
+    /// can, and says what it cannot.
     public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings(),
-                videoOnly: Bool = false) throws {
+                color: PictureColor? = nil, videoOnly: Bool = false) throws {
+        let color = color ?? PictureColor(space: input.info.colorSpace, tags: input.info.color, hdr: nil)
+        let codec = settings.codec(for: color)
         self.path = path
         (self.width, self.height) = (width, height)
         let url = URL(fileURLWithPath: path)
@@ -130,8 +145,8 @@ public final class MediaOutput {
         guard let ofmt = av_guess_format(nil, path, nil) else {
             throw VideoIOError.cannotWrite(path, "unknown container for extension '.\(url.pathExtension)'; use .mp4, .mkv, .mov or .webm")
         }
-        if settings.codec == .h264, width % 2 != 0 || height % 2 != 0 {
-            throw VideoIOError.cannotWrite(path, "H.264 in yuv420p needs even sizes, got \(width)×\(height)")
+        if codec != .ffv1, width % 2 != 0 || height % 2 != 0 {
+            throw VideoIOError.cannotWrite(path, "\(codec.rawValue) in 4:2:0 needs even sizes, got \(width)×\(height)")
         }
         var oc: UnsafeMutablePointer<AVFormatContext>?
         guard avformat_alloc_output_context2(&oc, ofmt, nil, temporaryPath) >= 0, let oc else {
@@ -139,22 +154,30 @@ public final class MediaOutput {
         }
         format = oc
         packet = av_packet_alloc()
-        colorSpace = settings.codec == .ffv1 ? ColorSpace(matrix: .bt709, fullRange: true) : .standard(height: height)
+        // SDR keeps the matrix players expect at the output's size (a real conversion, tagged);
+        // HDR and wide gamut keep the source's own, as the model saw its coded values.
+        let keepsSource = color.tags.isHDR || color.tags.isWideGamut || color.space.matrix == .bt2020
+        colorSpace = codec == .ffv1 ? ColorSpace(matrix: .bt709, fullRange: true)
+            : keepsSource ? ColorSpace(matrix: color.space.matrix, fullRange: false) : .standard(height: height)
         inputTimeBase = input.videoStream.pointee.time_base
         let start = input.format.pointee.start_time
         startOffset = start == Int64.min || start < 0 ? 0 : start
 
         // Video encoder.
-        let encoderName = settings.codec == .h264 ? "libx264" : "ffv1"
+        let encoderName = ["h264": "libx264", "hevc": "libx265", "ffv1": "ffv1"][codec.rawValue]!
         guard let videoCodec = avcodec_find_encoder_by_name(encoderName), let enc = avcodec_alloc_context3(videoCodec),
               let vs = avformat_new_stream(oc, nil) else {
             throw VideoIOError.cannotWrite(path, "encoder \(encoderName) is not available in this FFmpeg")
         }
         (encoder, videoStream) = (enc, vs)
         guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) == 1 else {
-            throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(settings.codec.rawValue) video; use .mp4 or .mkv")
+            throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(codec.rawValue) video; use .mp4 or .mkv")
         }
-        let pixFmt = settings.codec == .h264 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_GBRP16LE
+        let pixFmt = switch codec {
+        case .h264: AV_PIX_FMT_YUV420P
+        case .hevc: AV_PIX_FMT_YUV420P10LE
+        case .ffv1: AV_PIX_FMT_GBRP16LE
+        }
         enc.pointee.width = Int32(encodedWidth)
         enc.pointee.height = Int32(encodedHeight)
         enc.pointee.pix_fmt = pixFmt
@@ -163,12 +186,15 @@ public final class MediaOutput {
         enc.pointee.sample_aspect_ratio = input.videoStream.pointee.codecpar.pointee.sample_aspect_ratio
         enc.pointee.field_order = AV_FIELD_PROGRESSIVE  // whole pictures: interlaced input is deinterlaced first (unless asked not to)
         enc.pointee.thread_count = 0
-        if settings.codec == .h264 {
-            let is709 = colorSpace.matrix == .bt709
-            enc.pointee.colorspace = is709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M
-            enc.pointee.color_primaries = is709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M
-            enc.pointee.color_trc = is709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M
-            enc.pointee.color_range = AVCOL_RANGE_MPEG
+        // Tags: the source's primaries and transfer where they are kept, else those of the matrix written.
+        let sdrTags: (AVColorPrimaries, AVColorTransferCharacteristic) = colorSpace.matrix == .bt709
+            ? (AVCOL_PRI_BT709, AVCOL_TRC_BT709) : (AVCOL_PRI_SMPTE170M, AVCOL_TRC_SMPTE170M)
+        (enc.pointee.color_primaries, enc.pointee.color_trc) = keepsSource || codec == .ffv1 && color.tags.isTagged
+            ? (color.tags.primaries, color.tags.transfer) : sdrTags
+        enc.pointee.colorspace = codec == .ffv1 ? AVCOL_SPC_RGB : colorSpace.tag
+        enc.pointee.color_range = codec == .ffv1 ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+        switch codec {
+        case .h264:
             av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
             if let lookahead = x264Lookahead(preset: settings.preset, width: width, height: height) {
@@ -176,14 +202,26 @@ public final class MediaOutput {
                 // One frame thread per core instead of x264's 1.5: each holds frames too (110 MB less at 4K).
                 enc.pointee.thread_count = Int32(ProcessInfo.processInfo.activeProcessorCount)
             }
-        } else {
-            enc.pointee.color_range = AVCOL_RANGE_JPEG
+            if keepsSource {
+                warnings.append("8-bit H.264 for a \(color.tags.isHDR ? "HDR" : "wide-gamut") source keeps its colour tags but not its 10 bits"
+                                + (color.hdr != nil ? " nor its HDR10 metadata in the stream (only in the container)" : "") + "; --codec hevc keeps both")
+            }
+        case .hevc:
+            av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
+            av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
+            let hdr10 = color.tags.isHDR ? ["hdr10=1", "repeat-headers=1", color.hdr?.x265Parameters ?? ""].filter { !$0.isEmpty } : []
+            av_opt_set(enc.pointee.priv_data, "x265-params", (["log-level=error"] + hdr10).joined(separator: ":"), 0)
+            if ["mp4", "mov"].contains(formatName) { vs.pointee.codecpar.pointee.codec_tag = 0x3163_7668 }  // 'hvc1', as Apple's players want
+        case .ffv1:
             enc.pointee.level = 3  // FFV1 version 3: needed for slice threads
         }
         if ofmt.pointee.flags & AVFMT_GLOBALHEADER != 0 { enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         let r = avcodec_open2(enc, videoCodec, nil)
         guard r >= 0 else { throw VideoIOError.cannotWrite(path, "cannot open \(encoderName): \(ffmpegMessage(r))") }
+        let tag = vs.pointee.codecpar.pointee.codec_tag
         avcodec_parameters_from_context(vs.pointee.codecpar, enc)
+        vs.pointee.codecpar.pointee.codec_tag = tag
+        color.hdr?.attach(to: vs)
         vs.pointee.time_base = enc.pointee.time_base
         vs.pointee.avg_frame_rate = enc.pointee.framerate
         copyDescription(from: input.videoStream, to: vs, in: oc)

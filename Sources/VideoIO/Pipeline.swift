@@ -36,8 +36,18 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     let start = Date()
     let reader = try VideoReader(input, options: decoding)
     let (w, h) = (reader.info.width * scale, reader.info.height * scale)
-    let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings)
-    let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings) }
+    // The first frame is decoded before the outputs exist: its colour and HDR metadata
+    // decide their encoder. Packets of other streams read on the way wait with it.
+    var early: [Item] = []
+    defer { early.forEach { $0.free() } }
+    guard let first = try reader.next(other: { packet in
+        guard let copy = av_packet_clone(packet) else { throw VideoIOError.failed(input, "out of memory") }
+        early.append(.packet(copy))
+    }) else { throw VideoIOError.failed(input, "has no video frames that can be decoded") }
+    early.append(.frame(first, original: first.image))
+    let color = reader.pictureColor
+    let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color)
+    let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings, color: color) }
     // Up to 4 frames wait between stages, fewer when large: one 3840×2160
     // Float32 frame is 100 MB, and x264 needs about 1 GB beside them.
     func capacity(_ width: Int, _ height: Int) -> Int { max(1, min(4, (128 << 20) / (width * height * 3 * 4))) }
@@ -48,6 +58,10 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
 
     let decoding = Stage {
         do {
+            while let item = early.first {
+                early.removeFirst()
+                guard decoded.put(item) else { item.free(); return }
+            }
             while let frame = try reader.next(other: { packet in
                 guard let copy = av_packet_clone(packet) else { throw VideoIOError.failed(input, "out of memory") }
                 guard decoded.put(.packet(copy)) else { var p: UnsafeMutablePointer<AVPacket>? = copy; av_packet_free(&p); return }

@@ -126,14 +126,19 @@ final class VideoDecoder {
     let timeBase: AVRational
     private var converter: PixelConverter?
     private var rgb: UnsafeMutablePointer<AVFrame>?
+    let stream: UnsafeMutablePointer<AVStream>
     private var filter: FrameFilter?
     private var filterChosen = false, filterFlushed = false
     /// What was done to the frames (deinterlacing, tone mapping), for the user.
     private(set) var notes: [String] = []
+    /// The colour of the frames handed out: the stream's, until tone mapping
+    /// makes it SDR BT.709; the HDR metadata is found with the first frame.
+    private(set) var pictureColor: PictureColor
 
     init(_ input: MediaInput, options: DecodingOptions) throws {
         (path, info, self.options) = (input.path, input.info, options)
-        timeBase = input.videoStream.pointee.time_base
+        (stream, timeBase) = (input.videoStream, input.videoStream.pointee.time_base)
+        pictureColor = PictureColor(space: info.colorSpace, tags: info.color, hdr: nil)
         let par = input.videoStream.pointee.codecpar!
         guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
             throw VideoIOError.unsupportedCodec(path, info.codec)
@@ -198,15 +203,27 @@ final class VideoDecoder {
         }
     }
 
-    /// The chain the options and the first frame call for, or nil.
+    /// The chain the options and the first frame call for, or nil; notes what it does.
     private func chooseFilter(for first: UnsafeMutablePointer<AVFrame>) throws -> FrameFilter? {
+        var chain: [String] = []
         let interlaced = info.fieldOrder.isInterlaced || first.pointee.interlaced_frame != 0
-        let deinterlace = options.deinterlace == .on || (options.deinterlace == .auto && interlaced)
-        guard deinterlace else { return nil }
-        // One output frame per input frame (send_frame), so frame counts and timestamps are kept.
-        let chain = "bwdif=mode=send_frame:parity=auto:deint=\(options.deinterlace == .on ? "all" : "interlaced")"
-        notes.append("\(path): deinterlaced (\(interlaced ? info.fieldOrder.description : "forced")) with libavfilter's bwdif")
-        return try FrameFilter(chain, first: first, timeBase: timeBase, path: path)
+        if options.deinterlace == .on || (options.deinterlace == .auto && interlaced) {
+            // One output frame per input frame (send_frame), so frame counts and timestamps are kept.
+            chain.append("bwdif=mode=send_frame:parity=auto:deint=\(options.deinterlace == .on ? "all" : "interlaced")")
+            notes.append("\(path): deinterlaced (\(interlaced ? info.fieldOrder.description : "forced")) with libavfilter's bwdif")
+        }
+        if options.toneMap && info.color.isHDR {
+            // zimg linearises (100 cd/m² reference white), converts the primaries, and Hable's curve compresses
+            // the highlights, as in FFmpeg's tonemap documentation; then BT.709 as SDR players expect.
+            chain += ["zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709", "tonemap=tonemap=hable:desat=0",
+                      "zscale=t=bt709:m=bt709:r=tv", "format=yuv420p"]
+            pictureColor = PictureColor(space: ColorSpace(matrix: .bt709, fullRange: false),
+                                        tags: ColorTags(primaries: AVCOL_PRI_BT709, transfer: AVCOL_TRC_BT709), hdr: nil)
+            notes.append("\(path): tone-mapped from HDR (\(info.color)) to SDR BT.709 with libavfilter's zscale and tonemap (Hable)")
+        } else {
+            pictureColor.hdr = HDRMetadata(stream: stream, frame: first)
+        }
+        return chain.isEmpty ? nil : try FrameFilter(chain.joined(separator: ","), first: first, timeBase: timeBase, path: path)
     }
 
     /// A decoded (or filtered) frame as RGB.
@@ -217,7 +234,7 @@ final class VideoDecoder {
             av_frame_free(&old)
             rgb = try allocateFrame(width: w, height: h, format: AV_PIX_FMT_GBRP16LE)
             converter = try PixelConverter(width: w, height: h, from: AVPixelFormat(rawValue: frame.pointee.format),
-                                           to: AV_PIX_FMT_GBRP16LE, colorSpace: info.colorSpace, path: path)
+                                           to: AV_PIX_FMT_GBRP16LE, colorSpace: pictureColor.space, path: path)
         }
         converter!.convert(frame, into: rgb!)
         let pts = frame.pointee.best_effort_timestamp
@@ -254,6 +271,8 @@ public final class VideoReader {
     public private(set) var framesRead = 0
     /// What was done to the frames (deinterlacing, tone mapping), for the user.
     public var notes: [String] { decoder.notes }
+    /// The colour of the frames read (complete once the first frame is).
+    public var pictureColor: PictureColor { decoder.pictureColor }
     private var readError: String?
 
     /// What was lost to a damaged or cut-off file, once the end is reached: nil when nothing was.

@@ -28,8 +28,11 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Also write a split-view video: bicubic (left) against the enhanced output (right), labelled.")
     var compare: String?
 
-    @Option(help: "Video codec: h264 (plays everywhere) or ffv1 (lossless, for evaluation; use .mkv).")
-    var codec: EncoderSettings.Codec = .h264
+    @Option(help: "Video codec: h264 (8-bit, plays everywhere), hevc (10-bit HEVC with HDR10 metadata) or ffv1 (lossless, for evaluation; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
+    var codec: EncoderSettings.Codec?
+
+    @Flag(help: "Tone-map HDR (PQ, HLG) to SDR BT.709 before the model (libavfilter's zscale and tonemap), instead of keeping HDR.")
+    var toneMap = false
 
     @Option(parsing: .unconditional, help: "x264 quality: lower is better and larger (0–51).")
     var crf = 18
@@ -49,7 +52,7 @@ struct InferCommand: ParsableCommand {
         var job = InferJob(method: UpscalingMethod(checkpoint))
         (job.video, job.output, job.scale, job.compare) = (video, output, scale, compare)
         job.encoder = EncoderSettings(codec: codec, crf: crf, preset: preset)
-        job.decoding.deinterlace = deinterlace
+        (job.decoding.deinterlace, job.decoding.toneMap) = (deinterlace, toneMap)
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }

@@ -21,6 +21,7 @@ struct InfoCommand: ParsableCommand {
         say("""
             \(video)
               video      \(i.codec) \(i.width)×\(i.height), \(i.bitDepth)-bit, \(i.colorSpace)
+              colour     \(i.color)
               rate       \(String(format: "%.3f", i.frameRate)) fps, time base \(i.timeBase.num)/\(i.timeBase.den)
               duration   \(String(format: "%.3f", i.duration)) s, about \(i.estimatedFrames) frames
               scan       \(i.fieldOrder)\(i.fieldOrder.isInterlaced ? " (deinterlaced with bwdif unless --deinterlace off)" : "")

@@ -145,4 +145,48 @@ final class RealFootageTests: XCTestCase {
         let (combed, deinterlaced) = (try combing(path("off.mp4")), try combing(path("auto.mp4")))
         XCTAssertLessThan(deinterlaced, combed * 0.6, "combing \(deinterlaced) deinterlaced, \(combed) as it came")
     }
+
+    /// PSNR (dB) between two videos decoded by ffmpeg to 16-bit RGB, `reference` first scaled to `file`'s size.
+    func psnr(_ file: String, against reference: String, width: Int, height: Int) throws -> Double {
+        let a = try Media.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"])
+        let b = try Media.ffmpeg(["-i", reference, "-vf", "scale=\(width):\(height):flags=bicubic", "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"])
+        XCTAssertEqual(a.count, b.count)
+        let (x, y) = (a.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }, b.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) })
+        let mse = zip(x, y).map { let d = (Double($0) - Double($1)) / 65535; return d * d }.reduce(0, +) / Double(x.count)
+        return 10 * log10(1 / mse)
+    }
+
+    /// An HDR10 clip (HEVC 10-bit, BT.2020, PQ, mastering display and content light levels): kept HDR, or tone-mapped on request.
+    func testHDRKeepsBitsTagsAndMetadata() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "1", "-pix_fmt", "yuv420p10le", "-c:v", "libx265",
+                          "-x265-params", "log-level=error:hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400",
+                          "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc", path("hdr.mkv")])
+        let info = try VideoReader(path("hdr.mkv")).info
+        XCTAssertEqual(info.colorSpace, ColorSpace(matrix: .bt2020, fullRange: false))
+        XCTAssert(info.color.isHDR)
+        for output in ["hdr-out.mkv", "hdr-out.mp4"] {
+            try upscale(path("hdr.mkv"), path(output))
+            let v = try Media.probe(path(output), stream: "v:0", "stream=codec_name,profile,pix_fmt,color_range,color_space,color_transfer,color_primaries")
+            XCTAssertEqual(v, ["codec_name": "hevc", "profile": "Main 10", "pix_fmt": "yuv420p10le", "color_range": "tv", "color_space": "bt2020nc",
+                               "color_transfer": "smpte2084", "color_primaries": "bt2020"], output)
+            let frame = String(decoding: try Media.run("ffprobe", ["-v", "error", "-read_intervals", "%+#1", "-show_frames", "-show_entries",
+                                                                     "frame=side_data_list", "-of", "default=nw=1", path(output)]), as: UTF8.self)
+            for value in ["max_luminance=10000000/10000", "min_luminance=1/10000", "red_x=34000/50000", "max_content=1000", "max_average=400"] {
+                XCTAssert(frame.contains(value), "\(output) lacks \(value): \(frame)")
+            }
+            // The model saw the source's PQ-coded BT.2020 values and they went back unchanged but for the upscale.
+            XCTAssertGreaterThan(try psnr(path(output), against: path("hdr.mkv"), width: 320, height: 240), 33, output)
+        }
+        XCTAssertEqual(try Media.probe(path("hdr-out.mp4"), stream: "v:0", "stream=codec_tag_string")["codec_tag_string"], "hvc1")
+
+        let mapped = try upscale(path("hdr.mkv"), path("sdr.mp4"), options: DecodingOptions(toneMap: true))
+        XCTAssert(mapped.warnings.contains { $0.contains("tone-mapped from HDR") }, "\(mapped.warnings)")
+        let sdr = try Media.probe(path("sdr.mp4"), stream: "v:0", "stream=codec_name,pix_fmt,color_transfer")
+        XCTAssertEqual([sdr["codec_name"], sdr["pix_fmt"]], ["h264", "yuv420p"])
+        XCTAssertNotEqual(sdr["color_transfer"], "smpte2084")
+
+        let forced = try upscale(path("hdr.mkv"), path("h264.mp4"), settings: EncoderSettings(codec: .h264, preset: "ultrafast"))
+        XCTAssert(forced.warnings.contains { $0.hasPrefix("8-bit H.264 for a HDR source keeps its colour tags but not its 10 bits") }, "\(forced.warnings)")
+        XCTAssertEqual(try Media.probe(path("h264.mp4"), stream: "v:0", "stream=color_transfer")["color_transfer"], "smpte2084")
+    }
 }
