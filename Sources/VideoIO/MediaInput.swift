@@ -80,6 +80,8 @@ public struct VideoInfo: Sendable {
     /// The primaries and transfer the stream is tagged with (HDR when PQ or HLG).
     public let color: ColorTags
     public let bitDepth: Int
+    /// Whether the pictures carry opacity (an alpha plane).
+    public let hasAlpha: Bool
     public let fieldOrder: FieldOrder
 }
 
@@ -142,6 +144,7 @@ public final class MediaInput {
             colorSpace: ColorSpace(matrix: matrix, fullRange: fullRange),
             color: ColorTags(primaries: par.color_primaries, transfer: par.color_trc),
             bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8,
+            hasAlpha: desc.map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0 } ?? false,
             fieldOrder: FieldOrder(par.field_order))
     }
 

@@ -68,12 +68,13 @@ func copyDescription(from input: UnsafeMutablePointer<AVStream>, to output: Unsa
     }
 }
 
-/// `image` [1, 3, h, w] turned `quarterTurns` × 90° counterclockwise (as a display matrix's angle).
+/// `image` [1, c, h, w] turned `quarterTurns` × 90° counterclockwise (as a display matrix's angle).
 func rotated(_ image: Tensor, quarterTurns: Int) -> Tensor {
     let (h, w) = (image.shape[2], image.shape[3])
     let (oh, ow) = quarterTurns % 2 == 1 ? (w, h) : (h, w)
-    let out = Tensor(shape: [1, 3, oh, ow])
-    for c in 0..<3 {
+    let channels = image.shape[1]
+    let out = Tensor(shape: [1, channels, oh, ow])
+    for c in 0..<channels {
         let src = image.data + c * h * w, dst = out.data + c * oh * ow
         for r in 0..<oh { for q in 0..<ow {
             let (y, x) = switch quarterTurns {
@@ -105,6 +106,8 @@ public final class MediaOutput {
     /// The frames' size, and the encoded size (swapped when the pixels are turned a quarter).
     let width, height: Int
     let encodedWidth, encodedHeight: Int
+    /// Whether the frames' opacity is written (the input has it and the codec holds it).
+    let keepsAlpha: Bool
     /// Quarter turns counterclockwise given to every frame: the input's rotation, where the container has no tag for it.
     let turns: Int
     let colorSpace: ColorSpace
@@ -173,10 +176,14 @@ public final class MediaOutput {
         guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) == 1 else {
             throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(codec.rawValue) video; use .mp4 or .mkv")
         }
+        keepsAlpha = input.info.hasAlpha && codec == .ffv1
+        if input.info.hasAlpha && !keepsAlpha {
+            warnings.append("transparency dropped: \(codec.rawValue) has no alpha channel; --codec ffv1 with a .mkv output keeps it")
+        }
         let pixFmt = switch codec {
         case .h264: AV_PIX_FMT_YUV420P
         case .hevc: AV_PIX_FMT_YUV420P10LE
-        case .ffv1: AV_PIX_FMT_GBRP16LE
+        case .ffv1: keepsAlpha ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRP16LE
         }
         enc.pointee.width = Int32(encodedWidth)
         enc.pointee.height = Int32(encodedHeight)
@@ -235,7 +242,7 @@ public final class MediaOutput {
             warnings.append("rotation \(turns * 90)° turned into the pixels: .\(url.pathExtension) has no rotation tag")
         }
 
-        rgb = try allocateFrame(width: encodedWidth, height: encodedHeight, format: AV_PIX_FMT_GBRP16LE)
+        rgb = try allocateFrame(width: encodedWidth, height: encodedHeight, format: keepsAlpha ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRP16LE)
         yuv = try allocateFrame(width: encodedWidth, height: encodedHeight, format: pixFmt)
 
         // Other streams: audio and subtitles, copied or re-encoded.
@@ -295,19 +302,21 @@ public final class MediaOutput {
         guard r >= 0 else { throw writeError(r, path) }
     }
 
-    /// Encodes one RGB frame ([1, 3, height, width], values in [0, 1]) at `pts`,
-    /// shown for `duration` (0: until the next frame), in the input's video time base.
-    public func write(_ image: Tensor, pts: Int64, duration: Int64 = 0) throws {
+    /// Encodes one RGB frame ([1, 3, height, width], values in [0, 1]) and its
+    /// opacity (`alpha`, [1, 1, height, width], kept where the codec can) at
+    /// `pts`, shown for `duration` (0: until the next frame), in the input's video time base.
+    public func write(_ image: Tensor, alpha: Tensor? = nil, pts: Int64, duration: Int64 = 0) throws {
         try open()
         guard image.shape == [1, 3, height, width] else {
             throw VideoIOError.failed(path, "frame \(image.shape) does not match the output size \(width)×\(height)")
         }
         if converter == nil {
-            converter = try PixelConverter(width: encodedWidth, height: encodedHeight, from: AV_PIX_FMT_GBRP16LE,
+            converter = try PixelConverter(width: encodedWidth, height: encodedHeight, from: AVPixelFormat(rawValue: rgb.pointee.format),
                                            to: encoder.pointee.pix_fmt, colorSpace: colorSpace, path: path)
         }
         guard av_frame_make_writable(yuv) >= 0 else { throw VideoIOError.failed(path, "out of memory") }
-        fill(gbrp16: rgb, from: turns == 0 ? image : rotated(image, quarterTurns: turns), width: encodedWidth, height: encodedHeight)
+        func upright(_ t: Tensor) -> Tensor { turns == 0 ? t : rotated(t, quarterTurns: turns) }
+        fill(gbrp16: rgb, from: upright(image), alpha: keepsAlpha ? alpha.map(upright) : nil, width: encodedWidth, height: encodedHeight)
         converter!.convert(rgb, into: yuv)
         yuv.pointee.pts = pts - shift(inputTimeBase)
         // x264 gives its packets no duration, so the last frame's would be guessed from the frame rate (wrong for VFR).

@@ -80,7 +80,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
                     try out.pass(packet)
                     try compare?.pass(packet)
                 case .frame(let frame, let original):
-                    try out.write(frame.image, pts: frame.pts, duration: frame.duration)
+                    try out.write(frame.image, alpha: frame.alpha, pts: frame.pts, duration: frame.duration)
                     if let compare, let secondView {
                         try compare.write(try secondView.compose(original, frame.image), pts: frame.pts, duration: frame.duration)
                     }
@@ -96,7 +96,9 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
             let t = Date()
             let result = try enhance(frame.image)
             enhanceSeconds += Date().timeIntervalSince(t)
-            guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result), original: frame.image)) else { break }
+            // Opacity is not the model's to guess: it is enlarged by the classical kernel.
+            let alpha = try frame.alpha.map { try resizeBicubic($0, .up(scale)) }
+            guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result, alpha: alpha), original: frame.image)) else { break }
             frames += 1
             try progress(frames, max(frames, reader.info.estimatedFrames))
         }

@@ -54,7 +54,7 @@ public enum Still {
         }
         try PixelConverter(width: w, height: h, from: AVPixelFormat(rawValue: yuv.pointee.format), to: AV_PIX_FMT_GBRP16LE,
                            colorSpace: jpeg, path: "jpeg").convert(yuv, into: rgb)
-        return tensor(fromGBRP16: rgb, width: w, height: h)
+        return tensor(fromGBRP16: rgb, width: w, height: h).color
     }
 
     /// Writes a [1, 3, h, w] tensor (clamped to [0, 1]) as a 16-bit PNG, atomically.

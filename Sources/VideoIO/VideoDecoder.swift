@@ -7,7 +7,11 @@ import CFFmpeg
 public struct Frame {
     public let pts: Int64, duration: Int64
     public let image: Tensor
-    public init(pts: Int64, duration: Int64 = 0, image: Tensor) { (self.pts, self.duration, self.image) = (pts, duration, image) }
+    /// Opacity in [0, 1] as a [1, 1, h, w] tensor, for pictures that have it.
+    public let alpha: Tensor?
+    public init(pts: Int64, duration: Int64 = 0, image: Tensor, alpha: Tensor? = nil) {
+        (self.pts, self.duration, self.image, self.alpha) = (pts, duration, image, alpha)
+    }
 }
 
 /// How decoded pictures are prepared before they become tensors.
@@ -43,7 +47,7 @@ final class PixelConverter {
         }
         context = ctx
         // The YUV side takes the stream's matrix and range; RGB is always full range.
-        let toRGB = dst == AV_PIX_FMT_GBRP16LE
+        let toRGB = dst == AV_PIX_FMT_GBRP16LE || dst == AV_PIX_FMT_GBRAP16LE
         let table = colorSpace.swsCoefficients
         sws_setColorspaceDetails(ctx, table, toRGB ? (colorSpace.fullRange ? 1 : 0) : 1,
                                  table, toRGB ? 1 : (colorSpace.fullRange ? 1 : 0), 0, 1 << 16, 1 << 16)
@@ -69,33 +73,41 @@ final class PixelConverter {
     }
 }
 
-/// Visits every row of a GBRP16 frame as (tensor channel, row, samples),
-/// channels in parallel. GBRP16 planes are G, B, R; tensors are R, G, B.
+/// Visits every row of a GBRP16 or GBRAP16 frame as (plane, row, samples),
+/// planes in tensor order — R, G, B, then alpha when the frame has it — in
+/// parallel. GBRP16 stores G, B, R.
 private func forEachRow(ofGBRP16 frame: UnsafePointer<AVFrame>, height: Int,
-                        _ body: (_ channel: Int, _ y: Int, _ row: UnsafeMutablePointer<UInt16>) -> Void) {
+                        _ body: (_ plane: Int, _ y: Int, _ row: UnsafeMutablePointer<UInt16>) -> Void) {
     let data = frame.pointee.data, lines = frame.pointee.linesize
-    let planes = [data.2!, data.0!, data.1!], strides = [Int(lines.2), Int(lines.0), Int(lines.1)]
-    Parallel.forEach(3) { c in
+    let hasAlpha = frame.pointee.format == AV_PIX_FMT_GBRAP16LE.rawValue
+    let planes = [data.2!, data.0!, data.1!] + (hasAlpha ? [data.3!] : [])
+    let strides = [Int(lines.2), Int(lines.0), Int(lines.1)] + (hasAlpha ? [Int(lines.3)] : [])
+    Parallel.forEach(planes.count) { c in
         for y in 0..<height {
             body(c, y, UnsafeMutableRawPointer(planes[c] + y * strides[c]).assumingMemoryBound(to: UInt16.self))
         }
     }
 }
 
-/// A GBRP16 frame into a new [1, 3, h, w] tensor in [0, 1].
-func tensor(fromGBRP16 frame: UnsafePointer<AVFrame>, width: Int, height: Int) -> Tensor {
+/// A GBRP16 frame into a new [1, 3, h, w] tensor in [0, 1]; a GBRAP16 frame's alpha into a [1, 1, h, w] one.
+func tensor(fromGBRP16 frame: UnsafePointer<AVFrame>, width: Int, height: Int) -> (color: Tensor, alpha: Tensor?) {
     let t = Tensor(shape: [1, 3, height, width])
+    let alpha = frame.pointee.format == AV_PIX_FMT_GBRAP16LE.rawValue ? Tensor(shape: [1, 1, height, width]) : nil
     forEachRow(ofGBRP16: frame, height: height) { c, y, row in
-        let out = t.data + (c * height + y) * width
+        let out = (c < 3 ? t.data + (c * height + y) * width : alpha!.data + y * width)
         for x in 0..<width { out[x] = Float(UInt16(littleEndian: row[x])) * (1 / 65535) }
     }
-    return t
+    return (t, alpha)
 }
 
-/// A [1, 3, h, w] tensor (clamped to [0, 1]) into a GBRP16 frame.
-func fill(gbrp16 frame: UnsafeMutablePointer<AVFrame>, from t: Tensor, width: Int, height: Int) {
+/// A [1, 3, h, w] tensor (clamped to [0, 1]) into a GBRP16 frame, and into a GBRAP16 frame's alpha plane `alpha` [1, 1, h, w] (opaque when nil).
+func fill(gbrp16 frame: UnsafeMutablePointer<AVFrame>, from t: Tensor, alpha: Tensor? = nil, width: Int, height: Int) {
     forEachRow(ofGBRP16: frame, height: height) { c, y, row in
-        let src = t.data + (c * height + y) * width
+        guard c < 3 || alpha != nil else {
+            for x in 0..<width { row[x] = UInt16.max }
+            return
+        }
+        let src = c < 3 ? t.data + (c * height + y) * width : alpha!.data + y * width
         for x in 0..<width { row[x] = UInt16(min(max(src[x], 0), 1) * 65535 + 0.5).littleEndian }
     }
 }
@@ -232,14 +244,15 @@ final class VideoDecoder {
         if converter == nil || converter!.width != w || converter!.height != h {
             var old = rgb
             av_frame_free(&old)
-            rgb = try allocateFrame(width: w, height: h, format: AV_PIX_FMT_GBRP16LE)
+            let format = info.hasAlpha ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRP16LE
+            rgb = try allocateFrame(width: w, height: h, format: format)
             converter = try PixelConverter(width: w, height: h, from: AVPixelFormat(rawValue: frame.pointee.format),
-                                           to: AV_PIX_FMT_GBRP16LE, colorSpace: pictureColor.space, path: path)
+                                           to: format, colorSpace: pictureColor.space, path: path)
         }
         converter!.convert(frame, into: rgb!)
         let pts = frame.pointee.best_effort_timestamp
-        return Frame(pts: pts == Int64.min ? frame.pointee.pts : pts, duration: max(frame.pointee.pkt_duration, 0),
-                     image: tensor(fromGBRP16: rgb!, width: w, height: h))
+        let (image, alpha) = tensor(fromGBRP16: rgb!, width: w, height: h)
+        return Frame(pts: pts == Int64.min ? frame.pointee.pts : pts, duration: max(frame.pointee.pkt_duration, 0), image: image, alpha: alpha)
     }
 }
 

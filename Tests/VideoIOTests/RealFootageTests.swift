@@ -189,4 +189,22 @@ final class RealFootageTests: XCTestCase {
         XCTAssert(forced.warnings.contains { $0.hasPrefix("8-bit H.264 for a HDR source keeps its colour tags but not its 10 bits") }, "\(forced.warnings)")
         XCTAssertEqual(try Media.probe(path("h264.mp4"), stream: "v:0", "stream=color_transfer")["color_transfer"], "smpte2084")
     }
+
+    /// A QuickTime Animation clip, transparent on its right half: alpha kept in FFV1, a note elsewhere.
+    func testAlphaIsKeptWhereTheCodecHoldsIt() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "1",
+                          "-vf", "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,80),255,0)'", "-c:v", "qtrle", "-pix_fmt", "argb", path("alpha.mov")])
+        XCTAssert(try VideoReader(path("alpha.mov")).info.hasAlpha)
+        try upscale(path("alpha.mov"), path("alpha.mkv"), settings: EncoderSettings(codec: .ffv1))
+        XCTAssertEqual(try Media.probe(path("alpha.mkv"), stream: "v:0", "stream=pix_fmt")["pix_fmt"], "gbrap16le")
+        let alpha = [UInt8](try Media.ffmpeg(["-i", path("alpha.mkv"), "-frames:v", "1", "-vf", "alphaextract", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
+        XCTAssertEqual(alpha.count, 320 * 240)
+        let left = (0..<240).flatMap { y in (0..<150).map { Double(alpha[y * 320 + $0]) } }
+        let right = (0..<240).flatMap { y in (170..<320).map { Double(alpha[y * 320 + $0]) } }
+        XCTAssertEqual(left.reduce(0, +) / Double(left.count), 255, accuracy: 0.5)
+        XCTAssertEqual(right.reduce(0, +) / Double(right.count), 0, accuracy: 0.5)
+        let dropped = try upscale(path("alpha.mov"), path("alpha.mp4"))
+        XCTAssert(dropped.warnings.contains("transparency dropped: h264 has no alpha channel; --codec ffv1 with a .mkv output keeps it"),
+                  "\(dropped.warnings)")
+    }
 }
