@@ -82,6 +82,8 @@ public struct VideoInfo: Sendable {
     public let bitDepth: Int
     /// Whether the pictures carry opacity (an alpha plane).
     public let hasAlpha: Bool
+    /// A single picture (a PNG, a JPEG), not a video.
+    public let isStill: Bool
     public let fieldOrder: FieldOrder
 }
 
@@ -92,12 +94,20 @@ public final class MediaInput {
     let videoIndex: Int32
     public let info: VideoInfo
 
-    public init(_ path: String) throws {
+    /// A file, a URL, `-` (standard input), or an image sequence such as
+    /// `frames/%04d.png`, read at `frameRate` frames per second (nil: 25).
+    /// - Throws: `VideoIOError` naming `path`: missing, not media, no video stream.
+    public init(_ path: String, frameRate: Double? = nil) throws {
         self.path = path
-        if !path.contains("://"), !FileManager.default.fileExists(atPath: path) { throw VideoIOError.missingFile(path) }
+        let isSequence = path.range(of: #"%0?\d*d"#, options: .regularExpression) != nil && !FileManager.default.fileExists(atPath: path)
+        if path != "-", !path.contains("://"), !isSequence, !FileManager.default.fileExists(atPath: path) { throw VideoIOError.missingFile(path) }
         av_log_set_level(AV_LOG_FATAL)  // failures reach the user as one line of ours
         var ctx: UnsafeMutablePointer<AVFormatContext>?
-        let opened = avformat_open_input(&ctx, path, nil, nil)
+        var options: OpaquePointer?
+        defer { av_dict_free(&options) }
+        if isSequence { av_dict_set(&options, "framerate", String(frameRate ?? 25), 0) }
+        let opened = avformat_open_input(&ctx, path == "-" ? "pipe:0" : path, isSequence ? av_find_input_format("image2") : nil, &options)
+        if isSequence, opened == hone_averror(ENOENT) { throw VideoIOError.failed(path, "no picture matches this pattern") }
         guard opened >= 0, let ctx else { throw VideoIOError.notMedia(path, ffmpegMessage(opened)) }
         format = ctx
         let found = avformat_find_stream_info(ctx, nil)
@@ -145,6 +155,7 @@ public final class MediaInput {
             color: ColorTags(primaries: par.color_primaries, transfer: par.color_trc),
             bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8,
             hasAlpha: desc.map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0 } ?? false,
+            isStill: !isSequence && String(cString: ctx.pointee.iformat.pointee.name).hasSuffix("_pipe") || String(cString: ctx.pointee.iformat.pointee.name) == "image2" && !isSequence,
             fieldOrder: FieldOrder(par.field_order))
     }
 

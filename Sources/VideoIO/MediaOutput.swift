@@ -29,6 +29,63 @@ public struct EncoderSettings: Sendable {
     }
 }
 
+/// The encoder an output gets: the video codec asked for, or the one an image format implies.
+enum VideoEncoding: Equatable {
+    case video(EncoderSettings.Codec)
+    case png, jpeg, gif
+
+    /// - Throws: `VideoIOError.cannotWrite` for an image format Hone does not write.
+    init(format: String, fileExtension: String, video: EncoderSettings.Codec, path: String) throws {
+        switch format {
+        case "image2", "image2pipe":
+            switch fileExtension {
+            case "png": self = .png
+            case "jpg", "jpeg": self = .jpeg
+            default: throw VideoIOError.cannotWrite(path, "Hone writes pictures as .png or .jpg")
+            }
+        case "gif": self = .gif
+        default: self = .video(video)
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .video(let codec): codec.rawValue
+        case .png: "png"
+        case .jpeg: "jpeg"
+        case .gif: "gif"
+        }
+    }
+
+    var encoderName: String {
+        switch self {
+        case .video(.h264): "libx264"
+        case .video(.hevc): "libx265"
+        case .video(.ffv1): "ffv1"
+        case .png: "png"
+        case .jpeg: "mjpeg"
+        case .gif: "gif"
+        }
+    }
+
+    var holdsAlpha: Bool { self == .video(.ffv1) || self == .png }
+    /// Codecs that store RGB, where the YUV matrix plays no part.
+    var isRGB: Bool { [.video(.ffv1), .png, .gif].contains(self) }
+    var needsEvenSize: Bool { [.video(.h264), .video(.hevc), .jpeg].contains(self) }
+
+    /// What frames are converted to, and what the encoder takes (GIF goes through a palette filter between the two).
+    func pixelFormats(alpha: Bool) -> (converted: AVPixelFormat, encoded: AVPixelFormat) {
+        switch self {
+        case .video(.h264): (AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P)
+        case .video(.hevc): (AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV420P10LE)
+        case .video(.ffv1): alpha ? (AV_PIX_FMT_GBRAP16LE, AV_PIX_FMT_GBRAP16LE) : (AV_PIX_FMT_GBRP16LE, AV_PIX_FMT_GBRP16LE)
+        case .png: alpha ? (AV_PIX_FMT_RGBA64BE, AV_PIX_FMT_RGBA64BE) : (AV_PIX_FMT_RGB48BE, AV_PIX_FMT_RGB48BE)
+        case .jpeg: (AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ420P)
+        case .gif: (AV_PIX_FMT_RGB24, AV_PIX_FMT_PAL8)
+        }
+    }
+}
+
 /// x264 keeps its lookahead frames at full size (about 24 MB each at 3840×2160,
 /// 40 of them with the medium preset: 1.6 GB measured). Above 1080p the
 /// lookahead is cut to what fits in 256 MB (at least 10 frames, x264's
@@ -99,7 +156,10 @@ private func writeError(_ code: Int32, _ path: String) -> VideoIOError {
 /// so the final name never holds a partial file.
 public final class MediaOutput {
     public let path: String
-    let temporaryPath: String
+    let target: OutputTarget
+    let encoding: VideoEncoding
+    /// GIF's palette: built from all frames, then applied to each.
+    private var palette: FrameFilter?
     let format: UnsafeMutablePointer<AVFormatContext>
     let encoder: UnsafeMutablePointer<AVCodecContext>
     let videoStream: UnsafeMutablePointer<AVStream>
@@ -134,57 +194,55 @@ public final class MediaOutput {
     public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings(),
                 color: PictureColor? = nil, videoOnly: Bool = false) throws {
         let color = color ?? PictureColor(space: input.info.colorSpace, tags: input.info.color, hdr: nil)
-        let codec = settings.codec(for: color)
+        let videoCodec = settings.codec(for: color)
         self.path = path
         (self.width, self.height) = (width, height)
-        let url = URL(fileURLWithPath: path)
+        target = try OutputTarget(path, pipeFormat: videoCodec == .ffv1 ? "nut" : "mpegts")
+        let (ofmt, formatName, ext) = (target.format, target.formatName, target.fileExtension)
+        encoding = try VideoEncoding(format: formatName, fileExtension: ext, video: videoCodec, path: path)
+        if formatName == "image2", target.kind == .file, input.info.estimatedFrames > 1 {
+            throw VideoIOError.cannotWrite(path, "one picture holds one frame; write a sequence such as out/%04d.png, or a .gif")
+        }
         // MP4 and MOV carry a rotation tag; elsewhere the pixels are turned, so players show the same picture.
-        let formatName = av_guess_format(nil, path, nil).map { String(cString: $0.pointee.name) } ?? ""
         let holdsRotation = ["mp4", "mov", "3gp", "3g2", "ipod"].contains(formatName)
         turns = holdsRotation ? 0 : ((Int((input.info.rotation / 90).rounded()) % 4) + 4) % 4
         (encodedWidth, encodedHeight) = turns % 2 == 1 ? (height, width) : (width, height)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
-            + "." + url.pathExtension
-        guard let ofmt = av_guess_format(nil, path, nil) else {
-            throw VideoIOError.cannotWrite(path, "unknown container for extension '.\(url.pathExtension)'; use .mp4, .mkv, .mov or .webm")
-        }
-        if codec != .ffv1, width % 2 != 0 || height % 2 != 0 {
-            throw VideoIOError.cannotWrite(path, "\(codec.rawValue) in 4:2:0 needs even sizes, got \(width)×\(height)")
+        if encoding.needsEvenSize, width % 2 != 0 || height % 2 != 0 {
+            throw VideoIOError.cannotWrite(path, "\(encoding.name) in 4:2:0 needs even sizes, got \(width)×\(height)")
         }
         var oc: UnsafeMutablePointer<AVFormatContext>?
-        guard avformat_alloc_output_context2(&oc, ofmt, nil, temporaryPath) >= 0, let oc else {
+        guard avformat_alloc_output_context2(&oc, ofmt, nil, target.writePath) >= 0, let oc else {
             throw VideoIOError.cannotWrite(path, "cannot create the output container")
         }
+        if formatName == "image2", target.kind == .file { av_opt_set(oc.pointee.priv_data, "update", "1", 0) }  // one named picture, no number
         format = oc
         packet = av_packet_alloc()
         // SDR keeps the matrix players expect at the output's size (a real conversion, tagged);
         // HDR and wide gamut keep the source's own, as the model saw its coded values.
         let keepsSource = color.tags.isHDR || color.tags.isWideGamut || color.space.matrix == .bt2020
-        colorSpace = codec == .ffv1 ? ColorSpace(matrix: .bt709, fullRange: true)
+        colorSpace = encoding.isRGB ? ColorSpace(matrix: .bt709, fullRange: true)
+            : encoding == .jpeg ? ColorSpace(matrix: .bt601, fullRange: true)
             : keepsSource ? ColorSpace(matrix: color.space.matrix, fullRange: false) : .standard(height: height)
         inputTimeBase = input.videoStream.pointee.time_base
         let start = input.format.pointee.start_time
         startOffset = start == Int64.min || start < 0 ? 0 : start
 
         // Video encoder.
-        let encoderName = ["h264": "libx264", "hevc": "libx265", "ffv1": "ffv1"][codec.rawValue]!
+        let encoderName = encoding.encoderName
         guard let videoCodec = avcodec_find_encoder_by_name(encoderName), let enc = avcodec_alloc_context3(videoCodec),
               let vs = avformat_new_stream(oc, nil) else {
             throw VideoIOError.cannotWrite(path, "encoder \(encoderName) is not available in this FFmpeg")
         }
         (encoder, videoStream) = (enc, vs)
-        guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) == 1 else {
-            throw VideoIOError.cannotWrite(path, "a .\(url.pathExtension) file cannot hold \(codec.rawValue) video; use .mp4 or .mkv")
+        // 1: held, 0: not, negative: the muxer does not say (MPEG-TS, NUT), and it is tried.
+        guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) != 0 else {
+            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use .mp4 or .mkv")
         }
-        keepsAlpha = input.info.hasAlpha && codec == .ffv1
+        keepsAlpha = input.info.hasAlpha && encoding.holdsAlpha
         if input.info.hasAlpha && !keepsAlpha {
-            warnings.append("transparency dropped: \(codec.rawValue) has no alpha channel; --codec ffv1 with a .mkv output keeps it")
+            warnings.append("transparency dropped: \(encoding.name) has no alpha channel; --codec ffv1 with a .mkv output, or .png pictures, keep it")
         }
-        let pixFmt = switch codec {
-        case .h264: AV_PIX_FMT_YUV420P
-        case .hevc: AV_PIX_FMT_YUV420P10LE
-        case .ffv1: keepsAlpha ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRP16LE
-        }
+        let (convertedFormat, pixFmt) = encoding.pixelFormats(alpha: keepsAlpha)
         enc.pointee.width = Int32(encodedWidth)
         enc.pointee.height = Int32(encodedHeight)
         enc.pointee.pix_fmt = pixFmt
@@ -196,12 +254,12 @@ public final class MediaOutput {
         // Tags: the source's primaries and transfer where they are kept, else those of the matrix written.
         let sdrTags: (AVColorPrimaries, AVColorTransferCharacteristic) = colorSpace.matrix == .bt709
             ? (AVCOL_PRI_BT709, AVCOL_TRC_BT709) : (AVCOL_PRI_SMPTE170M, AVCOL_TRC_SMPTE170M)
-        (enc.pointee.color_primaries, enc.pointee.color_trc) = keepsSource || codec == .ffv1 && color.tags.isTagged
+        (enc.pointee.color_primaries, enc.pointee.color_trc) = keepsSource || encoding.isRGB && color.tags.isTagged
             ? (color.tags.primaries, color.tags.transfer) : sdrTags
-        enc.pointee.colorspace = codec == .ffv1 ? AVCOL_SPC_RGB : colorSpace.tag
-        enc.pointee.color_range = codec == .ffv1 ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
-        switch codec {
-        case .h264:
+        enc.pointee.colorspace = encoding.isRGB ? AVCOL_SPC_RGB : colorSpace.tag
+        enc.pointee.color_range = colorSpace.fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+        switch encoding {
+        case .video(.h264):
             av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
             if let lookahead = x264Lookahead(preset: settings.preset, width: width, height: height) {
@@ -213,14 +271,19 @@ public final class MediaOutput {
                 warnings.append("8-bit H.264 for a \(color.tags.isHDR ? "HDR" : "wide-gamut") source keeps its colour tags but not its 10 bits"
                                 + (color.hdr != nil ? " nor its HDR10 metadata in the stream (only in the container)" : "") + "; --codec hevc keeps both")
             }
-        case .hevc:
+        case .video(.hevc):
             av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
             let hdr10 = color.tags.isHDR ? ["hdr10=1", "repeat-headers=1", color.hdr?.x265Parameters ?? ""].filter { !$0.isEmpty } : []
             av_opt_set(enc.pointee.priv_data, "x265-params", (["log-level=error"] + hdr10).joined(separator: ":"), 0)
             if ["mp4", "mov"].contains(formatName) { vs.pointee.codecpar.pointee.codec_tag = 0x3163_7668 }  // 'hvc1', as Apple's players want
-        case .ffv1:
+        case .video(.ffv1):
             enc.pointee.level = 3  // FFV1 version 3: needed for slice threads
+        case .jpeg:
+            enc.pointee.flags |= AV_CODEC_FLAG_QSCALE
+            enc.pointee.global_quality = 2 * FF_QP2LAMBDA  // near the best MJPEG quality, as for stills people keep
+        case .png, .gif:
+            break
         }
         if ofmt.pointee.flags & AVFMT_GLOBALHEADER != 0 { enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         let r = avcodec_open2(enc, videoCodec, nil)
@@ -239,11 +302,16 @@ public final class MediaOutput {
             copy.update(from: matrix, count: 36)
         }
         if turns != 0 {
-            warnings.append("rotation \(turns * 90)° turned into the pixels: .\(url.pathExtension) has no rotation tag")
+            warnings.append("rotation \(turns * 90)° turned into the pixels: .\(ext) has no rotation tag")
         }
 
         rgb = try allocateFrame(width: encodedWidth, height: encodedHeight, format: keepsAlpha ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRP16LE)
-        yuv = try allocateFrame(width: encodedWidth, height: encodedHeight, format: pixFmt)
+        yuv = try allocateFrame(width: encodedWidth, height: encodedHeight, format: convertedFormat)
+        if encoding == .gif {
+            // One palette for the whole clip, from every frame (palettegen), then each frame dithered to it: GIF's 256 colours used well.
+            palette = try FrameFilter("split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=sierra2_4a",
+                                      first: yuv, timeBase: inputTimeBase, path: path)
+        }
 
         // Other streams: audio and subtitles, copied or re-encoded.
         for stream in input.streams where stream.pointee.index != input.videoIndex && !videoOnly {
@@ -258,25 +326,27 @@ public final class MediaOutput {
                 out.pointee.time_base = stream.pointee.time_base
                 copyDescription(from: stream, to: out, in: oc)
                 copies[stream.pointee.index] = (out, stream.pointee.time_base)
-            } else if kind == AVMEDIA_TYPE_AUDIO {
+            } else if kind == AVMEDIA_TYPE_AUDIO, ofmt.pointee.audio_codec != AV_CODEC_ID_NONE {
                 let transcoder = try AudioTranscoder(stream, into: oc, codec: ofmt.pointee.audio_codec, path: path)
                 copyDescription(from: stream, to: transcoder.stream, in: oc)
                 audio[stream.pointee.index] = transcoder
-                warnings.append("audio \(name) is re-encoded: \(url.pathExtension) does not take it as it is")
+                warnings.append("audio \(name) is re-encoded: \(ext) does not take it as it is")
             } else {
-                warnings.append("subtitles (\(name)) dropped: \(url.pathExtension) does not take them")
+                warnings.append("\(kind == AVMEDIA_TYPE_AUDIO ? "audio" : "subtitles") (\(name)) dropped: .\(ext) \(formatName == "gif" || formatName.hasPrefix("image2") ? "holds pictures only" : "does not take them")")
             }
         }
     }
 
     /// MP4 and MOV muxers accept codecs (Vorbis, say) that few players play
     /// from them, so there only the widely played audio codecs are copied.
+    /// A muxer with no default codec for a kind (GIF, pictures for sound) holds none of it.
     static func canCopy(_ codec: AVCodecID, kind: AVMediaType, into ofmt: UnsafePointer<AVOutputFormat>) -> Bool {
         let name = String(cString: ofmt.pointee.name)
+        guard (kind == AVMEDIA_TYPE_AUDIO ? ofmt.pointee.audio_codec : ofmt.pointee.subtitle_codec) != AV_CODEC_ID_NONE else { return false }
         if kind == AVMEDIA_TYPE_AUDIO, name.contains("mp4") || name.contains("mov") {
             return [AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_ALAC].contains(codec)
         }
-        return avformat_query_codec(ofmt, codec, FF_COMPLIANCE_NORMAL) == 1
+        return avformat_query_codec(ofmt, codec, FF_COMPLIANCE_NORMAL) != 0
     }
 
     deinit {
@@ -292,13 +362,19 @@ public final class MediaOutput {
         avformat_free_context(format)
     }
 
-    /// Opens the temporary file and writes the container header.
+    /// Whether the muxer opens its own files (an image sequence's).
+    private var opensOwnFiles: Bool { format.pointee.oformat.pointee.flags & AVFMT_NOFILE != 0 }
+
+    /// Opens the temporary file (or standard output) and writes the container header.
     private func open() throws {
         guard !opened else { return }
-        var r = avio_open(&format.pointee.pb, temporaryPath, AVIO_FLAG_WRITE)
-        guard r >= 0 else { throw VideoIOError.cannotWrite(path, ffmpegMessage(r)) }
+        try target.prepare()
+        if !opensOwnFiles {
+            let r = avio_open(&format.pointee.pb, target.writePath, AVIO_FLAG_WRITE)
+            guard r >= 0 else { throw VideoIOError.cannotWrite(path, ffmpegMessage(r)) }
+        }
         opened = true
-        r = avformat_write_header(format, nil)
+        let r = avformat_write_header(format, nil)
         guard r >= 0 else { throw writeError(r, path) }
     }
 
@@ -312,7 +388,7 @@ public final class MediaOutput {
         }
         if converter == nil {
             converter = try PixelConverter(width: encodedWidth, height: encodedHeight, from: AVPixelFormat(rawValue: rgb.pointee.format),
-                                           to: encoder.pointee.pix_fmt, colorSpace: colorSpace, path: path)
+                                           to: AVPixelFormat(rawValue: yuv.pointee.format), colorSpace: colorSpace, path: path)
         }
         guard av_frame_make_writable(yuv) >= 0 else { throw VideoIOError.failed(path, "out of memory") }
         func upright(_ t: Tensor) -> Tensor { turns == 0 ? t : rotated(t, quarterTurns: turns) }
@@ -321,7 +397,20 @@ public final class MediaOutput {
         yuv.pointee.pts = pts - shift(inputTimeBase)
         // x264 gives its packets no duration, so the last frame's would be guessed from the frame rate (wrong for VFR).
         if duration > 0 { durations[yuv.pointee.pts] = duration }
-        try encode(yuv)
+        guard let palette else { return try encode(yuv) }
+        try palette.push(yuv)
+        try encodeFiltered()
+    }
+
+    /// Encodes what the palette filter has ready.
+    private func encodeFiltered() throws {
+        guard let palette, let frame = av_frame_alloc() else { return }
+        var owned: UnsafeMutablePointer<AVFrame>? = frame
+        defer { av_frame_free(&owned) }
+        while try palette.pull(into: frame) {
+            defer { av_frame_unref(frame) }
+            try encode(frame)
+        }
     }
 
     /// Sends a frame (nil flushes) and writes every packet the encoder has ready.
@@ -371,22 +460,26 @@ public final class MediaOutput {
     /// Flushes the encoders, writes the trailer and moves the file to its final name.
     public func finish() throws {
         try open()
+        if let palette {
+            try palette.push(nil)
+            try encodeFiltered()
+        }
         try encode(nil)
         for transcoder in audio.values { try transcoder.push(nil, output: self) }
         var r = av_write_trailer(format)
         guard r >= 0 else { throw writeError(r, path) }
-        r = avio_closep(&format.pointee.pb)
-        guard r >= 0 else { throw writeError(r, path) }
-        guard rename(temporaryPath, path) == 0 else {
-            throw VideoIOError.cannotWrite(path, String(cString: strerror(errno)))
+        if !opensOwnFiles {
+            r = avio_closep(&format.pointee.pb)
+            guard r >= 0 else { throw writeError(r, path) }
         }
+        try target.commit()
         finished = true
     }
 
-    /// Closes and deletes the temporary file; the final name is never touched.
+    /// Closes and deletes what was written; the final name is never touched.
     public func abort() {
-        if opened, format.pointee.pb != nil { avio_closep(&format.pointee.pb) }
-        unlink(temporaryPath)
+        if opened, !opensOwnFiles, format.pointee.pb != nil { avio_closep(&format.pointee.pb) }
+        target.discard()
         finished = true
     }
 }

@@ -266,7 +266,7 @@ public final class VideoReader {
     public var info: VideoInfo { input.info }
 
     public convenience init(_ path: String, options: DecodingOptions = DecodingOptions()) throws {
-        try self.init(try MediaInput(path), options: options)
+        try self.init(try MediaInput(path, frameRate: options.frameRate), options: options)
     }
 
     public init(_ input: MediaInput, options: DecodingOptions = DecodingOptions()) throws {

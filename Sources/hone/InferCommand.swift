@@ -16,11 +16,14 @@ struct InferCommand: ParsableCommand {
     @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`.")
     var checkpoint: String
 
-    @Option(help: "The input video (any file or URL FFmpeg reads). (default: the video the checkpoint was fine-tuned on)")
+    @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. (default: the video the checkpoint was fine-tuned on)")
     var video: String?
 
-    @Option(name: .shortAndLong, help: "The output video. (default: <input name>.hone-x<scale>.mp4 in the current folder)")
+    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov, .webm), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, in the current folder)")
     var output: String?
+
+    @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")
+    var fps: Double?
 
     @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 2 or 4 (a checkpoint has its own). (default: 2)")
     var scale: Int?
@@ -44,6 +47,7 @@ struct InferCommand: ParsableCommand {
     var deinterlace: DecodingOptions.Deinterlace = .auto
 
     func validate() throws {
+        if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }
@@ -52,7 +56,8 @@ struct InferCommand: ParsableCommand {
         var job = InferJob(method: UpscalingMethod(checkpoint))
         (job.video, job.output, job.scale, job.compare) = (video, output, scale, compare)
         job.encoder = EncoderSettings(codec: codec, crf: crf, preset: preset)
-        (job.decoding.deinterlace, job.decoding.toneMap) = (deinterlace, toneMap)
+        (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
+        Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }

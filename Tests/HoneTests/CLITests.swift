@@ -14,11 +14,13 @@ final class CLITests: XCTestCase {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:]) throws -> Result {
+    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:],
+              directory: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.hone)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let directory { p.currentDirectoryURL = directory }
         let (out, err) = (Pipe(), Pipe())
         p.standardOutput = out
         p.standardError = err
@@ -338,6 +340,35 @@ final class CLITests: XCTestCase {
         let done = path("done.ckpt")
         XCTAssertEqual(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "-o", done]).status, 0)
         assertOneLineError(try hone(["finetune", "--resume", "-o", done]), naming: "done.ckpt", "this run has finished (1 of 1 epochs)")
+    }
+
+    /// Hone inside a shell pipeline: MPEG-TS in on stdin, out on stdout, messages on stderr.
+    func testStandardInputToStandardOutput() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-f", "lavfi", "-i", "sine", "-t", "2", "-c:v", "libx264", "-c:a", "aac",
+                          "-f", "mpegts", path("in.ts")])
+        FileManager.default.createFile(atPath: path("out.ts"), contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.hone)
+        p.arguments = ["infer", "--checkpoint", "bicubic", "--video", "-", "-o", "-", "--preset", "ultrafast"]
+        (p.standardInput, p.standardOutput) = (FileHandle(forReadingAtPath: path("in.ts")), FileHandle(forWritingAtPath: path("out.ts")))
+        let errors = Pipe()
+        p.standardError = errors
+        try p.run()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, said)
+        XCTAssert(said.contains("wrote -: 50 frames"), said)
+        let v = try Media.probe(path("out.ts"), stream: "v:0", "stream=codec_name,width,nb_read_frames", countFrames: true)
+        XCTAssertEqual(v, ["codec_name": "h264", "width": "192", "nb_read_frames": "50"])
+        XCTAssertEqual(try Media.probe(path("out.ts"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+    }
+
+    func testAPictureInGivesAPictureOut() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64", "-frames:v", "1", path("photo.jpg")])
+        let r = try hone(["infer", "--checkpoint", "lanczos", "--video", path("photo.jpg")], directory: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Media.probe(path("photo.hone-x2.png"), stream: "v:0", "stream=codec_name,width,height"),
+                       ["codec_name": "png", "width": "192", "height": "128"])
     }
 
     func testEvalOnPairsAndOnGroundTruthAlone() throws {

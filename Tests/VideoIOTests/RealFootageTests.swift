@@ -204,7 +204,41 @@ final class RealFootageTests: XCTestCase {
         XCTAssertEqual(left.reduce(0, +) / Double(left.count), 255, accuracy: 0.5)
         XCTAssertEqual(right.reduce(0, +) / Double(right.count), 0, accuracy: 0.5)
         let dropped = try upscale(path("alpha.mov"), path("alpha.mp4"))
-        XCTAssert(dropped.warnings.contains("transparency dropped: h264 has no alpha channel; --codec ffv1 with a .mkv output keeps it"),
+        XCTAssert(dropped.warnings.contains("transparency dropped: h264 has no alpha channel; --codec ffv1 with a .mkv output, or .png pictures, keep it"),
                   "\(dropped.warnings)")
+    }
+
+    /// Frame-by-frame workflows: pictures in and out, one picture, an animated GIF.
+    func testImageSequencesPicturesAndGIF() throws {
+        let frames = dir.appendingPathComponent("frames").path, out = dir.appendingPathComponent("out").path
+        for folder in [frames, out] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-frames:v", "10", frames + "/%04d.png"])
+        try Grad.disabled {
+            _ = try enhanceVideo(input: frames + "/%04d.png", output: path("seq.mp4"), scale: 2, settings: EncoderSettings(preset: "ultrafast"),
+                                 decoding: DecodingOptions(frameRate: 10), enhance: { try resizeBicubic($0, .up(2)) }, progress: { _, _ in })
+        }
+        XCTAssertEqual(try Media.frameTimes(path("seq.mp4")).map { ($0 * 10).rounded() }, (0..<10).map(Double.init))
+        XCTAssertThrowsError(try upscale(frames + "/x%03d.png", path("none.mp4"))) {
+            XCTAssertEqual("\($0)", "\(frames)/x%03d.png: no picture matches this pattern")
+        }
+
+        let sequence = try upscale(path("seq.mp4"), out + "/%04d.png")
+        XCTAssertEqual(sequence.frames, 10)
+        let written = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        XCTAssertEqual(written, (1...10).map { String(format: "%04d.png", $0) }, "nothing else, no temporary folder left")
+        XCTAssertEqual(try Media.probe(out + "/0007.png", stream: "v:0", "stream=width,height,pix_fmt"), ["width": "640", "height": "480", "pix_fmt": "rgb48be"])
+
+        try upscale(frames + "/0003.png", path("one.png"))
+        XCTAssertEqual(try Media.probe(path("one.png"), stream: "v:0", "stream=width,height"), ["width": "320", "height": "240"])
+        XCTAssertThrowsError(try upscale(path("seq.mp4"), path("many.png"))) { XCTAssert("\($0)".contains("one picture holds one frame"), "\($0)") }
+
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:v", "libx264", "-c:a", "aac",
+                          "-shortest", path("clip.mp4")])
+        let gif = try upscale(path("clip.mp4"), path("clip.gif"))
+        XCTAssert(gif.warnings.contains("audio (aac) dropped: .gif holds pictures only"), "\(gif.warnings)")
+        let g = try Media.probe(path("clip.gif"), stream: "v:0", "stream=codec_name,width,height,pix_fmt,nb_read_frames", countFrames: true)
+        XCTAssertEqual(g, ["codec_name": "gif", "width": "320", "height": "240", "pix_fmt": "bgra", "nb_read_frames": "10"])
+        // One palette for the clip, dithered well: within a few levels of the 16-bit frames.
+        XCTAssertGreaterThan(try psnr(path("clip.gif"), against: path("clip.mp4"), width: 320, height: 240), 25)
     }
 }

@@ -58,9 +58,11 @@ public struct Enhancer {
 /// subtitles and metadata, and optionally a bicubic | enhanced split view.
 public struct InferJob {
     public var method: UpscalingMethod
-    /// The input video; nil: the one the checkpoint was fine-tuned on.
+    /// The input: a video, a picture, an image sequence (`frames/%04d.png`), or `-`
+    /// for standard input; nil: the video the checkpoint was fine-tuned on.
     public var video: String?
-    /// nil: `<input name>.hone-x<scale>.mp4` in the current folder.
+    /// A video, a picture, an image sequence (`out/%04d.png`), a `.gif`, or `-` for
+    /// standard output (MPEG-TS); nil: `<input name>.hone-x<scale>.mp4` (`.png` for a picture) in the current folder.
     public var output: String?
     /// The kernels' factor (a checkpoint has its own).
     public var scale: Int?
@@ -91,9 +93,12 @@ public struct InferJob {
             throw UsageError("--video is required with a baseline or a pretrained checkpoint")
         }
         let s = enhancer.scale
-        let outputPath = output ?? outputName(for: video, ".hone-x\(s).mp4")
+        // A picture in gives a picture out; standard input can be read only once, so it is not probed.
+        let still = output == nil && video != "-" ? try MediaInput(video, frameRate: decoding.frameRate).info.isStill : false
+        let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video, ".hone-x\(s).\(still ? "png" : "mp4")")
         let inputs = [video, method.description]
-        let locks = try [OutputLock(outputPath, inputs: inputs)] + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
+        let locks = try (outputPath == "-" ? [] : [OutputLock(outputPath, inputs: inputs)])
+            + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
         let overshoot = Quality.OvershootMeter(every: 10, scale: s)
         let splitView = compare.map { path in

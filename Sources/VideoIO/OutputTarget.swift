@@ -1,0 +1,77 @@
+import CFFmpeg
+import Foundation
+
+/// Where an output's bytes go until it is complete, so the final name never
+/// holds a partial result: a temporary file beside it (renamed at the end), a
+/// temporary folder for an image sequence (`out/%04d.png`, its files moved in
+/// at the end), or standard output (`-`), which cannot be taken back.
+struct OutputTarget {
+    enum Kind { case file, imageSequence, pipe }
+
+    /// As the user gave it, and what libavformat opens.
+    let path: String, writePath: String
+    let kind: Kind
+    let format: UnsafePointer<AVOutputFormat>
+    var formatName: String { String(cString: format.pointee.name) }
+    var fileExtension: String { URL(fileURLWithPath: path).pathExtension.lowercased() }
+
+    /// - Parameter pipeFormat: the container for standard output (MPEG-TS, or NUT for codecs it cannot hold).
+    /// - Throws: `VideoIOError.cannotWrite` for an extension no container has, or a sequence's missing folder.
+    init(_ path: String, pipeFormat: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        if path == "-" {
+            (kind, writePath) = (.pipe, "pipe:1")
+            format = av_guess_format(pipeFormat, nil, nil)!
+            return
+        }
+        guard let guessed = av_guess_format(nil, path, nil) else {
+            throw VideoIOError.cannotWrite(path, "unknown container for extension '.\(url.pathExtension)'; use .mp4, .mkv, .mov, .webm, .gif, or out/%04d.png")
+        }
+        format = guessed
+        let folder = url.deletingLastPathComponent()
+        if path.range(of: #"%0?\d*d"#, options: .regularExpression) != nil {
+            kind = .imageSequence
+            writePath = folder.appendingPathComponent(".hone-partial-\(getpid())").appendingPathComponent(url.lastPathComponent).path
+        } else {
+            kind = .file
+            writePath = folder.appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path + "." + url.pathExtension
+        }
+    }
+
+    /// Makes room for writing: an image sequence's temporary folder.
+    func prepare() throws {
+        guard kind == .imageSequence else { return }
+        let temporary = URL(fileURLWithPath: writePath).deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false) } catch {
+            throw VideoIOError.cannotWrite(path, "cannot create a folder in \(temporary.deletingLastPathComponent().path)")
+        }
+    }
+
+    /// Moves what was written to its final name(s).
+    func commit() throws {
+        switch kind {
+        case .pipe: return
+        case .file:
+            guard rename(writePath, path) == 0 else { throw VideoIOError.cannotWrite(path, String(cString: strerror(errno))) }
+        case .imageSequence:
+            let temporary = URL(fileURLWithPath: writePath).deletingLastPathComponent()
+            let folder = temporary.deletingLastPathComponent()
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] {
+                guard rename(temporary.appendingPathComponent(name).path, folder.appendingPathComponent(name).path) == 0 else {
+                    throw VideoIOError.cannotWrite(folder.appendingPathComponent(name).path, String(cString: strerror(errno)))
+                }
+            }
+            try? FileManager.default.removeItem(at: temporary)
+        }
+    }
+
+    /// Deletes what was written; the final names are never touched.
+    func discard() {
+        switch kind {
+        case .pipe: return
+        case .file: unlink(writePath)
+        case .imageSequence: try? FileManager.default.removeItem(at: URL(fileURLWithPath: writePath).deletingLastPathComponent())
+        }
+    }
+}
