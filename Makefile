@@ -6,7 +6,7 @@ SWIFT_BUILD := swift build -c release
 DEMO_OUT := demo-output
 PREFIX ?= /usr/local
 
-.PHONY: setup deps weights build test install install-check demo bench base-checkpoints clean
+.PHONY: setup deps weights build test install install-check demo bench fuzz base-checkpoints clean
 
 setup: deps weights build
 
@@ -74,6 +74,21 @@ demo: setup
 		--compare $(DEMO_OUT)/bikes.compare.mp4 && \
 	echo "Demo: enhanced video $$(pwd)/$(DEMO_OUT)/bikes.hone-x2.mp4" && \
 	echo "      comparison     $$(pwd)/$(DEMO_OUT)/bikes.compare.mp4 (bicubic left, Hone right)"
+
+# libFuzzer on the parsers of untrusted files (checkpoints, configs, sweep
+# grids), FUZZ_SECONDS each (default 600), from the seeds in fuzz/corpus/.
+# New inputs collect in .build-fuzz/; crashes land in fuzz/crashes/<target>/,
+# which the test suite replays — commit them with the fix.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	swift build -c release --scratch-path .build-fuzz --product hone-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld
+	@for target in checkpoint config grid; do \
+		mkdir -p .build-fuzz/corpus-$$target fuzz/crashes/$$target; \
+		echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		HONE_FUZZ_TARGET=$$target .build-fuzz/release/hone-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
+			-artifact_prefix=fuzz/crashes/$$target/ .build-fuzz/corpus-$$target fuzz/corpus/$$target 2>&1 | tail -n 3 || exit 1; \
+	done
 
 # Side-by-side speed against PyTorch on the same machine (installs python3-torch).
 bench: setup

@@ -30,6 +30,8 @@ let package = Package(
             name: "hone",
             dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // libFuzzer targets for the parsers of untrusted files (`make fuzz`); a plain build replays inputs.
+        .executableTarget(name: "hone-fuzz", dependencies: ["SuperResolution"], path: "Fuzz"),
         .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport"),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd", "TestSupport"]),

@@ -39,29 +39,40 @@ public struct Checkpoint {
         }
     }
 
+    /// Reads a checkpoint file.
+    /// - Throws: `FileError` naming `path` when it is missing, unreadable, or not a well-formed checkpoint.
     public static func load(_ path: String) throws -> Checkpoint {
         guard let file = FileManager.default.contents(atPath: path) else {
             throw FileError(path, FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such checkpoint")
         }
+        return try parse(file, path: path)
+    }
+
+    /// A checkpoint from its bytes, which may come from anyone: every length,
+    /// shape and offset is checked against the data before anything is allocated.
+    /// - Throws: `FileError` naming `path` and what is wrong.
+    public static func parse(_ file: Data, path: String) throws -> Checkpoint {
         guard file.count >= 8 else { throw FileError(path, "not a checkpoint (\(file.count) bytes)") }
-        let headerLength = file.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard headerLength > 0, headerLength <= file.count - 8,
-              let header = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + headerLength))) as? [String: Any] else {
+        let declared = file.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard declared > 0, declared <= UInt64(file.count - 8),
+              let header = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + Int(declared)))) as? [String: Any] else {
             throw FileError(path, "not a checkpoint (bad header); the file is corrupt or of another kind")
         }
-        let dataStart = 8 + headerLength
+        let dataStart = 8 + Int(declared), dataBytes = file.count - dataStart
         var tensors: [(String, Tensor, Int)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any], entry["dtype"] as? String == "F32",
-                  let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2 else {
+                  let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2,
+                  shape.count <= 8, shape.allSatisfy({ $0 >= 0 }) else {
                 throw FileError(path, "tensor \(name) is not a Float32 entry")
             }
-            let t = Tensor(shape: shape)
-            guard range[0] >= 0, range[1] - range[0] == 4 * t.count, dataStart + range[1] <= file.count else {
+            let count = shape.reduce(Optional(1)) { total, side in total.flatMap { $0.multipliedReportingOverflow(by: side) }.flatMap { $0.overflow ? nil : $0.partialValue } }
+            guard let count, range[0] >= 0, range[0] <= range[1], range[1] <= dataBytes, count <= dataBytes / 4, range[1] - range[0] == 4 * count else {
                 throw FileError(path, "tensor \(name) runs past the end: the file is truncated or corrupt")
             }
+            let t = Tensor(shape: shape)
             file.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress! + dataStart + range[0], byteCount: 4 * t.count)
+                UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress! + dataStart + range[0], byteCount: 4 * count)
             }
             tensors.append((name, t, range[0]))
         }
@@ -121,6 +132,9 @@ public struct RunRecord {
         guard let json = m["hone.config"], let config = try? HoneConfig.fromJSON(json), let scale = Int(m["hone.scale"] ?? "") else {
             throw FileError(path, "is not a Hone checkpoint (its metadata has no config and scale)")
         }
+        // A checkpoint can come from anyone: its model must be one Hone would build from a config file.
+        if let problem = config.problems().first { throw FileError(path, "its config is not valid: \(problem)") }
+        guard [2, 4].contains(scale) else { throw FileError(path, "its scale is \(scale); Hone's models upscale ×2 or ×4") }
         func decoded<T: Decodable>(_ key: String, _ empty: T) -> T {
             m[key].flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) } ?? empty
         }

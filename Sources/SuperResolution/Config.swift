@@ -44,8 +44,9 @@ public struct HoneConfig: Codable, Sendable, Equatable {
             if !ok { found.append("\(key) is \(value); allowed: \(allowed)") }
         }
         let (m, d, l, t) = (model, degradation, loss, training)
-        require((1...1024).contains(m.channels), "model.channels", m.channels, "1 to 1024")
-        require((0...256).contains(m.blocks), "model.blocks", m.blocks, "0 to 256")
+        // Bounded so a config (or a checkpoint's) cannot ask for more than a few hundred MB of weights.
+        require((1...256).contains(m.channels), "model.channels", m.channels, "1 to 256")
+        require((0...64).contains(m.blocks), "model.blocks", m.blocks, "0 to 64")
         require((0...10).contains(d.blur), "degradation.blur", d.blur, "0 to 10 (σ in low-resolution pixels)")
         require((0...255).contains(d.noise), "degradation.noise", d.noise, "0 to 255 (σ in 8-bit levels)")
         require((0...100).contains(d.jpegQuality ?? 0), "degradation.jpeg_quality", d.jpegQuality ?? 0, "1 to 100, or 0 for none")

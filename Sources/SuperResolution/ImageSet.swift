@@ -89,7 +89,7 @@ public final class GroundTruth {
     public init(truth: FrameCache, scale: Int, isVideo: Bool, count: Int) throws {
         (self.truth, self.scale, self.isVideo) = (truth, scale, isVideo)
         var i = 0
-        lowRes = try FrameCache(source: "low-resolution frames") {
+        lowRes = try FrameCache(source: "\(truth.source) (downscaled ×\(scale))") {
             guard i < truth.count else { return nil }
             defer { i += 1 }
             return try bicubicInput(try crop(truth.frame(i), toMultipleOf: scale), scale: scale)

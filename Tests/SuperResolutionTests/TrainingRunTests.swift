@@ -58,7 +58,7 @@ final class TrainingRunTests: XCTestCase {
             XCTAssertNoThrow(try HoneConfig.load(file), name)
         }
         assertRejected(yaml("learning_rate: 0.003", "learning_rate: -0.001"), "training.learning_rate is -0.001; allowed: more than 0")
-        assertRejected(yaml("channels: 8", "channels: 0"), "model.channels is 0; allowed: 1 to 1024")
+        assertRejected(yaml("channels: 8", "channels: 0"), "model.channels is 0; allowed: 1 to 256")
         assertRejected(yaml("pct_start: 0.25", "pct_start: 1.5"), "training.pct_start is 1.5; allowed: 0 to 1")
         assertRejected(yaml("noise: 2.0", "noise: -5"), "degradation.noise is -5.0; allowed: 0 to 255")
         assertRejected(yaml("batch: 4", "batch: 0"), "training.batch is 0; allowed: 1 to 4096")

@@ -108,9 +108,16 @@ public struct SweepJob {
         /// - Throws: `FileError` naming the file, and the layer when one is unknown.
         public static func load(_ path: String) throws -> Grid {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw FileError(path, "no such grid file") }
+            return try parse(text, path: path)
+        }
+
+        /// A grid from YAML text; `path` names it in errors. Throws as `load`.
+        public static func parse(_ text: String, path: String) throws -> Grid {
             let grid: Grid
             do { grid = try YAMLDecoder().decode(Grid.self, from: text) } catch let error as DecodingError {
                 throw FileError(path, "not a valid grid: \(HoneConfig.describe(error))")
+            } catch {
+                throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
             }
             for layer in (grid.perceptual ?? [:]).keys where VGGLayer(rawValue: layer) == nil {
                 throw FileError(path, "perceptual.\(layer): unknown layer; use \(VGGLayer.allCases.map(\.rawValue).joined(separator: ", "))")

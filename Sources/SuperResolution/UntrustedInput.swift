@@ -1,0 +1,24 @@
+import Foundation
+
+/// The parsers that read files people get from others — checkpoints
+/// (safetensors with Hone's metadata), configs and sweep grids (YAML) — each
+/// as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
+/// replay the seed corpus and every input that ever crashed one.
+public enum UntrustedInput: String, CaseIterable, Sendable {
+    case checkpoint, config, grid
+
+    /// Parses `data` as this kind of file: true when it is accepted, false
+    /// when it is refused with an error. It must never trap or hang.
+    @discardableResult
+    public func parse(_ data: Data) -> Bool {
+        switch self {
+        case .checkpoint:
+            guard let file = try? Checkpoint.parse(data, path: "input") else { return false }
+            return (try? RunRecord(file, path: "input")) != nil
+        case .config:
+            return (try? HoneConfig.parse(String(decoding: data, as: UTF8.self), path: "input")) != nil
+        case .grid:
+            return (try? SweepJob.Grid.parse(String(decoding: data, as: UTF8.self), path: "input")) != nil
+        }
+    }
+}
