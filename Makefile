@@ -83,7 +83,7 @@ FUZZ_SECONDS ?= 600
 fuzz: deps
 	swift build -c release --scratch-path .build-fuzz --product hone-fuzz \
 		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld
-	@for target in checkpoint config grid; do \
+	@set -o pipefail; for target in checkpoint config grid; do \
 		mkdir -p .build-fuzz/corpus-$$target fuzz/crashes/$$target; \
 		echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
 		HONE_FUZZ_TARGET=$$target .build-fuzz/release/hone-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
