@@ -43,7 +43,6 @@ public struct ColorTags: Equatable, Sendable, CustomStringConvertible {
     public var isHDR: Bool { transfer == AVCOL_TRC_SMPTE2084 || transfer == AVCOL_TRC_ARIB_STD_B67 }
     /// Primaries beyond BT.709's (BT.2020, P3).
     public var isWideGamut: Bool { [AVCOL_PRI_BT2020, AVCOL_PRI_SMPTE431, AVCOL_PRI_SMPTE432].contains(primaries) }
-    var isTagged: Bool { primaries != AVCOL_PRI_UNSPECIFIED || transfer != AVCOL_TRC_UNSPECIFIED }
 
     public var description: String {
         func name(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "unknown" }

@@ -251,11 +251,12 @@ public final class MediaOutput {
         enc.pointee.sample_aspect_ratio = input.videoStream.pointee.codecpar.pointee.sample_aspect_ratio
         enc.pointee.field_order = AV_FIELD_PROGRESSIVE  // whole pictures: interlaced input is deinterlaced first (unless asked not to)
         enc.pointee.thread_count = 0
-        // Tags: the source's primaries and transfer where they are kept, else those of the matrix written.
-        let sdrTags: (AVColorPrimaries, AVColorTransferCharacteristic) = colorSpace.matrix == .bt709
+        // Tags: the source's primaries and transfer as they are (the pixels keep them; only the matrix may
+        // change), and where the source says nothing, those that go with the matrix written.
+        let matrixTags: (AVColorPrimaries, AVColorTransferCharacteristic) = colorSpace.matrix == .bt709
             ? (AVCOL_PRI_BT709, AVCOL_TRC_BT709) : (AVCOL_PRI_SMPTE170M, AVCOL_TRC_SMPTE170M)
-        (enc.pointee.color_primaries, enc.pointee.color_trc) = keepsSource || encoding.isRGB && color.tags.isTagged
-            ? (color.tags.primaries, color.tags.transfer) : sdrTags
+        enc.pointee.color_primaries = color.tags.primaries != AVCOL_PRI_UNSPECIFIED ? color.tags.primaries : matrixTags.0
+        enc.pointee.color_trc = color.tags.transfer != AVCOL_TRC_UNSPECIFIED ? color.tags.transfer : matrixTags.1
         enc.pointee.colorspace = encoding.isRGB ? AVCOL_SPC_RGB : colorSpace.tag
         enc.pointee.color_range = colorSpace.fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
         switch encoding {

@@ -241,4 +241,13 @@ final class RealFootageTests: XCTestCase {
         // One palette for the clip, dithered well: within a few levels of the 16-bit frames.
         XCTAssertGreaterThan(try psnr(path("clip.gif"), against: path("clip.mp4"), width: 320, height: 240), 25)
     }
+
+    /// A PAL clip's primaries and transfer are the pixels' own: the output keeps them, whatever matrix it is written with.
+    func testColourTagsAreNeverSilentlyChanged() throws {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=10", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                          "-color_primaries", "bt470bg", "-color_trc", "gamma28", "-colorspace", "bt470bg", path("pal.mp4")])
+        try upscale(path("pal.mp4"), path("pal-out.mp4"))  // 1280×720: written with the BT.709 matrix
+        XCTAssertEqual(try Media.probe(path("pal-out.mp4"), stream: "v:0", "stream=color_primaries,color_transfer,color_space"),
+                       ["color_primaries": "bt470bg", "color_transfer": "bt470bg", "color_space": "bt709"]  // FFmpeg names gamma 2.8 bt470bg)
+    }
 }
