@@ -1,4 +1,5 @@
 import ArgumentParser
+import Autograd
 import Benchmarks
 import Foundation
 
@@ -27,6 +28,8 @@ struct BenchCommand: ParsableCommand {
         if json {
             try Console.emitJSON(Dictionary(uniqueKeysWithValues: benchmark.rows.map { ($0.name, ($0.value * 100).rounded() / 100) }))
         } else {
+            let cpu = BLASKernel.report
+            say("cpu \(cpu.cpuModel); \(cpu.features.joined(separator: " ")); OpenBLAS kernel \(cpu.kernel)")
             for (name, value, unit) in benchmark.rows {
                 say(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.2f %@", value, unit))
             }

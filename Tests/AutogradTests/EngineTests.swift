@@ -111,3 +111,25 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(linear.learningRate(at: 25), 0.55, accuracy: 1e-6)
     }
 }
+
+extension EngineTests {
+    /// OpenBLAS's kernel is chosen by what the CPU can do, not by the name OpenBLAS reports.
+    func testBLASKernelChoiceFollowsCPUFeatures() {
+        let avx512: Set<String> = ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx2", "fma", "avx"]
+        let avx2: Set<String> = ["avx2", "fma", "avx"]
+        let cases: [(reported: String, flags: Set<String>, chosen: String?)] = [
+            ("Prescott", avx512, "SKYLAKEX"),      // a Sapphire Rapids Xeon Debian's OpenBLAS does not know
+            ("Haswell", avx512, "SKYLAKEX"),       // Zen 4
+            ("Zen", avx512, "SKYLAKEX"),
+            ("Sandybridge", avx2, "HASWELL"),
+            ("Prescott", avx2, "HASWELL"),
+            ("Haswell", avx2, nil),                // already the best it can run
+            ("SkylakeX", avx512, nil),
+            ("Prescott", ["avx", "sse3"], nil),    // nothing better to pick
+            ("Prescott", ["avx512f", "avx2"], nil), // AVX-512 without the rest is not enough for SkylakeX, nor AVX2 without FMA for Haswell
+        ]
+        for c in cases {
+            XCTAssertEqual(BLASKernel.choice(reported: c.reported, flags: c.flags), c.chosen, "\(c.reported) with \(c.flags.sorted())")
+        }
+    }
+}
