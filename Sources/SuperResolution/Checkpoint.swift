@@ -110,9 +110,10 @@ public struct Checkpoint {
 public struct RunRecord {
     public var config: HoneConfig
     public var scale: Int
-    /// The video fine-tuned on (absolute path; empty for pretraining), and the
-    /// starting checkpoint ("random" for none).
-    public var video: String, base: String
+    /// The video fine-tuned on (absolute path; empty for pretraining).
+    public var video: String
+    /// Where the weights started: a checkpoint, or random (never `.shipped`, which is resolved first).
+    public var base: StartingModel
     /// The photographs pretrained on (absolute paths; empty for fine-tuning).
     public var images: [String]
     public var epochs: Int, epochsDone: Int
@@ -121,7 +122,7 @@ public struct RunRecord {
     /// Validation scores by name: bicubic, base, model.
     public var validation: [String: Score]
 
-    public init(config: HoneConfig, scale: Int, video: String = "", images: [String] = [], base: String, epochs: Int,
+    public init(config: HoneConfig, scale: Int, video: String = "", images: [String] = [], base: StartingModel, epochs: Int,
                 epochSteps: Int? = nil, epochsDone: Int = 0, validation: [String: Score] = [:]) {
         (self.config, self.scale, self.video, self.images, self.base) = (config, scale, video, images, base)
         (self.epochs, self.epochSteps, self.epochsDone, self.validation) = (epochs, epochSteps, epochsDone, validation)
@@ -139,7 +140,7 @@ public struct RunRecord {
             m[key].flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) } ?? empty
         }
         self.init(config: config, scale: scale, video: m["hone.video"] ?? "", images: decoded("hone.images", []),
-                  base: m["hone.base"] ?? "random", epochs: Int(m["hone.epochs"] ?? "") ?? 0,
+                  base: StartingModel(m["hone.base"] ?? "random"), epochs: Int(m["hone.epochs"] ?? "") ?? 0,
                   epochSteps: m["hone.epoch_steps"].flatMap { Int($0) }, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0,
                   validation: decoded("hone.validation", [:]))
     }
@@ -150,7 +151,7 @@ public struct RunRecord {
         encoder.outputFormatting = [.sortedKeys]
         func json<T: Encodable>(_ value: T) -> String { String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) }
         var m = ["hone.format": "hone-checkpoint-1", "hone.config": config.json(), "hone.scale": "\(scale)",
-                 "hone.video": video, "hone.images": json(images), "hone.base": base, "hone.epochs": "\(epochs)",
+                 "hone.video": video, "hone.images": json(images), "hone.base": base.argument, "hone.epochs": "\(epochs)",
                  "hone.epochs_done": "\(epochsDone)", "hone.validation": json(validation)]
         if let epochSteps { m["hone.epoch_steps"] = "\(epochSteps)" }
         return m

@@ -34,7 +34,7 @@ public struct TrainingRun {
         } else {
             (saved, record) = (nil, try fresh())
         }
-        lock = try OutputLock(output, inputs: inputs + [record.video, record.base] + record.images)
+        lock = try OutputLock(output, inputs: inputs + [record.video, record.base.argument] + record.images)
     }
 
     /// Refuses an option given again for a resumed run when it differs from what
@@ -48,18 +48,20 @@ public struct TrainingRun {
 
     /// The record's base checkpoint, which must match the config, or random weights.
     public func startingModel(_ observer: JobObserver) throws -> SRNet {
-        if record.base == "random" && saved == nil && record.images.isEmpty {
+        if record.base == .random && saved == nil && record.images.isEmpty {
             observer.warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
         }
         return try Self.model(base: record.base, config: record.config, scale: record.scale, observer: observer)
     }
 
     /// A base checkpoint's model, which must match the config, or random weights
-    /// for "random". A base of another scale gives the layers the scales share
-    /// (a ×4 run can start from the ×2 model).
-    /// - Throws: `FileError` naming `base` when it cannot be read or holds another model.
-    public static func model(base: String, config: HoneConfig, scale: Int, observer: JobObserver) throws -> SRNet {
-        guard base != "random" else { return try SRNet(config.model, scale: scale, seed: config.training.seed) }
+    /// (the shipped base when it fits, `.shipped`). A base of another scale gives
+    /// the layers the scales share (a ×4 run can start from the ×2 model).
+    /// - Throws: `FileError` naming the base when it cannot be read or holds another model.
+    public static func model(base start: StartingModel, config: HoneConfig, scale: Int, observer: JobObserver) throws -> SRNet {
+        guard case .checkpoint(let base) = start.resolved(scale: scale, config: config) else {
+            return try SRNet(config.model, scale: scale, seed: config.training.seed)
+        }
         let file = try Checkpoint.load(base)
         let record = try RunRecord(file, path: base)
         guard record.config.model == config.model else {
@@ -129,15 +131,6 @@ public struct TrainingRun {
         if let best = record.validation["model"], let start = record.validation["base"], best.psnr <= start.psnr {
             observer.warn("no epoch validated above the start (\(start)): \(output) holds the starting weights")
         }
-    }
-
-    /// The shipped base model for this scale if it is the config's model, else "random".
-    public static func shippedBase(scale: Int, config: HoneConfig) -> String {
-        guard let path = ProjectFiles.find("checkpoints/base-x\(scale).safetensors") else { return "random" }
-        guard let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path), record.config.model == config.model else {
-            return "random"
-        }
-        return path
     }
 }
 

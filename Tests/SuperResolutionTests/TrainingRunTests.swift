@@ -102,7 +102,7 @@ final class TrainingRunTests: XCTestCase {
     }
 
     func run(_ config: HoneConfig, output: String, resume: Bool = false, epochs: Int = 3) throws -> TrainingRun {
-        try TrainingRun(output: output, resume: resume) { RunRecord(config: config, scale: 2, base: "random", epochs: epochs) }
+        try TrainingRun(output: output, resume: resume) { RunRecord(config: config, scale: 2, base: .random, epochs: epochs) }
     }
 
     func testCancelledThenResumedEqualsUninterruptedBitForBit() throws {

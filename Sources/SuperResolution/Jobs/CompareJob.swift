@@ -46,8 +46,10 @@ public struct CompareJob {
         let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
         let s = tuned.scale
         guard size % s == 0 else { throw UsageError("--size must be a multiple of the scale \(s)") }
-        let shipped = TrainingRun.shippedBase(scale: s, config: record.config)
-        let baseModel = try (base ?? (shipped == "random" ? nil : shipped)).map { try SRNet.load(checkpoint: $0).0 }
+        let baseModel: SRNet? = switch base.map(StartingModel.checkpoint) ?? StartingModel.shipped.resolved(scale: s, config: record.config) {
+        case .checkpoint(let path): try SRNet.load(checkpoint: path).0
+        default: nil
+        }
 
         let reader = try VideoReader(path)
         let start = at ?? reader.info.duration / 2

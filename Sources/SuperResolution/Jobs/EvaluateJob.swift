@@ -25,7 +25,7 @@ extension GroundTruth {
     /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`
     /// would on that clip), checkpointing to `output`; returns the best-validated
     /// model and its record. When resuming, a finished run is reused as it is.
-    public func fineTune(source: String, base: String, epochs: Int, output: String, settings: TrainingSettings,
+    public func fineTune(source: String, base: StartingModel, epochs: Int, output: String, settings: TrainingSettings,
                          observer: JobObserver) throws -> (SRNet, RunRecord) {
         if settings.resume, let done = try? SRNet.load(checkpoint: output), done.1.epochsDone >= done.1.epochs {
             observer.report("\(output): fine-tuning already finished")
@@ -39,9 +39,6 @@ extension GroundTruth {
         return try SRNet.load(checkpoint: output)
     }
 }
-
-/// How score tables name the base model.
-public func baseLabel(_ base: String) -> String { base == "random" ? "base (random init)" : "base" }
 
 /// `hone evaluate`: what fine-tuning buys, measured against ground truth. The
 /// truth is downscaled into a low-resolution clip, the base is fine-tuned on
@@ -85,7 +82,7 @@ public struct EvaluateJob {
         let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
         let methods: [(name: String, enhance: (Tensor) throws -> Tensor)] = [
             ("bicubic", { try resizeBicubic($0, .up(scale)) }), ("lanczos", { try resizeLanczos($0, .up(scale)) }),
-            (baseLabel(base), TiledUpscaler(baseModel).callAsFunction),
+            (base.label, TiledUpscaler(baseModel).callAsFunction),
             ("fine-tuned", TiledUpscaler(tuned).callAsFunction)]
         let scores = try gt.score(methods, observer: observer)
         lap("score")
@@ -170,7 +167,7 @@ public struct SweepJob {
         let base = start.resolved(scale: scale, config: config)
         if !results.contains(where: { $0.method == "bicubic" }) {
             let baseModel = try TrainingRun.model(base: base, config: config, scale: scale, observer: observer)
-            for score in try gt.score([("bicubic", { try resizeBicubic($0, .up(scale)) }), (baseLabel(base), TiledUpscaler(baseModel).callAsFunction)],
+            for score in try gt.score([("bicubic", { try resizeBicubic($0, .up(scale)) }), (base.label, TiledUpscaler(baseModel).callAsFunction)],
                                       observer: observer) {
                 try record(score)
             }

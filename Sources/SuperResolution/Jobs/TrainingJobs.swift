@@ -31,7 +31,7 @@ public struct FinetuneJob {
         }
         try run.requireUnchanged("--video", given: absolute, started: run.record.video)
         try run.requireUnchanged("--epochs", given: epochs.map(String.init), started: "\(run.record.epochs)")
-        if case .checkpoint(let path) = start { try run.requireUnchanged("--checkpoint", given: path, started: run.record.base) }
+        if case .checkpoint(let path) = start { try run.requireUnchanged("--checkpoint", given: path, started: run.record.base.argument) }
         let model = try run.startingModel(observer)
         let frames = try FrameCache(video: run.record.video, config: run.record.config, scale: run.record.scale, observer: observer)
         let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)

@@ -24,17 +24,36 @@ public enum StartingModel: Equatable, Sendable {
     /// A checkpoint file; one of another scale gives the layers the scales share.
     case checkpoint(String)
 
-    /// `random`, or a checkpoint's path.
-    public init(_ argument: String) { self = argument == "random" ? .random : .checkpoint(argument) }
+    /// `random`, `shipped`, or a checkpoint's path.
+    public init(_ argument: String) {
+        self = switch argument {
+        case "random": .random
+        case "shipped": .shipped
+        default: .checkpoint(argument)
+        }
+    }
 
-    /// What a run's record names as its base: a path, or "random".
-    public func resolved(scale: Int, config: HoneConfig) -> String {
+    /// As written on a command line and in a checkpoint's metadata.
+    public var argument: String {
         switch self {
-        case .shipped: TrainingRun.shippedBase(scale: scale, config: config)
+        case .shipped: "shipped"
         case .random: "random"
         case .checkpoint(let path): path
         }
     }
+
+    /// `.shipped` made concrete: the shipped base for the scale when it holds the config's model, else `.random`.
+    public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
+        guard self == .shipped else { return self }
+        guard let path = ProjectFiles.find("checkpoints/base-x\(scale).safetensors"),
+              let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path), record.config.model == config.model else {
+            return .random
+        }
+        return .checkpoint(path)
+    }
+
+    /// How score tables name a model started from here.
+    public var label: String { self == .random ? "base (random init)" : "base" }
 }
 
 /// Loss weights that replace a config's (nil: the config's own).
