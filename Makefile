@@ -86,7 +86,7 @@ fuzz: deps
 	@set -o pipefail; for target in checkpoint config grid; do \
 		mkdir -p .build-fuzz/corpus-$$target fuzz/crashes/$$target; \
 		echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
-		HONE_FUZZ_TARGET=$$target .build-fuzz/release/hone-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
+		HONE_FUZZ_TARGET=$$target SWIFT_BACKTRACE=enable=no .build-fuzz/release/hone-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
 			-artifact_prefix=fuzz/crashes/$$target/ .build-fuzz/corpus-$$target fuzz/corpus/$$target 2>&1 | tail -n 3 || exit 1; \
 	done
 

@@ -28,6 +28,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
             throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
         }
         guard let root, root.mapping != nil else { throw FileError(path, "not a config: expected the sections model, degradation, loss, training") }
+        try refuseBase60(root, path: path)
         try Self.checkKeys(root, section: nil, path: path)
         let config: HoneConfig
         do { config = try YAMLDecoder().decode(HoneConfig.self, from: yaml) } catch let error as DecodingError {
@@ -124,6 +125,23 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         @unknown default:
             return "\(error)"
         }
+    }
+}
+
+/// Throws for a value with a colon in it. Yams reads any number holding one as
+/// YAML 1.1 base 60 (`1:30` is 90) with unchecked arithmetic, so a long one
+/// overflows and traps instead of failing (found by fuzzing); Hone's configs
+/// and grids hold no text where a colon would belong.
+func refuseBase60(_ node: Node, path: String) throws {
+    switch node {
+    case .scalar(let scalar):
+        if scalar.string.contains(":") {
+            throw FileError(path, "line \(scalar.mark?.line ?? 0): \(scalar.string.prefix(40)) holds a colon; base-60 numbers such as 1:30 are not read, write the number itself")
+        }
+    case .mapping(let mapping):
+        for (key, value) in mapping { try refuseBase60(key, path: path); try refuseBase60(value, path: path) }
+    case .sequence(let sequence):
+        for item in sequence { try refuseBase60(item, path: path) }
     }
 }
 

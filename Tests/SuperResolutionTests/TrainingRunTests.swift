@@ -70,6 +70,7 @@ final class TrainingRunTests: XCTestCase {
         assertRejected(yaml("blocks: 1, ", ""), "model.blocks is missing")
         assertRejected(yaml("batch: 4", "batch: four"), "training.batch must be a whole number")
         assertRejected(yaml("pixel: 1.0", "pixel: 0"), "loss.pixel is 0.0; allowed: more than 0 when no perceptual weight is")
+        assertRejected(yaml("batch: 4", "batch: 1:1:1:1:1:1:1:1:1:1:1:1"), "line 4: 1:1:1:1:1:1:1:1:1:1:1:1 holds a colon")  // Yams's base 60 traps
         assertRejected("just words", "not a config")
         assertRejected("model: [", "not valid YAML")
         XCTAssertThrowsError(try HoneConfig.load(path("none.yaml"))) { XCTAssertEqual("\($0)", "\(self.path("none.yaml")): no such config file") }

@@ -111,7 +111,12 @@ public struct SweepJob {
         /// A grid from YAML text; `path` names it in errors. Throws as `load`.
         public static func parse(_ text: String, path: String) throws -> Grid {
             let grid: Grid
-            do { grid = try YAMLDecoder().decode(Grid.self, from: text) } catch let error as DecodingError {
+            do {
+                if let root = try Yams.compose(yaml: text) { try refuseBase60(root, path: path) }
+                grid = try YAMLDecoder().decode(Grid.self, from: text)
+            } catch let error as FileError {
+                throw error
+            } catch let error as DecodingError {
                 throw FileError(path, "not a valid grid: \(HoneConfig.describe(error))")
             } catch {
                 throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
