@@ -15,6 +15,9 @@ public struct Checkpoint {
 
     public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
 
+    /// Whether it holds an unfinished training run (optimiser state to continue from).
+    public var isResumable: Bool { tensors.contains { $0.name.hasPrefix("optimizer.") } }
+
     /// Writes under a temporary name, then renames: never a half-written file.
     public func save(to path: String) throws {
         var header: [String: Any] = [:]

@@ -136,16 +136,22 @@ public final class FrameCache {
 }
 
 extension FrameCache {
-    /// A video's frames for training under `config` at `scale`. The stream's
-    /// size and frame count are checked before anything is decoded.
-    /// - Throws: `FileError` naming the video and the limit it misses;
-    ///   `VideoIOError` when it cannot be read; `JobCancelled`.
-    public convenience init(video: String, config: HoneConfig, scale: Int, observer: JobObserver) throws {
+    /// Opens `video` and checks its size and frame count against `config` at `scale`, without decoding.
+    /// - Throws: `FileError` naming the video and the limit it misses; `VideoIOError` when it cannot be read.
+    public static func requireTrainable(video: String, config: HoneConfig, scale: Int) throws {
         let info = try VideoReader(video).info
         if let problem = Trainer.problem(config: config, scale: scale, pictures: info.estimatedFrames > 0 ? info.estimatedFrames : .max,
                                          smallestSide: min(info.width, info.height), unit: "frames") {
             throw FileError(video, problem)
         }
+    }
+
+    /// A video's frames for training under `config` at `scale`. The stream's
+    /// size and frame count are checked before anything is decoded.
+    /// - Throws: `FileError` naming the video and the limit it misses;
+    ///   `VideoIOError` when it cannot be read; `JobCancelled`.
+    public convenience init(video: String, config: HoneConfig, scale: Int, observer: JobObserver) throws {
+        try Self.requireTrainable(video: video, config: config, scale: scale)
         defer { observer.finishStage() }
         try self.init(video: video, progress: observer.progress("decode", unit: "frames"))
     }

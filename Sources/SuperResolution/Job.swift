@@ -100,10 +100,14 @@ public final class OutputLock {
     private static let held = Mutex<Set<String>>([])
     private static let removedAtExit: Void = { atexit { OutputLock.held.withLock { for lock in $0 { unlink(lock) } } } }()
 
-    /// Whether two paths name one existing file (same device and inode, through links).
+    /// Whether two paths name one file: the same device and inode (through
+    /// links) when both exist, else the same absolute path.
     static func sameFile(_ a: String, _ b: String) -> Bool {
         var (sa, sb) = (stat(), stat())
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else {
+            func absolute(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+            return !a.isEmpty && !b.isEmpty && absolute(a) == absolute(b)
+        }
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }

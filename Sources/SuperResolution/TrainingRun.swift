@@ -13,28 +13,34 @@ public struct TrainingRun {
     /// Minutes between timed checkpoints, besides the one after every epoch.
     public var saveEvery: Double = 5
     /// A TSV file to append the mean loss every 50 steps and each validation to.
-    public var log: String?
-    let lock: OutputLock
+    public let log: String?
+    let locks: [OutputLock]
 
     /// Resumes the run saved at `output` when `resume`, else starts the one
-    /// `fresh()` describes. `inputs` are files the run reads besides its record's
-    /// video, photographs and base (a config).
-    /// - Throws: `FileError` when `output` is one of the inputs, its folder is
-    ///   missing, or another run is writing it; when resuming, when `output` is
-    ///   not a Hone checkpoint or its run has finished.
-    public init(output: String, resume: Bool, inputs: [String] = [], fresh: () throws -> RunRecord) throws {
-        self.output = output
+    /// `fresh()` describes; `log` (a TSV) is appended to. `inputs` are files the
+    /// run reads besides its record's video, photographs and base (a config).
+    /// - Throws: `FileError` when `output` or `log` is one of the inputs, its
+    ///   folder is missing, or another run is writing it; when `output` holds an
+    ///   interrupted run and `resume` is off; when resuming, when `output` is not
+    ///   a Hone checkpoint or its run has finished.
+    public init(output: String, resume: Bool, log: String? = nil, inputs: [String] = [], fresh: () throws -> RunRecord) throws {
+        (self.output, self.log) = (output, log)
+        if !resume, let existing = try? Checkpoint.load(output), existing.isResumable {
+            throw FileError(output, "holds an interrupted run (step \(existing.metadata["hone.step"] ?? "?")); continue it with --resume, "
+                            + "or write the new run under another name")
+        }
         if resume {
             let file = try Checkpoint.load(output)
             (saved, record) = (file, try RunRecord(file, path: output))
-            guard file.tensors.contains(where: { $0.name.hasPrefix("optimizer.") }) else {
+            guard file.isResumable else {
                 throw FileError(output, "this run has finished (\(record.epochsDone) of \(record.epochs) epochs): there is nothing to resume; "
                                 + "to train further, start a new run from it (--checkpoint \(output) -o NEW)")
             }
         } else {
             (saved, record) = (nil, try fresh())
         }
-        lock = try OutputLock(output, inputs: inputs + [record.video, record.base.argument] + record.images)
+        let read = inputs + [record.video, record.base.argument] + record.images
+        locks = try [OutputLock(output, inputs: read)] + (log.map { [try OutputLock($0, inputs: read + [output])] } ?? [])
     }
 
     /// Refuses an option given again for a resumed run when it differs from what
@@ -48,10 +54,7 @@ public struct TrainingRun {
 
     /// The record's base checkpoint, which must match the config, or random weights.
     public func startingModel(_ observer: JobObserver) throws -> SRNet {
-        if record.base == .random && saved == nil && record.images.isEmpty {
-            observer.warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
-        }
-        return try Self.model(base: record.base, config: record.config, scale: record.scale, observer: observer)
+        try Self.model(base: record.base, config: record.config, scale: record.scale, observer: observer)
     }
 
     /// A base checkpoint's model, which must match the config, or random weights
@@ -83,6 +86,9 @@ public struct TrainingRun {
             try trainer.resume(from: saved, bestScore: record.validation["model"], path: output)
             observer.report("resuming at step \(trainer.step) of \(trainer.totalSteps)")
         } else {
+            if record.base == .random && record.images.isEmpty {
+                observer.warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
+            }
             record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }
             let start = try trainer.validate(upscale.callAsFunction)
             trainer.record(start)

@@ -236,7 +236,7 @@ public final class MediaOutput {
         (encoder, videoStream) = (enc, vs)
         // 1: held, 0: not, negative: the muxer does not say (MPEG-TS, NUT), and it is tried.
         guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) != 0 else {
-            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use .mp4 or .mkv")
+            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use \(encoding == .video(.ffv1) ? ".mkv" : ".mp4 or .mkv")")
         }
         keepsAlpha = input.info.hasAlpha && encoding.holdsAlpha
         if input.info.hasAlpha && !keepsAlpha {

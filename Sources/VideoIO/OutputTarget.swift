@@ -25,8 +25,12 @@ struct OutputTarget {
             format = av_guess_format(pipeFormat, nil, nil)!
             return
         }
+        var isFolder: ObjCBool = false
+        if path.hasSuffix("/") || FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue {
+            throw VideoIOError.cannotWrite(path, "is a folder; name a file such as out.mp4, or pictures such as out/%04d.png")
+        }
         guard let guessed = av_guess_format(nil, path, nil) else {
-            throw VideoIOError.cannotWrite(path, "unknown container for extension '.\(url.pathExtension)'; use .mp4, .mkv, .mov, .webm, .gif, or out/%04d.png")
+            throw VideoIOError.cannotWrite(path, "unknown container for extension '.\(url.pathExtension)'; use .mp4, .mkv, .mov, .gif, or out/%04d.png")
         }
         format = guessed
         let folder = url.deletingLastPathComponent()

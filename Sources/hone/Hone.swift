@@ -10,7 +10,8 @@ struct Hone: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch is JobCancelled {
+        } catch let cancelled as JobCancelled {
+            if cancelled.saved == nil { FileHandle.standardError.write(Data("interrupted; nothing was written\n".utf8)) }
             exit(withError: ExitCode(130))
         } catch let error as UsageError {
             exit(withError: ValidationError(error.description))

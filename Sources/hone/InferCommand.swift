@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SuperResolution
 import VideoIO
 
@@ -19,7 +20,7 @@ struct InferCommand: ParsableCommand {
     @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. (default: the video the checkpoint was fine-tuned on)")
     var video: String?
 
-    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov, .webm), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, in the current folder)")
+    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, in the current folder)")
     var output: String?
 
     @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")
@@ -37,10 +38,10 @@ struct InferCommand: ParsableCommand {
     @Flag(help: "Tone-map HDR (PQ, HLG) to SDR BT.709 before the model (libavfilter's zscale and tonemap), instead of keeping HDR.")
     var toneMap = false
 
-    @Option(parsing: .unconditional, help: "x264 quality: lower is better and larger (0–51).")
+    @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51).")
     var crf = 18
 
-    @Option(help: "x264 speed preset (ultrafast … veryslow).")
+    @Option(help: "x264/x265 speed preset (ultrafast … veryslow).")
     var preset = "medium"
 
     @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
@@ -48,6 +49,9 @@ struct InferCommand: ParsableCommand {
 
     func validate() throws {
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
+        if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
+        guard presets.contains(preset) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", ")), got \(preset)") }
         if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }

@@ -93,6 +93,15 @@ final class CLITests: XCTestCase {
         assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("out.xyz")]),
                            naming: "out.xyz", "unknown container")
         assertNoOutput(path("out.xyz"))
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", dir.path]), naming: dir.path, "is a folder")
+        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("l.mp4"), "--codec", "ffv1"]),
+                           naming: "l.mp4", "cannot hold ffv1 video; use .mkv")
+        for (args, message) in [(["--preset", "bogus"], "--preset must be one of"), (["--compare", path("same.mp4")], "--compare and -o name the same file")] {
+            let r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("same.mp4")] + args)
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssert(r.stderr.contains(message), r.stderr)
+        }
+        assertNoOutput(path("same.mp4"))
     }
 
     func testDiskFull() throws {
@@ -311,6 +320,15 @@ final class CLITests: XCTestCase {
         try String(contentsOfFile: try tinyConfig(), encoding: .utf8).replacingOccurrences(of: "jpeg_quality", with: "jpeg_qualty")
             .write(toFile: config, atomically: true, encoding: .utf8)
         assertOneLineError(try hone(["finetune", "--video", clip, "--config", config]), naming: "typo.yaml", "did you mean jpeg_quality?")
+        // The loss log is an output too: never an input, never the checkpoint.
+        assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt"), "--log", clip]),
+                           naming: "clip.mp4", "is also an input")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), original)
+        assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt"), "--log", path("f.ckpt")]),
+                           naming: "f.ckpt", "is also an input")
+        let stdin = try hone(["finetune", "--video", "-"])
+        XCTAssertEqual(stdin.status, 64)
+        XCTAssert(stdin.stderr.contains("standard input (--video -) works for infer only"), stdin.stderr)
         assertNoOutput(path("f.ckpt"))
     }
 
@@ -336,6 +354,9 @@ final class CLITests: XCTestCase {
         first.terminate()
         first.waitUntilExit()
         XCTAssertEqual(first.terminationStatus, 130)
+
+        // A new run never writes over an interrupted one.
+        assertOneLineError(try hone(args), naming: "run.ckpt", "holds an interrupted run")
 
         let done = path("done.ckpt")
         XCTAssertEqual(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "-o", done]).status, 0)

@@ -36,7 +36,7 @@ public struct Enhancer {
     public let enhance: (Tensor) throws -> Tensor
 
     /// `scale` is the kernels' factor (nil: 2); a checkpoint has its own, which `scale` must match.
-    /// - Throws: `FileError` naming a checkpoint that cannot be read or has another scale.
+    /// - Throws: `FileError` naming a checkpoint that cannot be read; `UsageError` when it has another scale than `scale`.
     public init(_ method: UpscalingMethod, scale requested: Int?) throws {
         self.method = method
         switch method {
@@ -47,7 +47,7 @@ public struct Enhancer {
         case .checkpoint(let path):
             let (model, record) = try SRNet.load(checkpoint: path)
             if let requested, requested != model.scale {
-                throw FileError(path, "upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
+                throw UsageError("\(path) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
             }
             (enhance, scale, self.record) = (TiledUpscaler(model).callAsFunction, model.scale, record)
         }
@@ -96,6 +96,7 @@ public struct InferJob {
         // A picture in gives a picture out; standard input can be read only once, so it is not probed.
         let still = output == nil && video != "-" ? try MediaInput(video, frameRate: decoding.frameRate).info.isStill : false
         let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video, ".hone-x\(s).\(still ? "png" : "mp4")")
+        if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
         let inputs = [video, method.description]
         let locks = try (outputPath == "-" ? [] : [OutputLock(outputPath, inputs: inputs)])
             + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])

@@ -24,6 +24,7 @@ public struct FinetuneJob {
     ///   `JobCancelled` after saving a resumable checkpoint.
     public func run(_ observer: JobObserver) throws -> TrainingRun {
         let scale = settings.scaleOrDefault
+        if video == "-" { throw UsageError("fine-tuning needs a video file: standard input (--video -) works for infer only") }
         let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         var run = try settings.openRun(output: outputPath, fallback: "configs/default.yaml") { config in
             guard let absolute else { throw UsageError("a video is needed to start a run") }
@@ -33,7 +34,9 @@ public struct FinetuneJob {
         try run.requireUnchanged("--epochs", given: epochs.map(String.init), started: "\(run.record.epochs)")
         if case .checkpoint(let path) = start { try run.requireUnchanged("--checkpoint", given: path, started: run.record.base.argument) }
         let model = try run.startingModel(observer)
-        let frames = try FrameCache(video: run.record.video, config: run.record.config, scale: run.record.scale, observer: observer)
+        // The video as the user named it (the record keeps its absolute path).
+        let source = video ?? run.record.video
+        let frames = try FrameCache(video: source, config: run.record.config, scale: run.record.scale, observer: observer)
         let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)
         let (w, h) = frames.sizes[0]
         observer.report("\(frames.count) frames of \(w)×\(h): \(trainer.trainFrames.count) to train on, "

@@ -126,7 +126,7 @@ public struct TrainingSettings: Sendable {
     /// again must be the run's own), or fresh from `fresh(config)`.
     /// - Throws: as `TrainingRun.init`, and `FileError` when a resumed run is asked to change.
     public func openRun(output: String, fallback: String, fresh: (HoneConfig) throws -> RunRecord) throws -> TrainingRun {
-        var run = try TrainingRun(output: output, resume: resume, inputs: config.map { [$0] } ?? []) {
+        var run = try TrainingRun(output: output, resume: resume, log: log, inputs: config.map { [$0] } ?? []) {
             try fresh(try loadConfig(fallback: fallback))
         }
         if resume {
@@ -136,7 +136,7 @@ public struct TrainingSettings: Sendable {
                                 + "or start a new run under another name")
             }
         }
-        (run.saveEvery, run.log) = (saveEvery, log)
+        run.saveEvery = saveEvery
         return run
     }
 }
