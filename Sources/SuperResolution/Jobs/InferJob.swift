@@ -92,6 +92,9 @@ public struct InferJob {
         guard let video = video ?? enhancer.record.flatMap({ $0.video.isEmpty ? nil : $0.video }) else {
             throw UsageError("--video is required with a baseline or a pretrained checkpoint")
         }
+        if self.video == nil, !FileManager.default.fileExists(atPath: video) {
+            throw FileError(video, "no such file (the video \(method) was fine-tuned on); pass --video")
+        }
         let s = enhancer.scale
         // A picture in gives a picture out; standard input can be read only once, so it is not probed.
         let still = output == nil && video != "-" ? try MediaInput(video, frameRate: decoding.frameRate).info.isStill : false
