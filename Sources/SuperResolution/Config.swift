@@ -23,6 +23,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
 
     /// A config from YAML text; `path` names it in errors. Throws as `load`.
     public static func parse(_ yaml: String, path: String) throws -> HoneConfig {
+        try refuseDeepYAML(yaml, path: path)
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
             throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
@@ -125,6 +126,18 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         @unknown default:
             return "\(error)"
         }
+    }
+}
+
+/// Throws for YAML that Yams's recursive parser could not survive: over
+/// 64 KiB (Hone's configs are a few hundred bytes) or flow collections nested
+/// deeper than 32 (100,000 `{` overflow the stack; found by fuzzing).
+func refuseDeepYAML(_ text: String, path: String) throws {
+    guard text.utf8.count <= 1 << 16 else { throw FileError(path, "is \(text.utf8.count) bytes; a config or grid is a few hundred") }
+    var depth = 0
+    for byte in text.utf8 {
+        if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { depth -= 1 }
+        if depth > 32 { throw FileError(path, "nests deeper than 32 levels") }
     }
 }
 

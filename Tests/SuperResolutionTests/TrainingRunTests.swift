@@ -72,6 +72,8 @@ final class TrainingRunTests: XCTestCase {
         assertRejected(yaml("pixel: 1.0", "pixel: 0"), "loss.pixel is 0.0; allowed: more than 0 when no perceptual weight is")
         assertRejected(yaml("batch: 4", "batch: 1:1:1:1:1:1:1:1:1:1:1:1"), "line 4: 1:1:1:1:1:1:1:1:1:1:1:1 holds a colon")  // Yams's base 60 traps
         assertRejected("just words", "not a config")
+        assertRejected(String(repeating: "{", count: 10_000), "nests deeper than 32 levels")  // Yams's recursion overflows the stack
+        assertRejected(String(repeating: "#", count: 100_000), "is 100000 bytes")
         assertRejected("model: [", "not valid YAML")
         XCTAssertThrowsError(try HoneConfig.load(path("none.yaml"))) { XCTAssertEqual("\($0)", "\(self.path("none.yaml")): no such config file") }
     }

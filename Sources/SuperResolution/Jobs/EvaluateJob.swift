@@ -112,6 +112,7 @@ public struct SweepJob {
         public static func parse(_ text: String, path: String) throws -> Grid {
             let grid: Grid
             do {
+                try refuseDeepYAML(text, path: path)
                 if let root = try Yams.compose(yaml: text) { try refuseBase60(root, path: path) }
                 grid = try YAMLDecoder().decode(Grid.self, from: text)
             } catch let error as FileError {
