@@ -75,15 +75,16 @@ demo: setup
 	echo "Demo: enhanced video $$(pwd)/$(DEMO_OUT)/bikes.hone-x2.mp4" && \
 	echo "      comparison     $$(pwd)/$(DEMO_OUT)/bikes.compare.mp4 (bicubic left, Hone right)"
 
-# libFuzzer on the parsers of untrusted files (checkpoints, configs, sweep
-# grids), FUZZ_SECONDS each (default 600), from the seeds in fuzz/corpus/.
+# libFuzzer on the parsers of untrusted files (FUZZ_TARGETS: checkpoint,
+# config, grid), FUZZ_SECONDS each (default 600), from the seeds in fuzz/corpus/.
 # New inputs collect in .build-fuzz/; crashes land in fuzz/crashes/<target>/,
 # which the test suite replays — commit them with the fix.
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= checkpoint config grid
 fuzz: deps
 	swift build -c release --scratch-path .build-fuzz --product hone-fuzz \
 		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld
-	@set -o pipefail; for target in checkpoint config grid; do \
+	@set -o pipefail; for target in $(FUZZ_TARGETS); do \
 		mkdir -p .build-fuzz/corpus-$$target fuzz/crashes/$$target; \
 		echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
 		HONE_FUZZ_TARGET=$$target SWIFT_BACKTRACE=enable=no .build-fuzz/release/hone-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
