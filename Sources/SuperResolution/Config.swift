@@ -24,16 +24,17 @@ public struct HoneConfig: Codable, Sendable, Equatable {
     /// A config from YAML text; `path` names it in errors. Throws as `load`.
     public static func parse(_ yaml: String, path: String) throws -> HoneConfig {
         try refuseDeepYAML(yaml, path: path)
-        let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch {
-            throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
-        }
-        guard let root, root.mapping != nil else { throw FileError(path, "not a config: expected the sections model, degradation, loss, training") }
-        try refuseBase60(root, path: path)
-        try Self.checkKeys(root, section: nil, path: path)
-        let config: HoneConfig
-        do { config = try YAMLDecoder().decode(HoneConfig.self, from: yaml) } catch let error as DecodingError {
-            throw FileError(path, Self.describe(error))
+        let config: HoneConfig = try onDeepStack {
+            let root: Node?
+            do { root = try Yams.compose(yaml: yaml) } catch {
+                throw FileError(path, "not valid YAML (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
+            }
+            guard let root, root.mapping != nil else { throw FileError(path, "not a config: expected the sections model, degradation, loss, training") }
+            try refuseBase60(root, path: path)
+            try Self.checkKeys(root, section: nil, path: path)
+            do { return try YAMLDecoder().decode(HoneConfig.self, from: yaml) } catch let error as DecodingError {
+                throw FileError(path, Self.describe(error))
+            }
         }
         if let problem = config.problems().first { throw FileError(path, problem) }
         return config
@@ -129,17 +130,35 @@ public struct HoneConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// Throws for YAML that Yams's recursive parser could not survive: over
-/// 64 KiB (Hone's configs are a few hundred bytes) or flow collections nested
+/// Throws for YAML that Yams's recursive parser need not face: over 16 KiB
+/// (Hone's configs are a few hundred bytes) or flow collections nested
 /// deeper than 32 (100,000 `{` overflow the stack; found by fuzzing).
 func refuseDeepYAML(_ text: String, path: String) throws {
-    guard text.utf8.count <= 1 << 16 else { throw FileError(path, "is \(text.utf8.count) bytes; a config or grid is a few hundred") }
+    guard text.utf8.count <= 1 << 14 else { throw FileError(path, "is \(text.utf8.count) bytes; a config or grid is a few hundred") }
     var depth = 0
     for byte in text.utf8 {
         if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { depth -= 1 }
         if depth > 32 { throw FileError(path, "nests deeper than 32 levels") }
     }
 }
+
+/// Runs `body` (Yams's parser and decoder, which recurse once per nesting
+/// level) on a thread with a 256 MB stack, so the deepest block nesting 16 KiB
+/// can hold (`? ? ? …`, `- - - …`: found by fuzzing) fails or parses instead of
+/// overflowing the stack. Only the pages used are ever committed.
+func onDeepStack<T>(_ body: @escaping () throws -> T) throws -> T {
+    let outcome = DeepStackOutcome<T>(), done = DispatchSemaphore(value: 0)
+    let work = DeepStackWork { outcome.value = Result(catching: body) }
+    let thread = Thread { work.run(); done.signal() }
+    thread.stackSize = 256 << 20
+    thread.start()
+    done.wait()
+    return try outcome.value!.get()
+}
+
+/// What `onDeepStack`'s thread hands back, and what it runs; each used by one thread at a time.
+private final class DeepStackOutcome<T>: @unchecked Sendable { var value: Result<T, Error>? }
+private struct DeepStackWork: @unchecked Sendable { let run: () -> Void }
 
 /// Throws for a value with a colon in it. Yams reads any number holding one as
 /// YAML 1.1 base 60 (`1:30` is 90) with unchecked arithmetic, so a long one

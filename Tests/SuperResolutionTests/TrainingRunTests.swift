@@ -74,6 +74,10 @@ final class TrainingRunTests: XCTestCase {
         assertRejected("just words", "not a config")
         assertRejected(String(repeating: "{", count: 10_000), "nests deeper than 32 levels")  // Yams's recursion overflows the stack
         assertRejected(String(repeating: "#", count: 100_000), "is 100000 bytes")
+        for deep in ["? ", "- "] {  // block nesting 8,000 deep: parsed or refused, never a stack overflow
+            XCTAssertThrowsError(try HoneConfig.parse(String(repeating: deep, count: 8000), path: "deep.yaml"))
+            _ = try? SweepJob.Grid.parse(String(repeating: deep, count: 8000), path: "deep.yaml")
+        }
         assertRejected("model: [", "not valid YAML")
         XCTAssertThrowsError(try HoneConfig.load(path("none.yaml"))) { XCTAssertEqual("\($0)", "\(self.path("none.yaml")): no such config file") }
     }

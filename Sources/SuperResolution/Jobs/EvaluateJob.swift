@@ -113,8 +113,10 @@ public struct SweepJob {
             let grid: Grid
             do {
                 try refuseDeepYAML(text, path: path)
-                if let root = try Yams.compose(yaml: text) { try refuseBase60(root, path: path) }
-                grid = try YAMLDecoder().decode(Grid.self, from: text)
+                grid = try onDeepStack {
+                    if let root = try Yams.compose(yaml: text) { try refuseBase60(root, path: path) }
+                    return try YAMLDecoder().decode(Grid.self, from: text)
+                }
             } catch let error as FileError {
                 throw error
             } catch let error as DecodingError {
