@@ -69,7 +69,12 @@ public struct Checkpoint {
                   shape.count <= 8, shape.allSatisfy({ $0 >= 0 }) else {
                 throw FileError(path, "tensor \(name) is not a Float32 entry")
             }
-            let count = shape.reduce(Optional(1)) { total, side in total.flatMap { $0.multipliedReportingOverflow(by: side) }.flatMap { $0.overflow ? nil : $0.partialValue } }
+            var count: Int? = 1  // nil once the product overflows
+            for side in shape {
+                guard let total = count else { break }
+                let (product, overflow) = total.multipliedReportingOverflow(by: side)
+                count = overflow ? nil : product
+            }
             guard let count, range[0] >= 0, range[0] <= range[1], range[1] <= dataBytes, count <= dataBytes / 4, range[1] - range[0] == 4 * count else {
                 throw FileError(path, "tensor \(name) runs past the end: the file is truncated or corrupt")
             }

@@ -142,6 +142,7 @@ public final class MediaInput {
         }
         let isJPEGFormat = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P].contains(pixFmt)
         let fullRange = par.color_range == AVCOL_RANGE_JPEG || isJPEGFormat
+        let demuxer = String(cString: ctx.pointee.iformat.pointee.name)
         info = VideoInfo(
             width: Int(par.width), height: Int(par.height),
             codec: par.codec_id == AV_CODEC_ID_NONE
@@ -155,7 +156,7 @@ public final class MediaInput {
             color: ColorTags(primaries: par.color_primaries, transfer: par.color_trc),
             bitDepth: desc.map { Int($0.pointee.comp.0.depth) } ?? 8,
             hasAlpha: desc.map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0 } ?? false,
-            isStill: !isSequence && String(cString: ctx.pointee.iformat.pointee.name).hasSuffix("_pipe") || String(cString: ctx.pointee.iformat.pointee.name) == "image2" && !isSequence,
+            isStill: !isSequence && (demuxer == "image2" || demuxer.hasSuffix("_pipe")),  // png_pipe, jpeg_pipe, …
             fieldOrder: FieldOrder(par.field_order))
     }
 
