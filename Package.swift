@@ -14,6 +14,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -26,9 +31,18 @@ let package = Package(
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
         .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "Yams"], swiftSettings: engineFlags),
         .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "SuperResolution"], swiftSettings: engineFlags),
+        // `hone serve`: the web page and JSON API over the job layer, with a job queue in SQLite.
+        .target(name: "HoneServer", dependencies: [
+            "Autograd", "VideoIO", "SuperResolution",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(
             name: "hone",
-            dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks",
+            dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks", "HoneServer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer targets for the parsers of untrusted files (`make fuzz`); a plain build replays inputs.
         .executableTarget(name: "hone-fuzz", dependencies: ["SuperResolution"], path: "Fuzz"),

@@ -1,0 +1,204 @@
+import Autograd
+import Foundation
+import Synchronization
+import SuperResolution
+import VideoIO
+
+/// A running job's stage and progress, kept in memory (the database keeps states, not steps).
+public struct LiveProgress: Codable, Sendable, Equatable {
+    /// decode, fine-tune, upscale and encode, stills.
+    public var stage: String
+    public var done = 0, total = 0
+    public var unit = ""
+    /// The running loss and epoch while fine-tuning.
+    public var detail = ""
+    /// Seconds left in this stage, from its pace so far (nil until there is one).
+    public var eta: Double?
+    var stageStarted = Date().timeIntervalSince1970
+
+    init(stage: String) { self.stage = stage }
+
+    enum CodingKeys: String, CodingKey { case stage, done, total, unit, detail, eta }
+}
+
+/// The observer of a served job: progress into memory, report lines into the
+/// database, and a stop flag set by a cancel (the job ends cancelled) or by
+/// the server stopping (the job saves its checkpoint and stays queued).
+final class ServedObserver: JobObserver, @unchecked Sendable {
+    enum Stop: Int { case none, cancel, shutdown }
+    private let stopRequest = Atomic<Int>(Stop.none.rawValue)
+    let live = Mutex(LiveProgress(stage: "queued"))
+    private let onReport: @Sendable (String) -> Void
+
+    init(onReport: @escaping @Sendable (String) -> Void) { self.onReport = onReport }
+
+    var stop: Stop { Stop(rawValue: stopRequest.load(ordering: .relaxed)) ?? .none }
+    func request(_ stop: Stop) { stopRequest.store(stop.rawValue, ordering: .relaxed) }
+    var isCancelled: Bool { stop != .none }
+
+    /// Enters a stage the jobs do not report themselves.
+    func enter(_ stage: String) { live.withLock { $0 = LiveProgress(stage: stage) } }
+
+    func progress(_ stage: String, _ done: Int, of total: Int, unit: String, detail: String) {
+        let name = ["train": "fine-tune", "infer": "upscale and encode"][stage] ?? stage
+        let now = Date().timeIntervalSince1970
+        live.withLock { p in
+            if p.stage != name { p = LiveProgress(stage: name) }
+            (p.done, p.total, p.unit, p.detail) = (done, total, unit, detail)
+            let elapsed = now - p.stageStarted
+            p.eta = done > 0 && total >= done ? elapsed / Double(done) * Double(total - done) : nil
+        }
+    }
+
+    func finishStage() {}
+    func report(_ line: String) { onReport(line) }
+    func warn(_ line: String) { onReport("warning: " + line) }
+}
+
+/// Runs the queue on a thread of its own, one job at a time: fine-tuning
+/// already keeps both cores busy. A job runs as stages whose outputs are
+/// its folder's files, so a job interrupted anywhere resumes where it was:
+/// fine-tuning from its last checkpoint, later stages from their start.
+final class JobRunner: @unchecked Sendable {
+    let store: JobStore
+    /// Minutes between a fine-tuning's timed checkpoints (besides one per epoch).
+    let saveEvery: Double
+    private let wake = NSCondition()
+    private var stopping = false
+    private let current = Mutex<(id: String, observer: ServedObserver)?>(nil)
+    private let exited = DispatchSemaphore(value: 0)
+
+    init(store: JobStore, saveEvery: Double) { (self.store, self.saveEvery) = (store, saveEvery) }
+
+    func start() {
+        let thread = Thread { [self] in
+            while let id = nextJob() { run(id) }
+            exited.signal()
+        }
+        thread.name = "hone-jobs"
+        thread.stackSize = 64 << 20
+        thread.start()
+    }
+
+    /// A job was queued.
+    func poke() { wake.lock(); wake.signal(); wake.unlock() }
+
+    /// The running job's progress, when `id` is running.
+    func progress(of id: String) -> LiveProgress? {
+        current.withLock { $0?.id == id ? $0?.observer.live.withLock { $0 } : nil }
+    }
+
+    /// Asks the running job `id` to stop; false when it is not the running one.
+    func cancel(_ id: String) -> Bool {
+        current.withLock { running in
+            guard let running, running.id == id else { return false }
+            running.observer.request(.cancel)
+            return true
+        }
+    }
+
+    /// Stops after the running job has saved what it can (it stays queued, to resume at the next start).
+    func stop() {
+        wake.lock(); stopping = true; wake.signal(); wake.unlock()
+        current.withLock { $0?.observer.request(.shutdown) }
+        exited.wait()
+    }
+
+    /// Waits for a queued job; nil once stopping.
+    private func nextJob() -> String? {
+        wake.lock()
+        defer { wake.unlock() }
+        while !stopping {
+            if let next = try? store.queue().first { return next.id }
+            wake.wait(until: Date().addingTimeInterval(5))
+        }
+        return nil
+    }
+
+    private func run(_ id: String) {
+        let store = self.store
+        let observer = ServedObserver { line in _ = try? store.update(id) { $0.reports.append(line) } }
+        current.withLock { $0 = (id, observer) }
+        defer { current.withLock { $0 = nil } }
+        guard let job = try? store.update(id, { job in
+            job.state = .running
+            job.started = job.started ?? Date().timeIntervalSince1970
+        }) else { return }
+        let outcome: (JobState, String?, JobResult?)
+        do {
+            outcome = (.done, nil, try Self.stages(of: job, in: store.folder(of: id), saveEvery: saveEvery, observer: observer))
+        } catch is JobCancelled where observer.stop == .shutdown {
+            _ = try? store.update(id) { $0.state = .queued }
+            return
+        } catch is JobCancelled {
+            outcome = (.cancelled, "cancelled", nil)
+        } catch {
+            outcome = (.failed, "\(error)", nil)
+        }
+        _ = try? store.update(id) { job in
+            (job.state, job.message, job.result) = outcome
+            job.finished = Date().timeIntervalSince1970
+        }
+    }
+
+    /// Fine-tune on the upload, upscale it (with a bicubic | Hone split view), and
+    /// cut a few stills; each stage skipped when its output is already complete.
+    /// - Throws: what the jobs throw; `JobCancelled` when asked to stop.
+    static func stages(of job: JobRecord, in folder: URL, saveEvery: Double, observer: ServedObserver) throws -> JobResult {
+        func path(_ file: ResultFile) -> String { folder.appendingPathComponent(file.rawValue).path }
+        let upload = folder.appendingPathComponent(Upload.fileName).path
+
+        let checkpoint = path(.checkpoint)
+        let saved = try? Checkpoint.load(checkpoint)
+        var record: RunRecord
+        if let saved, !saved.isResumable {
+            record = try RunRecord(saved, path: checkpoint)
+        } else {
+            observer.enter("decode")
+            var finetune = FinetuneJob(video: upload)
+            (finetune.output, finetune.epochs) = (checkpoint, job.options.epochs)
+            finetune.settings.scale = job.options.scale
+            finetune.settings.loss = job.options.preset.weights
+            finetune.settings.resume = saved != nil
+            finetune.settings.saveEvery = saveEvery
+            record = try finetune.run(observer).record
+        }
+
+        observer.enter("upscale and encode")
+        var infer = InferJob(method: .checkpoint(checkpoint))
+        (infer.video, infer.output, infer.compare) = (upload, path(.enhanced), path(.comparison))
+        let report = try infer.run(observer)
+
+        observer.enter("stills")
+        let stills = try writeStills(of: upload, checkpoint: checkpoint, into: folder, observer: observer)
+        return JobResult(bicubicPSNR: record.validation["bicubic"]?.psnr, basePSNR: record.validation["base"]?.psnr,
+                         finetunedPSNR: record.validation["model"]?.psnr, overshootMean: report.overshoot?.mean,
+                         overshootP99: report.overshoot?.p99, frames: report.frames, stills: stills, warnings: report.warnings)
+    }
+
+    /// Frames at a quarter, half and three quarters of the video, upscaled by
+    /// bicubic and by the checkpoint to the same size, as PNGs.
+    /// - Returns: how many frames were written (fewer for a very short video).
+    static func writeStills(of video: String, checkpoint: String, into folder: URL, observer: ServedObserver) throws -> Int {
+        let upscale = TiledUpscaler(try SRNet.load(checkpoint: checkpoint).0)
+        let reader = try VideoReader(video)
+        let count = max(reader.info.estimatedFrames, 1)
+        let wanted = Array(Set([count / 4, count / 2, count * 3 / 4])).sorted()
+        var index = 0, written = 0
+        while written < wanted.count, let frame = try reader.next() {
+            defer { index += 1 }
+            guard index == wanted[written] else { continue }
+            try observer.checkCancelled()
+            written += 1
+            for (file, image) in [(ResultFile.still(written, .bicubic), try resizeBicubic(frame.image, .up(upscale.model.scale))),
+                                  (ResultFile.still(written, .hone), try Grad.disabled { try upscale(frame.image) })] {
+                let final = folder.appendingPathComponent(file.rawValue).path
+                let partial = folder.appendingPathComponent(".partial-" + file.rawValue).path
+                try Still.writePNG(image, to: partial)
+                guard rename(partial, final) == 0 else { throw FileError(final, "cannot write (\(String(cString: strerror(errno))))") }
+            }
+            observer.progress("stills", written, of: wanted.count, unit: "frames", detail: "")
+        }
+        return written
+    }
+}

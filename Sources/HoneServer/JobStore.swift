@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import SuperResolution
+
+/// The served jobs, in SQLite (`DIR/jobs.sqlite`, write-ahead log), and their
+/// folders (`DIR/jobs/<id>/`). Every change is committed before it is
+/// answered, so a restart — or a crash — finds the queue as it was.
+final class JobStore: Sendable {
+    let database: DatabaseQueue
+    let folder: URL
+
+    /// - Throws: `FileError` naming the data folder or database when they cannot be created or opened.
+    init(data: String) throws {
+        folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
+        do {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("jobs"), withIntermediateDirectories: true)
+        } catch {
+            throw FileError(data, "cannot create the data folder (\(error.localizedDescription))")
+        }
+        let path = folder.appendingPathComponent("jobs.sqlite").path
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in
+                try db.create(table: "job") { t in
+                    t.primaryKey("id", .text)
+                    t.column("name", .text).notNull()
+                    t.column("options", .jsonText).notNull()
+                    t.column("state", .text).notNull().indexed()
+                    t.column("created", .double).notNull()
+                    t.column("started", .double)
+                    t.column("finished", .double)
+                    t.column("message", .text)
+                    t.column("reports", .jsonText).notNull()
+                    t.column("result", .jsonText)
+                }
+            }
+            try migrator.migrate(database)
+        } catch {
+            throw FileError(path, "cannot open the job database (\(error))")
+        }
+    }
+
+    /// A job's folder; `id` must be well formed (it is checked again here, as it names a path).
+    func folder(of id: String) -> URL {
+        precondition(JobRecord.isWellFormedID(id))
+        return folder.appendingPathComponent("jobs").appendingPathComponent(id, isDirectory: true)
+    }
+
+    func insert(_ job: JobRecord) throws { try database.write { try job.insert($0) } }
+
+    func job(_ id: String) throws -> JobRecord? {
+        guard JobRecord.isWellFormedID(id) else { return nil }
+        return try database.read { try JobRecord.fetchOne($0, key: id) }
+    }
+
+    /// Every job, newest first.
+    func all() throws -> [JobRecord] {
+        try database.read { try JobRecord.order(Column("created").desc).fetchAll($0) }
+    }
+
+    /// Queued jobs in the order they run: one that was running when the server
+    /// stopped first, then by submission.
+    func queue() throws -> [JobRecord] {
+        try database.read {
+            try JobRecord.filter(Column("state") == JobState.queued.rawValue)
+                .order(Column("started") == nil, Column("created")).fetchAll($0)
+        }
+    }
+
+    /// Changes one job in a transaction; returns the changed record (nil: no such job).
+    @discardableResult
+    func update(_ id: String, _ change: (inout JobRecord) throws -> Void) throws -> JobRecord? {
+        try database.write { db in
+            guard var job = try JobRecord.fetchOne(db, key: id) else { return nil }
+            try change(&job)
+            try job.update(db)
+            return job
+        }
+    }
+
+    func delete(_ id: String) throws {
+        _ = try database.write { try JobRecord.deleteOne($0, key: id) }
+        try? FileManager.default.removeItem(at: folder(of: id))
+    }
+
+    /// After a stop or a crash: jobs that were running are queued again (first in line).
+    /// - Returns: how many were.
+    func requeueInterrupted() throws -> Int {
+        try database.write {
+            try JobRecord.filter(Column("state") == JobState.running.rawValue).updateAll($0, Column("state").set(to: JobState.queued.rawValue))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import ServiceLifecycle
+import SuperResolution
+
+/// How `hone serve` listens, keeps its jobs and limits its clients.
+public struct ServerOptions: Sendable {
+    public var host = "127.0.0.1"
+    /// 0: any free port (the one chosen is announced).
+    public var port = 8080
+    /// The folder holding the job database and each job's files.
+    public var data = "hone-data"
+    /// Largest upload accepted, in bytes.
+    public var maxUpload = 4 << 30
+    /// Required from every client (header `X-Hone-Token`, or the cookie `/?token=` sets); needed to listen beyond loopback.
+    public var token: String?
+    /// Jobs waiting at most, and uploads at once.
+    public var maxQueue = 20, maxUploads = 2
+    /// Minutes between a fine-tuning's timed checkpoints, the most a crash can lose.
+    public var saveEvery = 1.0
+
+    public init() {}
+
+    /// Whether `host` is a loopback address (only those may go without a token).
+    public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
+}
+
+/// `hone serve`: the web page and JSON API over the job layer.
+public enum Server {
+    /// Serves until SIGINT or SIGTERM; the running job then saves its checkpoint and stays queued.
+    /// - Parameter announce: called once listening, with the page's address.
+    /// - Throws: `UsageError` when listening beyond loopback without a token; `FileError` for an unusable data folder.
+    public static func run(_ options: ServerOptions, announce: @escaping @Sendable (String) -> Void) async throws {
+        guard options.isLoopback || options.token != nil else {
+            throw UsageError("listening on \(options.host) lets other machines in: pass --token SECRET (clients send it), or use --host 127.0.0.1")
+        }
+        let store = try JobStore(data: options.data)
+        let requeued = try store.requeueInterrupted()
+        let runner = JobRunner(store: store, saveEvery: options.saveEvery)
+        let api = JobAPI(store: store, runner: runner, options: options)
+
+        let router = Router()
+        if let token = options.token { router.add(middleware: TokenCheck(token: token)) }
+        router.get("/") { _, _ in Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                                           body: ResponseBody(byteBuffer: ByteBuffer(string: Page.html))) }
+        api.add(to: router.group("api"))
+
+        let liveRouter = Router(context: BasicWebSocketRequestContext.self)
+        if let token = options.token { liveRouter.add(middleware: TokenCheck(token: token)) }
+        LiveMode().add(to: liveRouter)
+
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: liveRouter, configuration: .init(ws: .init(maxFrameSize: LiveMode.maxMessage))),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "hone"),
+            services: [RunnerService(runner: runner)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.port
+                let host = options.host.contains(":") ? "[\(options.host)]" : options.host
+                announce("Hone is serving http://\(host):\(port)/ (data in \(store.folder.path)"
+                         + (requeued > 0 ? "; \(requeued) interrupted job\(requeued == 1 ? "" : "s") resumed" : "") + ")")
+            },
+            logger: Logger(label: "hone.serve", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        try await app.runService()
+    }
+}
+
+/// Runs the job queue while the server runs; on shutdown, lets the running job save its checkpoint.
+struct RunnerService: Service {
+    let runner: JobRunner
+
+    func run() async throws {
+        runner.start()
+        try? await gracefulShutdown()
+        await withCheckedContinuation { done in
+            Thread.detachNewThread {
+                runner.stop()
+                done.resume()
+            }
+        }
+    }
+}
+
+/// Lets a request through only with the server's token: the header
+/// `X-Hone-Token`, or the cookie that opening `/?token=…` once sets.
+struct TokenCheck<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if matches(request.headers[.init("X-Hone-Token")!]) || matches(request.cookies["hone_token"]?.value) {
+            return try await next(request, context)
+        }
+        if request.uri.path == "/", matches(request.uri.queryParameters["token"].map(String.init)) {
+            var response = Response(status: .seeOther, headers: [.location: "/"])
+            response.setCookie(Cookie(name: "hone_token", value: token, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+            return response
+        }
+        throw APIError(.unauthorized, "this server needs its token: open /?token=YOUR_TOKEN once, or send the header X-Hone-Token")
+    }
+
+    /// Compares in time independent of where the strings differ.
+    private func matches(_ presented: String?) -> Bool {
+        guard let presented else { return false }
+        let (a, b) = (Array(presented.utf8), Array(token.utf8))
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
