@@ -14,9 +14,14 @@ public struct LiveProgress: Codable, Sendable, Equatable {
     public var detail = ""
     /// Seconds left in this stage, from its pace so far (nil until there is one).
     public var eta: Double?
-    var stageStarted = Date().timeIntervalSince1970
+    /// The stage's first report: a resumed stage's pace counts from there.
+    var first: (done: Int, time: Double)?
 
     init(stage: String) { self.stage = stage }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        (a.stage, a.done, a.total, a.unit, a.detail, a.eta) == (b.stage, b.done, b.total, b.unit, b.detail, b.eta)
+    }
 
     enum CodingKeys: String, CodingKey { case stage, done, total, unit, detail, eta }
 }
@@ -45,8 +50,8 @@ final class ServedObserver: JobObserver, @unchecked Sendable {
         live.withLock { p in
             if p.stage != name { p = LiveProgress(stage: name) }
             (p.done, p.total, p.unit, p.detail) = (done, total, unit, detail)
-            let elapsed = now - p.stageStarted
-            p.eta = done > 0 && total >= done ? elapsed / Double(done) * Double(total - done) : nil
+            guard let first = p.first else { p.first = (done, now); return }
+            p.eta = done > first.done && total >= done ? (now - first.time) / Double(done - first.done) * Double(total - done) : nil
         }
     }
 

@@ -16,6 +16,11 @@ final class CLITests: XCTestCase {
 
     func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:],
               directory: URL? = nil) throws -> Result {
+        try Self.run(args, interruptAfter: interruptAfter, signal: signal, environment: environment, directory: directory)
+    }
+
+    static func run(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:],
+                    directory: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.hone)
         p.arguments = args

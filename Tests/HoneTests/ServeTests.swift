@@ -1,0 +1,258 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TestSupport
+import XCTest
+
+/// `hone serve` over real HTTP on 127.0.0.1: the API a script (and the page) uses.
+final class ServeTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try Media.temporaryFolder("serve") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// A `hone serve` process on a free port, and a client with its own cookies.
+    final class Served {
+        let process = Process()
+        let base: URL
+        let session = URLSession(configuration: .ephemeral)
+        private let output = Pipe()
+        var token: String?
+
+        init(data: String, _ extra: [String] = []) throws {
+            process.executableURL = URL(fileURLWithPath: CLITests.hone)
+            process.arguments = ["serve", "--port", "0", "--data", data] + extra
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // The first line announces the address.
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                guard !chunk.isEmpty else { throw URLError(.cannotConnectToHost) }
+                line += chunk
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let range = text.range(of: #"http://127\.0\.0\.1:\d+/"#, options: .regularExpression) else {
+                throw URLError(.badServerResponse, userInfo: [NSLocalizedDescriptionKey: text])
+            }
+            base = URL(string: String(text[range]))!
+        }
+
+        func stop(_ signal: Int32 = SIGTERM) {
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+        }
+
+        struct Answer {
+            let status: Int
+            let body: Data
+            let headers: [String: String]
+            var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+            var error: String { json["error"] as? String ?? "" }
+        }
+
+        func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> Answer {
+            var request = URLRequest(url: URL(string: path, relativeTo: base)!)
+            request.httpMethod = method
+            request.httpBody = body
+            if let token { request.setValue(token, forHTTPHeaderField: "X-Hone-Token") }
+            for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+            let (data, response) = try await session.data(for: request)
+            let http = response as! HTTPURLResponse
+            let fields = Dictionary(http.allHeaderFields.map { ("\($0.key)".lowercased(), "\($0.value)") }, uniquingKeysWith: { a, _ in a })
+            return Answer(status: http.statusCode, body: data, headers: fields)
+        }
+
+        /// Asserts the status a request gets.
+        func expect(_ status: Int, _ method: String, _ path: String, headers: [String: String] = [:],
+                    file: StaticString = #filePath, line: UInt = #line) async throws {
+            let answer = try await send(method, path, headers: headers)
+            XCTAssertEqual(answer.status, status, "\(method) \(path): \(answer.error)", file: file, line: line)
+        }
+
+        /// Submits `file` and returns the new job's id.
+        func submitted(_ file: String, _ query: String = "") async throws -> String {
+            let answer = try await submit(file, query)
+            guard answer.status == 201, let id = answer.json["id"] as? String else { throw URLError(.badServerResponse, userInfo: [NSLocalizedDescriptionKey: answer.error]) }
+            return id
+        }
+
+        func submit(_ file: String, _ query: String = "") async throws -> Answer {
+            try await send("POST", "api/jobs?name=\(URL(fileURLWithPath: file).lastPathComponent)&\(query)",
+                           body: try Data(contentsOf: URL(fileURLWithPath: file)))
+        }
+
+        /// Polls the job until `until` holds of it (or the deadline passes).
+        func wait(for id: String, seconds: Double = 120, until: ([String: Any]) -> Bool) async throws -> [String: Any] {
+            let deadline = Date().addingTimeInterval(seconds)
+            while true {
+                let job = try await send("GET", "api/jobs/\(id)").json
+                if until(job) || Date() > deadline { return job }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+
+        func finished(_ id: String, seconds: Double = 120) async throws -> [String: Any] {
+            try await wait(for: id, seconds: seconds) { ["done", "failed", "cancelled"].contains($0["state"] as? String ?? "") }
+        }
+    }
+
+    func makeClip(_ name: String, seconds: Int = 2, size: String = "128x96") throws -> String {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=10", "-f", "lavfi", "-i", "sine", "-t", "\(seconds)",
+                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path(name)])
+        return path(name)
+    }
+
+    func testAJobFromUploadToDownload() async throws {
+        let server = try Served(data: path("data"))
+        defer { server.stop() }
+        let clip = try makeClip("clip.mp4")
+        let submitted = try await server.submit(clip, "epochs=1&preset=pixel-exact")
+        XCTAssertEqual(submitted.status, 201, submitted.error)
+        let id = try XCTUnwrap(submitted.json["id"] as? String)
+        XCTAssertEqual(id.count, 26)
+
+        // The events stream follows the job to its end.
+        let events = try await server.send("GET", "api/jobs/\(id)/events")
+        XCTAssertEqual(events.headers["content-type"], "text/event-stream")
+        let lines = String(decoding: events.body, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("data: ") }
+        XCTAssertEqual(lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }?["state"] as? String,
+                       "done", "\(lines)")
+
+        let job = try await server.finished(id)
+        XCTAssertEqual(job["state"] as? String, "done", "\(job)")
+        let result = try XCTUnwrap(job["result"] as? [String: Any])
+        XCTAssertEqual(result["frames"] as? Int, 20)
+        XCTAssertEqual(result["stills"] as? Int, 3)
+        XCTAssertNotNil(result["finetunedPSNR"] as? Double)
+        XCTAssert((job["reports"] as? [String] ?? []).contains { $0.hasPrefix("epoch 1/1") }, "\(job)")
+
+        let video = try await server.send("GET", "api/jobs/\(id)/files/enhanced.mp4")
+        XCTAssertEqual(video.status, 200)
+        XCTAssertEqual(video.headers["content-disposition"], "inline; filename=\"clip.hone-x2.mp4\"")
+        try video.body.write(to: URL(fileURLWithPath: path("enhanced.mp4")))
+        XCTAssertEqual(try Media.probe(path("enhanced.mp4"), stream: "v:0", "stream=width,height"), ["width": "256", "height": "192"])
+        XCTAssertEqual(try Media.probe(path("enhanced.mp4"), stream: "a:0", "stream=codec_type"), ["codec_type": "audio"])
+        let part = try await server.send("GET", "api/jobs/\(id)/files/enhanced.mp4", headers: ["Range": "bytes=4-11"])
+        XCTAssertEqual(part.status, 206)
+        XCTAssertEqual(part.body, video.body[4...11])
+        let still = try await server.send("GET", "api/jobs/\(id)/files/still-2-hone.png")
+        XCTAssertEqual(still.headers["content-type"], "image/png")
+        XCTAssertEqual(still.body.prefix(4), Data([0x89, 0x50, 0x4E, 0x47]))
+
+        let page = try await server.send("GET", "/")
+        XCTAssert(String(decoding: page.body, as: UTF8.self).contains("<title>Hone</title>"))
+
+        // Deleting removes the job and its folder.
+        let deleted = try await server.send("DELETE", "api/jobs/\(id)")
+        XCTAssertEqual(deleted.status, 204)
+        try await server.expect(404, "GET", "api/jobs/\(id)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("data/jobs/\(id)")))
+    }
+
+    func testBadRequestsGetOneLineAndAStatus() async throws {
+        // A limit of about 20 kB: the clip fits, a larger file does not.
+        let server = try Served(data: path("data"), ["--max-upload", "0.00002"])
+        defer { server.stop() }
+        try Data("this is not a video\n".utf8).write(to: URL(fileURLWithPath: path("notes.mp4")))
+        let notVideo = try await server.submit(path("notes.mp4"))
+        XCTAssertEqual(notVideo.status, 415)
+        XCTAssertEqual(notVideo.error, "notes.mp4 is not a video FFmpeg can read")
+        let tooLarge = try await server.send("POST", "api/jobs?name=big.mp4", body: Data(count: 30_000))
+        XCTAssertEqual(tooLarge.status, 413)
+        XCTAssert(tooLarge.error.hasPrefix("the upload is larger than the server's limit"), tooLarge.error)
+        let picture = path("picture.png")
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", picture])
+        let still = try await server.submit(picture)
+        XCTAssertEqual(still.status, 415)
+        XCTAssertEqual(still.error, "picture.png is a still picture, not a video")
+        let badScale = try await server.submit(try makeClip("clip.mp4", seconds: 1), "scale=3")
+        XCTAssertEqual(badScale.status, 400)
+        XCTAssertEqual(badScale.error, "scale must be one of 2, 4, got '3'")
+        // Nothing was left behind by the refused uploads.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("data/jobs")), [])
+
+        let unknown = "a" + String(repeating: "b", count: 25)
+        for path in ["api/jobs/\(unknown)", "api/jobs/\(unknown)/files/enhanced.mp4", "api/jobs/..%2F..%2Fjobs.sqlite",
+                     "api/jobs/%2Fetc%2Fpasswd/files/x"] {
+            try await server.expect(404, "GET", path)
+        }
+        try await server.expect(404, "POST", "api/jobs/\(unknown)/cancel")
+
+        let id = try await server.submitted(path("clip.mp4"), "epochs=1")
+        _ = try await server.finished(id)
+        for name in ["..%2F..%2Fjobs.sqlite", "%2Fetc%2Fpasswd", "upload", "%2E%2E", "still-4-hone.png", "enhanced.mp4%00"] {
+            try await server.expect(404, "GET", "api/jobs/\(id)/files/\(name)")
+        }
+        let late = try await server.send("POST", "api/jobs/\(id)/cancel")
+        XCTAssertEqual(late.status, 409)
+        XCTAssertEqual(late.error, "job \(id) has already ended (done)")
+    }
+
+    func testATokenIsNeededBeyondLoopbackAndWhenSet() async throws {
+        let open = try CLITests.run(["serve", "--host", "0.0.0.0", "--port", "0", "--data", path("data")])
+        XCTAssertEqual(open.status, 64)
+        XCTAssert(open.stderr.contains("listening on 0.0.0.0 lets other machines in: pass --token"), open.stderr)
+
+        let token = "test-token-0123456789"
+        let server = try Served(data: path("data"), ["--token", token])
+        defer { server.stop() }
+        let refused = try await server.send("GET", "api/jobs")
+        XCTAssertEqual(refused.status, 401)
+        XCTAssert(refused.error.contains("needs its token"), refused.error)
+        try await server.expect(401, "GET", "api/jobs", headers: ["X-Hone-Token": "wrong-token-0123456789"])
+        try await server.expect(200, "GET", "api/jobs", headers: ["X-Hone-Token": token])
+        // The browser's way: /?token= sets a cookie and sends it back to the page.
+        let page = try await server.send("GET", "/?token=\(token)")
+        XCTAssertEqual(page.status, 200)
+        try await server.expect(200, "GET", "api/jobs")
+    }
+
+    func testCancelQueuedAndRunningJobs() async throws {
+        let server = try Served(data: path("data"))
+        defer { server.stop() }
+        let clip = try makeClip("clip.mp4", seconds: 4)
+        let first = try await server.submitted(clip, "epochs=20")
+        let running = try await server.wait(for: first) { ($0["progress"] as? [String: Any])?["stage"] as? String == "fine-tune" }
+        XCTAssertEqual(running["state"] as? String, "running", "\(running)")
+        let progress = try XCTUnwrap(running["progress"] as? [String: Any])
+        XCTAssertEqual(progress["unit"] as? String, "steps")
+        XCTAssertEqual((progress["total"] as? Int ?? 0) % 20, 0, "20 epochs of whole steps: \(progress)")
+        let second = try await server.submit(clip, "epochs=1")
+        XCTAssertEqual(second.json["position"] as? Int, 1, "\(second.json)")
+        let secondID = try XCTUnwrap(second.json["id"] as? String)
+
+        let cancelledWaiting = try await server.send("POST", "api/jobs/\(secondID)/cancel").json["state"] as? String
+        XCTAssertEqual(cancelledWaiting, "cancelled")
+        try await server.expect(409, "DELETE", "api/jobs/\(first)")
+        try await server.expect(200, "POST", "api/jobs/\(first)/cancel")
+        let cancelled = try await server.finished(first, seconds: 30)
+        XCTAssertEqual(cancelled["state"] as? String, "cancelled", "\(cancelled)")
+        try await server.expect(409, "GET", "api/jobs/\(first)/files/enhanced.mp4")
+    }
+
+    /// Killed mid-fine-tuning (`kill -9`), the server starts again with the job
+    /// queued first; it resumes from its last checkpoint and finishes.
+    func testAJobSurvivesACrash() async throws {
+        let clip = try makeClip("clip.mp4")
+        var server = try Served(data: path("data"), ["--save-every", "0.001"])
+        let id = try await server.submitted(clip, "epochs=4")
+        let waiting = try await server.submitted(clip, "epochs=1")
+        let checkpoint = path("data/jobs/\(id)/model.ckpt")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: checkpoint), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        let before = try await server.send("GET", "api/jobs/\(id)").json
+        XCTAssertEqual(before["state"] as? String, "running", "\(before)")
+        server.stop(SIGKILL)
+
+        server = try Served(data: path("data"))
+        defer { server.stop() }
+        let resumed = try await server.finished(id)
+        XCTAssertEqual(resumed["state"] as? String, "done", "\(resumed)")
+        XCTAssert((resumed["reports"] as? [String] ?? []).contains { $0.hasPrefix("resuming at step") }, "\(resumed)")
+        let next = try await server.finished(waiting)["state"] as? String
+        XCTAssertEqual(next, "done")
+    }
+}
