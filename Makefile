@@ -1,20 +1,24 @@
 # Hone's entry points. `make demo` and `make test` are the README's two commands;
 # both run `make setup` first, which installs what is missing and builds.
 SHELL := /bin/bash
-DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg pkg-config python3-pip python3-numpy
+DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev libsqlite3-dev ffmpeg pkg-config python3-pip python3-numpy
+# The page's browser test (headless Chromium driven by Selenium) needs these too.
+TEST_DEB_PACKAGES := chromium chromium-driver python3-selenium
+SERVE_PORT ?= 8080
 SWIFT_BUILD := swift build -c release
 DEMO_OUT := demo-output
 PREFIX ?= /usr/local
 
-.PHONY: setup deps weights build test install install-check demo bench fuzz base-checkpoints clean
+.PHONY: setup deps test-deps weights build test install install-check demo serve bench fuzz base-checkpoints clean
 
 setup: deps weights build
 
 # Installs only the Debian packages that are missing (pip and numpy count as
 # present when python3 already has them); as root it runs apt-get, otherwise
 # it prints the command to run.
+PACKAGES = $(DEB_PACKAGES)
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+	@missing=$$(for p in $(PACKAGES); do \
 		if [ $$p = python3-pip ] && python3 -m pip --version >/dev/null 2>&1; then continue; fi; \
 		if [ $$p = python3-numpy ] && python3 -c "import numpy" >/dev/null 2>&1; then continue; fi; \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
@@ -34,7 +38,10 @@ weights:
 build:
 	$(SWIFT_BUILD)
 
-test: setup
+test-deps:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(DEB_PACKAGES) $(TEST_DEB_PACKAGES)"
+
+test: test-deps setup
 	@$(MAKE) --no-print-directory install-check
 	swift test -c release
 
@@ -74,6 +81,11 @@ demo: setup
 		--compare $(DEMO_OUT)/bikes.compare.mp4 && \
 	echo "Demo: enhanced video $$(pwd)/$(DEMO_OUT)/bikes.hone-x2.mp4" && \
 	echo "      comparison     $$(pwd)/$(DEMO_OUT)/bikes.compare.mp4 (bicubic left, Hone right)"
+
+# The web page (hone serve) on this machine only: http://127.0.0.1:8080/
+# (SERVE_PORT to change it); jobs and results are kept in hone-data/.
+serve: setup
+	.build/release/hone serve --port $(SERVE_PORT) --data hone-data
 
 # libFuzzer on the parsers of untrusted files (FUZZ_TARGETS: checkpoint,
 # config, grid), FUZZ_SECONDS each (default 600), from the seeds in fuzz/corpus/.

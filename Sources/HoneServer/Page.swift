@@ -32,9 +32,12 @@ enum Page {
   .compare .frame { position: relative; display: inline-block; line-height: 0; }
   .compare img { display: block; image-rendering: pixelated; }
   .compare img.top { position: absolute; left: 0; top: 0; }
+  .compare .split { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px solid #fff; box-shadow: 0 0 0 1px #0006; }
   .tags { display: flex; justify-content: space-between; font-size: 12px; color: #666; }
   video { max-width: 100%; }
+  input.slider { width: 100%; }
   #live canvas { border: 1px solid #ccc; width: 320px; image-rendering: pixelated; }
+  #live figure { display: inline-block; margin: 0 .5em 0 0; } #live figcaption { font-size: 12px; color: #666; }
 </style>
 </head>
 <body>
@@ -66,7 +69,7 @@ enum Page {
   <p class="muted">Your camera at 160×90, upscaled ×2 as it comes: bicubic on the left, Hone on the right.</p>
   <button id="live-start">Start camera</button> <button id="live-stop" disabled>Stop</button>
   <span id="live-fps"></span>
-  <div><canvas id="live-bicubic"></canvas> <canvas id="live-hone"></canvas></div>
+  <div><figure><canvas id="live-bicubic"></canvas><figcaption>bicubic</figcaption></figure><figure><canvas id="live-hone"></canvas><figcaption>Hone</figcaption></figure></div>
 </section>
 
 <script>
@@ -178,7 +181,8 @@ function render(card, job) {
   if (job.state === "running" && p) {
     const bar = el("progress", { max: 1, value: p.total ? p.done / p.total : 0 });
     const eta = p.eta != null ? `, about ${fmtTime(p.eta)} left in this stage` : "";
-    parts.push(el("div", { className: "stage", textContent: `${p.stage}: ${p.done} of ${p.total} ${p.unit}${eta}  ${p.detail}` }), bar);
+    const text = p.total ? `${p.stage}: ${p.done} of ${p.total} ${p.unit}${eta}  ${p.detail}` : `${p.stage}…`;
+    parts.push(el("div", { className: "stage", textContent: text }), bar);
   }
   if (job.message && job.state !== "done") parts.push(el("p", { className: job.state === "failed" ? "error" : "muted", textContent: job.message }));
   if (job.reports.length) parts.push(el("div", { className: "reports", textContent: job.reports.join("\n") }));
@@ -211,15 +215,16 @@ function result(job) {
 function slider(bicubic, hone) {
   const under = el("img", { src: bicubic, alt: "bicubic" });
   const over = el("img", { src: hone, alt: "Hone", className: "top" });
+  const split = el("div", { className: "split" });
   const range = el("input", { type: "range", min: 0, max: 100, value: 50, className: "slider" });
   const zoom = el("select", {}, ...[1, 2, 4].map((z) => el("option", { value: z, textContent: `zoom ×${z}` })));
-  const place = () => { over.style.clipPath = `inset(0 ${100 - range.value}% 0 0)`; };
+  const place = () => { over.style.clipPath = `inset(0 ${100 - range.value}% 0 0)`; split.style.left = `${range.value}%`; };
   const scaleTo = () => { for (const img of [under, over]) img.style.width = img.naturalWidth ? `${img.naturalWidth * zoom.value}px` : ""; };
   range.addEventListener("input", place); zoom.addEventListener("change", scaleTo); under.addEventListener("load", scaleTo); over.addEventListener("load", scaleTo);
   place();
   return el("div", { className: "still" },
     el("div", { className: "tags" }, el("span", { textContent: "◀ Hone" }), zoom, el("span", { textContent: "bicubic ▶" })),
-    el("div", { className: "compare" }, el("div", { className: "frame" }, under, over)), range);
+    el("div", { className: "compare" }, el("div", { className: "frame" }, under, over, split)), range);
 }
 
 // Live: one frame in flight at a time, so a slow server drops camera frames instead of queueing them.
