@@ -147,7 +147,8 @@ struct JobAPI: Sendable {
         return try status(id)
     }
 
-    /// The job's status as Server-Sent Events (`data: {…}`) twice a second while it changes, until it ends.
+    /// The job's status as Server-Sent Events (`data: {…}`) twice a second while it changes, until it ends
+    /// or the server stops.
     private func events(_ id: String) throws -> Response {
         _ = try status(id)
         let body = ResponseBody { writer in
@@ -162,7 +163,7 @@ struct JobAPI: Sendable {
                     try await writer.write(ByteBuffer(string: ": still here\n\n"))
                     quiet = 0
                 }
-                if now.state.isFinished { break }
+                if now.state.isFinished || runner.isStopping { break }
                 quiet += 1
                 try await Task.sleep(for: .milliseconds(500))
             }

@@ -102,6 +102,13 @@ final class JobRunner: @unchecked Sendable {
         }
     }
 
+    /// True once the server is stopping: open event streams end.
+    var isStopping: Bool {
+        wake.lock()
+        defer { wake.unlock() }
+        return stopping
+    }
+
     /// Stops after the running job has saved what it can (it stays queued, to resume at the next start).
     func stop() {
         wake.lock(); stopping = true; wake.signal(); wake.unlock()

@@ -36,6 +36,7 @@ public enum Server {
         guard options.isLoopback || options.token != nil else {
             throw UsageError("listening on \(options.host) lets other machines in: pass --token SECRET (clients send it), or use --host 127.0.0.1")
         }
+        let logger = Logger(label: "hone.serve", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = try JobStore(data: options.data)
         let requeued = try store.requeueInterrupted()
         let runner = JobRunner(store: store, saveEvery: options.saveEvery)
@@ -55,16 +56,19 @@ public enum Server {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: liveRouter, configuration: .init(ws: .init(maxFrameSize: LiveMode.maxMessage))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "hone"),
-            services: [RunnerService(runner: runner)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 let host = options.host.contains(":") ? "[\(options.host)]" : options.host
                 announce("Hone is serving http://\(host):\(port)/ (data in \(store.folder.path)"
                          + (requeued > 0 ? "; \(requeued) interrupted job\(requeued == 1 ? "" : "s") resumed" : "") + ")")
             },
-            logger: Logger(label: "hone.serve", factory: { _ in SwiftLogNoOpLogHandler() })
+            logger: logger
         )
-        try await app.runService()
+        // Shut down in reverse order: the runner first (the running job saves
+        // its checkpoint, and open event streams end), then the server.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: RunnerService(runner: runner))],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

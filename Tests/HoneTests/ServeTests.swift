@@ -13,7 +13,7 @@ final class ServeTests: XCTestCase {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// A `hone serve` process on a free port, and a client with its own cookies.
-    final class Served {
+    final class Served: @unchecked Sendable {
         let process = Process()
         let base: URL
         let session = URLSession(configuration: .ephemeral)
@@ -40,9 +40,17 @@ final class ServeTests: XCTestCase {
             base = URL(string: String(text[range]))!
         }
 
-        func stop(_ signal: Int32 = SIGTERM) {
+        /// Sends `signal` and waits up to 20 s for the exit (then kills it); false when it had to be killed.
+        @discardableResult
+        func stop(_ signal: Int32 = SIGTERM) -> Bool {
+            guard process.isRunning else { return true }
             kill(process.processIdentifier, signal)
+            let deadline = Date().addingTimeInterval(20)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            guard process.isRunning else { return true }
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            return false
         }
 
         struct Answer {
@@ -233,9 +241,10 @@ final class ServeTests: XCTestCase {
         try await server.expect(409, "GET", "api/jobs/\(first)/files/enhanced.mp4")
     }
 
-    /// Killed mid-fine-tuning (`kill -9`), the server starts again with the job
-    /// queued first; it resumes from its last checkpoint and finishes.
-    func testAJobSurvivesACrash() async throws {
+    /// Stopped mid-fine-tuning by SIGTERM, the server exits once the job has
+    /// saved; killed (`kill -9`), it loses at most the steps since the last
+    /// checkpoint. Either way, started again, it resumes the job first and finishes it.
+    func testAJobSurvivesAStopAndACrash() async throws {
         let clip = try makeClip("clip.mp4")
         var server = try Served(data: path("data"), ["--save-every", "0.001"])
         let id = try await server.submitted(clip, "epochs=4")
@@ -245,13 +254,25 @@ final class ServeTests: XCTestCase {
         while !FileManager.default.fileExists(atPath: checkpoint), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         let before = try await server.send("GET", "api/jobs/\(id)").json
         XCTAssertEqual(before["state"] as? String, "running", "\(before)")
+        // An open event stream must not hold the stop up.
+        let first = server
+        let events = Task { try await first.send("GET", "api/jobs/\(id)/events") }
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssert(server.stop(SIGTERM), "the server did not stop within 20 s of SIGTERM")
+        XCTAssertEqual(server.process.terminationStatus, 0)
+        _ = try? await events.value
+
+        func resumes(_ job: [String: Any]) -> Int { (job["reports"] as? [String] ?? []).filter { $0.hasPrefix("resuming at step") }.count }
+        server = try Served(data: path("data"), ["--save-every", "0.001"])
+        let again = try await server.wait(for: id) { resumes($0) == 1 }
+        XCTAssertEqual(again["state"] as? String, "running", "\(again)")
         server.stop(SIGKILL)
 
         server = try Served(data: path("data"))
         defer { server.stop() }
         let resumed = try await server.finished(id)
         XCTAssertEqual(resumed["state"] as? String, "done", "\(resumed)")
-        XCTAssert((resumed["reports"] as? [String] ?? []).contains { $0.hasPrefix("resuming at step") }, "\(resumed)")
+        XCTAssertEqual(resumes(resumed), 2, "\(resumed)")
         let next = try await server.finished(waiting)["state"] as? String
         XCTAssertEqual(next, "done")
     }
