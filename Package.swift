@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(
             name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
+        // glibc's mallopt: hone runs with one malloc arena.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
         .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "Yams"], swiftSettings: engineFlags),
@@ -42,7 +44,7 @@ let package = Package(
         ]),
         .executableTarget(
             name: "hone",
-            dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks", "HoneServer",
+            dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks", "HoneServer", "CMalloc",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer targets for the parsers of untrusted files (`make fuzz`); a plain build replays inputs.
         .executableTarget(name: "hone-fuzz", dependencies: ["SuperResolution"], path: "Fuzz"),

@@ -103,7 +103,7 @@ struct JobAPI: Sendable {
         // Shown on the page, never used as a path.
         let name = String((query["name"] ?? "video").filter { !$0.isNewline }.prefix(200))
         guard try store.queue().count < options.maxQueue else {
-            throw APIError(.tooManyRequests, "the queue is full (\(options.maxQueue) jobs waiting); try again when one has finished")
+            throw APIError(.tooManyRequests, "the queue is full (\(options.maxQueue) job\(options.maxQueue == 1 ? "" : "s") waiting); try again when one has finished")
         }
         guard uploading.count.add(1, ordering: .relaxed).newValue <= options.maxUploads else {
             uploading.count.subtract(1, ordering: .relaxed)

@@ -145,7 +145,9 @@ final class JobRunner: @unchecked Sendable {
         } catch is JobCancelled {
             outcome = (.cancelled, "cancelled", nil)
         } catch {
-            outcome = (.failed, "\(error)", nil)
+            // Messages name the upload as the person called it, not the server's copy.
+            let upload = store.folder(of: id).appendingPathComponent(Upload.fileName).path
+            outcome = (.failed, "\(error)".replacingOccurrences(of: upload, with: job.name), nil)
         }
         _ = try? store.update(id) { job in
             (job.state, job.message, job.result) = outcome

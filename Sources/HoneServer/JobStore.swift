@@ -8,14 +8,22 @@ import SuperResolution
 final class JobStore: Sendable {
     let database: DatabaseQueue
     let folder: URL
+    /// Held while this server runs: two servers on one folder would run its jobs twice.
+    private let lock: OutputLock
 
-    /// - Throws: `FileError` naming the data folder or database when they cannot be created or opened.
+    /// - Throws: `FileError` naming the data folder or database when they cannot be created or opened,
+    ///   or when another `hone serve` uses the folder.
     init(data: String) throws {
         folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
         do {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("jobs"), withIntermediateDirectories: true)
         } catch {
             throw FileError(data, "cannot create the data folder (\(error.localizedDescription))")
+        }
+        do {
+            lock = try OutputLock(folder.appendingPathComponent("jobs.sqlite").path, inputs: [])
+        } catch {
+            throw FileError(data, "another hone serve is using this data folder; stop it, or pass another --data")
         }
         let path = folder.appendingPathComponent("jobs.sqlite").path
         do {

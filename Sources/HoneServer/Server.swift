@@ -30,6 +30,9 @@ public struct ServerOptions: Sendable {
 /// `hone serve`: the web page and JSON API over the job layer.
 public enum Server {
     /// Serves until SIGINT or SIGTERM; the running job then saves its checkpoint and stays queued.
+    /// Jobs run on a thread of their own: a process should limit glibc to one
+    /// malloc arena before its first thread starts (`mallopt(M_ARENA_MAX, 1)`,
+    /// as `hone` does), or large tensors are slow to allocate there.
     /// - Parameter announce: called once listening, with the page's address.
     /// - Throws: `UsageError` when listening beyond loopback without a token; `FileError` for an unusable data folder.
     public static func run(_ options: ServerOptions, announce: @escaping @Sendable (String) -> Void) async throws {

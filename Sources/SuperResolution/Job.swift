@@ -61,7 +61,7 @@ public enum ProjectFiles {
 /// An output file claimed for one run: refused when it is one of the run's
 /// inputs, when its folder does not exist, or while another Hone run holds
 /// it (an advisory `flock` on a hidden `.NAME.lock` beside it, removed at exit).
-public final class OutputLock {
+public final class OutputLock: Sendable {
     public let path: String
     private let lockPath: String
     private let descriptor: Int32

@@ -197,6 +197,18 @@ final class ServeTests: XCTestCase {
         let late = try await server.send("POST", "api/jobs/\(id)/cancel")
         XCTAssertEqual(late.status, 409)
         XCTAssertEqual(late.error, "job \(id) has already ended (done)")
+
+        // A video too small to train on fails with a message naming it as uploaded, not the server's copy.
+        let tiny = try await server.submitted(try makeClip("tiny.mp4", seconds: 1, size: "48x32"))
+        let failed = try await server.finished(tiny)
+        XCTAssertEqual(failed["state"] as? String, "failed", "\(failed)")
+        let message = failed["message"] as? String ?? ""
+        XCTAssert(message.contains("tiny.mp4") && !message.contains("/jobs/"), message)
+
+        // One server per data folder.
+        let second = try CLITests.run(["serve", "--port", "0", "--data", path("data")])
+        XCTAssertEqual(second.status, 1)
+        XCTAssert(second.stderr.contains("another hone serve is using this data folder"), second.stderr)
     }
 
     func testATokenIsNeededBeyondLoopbackAndWhenSet() async throws {
@@ -219,7 +231,7 @@ final class ServeTests: XCTestCase {
     }
 
     func testCancelQueuedAndRunningJobs() async throws {
-        let server = try Served(data: path("data"))
+        let server = try Served(data: path("data"), ["--max-queue", "1"])
         defer { server.stop() }
         let clip = try makeClip("clip.mp4", seconds: 4)
         let first = try await server.submitted(clip, "epochs=20")
@@ -231,6 +243,9 @@ final class ServeTests: XCTestCase {
         let second = try await server.submit(clip, "epochs=1")
         XCTAssertEqual(second.json["position"] as? Int, 1, "\(second.json)")
         let secondID = try XCTUnwrap(second.json["id"] as? String)
+        let third = try await server.submit(clip)
+        XCTAssertEqual(third.status, 429)
+        XCTAssertEqual(third.error, "the queue is full (1 job waiting); try again when one has finished")
 
         let cancelledWaiting = try await server.send("POST", "api/jobs/\(secondID)/cancel").json["state"] as? String
         XCTAssertEqual(cancelledWaiting, "cancelled")
