@@ -99,7 +99,7 @@ def percentile(values, p):
     return round(values[min(len(values) - 1, int(p / 100 * len(values)))], 1) if values else None
 
 
-print(json.dumps({"state": state["state"], "job_seconds": round(state["finished"] - state["started"], 2),
+print(json.dumps({"client_cpu_s": round(time.process_time(), 1), "state": state["state"], "job_seconds": round(state["finished"] - state["started"], 2),
                   "polls": len(polls), "poll_p50_ms": percentile(polls, 50), "poll_p95_ms": percentile(polls, 95),
                   "poll_max_ms": round(max(polls), 1) if polls else None,
                   "uploads": len(uploads), "upload_p50_ms": percentile(uploads, 50), "upload_p95_ms": percentile(uploads, 95),

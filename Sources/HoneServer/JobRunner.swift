@@ -132,10 +132,12 @@ final class JobRunner: @unchecked Sendable {
         let observer = ServedObserver { line in _ = try? store.update(id) { $0.reports.append(line) } }
         current.withLock { $0 = (id, observer) }
         defer { current.withLock { $0 = nil } }
+        // A job cancelled or deleted since it was picked stays as it is.
         guard let job = try? store.update(id, { job in
+            guard job.state == .queued else { return }
             job.state = .running
             job.started = job.started ?? Date().timeIntervalSince1970
-        }) else { return }
+        }), job.state == .running else { return }
         let outcome: (JobState, String?, JobResult?)
         do {
             outcome = (.done, nil, try Self.stages(of: job, in: store.folder(of: id), saveEvery: saveEvery, observer: observer))

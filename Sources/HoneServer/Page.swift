@@ -181,7 +181,7 @@ function render(card, job) {
   if (job.state === "running" && p) {
     const bar = el("progress", { max: 1, value: p.total ? p.done / p.total : 0 });
     const eta = p.eta != null ? `, about ${fmtTime(p.eta)} left in this stage` : "";
-    const text = p.total ? `${p.stage}: ${p.done} of ${p.total} ${p.unit}${eta}  ${p.detail}` : `${p.stage}…`;
+    const text = p.total ? `${p.stage}: ${p.done} of ${p.total} ${p.unit}${eta}${p.detail ? " · " + p.detail : ""}` : `${p.stage}…`;
     parts.push(el("div", { className: "stage", textContent: text }), bar);
   }
   if (job.message && job.state !== "done") parts.push(el("p", { className: job.state === "failed" ? "error" : "muted", textContent: job.message }));

@@ -16,6 +16,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -42,9 +43,11 @@ def fail(reason):
 
 def wait(condition, seconds, what):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.2).until(lambda d: condition())
-    except Exception:
-        fail(f"timed out after {seconds} s waiting for {what}")
+        # The page redraws a job's card as events arrive: an element can go stale between two looks.
+        return WebDriverWait(driver, seconds, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(lambda d: condition())
+    except Exception as error:
+        fail(f"waiting for {what} ({seconds} s at most): {type(error).__name__}")
 
 
 try:
