@@ -5,7 +5,9 @@ DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev l
 # The page's browser test (headless Chromium driven by Selenium) needs these too.
 TEST_DEB_PACKAGES := chromium chromium-driver python3-selenium
 SERVE_PORT ?= 8080
-SWIFT_BUILD := swift build -c release
+# One build for everything, tests included: `swift test` on a plain release
+# build would compile every module (Hummingbird, NIO, GRDB too) a second time.
+SWIFT_BUILD := swift build -c release --build-tests
 DEMO_OUT := demo-output
 PREFIX ?= /usr/local
 
@@ -43,7 +45,7 @@ test-deps:
 
 test: test-deps setup
 	@$(MAKE) --no-print-directory install-check
-	swift test -c release
+	swift test -c release --skip-build
 
 # The binary, the configs and shipped checkpoints it looks for in
 # PREFIX/share/hone, shell completions (bash, zsh, fish) and a man page.

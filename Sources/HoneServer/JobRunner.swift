@@ -68,12 +68,16 @@ final class JobRunner: @unchecked Sendable {
     let store: JobStore
     /// Minutes between a fine-tuning's timed checkpoints (besides one per epoch).
     let saveEvery: Double
+    /// A line for the server's log per job started and ended.
+    let say: @Sendable (String) -> Void
     private let wake = NSCondition()
     private var stopping = false
     private let current = Mutex<(id: String, observer: ServedObserver)?>(nil)
     private let exited = DispatchSemaphore(value: 0)
 
-    init(store: JobStore, saveEvery: Double) { (self.store, self.saveEvery) = (store, saveEvery) }
+    init(store: JobStore, saveEvery: Double, say: @escaping @Sendable (String) -> Void) {
+        (self.store, self.saveEvery, self.say) = (store, saveEvery, say)
+    }
 
     func start() {
         let thread = Thread { [self] in
@@ -138,11 +142,14 @@ final class JobRunner: @unchecked Sendable {
             job.state = .running
             job.started = job.started ?? Date().timeIntervalSince1970
         }), job.state == .running else { return }
+        let start = Date()
+        say("job \(id) (\(job.name)): running")
         let outcome: (JobState, String?, JobResult?)
         do {
             outcome = (.done, nil, try Self.stages(of: job, in: store.folder(of: id), saveEvery: saveEvery, observer: observer))
         } catch is JobCancelled where observer.stop == .shutdown {
             _ = try? store.update(id) { $0.state = .queued }
+            say("job \(id) (\(job.name)): saved; it resumes at the next start")
             return
         } catch is JobCancelled {
             outcome = (.cancelled, "cancelled", nil)
@@ -155,6 +162,8 @@ final class JobRunner: @unchecked Sendable {
             (job.state, job.message, job.result) = outcome
             job.finished = Date().timeIntervalSince1970
         }
+        say("job \(id) (\(job.name)): \(outcome.0.rawValue) after \(Int(Date().timeIntervalSince(start).rounded())) s"
+            + (outcome.0 == .failed ? ": \(outcome.1 ?? "")" : ""))
     }
 
     /// Fine-tune on the upload, upscale it (with a bicubic | Hone split view), and

@@ -33,25 +33,27 @@ public enum Server {
     /// Jobs run on a thread of their own: a process should limit glibc to one
     /// malloc arena before its first thread starts (`mallopt(M_ARENA_MAX, 1)`,
     /// as `hone` does), or large tensors are slow to allocate there.
-    /// - Parameter announce: called once listening, with the page's address.
+    /// - Parameter say: called with a line for the log: the page's address once listening, then each job's start and end.
     /// - Throws: `UsageError` when listening beyond loopback without a token; `FileError` for an unusable data folder.
-    public static func run(_ options: ServerOptions, announce: @escaping @Sendable (String) -> Void) async throws {
+    public static func run(_ options: ServerOptions, say: @escaping @Sendable (String) -> Void) async throws {
         guard options.isLoopback || options.token != nil else {
             throw UsageError("listening on \(options.host) lets other machines in: pass --token SECRET (clients send it), or use --host 127.0.0.1")
         }
         let logger = Logger(label: "hone.serve", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = try JobStore(data: options.data)
         let requeued = try store.requeueInterrupted()
-        let runner = JobRunner(store: store, saveEvery: options.saveEvery)
+        let runner = JobRunner(store: store, saveEvery: options.saveEvery, say: say)
         let api = JobAPI(store: store, runner: runner, options: options)
 
         let router = Router()
+        router.add(middleware: OriginCheck(loopback: options.isLoopback))
         if let token = options.token { router.add(middleware: TokenCheck(token: token)) }
         router.get("/") { _, _ in Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                                            body: ResponseBody(byteBuffer: ByteBuffer(string: Page.html))) }
         api.add(to: router.group("api"))
 
         let liveRouter = Router(context: BasicWebSocketRequestContext.self)
+        liveRouter.add(middleware: OriginCheck(loopback: options.isLoopback))
         if let token = options.token { liveRouter.add(middleware: TokenCheck(token: token)) }
         LiveMode().add(to: liveRouter)
 
@@ -62,7 +64,7 @@ public enum Server {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 let host = options.host.contains(":") ? "[\(options.host)]" : options.host
-                announce("Hone is serving http://\(host):\(port)/ (data in \(store.folder.path)"
+                say("Hone is serving http://\(host):\(port)/ (data in \(store.folder.path)"
                          + (requeued > 0 ? "; \(requeued) interrupted job\(requeued == 1 ? "" : "s") resumed" : "") + ")")
             },
             logger: logger
@@ -114,5 +116,31 @@ struct TokenCheck<Context: RequestContext>: RouterMiddleware {
         let (a, b) = (Array(presented.utf8), Array(token.utf8))
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// Refuses what a browser would send on another site's behalf: on loopback,
+/// any request naming a host other than a loopback one (DNS rebinding), and
+/// a request that changes something (or opens the live socket) from a page of
+/// another origin. Scripts send no `Origin` and pass.
+struct OriginCheck<Context: RequestContext>: RouterMiddleware {
+    let loopback: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let authority = request.head.authority ?? ""
+        if loopback, !Self.isLoopback(authority) {
+            throw APIError(.forbidden, "this server answers to 127.0.0.1 and localhost only, not \(authority.prefix(100))")
+        }
+        if request.method != .get || request.headers[.upgrade] != nil, let origin = request.headers[.origin],
+           URL(string: origin).map({ "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" }) != authority {
+            throw APIError(.forbidden, "a page from \(origin.prefix(100)) cannot send requests to this server")
+        }
+        return try await next(request, context)
+    }
+
+    /// `127.x.x.x`, `localhost` or `[::1]`, with or without a port.
+    static func isLoopback(_ authority: String) -> Bool {
+        let host = authority.hasPrefix("[") ? String(authority.prefix { $0 != "]" }.dropFirst()) : String(authority.prefix { $0 != ":" })
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }

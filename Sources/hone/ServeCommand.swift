@@ -55,7 +55,7 @@ struct ServeCommand: ParsableCommand {
         let finished = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: Error?
         Task.detached {
-            do { try await Server.run(options) { say($0) } } catch { failure = error }
+            do { try await Server.run(options, say: { say($0) }) } catch { failure = error }
             finished.signal()
         }
         finished.wait()

@@ -38,6 +38,8 @@ final class ServeTests: XCTestCase {
                 throw URLError(.badServerResponse, userInfo: [NSLocalizedDescriptionKey: text])
             }
             base = URL(string: String(text[range]))!
+            // Later lines (a job started, ended) are read and dropped, so the pipe never fills.
+            output.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
         }
 
         /// Sends `signal` and waits up to 20 s for the exit (then kills it); false when it had to be killed.
@@ -204,6 +206,15 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(failed["state"] as? String, "failed", "\(failed)")
         let message = failed["message"] as? String ?? ""
         XCTAssert(message.contains("tiny.mp4") && !message.contains("/jobs/"), message)
+
+        // What a browser would send on another site's behalf.
+        let crossSite = try await server.send("POST", "api/jobs/\(id)/cancel", headers: ["Origin": "http://evil.example"])
+        XCTAssertEqual(crossSite.status, 403)
+        XCTAssertEqual(crossSite.error, "a page from http://evil.example cannot send requests to this server")
+        let rebound = try await server.send("GET", "api/jobs", headers: ["Host": "evil.example:8080"])
+        XCTAssertEqual(rebound.status, 403, rebound.error)
+        let sameSite = try await server.send("POST", "api/jobs/\(id)/cancel", headers: ["Origin": String(server.base.absoluteString.dropLast())])
+        XCTAssertEqual(sameSite.status, 409, sameSite.error)
 
         // One server per data folder.
         let second = try CLITests.run(["serve", "--port", "0", "--data", path("data")])
