@@ -267,6 +267,35 @@ final class ServeTests: XCTestCase {
         try await server.expect(409, "GET", "api/jobs/\(first)/files/enhanced.mp4")
     }
 
+    /// The live socket as a script would use it: a 160×90 frame comes back as
+    /// 320×180 twice (Hone, then bicubic); a frame whose size does not match its
+    /// header closes the socket, and the server goes on.
+    func testTheLiveSocket() async throws {
+        let server = try Served(data: path("data"))
+        defer { server.stop() }
+        let (w, h) = (160, 90)
+        var frame = [UInt8(w & 255), UInt8(w >> 8), UInt8(h & 255), UInt8(h >> 8)]
+        for i in 0..<(w * h) {
+            let (red, green): (UInt8, UInt8) = (UInt8(i % w * 255 / w), UInt8(i / w * 255 / h))
+            frame += [red, green, 128, 255]
+        }
+        let socket = try LiveSocket(port: server.base.port!)
+        for _ in 0..<3 {
+            try socket.send(frame)
+            let reply = try socket.receive()
+            XCTAssertEqual(reply.count, 4 + 2 * (2 * w) * (2 * h) * 4)
+            XCTAssertEqual(Array(reply.prefix(4)), [64, 1, 180, 0])
+            // Hone and bicubic agree roughly on a smooth ramp.
+            let (hone, bicubic) = (reply[4 + 4 * 1000], reply[4 + (2 * w) * (2 * h) * 4 + 4 * 1000])
+            XCTAssertLessThan(abs(Int(hone) - Int(bicubic)), 24)
+        }
+        try socket.send(Array(frame.dropLast(7)))
+        XCTAssertThrowsError(try socket.receive(), "a short frame closes the socket") {
+            XCTAssertEqual(($0 as? URLError)?.code, .networkConnectionLost, "closed, not timed out: \($0)")
+        }
+        try await server.expect(200, "GET", "api/jobs")
+    }
+
     /// Stopped mid-fine-tuning by SIGTERM, the server exits once the job has
     /// saved; killed (`kill -9`), it loses at most the steps since the last
     /// checkpoint. Either way, started again, it resumes the job first and finishes it.
@@ -301,5 +330,75 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(resumes(resumed), 2, "\(resumed)")
         let next = try await server.finished(waiting)["state"] as? String
         XCTAssertEqual(next, "done")
+    }
+}
+
+/// A WebSocket client of the smallest kind (RFC 6455: the handshake, masked
+/// binary frames out, unfragmented frames in), enough to drive the live mode.
+final class LiveSocket {
+    private let fd: Int32
+
+    /// - Throws: `URLError` when the connection or the upgrade fails.
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw URLError(.cannotConnectToHost) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        try write(Array(("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) { head += try read(1) }
+        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw URLError(.badServerResponse) }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ payload: [UInt8]) throws {
+        var frame: [UInt8] = [0x82]
+        switch payload.count {
+        case ..<126: frame.append(0x80 | UInt8(payload.count))
+        case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 255)]
+        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8((payload.count >> (8 * $0)) & 255) }
+        }
+        let mask: [UInt8] = [1, 2, 3, 4]
+        try write(frame + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
+    }
+
+    /// The next binary message.
+    /// - Throws: `URLError.networkConnectionLost` when the server closes the socket instead, `.timedOut` after 20 s.
+    func receive() throws -> [UInt8] {
+        let head = try read(2)
+        guard head[0] & 0x0F == 2 else { throw URLError(.networkConnectionLost) }
+        var count = Int(head[1] & 0x7F)
+        if count == 126 { count = try read(2).reduce(0) { $0 << 8 | Int($1) } }
+        if count == 127 { count = try read(8).reduce(0) { $0 << 8 | Int($1) } }
+        return try read(count)
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw URLError(.networkConnectionLost) }
+            sent += n
+        }
+    }
+
+    private func read(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count), got = 0
+        while got < count {
+            let n = bytes[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw URLError(.timedOut) }
+            guard n > 0 else { throw URLError(.networkConnectionLost) }
+            got += n
+        }
+        return bytes
     }
 }
