@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import ServiceLifecycle
 import SuperResolution
 
@@ -34,7 +35,8 @@ public enum Server {
     /// malloc arena before its first thread starts (`mallopt(M_ARENA_MAX, 1)`,
     /// as `hone` does), or large tensors are slow to allocate there.
     /// - Parameter say: called with a line for the log: the page's address once listening, then each job's start and end.
-    /// - Throws: `UsageError` when listening beyond loopback without a token; `FileError` for an unusable data folder.
+    /// - Throws: `UsageError` when listening beyond loopback without a token; `FileError` for an unusable data folder
+    ///   or one another server uses; `ListenError` for a port in use or an unknown address.
     public static func run(_ options: ServerOptions, say: @escaping @Sendable (String) -> Void) async throws {
         guard options.isLoopback || options.token != nil else {
             throw UsageError("listening on \(options.host) lets other machines in: pass --token SECRET (clients send it), or use --host 127.0.0.1")
@@ -46,6 +48,7 @@ public enum Server {
         let api = JobAPI(store: store, runner: runner, options: options)
 
         let router = Router()
+        router.add(middleware: JSONErrors())
         router.add(middleware: OriginCheck(loopback: options.isLoopback))
         if let token = options.token { router.add(middleware: TokenCheck(token: token)) }
         router.get("/") { _, _ in Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
@@ -73,8 +76,33 @@ public enum Server {
         // its checkpoint, and open event streams end), then the server.
         let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: RunnerService(runner: runner))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ListenError("port \(options.port) on \(options.host) is in use (another server?); pass another --port")
+        } catch is SocketAddressError.UnknownHost {
+            throw ListenError("cannot listen on \(options.host): no such address; pass an address of this machine to --host")
+        }
+        say("stopped")
     }
+}
+
+/// The router's own answers (no such path, a method a path does not take)
+/// as `{"error": "…"}`, like every other error of the API.
+struct JSONErrors<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            throw APIError(error.status, error.body ?? "\(request.method) \(request.uri.path.prefix(200)) is not part of Hone's API (see /api/jobs)")
+        }
+    }
+}
+
+/// Where the server cannot listen (a port in use, an unknown address): not a file's fault, nor a usage error.
+public struct ListenError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Runs the job queue while the server runs; on shutdown, lets the running job save its checkpoint.
@@ -138,9 +166,12 @@ struct OriginCheck<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `127.x.x.x`, `localhost` or `[::1]`, with or without a port.
+    /// An IPv4 address in 127.0.0.0/8, `localhost` or `[::1]`, with or without a port
+    /// (a name such as `127.evil.example` is not one: it could resolve anywhere).
     static func isLoopback(_ authority: String) -> Bool {
         let host = authority.hasPrefix("[") ? String(authority.prefix { $0 != "]" }.dropFirst()) : String(authority.prefix { $0 != ":" })
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        var address = in_addr()
+        return inet_pton(AF_INET, host, &address) == 1 && UInt32(bigEndian: address.s_addr) >> 24 == 127
     }
 }

@@ -52,6 +52,8 @@ enum Upload {
         let info: VideoInfo
         do {
             info = try MediaInput(partial).info
+        } catch VideoIOError.noVideoStream {
+            throw APIError(.unsupportedMediaType, "\(name) has no video stream")
         } catch {
             throw APIError(.unsupportedMediaType, "\(name) is not a video FFmpeg can read")
         }

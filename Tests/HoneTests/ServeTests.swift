@@ -173,6 +173,10 @@ final class ServeTests: XCTestCase {
         let tooLarge = try await server.send("POST", "api/jobs?name=big.mp4", body: Data(count: 30_000))
         XCTAssertEqual(tooLarge.status, 413)
         XCTAssert(tooLarge.error.hasPrefix("the upload is larger than the server's limit"), tooLarge.error)
+        try Media.ffmpeg(["-f", "lavfi", "-i", "sine", "-t", "1", path("song.m4a")])
+        let song = try await server.submit(path("song.m4a"))
+        XCTAssertEqual(song.status, 415)
+        XCTAssertEqual(song.error, "song.m4a has no video stream")
         let picture = path("picture.png")
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", picture])
         let still = try await server.submit(picture)
@@ -211,8 +215,13 @@ final class ServeTests: XCTestCase {
         let crossSite = try await server.send("POST", "api/jobs/\(id)/cancel", headers: ["Origin": "http://evil.example"])
         XCTAssertEqual(crossSite.status, 403)
         XCTAssertEqual(crossSite.error, "a page from http://evil.example cannot send requests to this server")
-        let rebound = try await server.send("GET", "api/jobs", headers: ["Host": "evil.example:8080"])
-        XCTAssertEqual(rebound.status, 403, rebound.error)
+        for host in ["evil.example:8080", "127.evil.example", "127.0.0.1.evil.example"] {
+            let rebound = try await server.send("GET", "api/jobs", headers: ["Host": host])
+            XCTAssertEqual(rebound.status, 403, "\(host): \(rebound.error)")
+        }
+        let nowhere = try await server.send("PUT", "api/jobs")
+        XCTAssertEqual(nowhere.status, 404)
+        XCTAssertEqual(nowhere.error, "PUT /api/jobs is not part of Hone's API (see /api/jobs)")
         let sameSite = try await server.send("POST", "api/jobs/\(id)/cancel", headers: ["Origin": String(server.base.absoluteString.dropLast())])
         XCTAssertEqual(sameSite.status, 409, sameSite.error)
 
@@ -220,6 +229,9 @@ final class ServeTests: XCTestCase {
         let second = try CLITests.run(["serve", "--port", "0", "--data", path("data")])
         XCTAssertEqual(second.status, 1)
         XCTAssert(second.stderr.contains("another hone serve is using this data folder"), second.stderr)
+        let samePort = try CLITests.run(["serve", "--port", "\(server.base.port!)", "--data", path("other")])
+        XCTAssertEqual(samePort.status, 1)
+        XCTAssertEqual(samePort.stderr, "Error: port \(server.base.port!) on 127.0.0.1 is in use (another server?); pass another --port\n")
     }
 
     func testATokenIsNeededBeyondLoopbackAndWhenSet() async throws {
