@@ -157,7 +157,7 @@ struct JobAPI: Sendable {
             while true {
                 let now = try self.status(id)
                 if now != last {
-                    try await writer.write(ByteBuffer(string: "data: \(String(decoding: try JSONEncoder().encode(now), as: UTF8.self))\n\n"))
+                    try await writer.write(ByteBuffer(string: "data: \(String(decoding: try jsonEncoder.encode(now), as: UTF8.self))\n\n"))
                     (last, quiet) = (now, 0)
                 } else if quiet >= 30 {
                     try await writer.write(ByteBuffer(string: ": still here\n\n"))
@@ -169,7 +169,7 @@ struct JobAPI: Sendable {
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+        return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"], body: body)
     }
 
     /// A done job's file, by one of the names the job offers; byte ranges for seeking in the video.
@@ -217,9 +217,14 @@ final class UploadCount: Sendable { let count = Atomic<Int>(0) }
 
 private func notFound(_ id: String) -> APIError { APIError(.notFound, "no job \(id.prefix(40))") }
 
-private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+/// Sorted keys: the same job reads the same.
+private let jsonEncoder = {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    return encoder
+}()
+
+private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+             body: ResponseBody(byteBuffer: ByteBuffer(bytes: try jsonEncoder.encode(value))))
 }

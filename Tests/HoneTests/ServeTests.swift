@@ -126,7 +126,7 @@ final class ServeTests: XCTestCase {
 
         // The events stream follows the job to its end.
         let events = try await server.send("GET", "api/jobs/\(id)/events")
-        XCTAssertEqual(events.headers["content-type"], "text/event-stream")
+        XCTAssertEqual(events.headers["content-type"], "text/event-stream; charset=utf-8")
         let lines = String(decoding: events.body, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("data: ") }
         XCTAssertEqual(lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }?["state"] as? String,
                        "done", "\(lines)")
