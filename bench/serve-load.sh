@@ -30,7 +30,8 @@ for round in $(seq "$rounds"); do
     server=$!
     until grep -q "http://" "$work/serve.log"; do sleep 0.1; done
     url=$(grep -o "http://[^ ]*/" "$work/serve.log")
-    served[$clients]=$(python3 bench/serve_load.py "$url" "$video" "$epochs" "$work/upload.mp4" $clients)
+    # The clients stand for browsers on other machines: at nice 19 they take only what the server leaves.
+    served[$clients]=$(nice -n 19 python3 bench/serve_load.py "$url" "$video" "$epochs" "$work/upload.mp4" $clients)
     # The server's CPU seconds by thread name: hone-jobs is the job, NIO-* the HTTP server.
     threads[$clients]=$(for t in /proc/$server/task/*; do echo "$(cat $t/comm) $(awk '{print $14 + $15}' $t/stat)"; done |
       awk -v hz="$(getconf CLK_TCK)" '{name = $1 ~ /^NIO-/ ? "NIO" : $1; cpu[name] += $2} END {for (n in cpu) if (cpu[n] > 0) printf "%s %.1f s, ", n, cpu[n] / hz}')
