@@ -75,13 +75,13 @@ struct JobAPI: Sendable {
     }
 
     func statuses() throws -> [JobStatus] {
-        let queue = try store.queue().map(\.id)
+        let queue = try store.queue()
         return try store.all().map { status(of: $0, queue: queue) }
     }
 
     func status(_ id: String) throws -> JobStatus {
         guard let job = try store.job(id) else { throw notFound(id) }
-        return status(of: job, queue: job.state == .queued ? try store.queue().map(\.id) : [])
+        return status(of: job, queue: job.state == .queued ? try store.queue() : [])
     }
 
     private func status(of job: JobRecord, queue: [String]) -> JobStatus {

@@ -125,7 +125,7 @@ final class JobRunner: @unchecked Sendable {
         wake.lock()
         defer { wake.unlock() }
         while !stopping {
-            if let next = try? store.queue().first { return next.id }
+            if let next = try? store.queue().first { return next }
             wake.wait(until: Date().addingTimeInterval(5))
         }
         return nil

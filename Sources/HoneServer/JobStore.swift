@@ -70,12 +70,12 @@ final class JobStore: Sendable {
         try database.read { try JobRecord.order(Column("created").desc).fetchAll($0) }
     }
 
-    /// Queued jobs in the order they run: one that was running when the server
-    /// stopped first, then by submission.
-    func queue() throws -> [JobRecord] {
+    /// The ids of queued jobs in the order they run: one that was running when
+    /// the server stopped first, then by submission.
+    func queue() throws -> [String] {
         try database.read {
-            try JobRecord.filter(Column("state") == JobState.queued.rawValue)
-                .order(Column("started") == nil, Column("created")).fetchAll($0)
+            try String.fetchAll($0, JobRecord.select(Column("id")).filter(Column("state") == JobState.queued.rawValue)
+                .order(Column("started") == nil, Column("created")))
         }
     }
 

@@ -18,8 +18,7 @@ final class BrowserTests: XCTestCase {
         let dir = try Media.temporaryFolder("browser")
         defer { try? FileManager.default.removeItem(at: dir) }
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=128x96:rate=10", "-f", "lavfi", "-i", "sine", "-t", "2",
-                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path("clip.mp4")])
+        try Media.clip(path("clip.mp4"), size: "128x96", rate: 10)
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "4", "-pix_fmt", "yuv420p", path("camera.y4m")])
 
         let server = try ServeTests.Served(data: path("data"))

@@ -40,9 +40,7 @@ final class CLITests: XCTestCase {
     }
 
     func makeClip(_ name: String, seconds: Int = 2, size: String = "96x64") throws -> String {
-        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25", "-f", "lavfi", "-i", "sine", "-t", "\(seconds)",
-                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path(name)])
-        return path(name)
+        try Media.clip(path(name), seconds: seconds, size: size, rate: 25)
     }
 
     /// Nothing under the output name, and no temporary file left beside it.

@@ -110,9 +110,7 @@ final class ServeTests: XCTestCase {
     }
 
     func makeClip(_ name: String, seconds: Int = 2, size: String = "128x96") throws -> String {
-        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=10", "-f", "lavfi", "-i", "sine", "-t", "\(seconds)",
-                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path(name)])
-        return path(name)
+        try Media.clip(path(name), seconds: seconds, size: size, rate: 10)
     }
 
     func testAJobFromUploadToDownload() async throws {

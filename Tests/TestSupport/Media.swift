@@ -28,6 +28,14 @@ public enum Media {
     @discardableResult
     public static func ffmpeg(_ args: [String]) throws -> Data { try run("ffmpeg", ["-v", "error", "-nostdin", "-y"] + args) }
 
+    /// A test clip at `path`: testsrc2 with a sine tone, H.264 + AAC, `seconds` long.
+    @discardableResult
+    public static func clip(_ path: String, seconds: Int = 2, size: String, rate: Int) throws -> String {
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=\(size):rate=\(rate)", "-f", "lavfi", "-i", "sine", "-t", "\(seconds)",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path])
+        return path
+    }
+
     /// ffprobe -show_entries for one stream ("v:0", "a:0"): key → value.
     public static func probe(_ path: String, stream: String, _ entries: String, countFrames: Bool = false) throws -> [String: String] {
         let out = try run("ffprobe", ["-v", "error", "-select_streams", stream] + (countFrames ? ["-count_frames"] : [])
