@@ -166,6 +166,17 @@ public final class MediaInput {
     }
 
     var videoStream: UnsafeMutablePointer<AVStream> { format.pointee.streams[Int(videoIndex)]! }
+
+    /// The container's global tags (title, creation time, a segment's HONE_* tags), keys upper-cased.
+    public var tags: [String: String] {
+        var tags: [String: String] = [:]
+        var entry: UnsafeMutablePointer<AVDictionaryEntry>?
+        while let e = av_dict_get(format.pointee.metadata, "", entry, AV_DICT_IGNORE_SUFFIX) {
+            entry = e
+            tags[String(cString: e.pointee.key).uppercased()] = String(cString: e.pointee.value)
+        }
+        return tags
+    }
     var streams: [UnsafeMutablePointer<AVStream>] { (0..<Int(format.pointee.nb_streams)).map { format.pointee.streams[$0]! } }
 
     /// Reads the next packet into `packet`; false at the end of the file.

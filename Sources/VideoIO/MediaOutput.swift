@@ -190,9 +190,9 @@ public final class MediaOutput {
     /// subtitles too (fed through `pass`) unless `videoOnly`. `color` is the
     /// pictures' colour (nil: the input stream's); the output keeps its tags —
     /// primaries, transfer, matrix, range and HDR10 metadata — where the codec
-    /// can, and says what it cannot.
+    /// can, and says what it cannot. `tags` are added to the container's (a segment's HONE_* tags).
     public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings(),
-                color: PictureColor? = nil, videoOnly: Bool = false) throws {
+                color: PictureColor? = nil, videoOnly: Bool = false, tags: [String: String] = [:]) throws {
         let color = color ?? PictureColor(space: input.info.colorSpace, tags: input.info.color, hdr: nil)
         let videoCodec = settings.codec(for: color)
         self.path = path
@@ -297,6 +297,7 @@ public final class MediaOutput {
         vs.pointee.avg_frame_rate = enc.pointee.framerate
         copyDescription(from: input.videoStream, to: vs, in: oc)
         copyTags(input.format.pointee.metadata, into: &oc.pointee.metadata)
+        for (key, value) in tags { av_dict_set(&oc.pointee.metadata, key, value, 0) }
         // Keep the rotation tag so players turn the output as they turned the input.
         if holdsRotation, let matrix = av_stream_get_side_data(input.videoStream, AV_PKT_DATA_DISPLAYMATRIX, nil),
            let copy = av_stream_new_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, 36) {

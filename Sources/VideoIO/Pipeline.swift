@@ -28,13 +28,18 @@ public struct SecondView {
 /// so only a few frames are ever in memory. `secondView` is composed and
 /// encoded on the encoding thread. Nothing appears under either name unless
 /// the whole run succeeds; `progress` may throw (e.g. on Ctrl-C) to stop it cleanly.
+/// With a `segment`, only its frames are written, video alone, tagged for
+/// `joinSegments` (`method` names what enhanced them, so segments of other runs are refused).
 /// - Throws: `VideoIOError` naming the file that failed, or what `enhance` or `progress` threw.
 public func enhanceVideo(input: String, output: String, scale: Int, settings: EncoderSettings = EncoderSettings(),
                          decoding: DecodingOptions = DecodingOptions(), secondView: SecondView? = nil,
+                         segment: (part: VideoSegment, index: FrameIndex, method: String)? = nil,
                          enhance: (Tensor) throws -> Tensor,
                          progress: (_ done: Int, _ total: Int) throws -> Void) throws -> PipelineReport {
     let start = Date()
-    let reader = try VideoReader(input, options: decoding)
+    var options = decoding
+    options.span = segment?.part.span
+    let reader = try VideoReader(input, options: options)
     let (w, h) = (reader.info.width * scale, reader.info.height * scale)
     // The first frame is decoded before the outputs exist: its colour and HDR metadata
     // decide their encoder. Packets of other streams read on the way wait with it.
@@ -46,7 +51,9 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     }) else { throw VideoIOError.failed(input, "has no video frames that can be decoded") }
     early.append(.frame(first, original: first.image))
     let color = reader.pictureColor
-    let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color)
+    let tags = segment.map { SegmentTag.tags(for: $0.part, source: input, index: $0.index, method: $0.method, toneMapped: decoding.toneMap) } ?? [:]
+    let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color,
+                              videoOnly: segment != nil, tags: tags)
     let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings, color: color) }
     // Up to 4 frames wait between stages, fewer when large: one 3840×2160
     // Float32 frame is 100 MB, and x264 needs about 1 GB beside them.
@@ -100,7 +107,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
             let alpha = try frame.alpha.map { try resizeBicubic($0, .up(scale)) }
             guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result, alpha: alpha), original: frame.image)) else { break }
             frames += 1
-            try progress(frames, max(frames, reader.info.estimatedFrames))
+            try progress(frames, max(frames, reader.expectedFrames))
         }
         enhanced.close()
     } catch { stop(error) }

@@ -27,6 +27,8 @@ public struct DecodingOptions: Sendable {
     public var toneMap: Bool
     /// Frames per second of an image-sequence input (`frames/%04d.png`); nil: 25.
     public var frameRate: Double?
+    /// Only these frames (a segment's); nil: all.
+    public var span: FrameSpan?
 
     public init(deinterlace: Deinterlace = .auto, toneMap: Bool = false, frameRate: Double? = nil) {
         (self.deinterlace, self.toneMap, self.frameRate) = (deinterlace, toneMap, frameRate)
@@ -269,10 +271,16 @@ public final class VideoReader {
         try self.init(try MediaInput(path, frameRate: options.frameRate), options: options)
     }
 
+    /// - Throws: `VideoIOError` naming the input when it cannot be decoded, or cannot seek to the span's start.
     public init(_ input: MediaInput, options: DecodingOptions = DecodingOptions()) throws {
         self.input = input
+        span = options.span
         decoder = try VideoDecoder(input, options: options)
         packet = av_packet_alloc()
+        if let seek = span?.seek {
+            let r = av_seek_frame(input.format, input.videoIndex, seek, AVSEEK_FLAG_BACKWARD)
+            guard r >= 0 else { throw VideoIOError.failed(input.path, "cannot seek to a segment's start: \(ffmpegMessage(r))") }
+        }
     }
 
     deinit {
@@ -282,6 +290,12 @@ public final class VideoReader {
 
     /// Frames returned so far.
     public private(set) var framesRead = 0
+    private let span: FrameSpan?
+    private var spanEnded = false
+    /// Damage met while decoding a span's pre-roll (an open GOP's leading frames), which costs no frame of the span.
+    private var preRollDamage = 0
+    /// The frames the reader should hand out: the span's, else the container's estimate.
+    public var expectedFrames: Int { span?.frames ?? info.estimatedFrames }
     /// What was done to the frames (deinterlacing, tone mapping), for the user.
     public var notes: [String] { decoder.notes }
     /// The colour of the frames read (complete once the first frame is).
@@ -290,10 +304,11 @@ public final class VideoReader {
 
     /// What was lost to a damaged or cut-off file, once the end is reached: nil when nothing was.
     public var damage: String? {
-        guard flushed, readError != nil || decoder.damaged > 0 else { return nil }
-        let lost = max(info.estimatedFrames - framesRead, 0)
-        return "\(input.path): the file is damaged or cut off (\(readError ?? "\(decoder.damaged) damaged \(decoder.damaged == 1 ? "packet" : "packets") skipped")); "
-            + (lost > 0 ? "\(lost) of about \(info.estimatedFrames) frames could not be read" : "no frame was lost")
+        let damaged = decoder.damaged - preRollDamage
+        guard flushed, readError != nil || damaged > 0 else { return nil }
+        let lost = max(expectedFrames - framesRead, 0)
+        return "\(input.path): the file is damaged or cut off (\(readError ?? "\(damaged) damaged \(damaged == 1 ? "packet" : "packets") skipped")); "
+            + (lost > 0 ? "\(lost) of about \(expectedFrames) frames could not be read" : "no frame was lost")
     }
 
     /// The next frame in presentation order, or nil at the end.
@@ -303,8 +318,20 @@ public final class VideoReader {
     /// A damaged packet is skipped and a read error ends the stream, as in a
     /// player; `damage` says what was lost.
     func next(other: ((UnsafeMutablePointer<AVPacket>) throws -> Void)?) throws -> Frame? {
-        while true {
+        while !spanEnded {
             if let frame = try decoder.receive() {
+                if let span {
+                    if let end = span.end, frame.pts >= end { spanEnded = true; return nil }
+                    if frame.pts < span.first {
+                        // The pre-roll; a frame before the span's seek point means the seek missed it.
+                        if framesRead > 0 { throw VideoIOError.failed(input.path, "frame times go backwards at pts \(frame.pts)") }
+                        continue
+                    }
+                    if framesRead == 0, frame.pts > span.first {
+                        throw VideoIOError.failed(input.path, "cannot start a segment exactly at pts \(span.first): decoding began at \(frame.pts)")
+                    }
+                    if framesRead == 0 { preRollDamage = decoder.damaged }
+                }
                 framesRead += 1
                 return frame
             }
@@ -325,5 +352,6 @@ public final class VideoReader {
                 flushed = true
             }
         }
+        return nil
     }
 }

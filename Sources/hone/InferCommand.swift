@@ -47,6 +47,9 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
     var deinterlace: DecodingOptions.Deinterlace = .auto
 
+    @Option(help: ArgumentHelp("Write only segment I of N (1-based, equal shares of the frames), video alone, for `hone join`; FFV1 in .mkv unless --codec says otherwise. (default: <input name>.hone-x<scale>.partIofN.mkv)", valueName: "I/N"))
+    var segment: SegmentNumber?
+
     func validate() throws {
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
@@ -58,7 +61,7 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         var job = InferJob(method: UpscalingMethod(checkpoint))
-        (job.video, job.output, job.scale, job.compare) = (video, output, scale, compare)
+        (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
         job.encoder = EncoderSettings(codec: codec, crf: crf, preset: preset)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
@@ -76,4 +79,7 @@ struct InferCommand: ParsableCommand {
 }
 
 extension EncoderSettings.Codec: ExpressibleByArgument {}
+extension SegmentNumber: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
 extension DecodingOptions.Deinterlace: ExpressibleByArgument {}

@@ -44,14 +44,14 @@ final class CLITests: XCTestCase {
     }
 
     /// Nothing under the output name, and no temporary file left beside it.
-    func assertNoOutput(_ output: String, file: StaticString = #filePath, line: UInt = #line) {
+    static func assertNoOutput(_ output: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(output) exists", file: file, line: line)
         let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.filter { $0.contains(".partial-") } ?? []
         XCTAssertEqual(leftovers, [], file: file, line: line)
     }
 
-    func assertOneLineError(_ r: Result, naming name: String, _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
+    static func assertOneLineError(_ r: Result, naming name: String, _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertNotEqual(r.status, 0, file: file, line: line)
         // Progress lines may come first; the error is one line of its own, the last.
         let errors = r.stderr.split(separator: "\n").filter { $0.contains("Error") }
@@ -73,38 +73,38 @@ final class CLITests: XCTestCase {
 
     func testBadInputsGetOneLineAndNoOutput() throws {
         let output = path("out.mp4")
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
                            naming: "missing.mp4", "no such file")
         try Data("not a video".utf8).write(to: URL(fileURLWithPath: path("text.mp4")))
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("text.mp4"), "-o", output]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("text.mp4"), "-o", output]),
                            naming: "text.mp4", "not a media file")
         try Media.ffmpeg(["-f", "lavfi", "-i", "sine", "-t", "1", path("tone.wav")])
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("tone.wav"), "-o", output]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("tone.wav"), "-o", output]),
                            naming: "tone.wav", "no video stream")
         // An AVI whose FourCC no decoder knows.
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64", "-t", "0.5", "-c:v", "mpeg4", path("known.avi")])
         let avi = try Data(contentsOf: URL(fileURLWithPath: path("known.avi")))
         try avi.replacing(Data("FMP4".utf8), with: Data("QQQQ".utf8)).write(to: URL(fileURLWithPath: path("odd.avi")))
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("odd.avi"), "-o", output]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("odd.avi"), "-o", output]),
                            naming: "odd.avi", "unsupported codec")
-        assertNoOutput(output)
+        Self.assertNoOutput(output)
 
         let clip = try makeClip("in.mp4")
         let unwritable = path("no/such/folder/out.mp4")
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", unwritable]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", unwritable]),
                            naming: unwritable, "cannot write")
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("out.xyz")]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("out.xyz")]),
                            naming: "out.xyz", "unknown container")
-        assertNoOutput(path("out.xyz"))
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", dir.path]), naming: dir.path, "is a folder")
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("l.mp4"), "--codec", "ffv1"]),
+        Self.assertNoOutput(path("out.xyz"))
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", dir.path]), naming: dir.path, "is a folder")
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("l.mp4"), "--codec", "ffv1"]),
                            naming: "l.mp4", "cannot hold ffv1 video; use .mkv")
         for (args, message) in [(["--preset", "bogus"], "--preset must be one of"), (["--compare", path("same.mp4")], "--compare and -o name the same file")] {
             let r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("same.mp4")] + args)
             XCTAssertEqual(r.status, 64, r.stderr)
             XCTAssert(r.stderr.contains(message), r.stderr)
         }
-        assertNoOutput(path("same.mp4"))
+        Self.assertNoOutput(path("same.mp4"))
     }
 
     func testDiskFull() throws {
@@ -120,9 +120,9 @@ final class CLITests: XCTestCase {
         defer { _ = try? Media.run("umount", [small]) }
         let clip = try makeClip("big.mp4", seconds: 4, size: "320x240")
         let output = small + "/out.mp4"
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", output, "--crf", "0"]),
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", output, "--crf", "0"]),
                            naming: output, "disk full")
-        assertNoOutput(output)
+        Self.assertNoOutput(output)
     }
 
     func testCtrlCTermAndHangUpLeaveNoOutput() throws {
@@ -132,7 +132,7 @@ final class CLITests: XCTestCase {
             let r = try hone(["infer", "--checkpoint", "lanczos", "--video", clip, "-o", output, "--preset", "veryslow"],
                              interruptAfter: 1.5, signal: signal)
             XCTAssertEqual(r.status, 130, "signal \(signal): \(r.stderr)")
-            assertNoOutput(output)
+            Self.assertNoOutput(output)
         }
     }
 
@@ -145,7 +145,7 @@ final class CLITests: XCTestCase {
         }
         defer { _ = try? Media.run("umount", [small]) }
         let r = try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt")], environment: ["TMPDIR": small])
-        assertOneLineError(r, naming: small, "the frame cache needs 0.1 GB for 100 frames of 640×360 and only 0.0 GB is free")
+        Self.assertOneLineError(r, naming: small, "the frame cache needs 0.1 GB for 100 frames of 640×360 and only 0.0 GB is free")
     }
 
     /// A config small enough for a 96×64 clip and a test's time budget, perceptual term included.
@@ -193,7 +193,7 @@ final class CLITests: XCTestCase {
         let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
         XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
         XCTAssertNotNil(try Media.probe(out, stream: "a:0", "stream=codec_name")["codec_name"])
-        assertOneLineError(try hone(["infer", "--checkpoint", clip, "--video", clip]), naming: "learn.mp4", "checkpoint")
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", clip, "--video", clip]), naming: "learn.mp4", "checkpoint")
     }
 
     func testPretrainWritesABaseThatEvalAndFinetuneUse() throws {
@@ -229,9 +229,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(x4.status, 0, x4.stderr)
         XCTAssert(x4.stdout.contains("is a ×2 model:"), x4.stdout)
 
-        assertOneLineError(try hone(["pretrain", "--images", path("nowhere")]), naming: "nowhere", "no such folder")
+        Self.assertOneLineError(try hone(["pretrain", "--images", path("nowhere")]), naming: "nowhere", "no such folder")
         let wrongModel = try hone(["finetune", "--video", clip, "--checkpoint", base, "-o", path("g.ckpt")])
-        assertOneLineError(wrongModel, naming: "base.safetensors", "does not match the config")
+        Self.assertOneLineError(wrongModel, naming: "base.safetensors", "does not match the config")
     }
 
     func testEvaluateScoresEveryMethodAgainstGroundTruth() throws {
@@ -279,7 +279,7 @@ final class CLITests: XCTestCase {
         let other = try hone(args)
         XCTAssertEqual(other.status, 0, other.stderr)
         XCTAssert(other.stdout.contains("epoch 1/1") && !other.stdout.contains("already finished"), other.stdout)
-        assertOneLineError(try hone(["sweep", "--video", clip, "--grid", path("none.yaml")]), naming: "none.yaml", "no such grid file")
+        Self.assertOneLineError(try hone(["sweep", "--video", clip, "--grid", path("none.yaml")]), naming: "none.yaml", "no such grid file")
     }
 
     func testCtrlCSavesAndResumeFinishes() throws {
@@ -302,9 +302,9 @@ final class CLITests: XCTestCase {
     func testFinetuneRefusesBadRunsUpFront() throws {
         let clip = try makeClip("clip.mp4", seconds: 1)
         let original = try Data(contentsOf: URL(fileURLWithPath: clip))
-        assertOneLineError(try hone(["finetune", "--video", clip, "-o", clip]), naming: "clip.mp4", "is also an input")
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "-o", clip]), naming: "clip.mp4", "is also an input")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), original)
-        assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", clip]), naming: "clip.mp4", "is also an input")
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", clip]), naming: "clip.mp4", "is also an input")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), original)
 
         let epochs = try hone(["finetune", "--video", clip, "--epochs", "-1"])
@@ -314,25 +314,25 @@ final class CLITests: XCTestCase {
         // Found before decoding, naming the video and the limit.
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-frames:v", "5", "-c:v", "libx264", path("five.mp4")])
         let five = try hone(["finetune", "--video", path("five.mp4"), "--config", try tinyConfig(), "-o", path("f.ckpt")])
-        assertOneLineError(five, naming: "five.mp4", "training needs at least 6 (one in validation_every 10")
+        Self.assertOneLineError(five, naming: "five.mp4", "training needs at least 6 (one in validation_every 10")
         XCTAssertFalse(five.stderr.contains("decode"), five.stderr)
-        assertOneLineError(try hone(["finetune", "--video", clip, "-o", path("f.ckpt")]), naming: "clip.mp4", "less than a training crop (training.patch 96)")
-        assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("nowhere/f.ckpt")]),
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "-o", path("f.ckpt")]), naming: "clip.mp4", "less than a training crop (training.patch 96)")
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("nowhere/f.ckpt")]),
                            naming: "f.ckpt", "no such folder")
         let config = try tinyConfig().replacingOccurrences(of: "tiny.yaml", with: "typo.yaml")
         try String(contentsOfFile: try tinyConfig(), encoding: .utf8).replacingOccurrences(of: "jpeg_quality", with: "jpeg_qualty")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        assertOneLineError(try hone(["finetune", "--video", clip, "--config", config]), naming: "typo.yaml", "did you mean jpeg_quality?")
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--config", config]), naming: "typo.yaml", "did you mean jpeg_quality?")
         // The loss log is an output too: never an input, never the checkpoint.
-        assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt"), "--log", clip]),
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt"), "--log", clip]),
                            naming: "clip.mp4", "is also an input")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: clip)), original)
-        assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt"), "--log", path("f.ckpt")]),
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt"), "--log", path("f.ckpt")]),
                            naming: "f.ckpt", "is also an input")
         let stdin = try hone(["finetune", "--video", "-"])
         XCTAssertEqual(stdin.status, 64)
         XCTAssert(stdin.stderr.contains("standard input (--video -) works for infer only"), stdin.stderr)
-        assertNoOutput(path("f.ckpt"))
+        Self.assertNoOutput(path("f.ckpt"))
     }
 
     func testResumeRefusesChangesAndSaysWhenARunIsFinished() throws {
@@ -341,9 +341,9 @@ final class CLITests: XCTestCase {
         let args = ["finetune", "--video", clip, "--epochs", "300", "--config", try tinyConfig(), "-o", ckpt]
         let stopped = try hone(args, interruptAfter: 3)
         XCTAssertEqual(stopped.status, 130, stopped.stderr)
-        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--epochs", "4"]), naming: "run.ckpt", "started with --epochs 300, not 4")
-        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--scale", "4"]), naming: "run.ckpt", "started with --scale 2, not 4")
-        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--loss-pixel", "2"]), naming: "run.ckpt", "another config or loss weights")
+        Self.assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--epochs", "4"]), naming: "run.ckpt", "started with --epochs 300, not 4")
+        Self.assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--scale", "4"]), naming: "run.ckpt", "started with --scale 2, not 4")
+        Self.assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--loss-pixel", "2"]), naming: "run.ckpt", "another config or loss weights")
 
         // Two runs writing one output: the second is refused while the first holds it.
         let first = Process()
@@ -353,17 +353,17 @@ final class CLITests: XCTestCase {
         first.standardError = FileHandle.nullDevice
         try first.run()
         Thread.sleep(forTimeInterval: 1.5)
-        assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt]), naming: "run.ckpt", "another Hone run is writing this file")
+        Self.assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt]), naming: "run.ckpt", "another Hone run is writing this file")
         first.terminate()
         first.waitUntilExit()
         XCTAssertEqual(first.terminationStatus, 130)
 
         // A new run never writes over an interrupted one.
-        assertOneLineError(try hone(args), naming: "run.ckpt", "holds an interrupted run")
+        Self.assertOneLineError(try hone(args), naming: "run.ckpt", "holds an interrupted run")
 
         let done = path("done.ckpt")
         XCTAssertEqual(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "-o", done]).status, 0)
-        assertOneLineError(try hone(["finetune", "--resume", "-o", done]), naming: "done.ckpt", "this run has finished (1 of 1 epochs)")
+        Self.assertOneLineError(try hone(["finetune", "--resume", "-o", done]), naming: "done.ckpt", "this run has finished (1 of 1 epochs)")
     }
 
     /// Hone inside a shell pipeline: MPEG-TS in on stdin, out on stdout, messages on stderr.

@@ -109,3 +109,8 @@ public enum Media {
         return dir
     }
 }
+
+extension Array where Element == Double {
+    /// Differences between neighbours (frame times to frame gaps).
+    public func adjacentGaps() -> [Double] { zip(dropFirst(), self).map { $0 - $1 } }
+}

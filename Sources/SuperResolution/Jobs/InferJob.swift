@@ -71,6 +71,9 @@ public struct InferJob {
     public var encoder = EncoderSettings()
     /// Deinterlacing, tone mapping, an image sequence's frame rate.
     public var decoding = DecodingOptions()
+    /// Write only this segment of the video (video alone, FFV1 in Matroska unless
+    /// another codec is asked for), for `JoinJob` to put together; nil: the whole video.
+    public var segment: SegmentNumber?
 
     public init(method: UpscalingMethod) { self.method = method }
 
@@ -98,7 +101,11 @@ public struct InferJob {
         let s = enhancer.scale
         // A picture in gives a picture out; standard input can be read only once, so it is not probed.
         let still = output == nil && video != "-" ? try MediaInput(video, frameRate: decoding.frameRate).info.isStill : false
-        let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video, ".hone-x\(s).\(still ? "png" : "mp4")")
+        let part = try segment.map { try Self.plan($0, of: video, method: method, compare: compare) }
+        var encoder = encoder
+        if segment != nil, encoder.codec == nil { encoder.codec = .ffv1 }
+        let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video,
+                                              segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" } ?? ".hone-x\(s).\(still ? "png" : "mp4")")
         if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
         let inputs = [video, method.description]
         let locks = try (outputPath == "-" ? [] : [OutputLock(outputPath, inputs: inputs)])
@@ -112,7 +119,8 @@ public struct InferJob {
         }
         defer { observer.finishStage() }
         let report = try Grad.disabled {
-            try enhanceVideo(input: video, output: outputPath, scale: s, settings: encoder, decoding: decoding, secondView: splitView, enhance: { lr in
+            try enhanceVideo(input: video, output: outputPath, scale: s, settings: encoder, decoding: decoding, secondView: splitView,
+                             segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s)) }, enhance: { lr in
                 let sr = try enhancer.enhance(lr)
                 try overshoot.add(sr, input: lr)
                 return sr
@@ -120,5 +128,48 @@ public struct InferJob {
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
                       warnings: report.warnings, overshoot: overshoot.result)
+    }
+
+    /// Where segment `number` lies in `video`, from its packets.
+    /// - Throws: `UsageError` for standard input or a split view; `VideoIOError` naming the video.
+    static func plan(_ number: SegmentNumber, of video: String, method: UpscalingMethod, compare: String?) throws -> (part: VideoSegment, index: FrameIndex) {
+        if video == "-" { throw UsageError("--segment needs a video file: standard input cannot be cut") }
+        if compare != nil { throw UsageError("--compare writes a whole video; drop it with --segment") }
+        let index = try FrameIndex(video)
+        return (try VideoSegment(number: number.number, of: number.count, in: index), index)
+    }
+
+    /// What segments record of the method, so that `join` refuses to mix two:
+    /// a kernel and its scale, or a checkpoint's file name and a hash of its bytes
+    /// (64-bit FNV-1a, Fowler–Noll–Vo), the same on any machine.
+    static func identity(of method: UpscalingMethod, scale: Int) throws -> String {
+        guard case .checkpoint(let path) = method else { return "\(method) ×\(scale)" }
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw FileError(path, "cannot be read") }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "\(URL(fileURLWithPath: path).lastPathComponent) (FNV-1a \(String(hash, radix: 16)))"
+    }
+}
+
+/// `hone join`: segments written by `hone infer --segment I/N` (on any
+/// machines) put back together with the source's audio, subtitles and metadata.
+public struct JoinJob {
+    public var segments: [String]
+    /// The video they were cut from; nil: the path the segments record.
+    public var source: String?
+    public var output: String
+    public var encoder = EncoderSettings()
+
+    public init(segments: [String], output: String) { (self.segments, self.output) = (segments, output) }
+
+    /// - Throws: `VideoIOError`/`FileError` naming the segment, source or output at fault; `JobCancelled` (nothing left under `output`).
+    public func run(_ observer: JobObserver) throws -> JoinReport {
+        guard !segments.isEmpty else { throw UsageError("name the segments to join") }
+        let lock = try OutputLock(output, inputs: segments + (source.map { [$0] } ?? []))
+        defer { withExtendedLifetime(lock) {} }
+        defer { observer.finishStage() }
+        return try Grad.disabled {
+            try joinSegments(segments, source: source, output: output, settings: encoder, progress: observer.progress("join", unit: "frames"))
+        }
     }
 }
