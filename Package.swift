@@ -54,6 +54,6 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd", "TestSupport"]),
         .testTarget(name: "SuperResolutionTests", dependencies: ["SuperResolution", "VideoIO", "Autograd", "TestSupport"]),
-        .testTarget(name: "HoneTests", dependencies: ["hone", "TestSupport"]),
+        .testTarget(name: "HoneTests", dependencies: ["hone", "TestSupport", "Yams"]),
     ]
 )

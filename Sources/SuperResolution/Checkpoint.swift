@@ -129,6 +129,8 @@ public struct RunRecord {
     public var epochSteps: Int?
     /// Validation scores by name: bicubic, base, model.
     public var validation: [String: Score]
+    /// Which of the video's frames were learned from (nil: every one, or photographs).
+    public var sampling: FrameSampling?
 
     public init(config: HoneConfig, scale: Int, video: String = "", images: [String] = [], base: StartingModel, epochs: Int,
                 epochSteps: Int? = nil, epochsDone: Int = 0, validation: [String: Score] = [:]) {
@@ -151,6 +153,9 @@ public struct RunRecord {
                   base: StartingModel(m["hone.base"] ?? "random"), epochs: Int(m["hone.epochs"] ?? "") ?? 0,
                   epochSteps: m["hone.epoch_steps"].flatMap { Int($0) }, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0,
                   validation: decoded("hone.validation", [:]))
+        if let limit = m["hone.frame_limit"].flatMap({ Int($0) }) {
+            sampling = FrameSampling(rate: m["hone.sample_fps"].flatMap { Double($0) }.flatMap { $0 > 0 ? $0 : nil }, limit: max(limit, 1))
+        }
     }
 
     public var metadata: [String: String] {
@@ -162,6 +167,10 @@ public struct RunRecord {
                  "hone.video": video, "hone.images": json(images), "hone.base": base.argument, "hone.epochs": "\(epochs)",
                  "hone.epochs_done": "\(epochsDone)", "hone.validation": json(validation)]
         if let epochSteps { m["hone.epoch_steps"] = "\(epochSteps)" }
+        if let sampling {
+            m["hone.frame_limit"] = "\(sampling.limit)"
+            if let rate = sampling.rate { m["hone.sample_fps"] = "\(rate)" }
+        }
         return m
     }
 }

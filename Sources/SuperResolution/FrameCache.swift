@@ -18,20 +18,26 @@ public final class FrameCache {
     private let base: UnsafeMutablePointer<UInt8>
     private let length: Int
 
-    /// Every frame of a video, which must keep one size.
+    /// The frames of a video that `sampling` keeps (every frame by default); the video must keep one size.
     /// - Throws: `FileError` when the cache's disk lacks the room (checked before decoding).
-    public convenience init(video: String, progress: (Int, Int) throws -> Void) throws {
+    public convenience init(video: String, sampling: FrameSampling = .everyFrame, progress: (Int, Int) throws -> Void) throws {
         let reader = try VideoReader(video)
-        let (w, h) = (reader.info.width, reader.info.height)
-        try Self.requireRoom(bytes: w * h * 3 * reader.info.estimatedFrames, for: "\(reader.info.estimatedFrames) frames of \(w)×\(h)")
-        var n = 0
+        let info = reader.info
+        let (w, h) = (info.width, info.height)
+        let expected = sampling.expectedFrames(of: info)
+        try Self.requireRoom(bytes: w * h * 3 * expected, for: "\(expected) frames of \(w)×\(h)")
+        let seconds = Double(info.timeBase.num) / Double(info.timeBase.den)
+        var kept = 0, first: Int64?
         try self.init(source: video) {
-            guard let frame = try reader.next() else { return nil }
+            guard kept < sampling.limit, let frame = try reader.next(keeping: { pts in
+                first = first ?? pts
+                return sampling.keeps(seconds: Double(pts - first!) * seconds, kept: kept, frameRate: info.frameRate)
+            }) else { return nil }
             guard frame.image.shape == [1, 3, h, w] else {
                 throw FileError(video, "frame size changes mid-stream (\(frame.image.shape)), which fine-tuning does not handle")
             }
-            n += 1
-            try progress(n, max(n, reader.info.estimatedFrames))
+            kept += 1
+            try progress(kept, max(kept, expected))
             return frame.image
         }
     }
@@ -60,8 +66,7 @@ public final class FrameCache {
         guard statvfs(folder, &fs) == 0 else { return }
         let free = Int(fs.f_bavail) * Int(fs.f_frsize)
         guard bytes > free else { return }
-        func gb(_ n: Int) -> String { String(format: "%.1f GB", Double(n) / 1e9) }
-        throw FileError(folder, "the frame cache needs \(gb(bytes)) for \(what) and only \(gb(free)) is free; "
+        throw FileError(folder, "the frame cache needs \(byteCount(bytes)) for \(what) and only \(byteCount(free)) is free; "
                         + "point TMPDIR at a larger disk")
     }
 
@@ -95,6 +100,15 @@ public final class FrameCache {
     }
 
     deinit { munmap(base, length) }
+
+    /// The pictures at `indices`, copied into a cache of their own (`source` names it).
+    public func subset(_ indices: [Int], source: String) throws -> FrameCache {
+        var next = 0
+        return try FrameCache(source: source) {
+            defer { next += 1 }
+            return next < indices.count ? frame(indices[next]) : nil
+        }
+    }
 
     /// Picture i as a [1, 3, h, w] tensor in [0, 1].
     public func frame(_ i: Int) -> Tensor {
@@ -146,13 +160,67 @@ extension FrameCache {
         }
     }
 
-    /// A video's frames for training under `config` at `scale`. The stream's
-    /// size and frame count are checked before anything is decoded.
+    /// A video's frames for training under `config` at `scale`, those `sampling` keeps.
+    /// The stream's size and frame count are checked before anything is decoded.
     /// - Throws: `FileError` naming the video and the limit it misses;
     ///   `VideoIOError` when it cannot be read; `JobCancelled`.
-    public convenience init(video: String, config: HoneConfig, scale: Int, observer: JobObserver) throws {
+    public convenience init(video: String, config: HoneConfig, scale: Int, sampling: FrameSampling, observer: JobObserver) throws {
         try Self.requireTrainable(video: video, config: config, scale: scale)
         defer { observer.finishStage() }
-        try self.init(video: video, progress: observer.progress("decode", unit: "frames"))
+        try self.init(video: video, sampling: sampling, progress: observer.progress("decode", unit: "frames"))
+    }
+}
+
+/// Bytes as people read them: "167 MB", "4.0 GB" (decimal units).
+public func byteCount(_ bytes: Int) -> String {
+    bytes >= 1_000_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
+}
+
+/// Which frames of a video fine-tuning learns from, so that a film costs
+/// bounded disk and time: frames spread evenly over the whole video, `rate`
+/// per second of it (NAS, Yeo et al., OSDI 2018, trained on frames sampled at
+/// 0.1 fps), never more than `limit`.
+public struct FrameSampling: Sendable, Equatable, CustomStringConvertible {
+    /// Frames kept per second of video; nil: every frame.
+    public let rate: Double?
+    /// The most frames the cache holds.
+    public let limit: Int
+
+    public init(rate: Double?, limit: Int) { (self.rate, self.limit) = (rate, limit) }
+
+    public static let everyFrame = FrameSampling(rate: nil, limit: .max)
+
+    /// The frame cache's disk budget unless one is given: 4 GB, about 640 frames of 1080p or 10,800 of 640×360.
+    public static let defaultBudget = 4_000_000_000
+
+    /// For a video: `rate` when given, else every frame; lowered to the rate
+    /// that fills `budget` bytes when they would not fit; at most what fits in `budget`.
+    public init(video info: VideoInfo, rate: Double?, budget: Int) {
+        let limit = max(1, budget / max(1, info.width * info.height * 3))
+        let filling = info.duration > 0 ? Double(limit) / info.duration : nil
+        let wanted = Double(info.estimatedFrames) > Double(limit) ? filling : nil
+        self.init(rate: [rate, wanted].compactMap { $0 }.min(), limit: limit)
+    }
+
+    /// About how many frames it keeps of a video.
+    public func expectedFrames(of info: VideoInfo) -> Int {
+        let all = info.estimatedFrames
+        guard let rate, info.duration > 0 else { return min(all, limit) }
+        return min(all, limit, Int((info.duration * rate).rounded(.up)))
+    }
+
+    /// Whether the frame `seconds` after the first is kept when `kept` are kept
+    /// already: the first frame at or past each multiple of 1 / rate.
+    func keeps(seconds: Double, kept: Int, frameRate: Double) -> Bool {
+        guard kept < limit else { return false }
+        guard let rate else { return true }
+        let halfFrame = frameRate > 0 ? 0.5 / frameRate : 0
+        return seconds + halfFrame >= Double(kept) / rate
+    }
+
+    /// "every frame", or "0.50 frames a second (one every 2.0 s)".
+    public var description: String {
+        guard let rate else { return "every frame" }
+        return String(format: "%.2f frames a second (one every %.1f s)", rate, 1 / rate)
     }
 }

@@ -106,6 +106,8 @@ public struct TrainingRun {
 
         defer { observer.finishStage() }
         var recent: [Float] = []
+        // How long the run will take, said once a few steps have been timed (validation excluded).
+        let (timedFrom, timedSteps, clock) = (trainer.step, 3, Date())
         while trainer.step < trainer.totalSteps {
             if observer.isCancelled {
                 try save()
@@ -114,6 +116,13 @@ public struct TrainingRun {
                 throw JobCancelled(saved: output)
             }
             let (loss, _) = try trainer.trainStep()
+            if trainer.step == timedFrom + timedSteps, trainer.step < trainer.totalSteps {
+                let perStep = Date().timeIntervalSince(clock) / Double(timedSteps)
+                observer.finishStage()
+                observer.report(String(format: "training: %d steps left at %.2f s a step, about %@ (plus %d validations)",
+                                       trainer.totalSteps - trainer.step, perStep,
+                                       duration(perStep * Double(trainer.totalSteps - trainer.step)), trainer.epochs - trainer.step / trainer.stepsPerEpoch))
+            }
             recent = Array((recent + [loss]).suffix(50))
             let mean = recent.reduce(0, +) / Float(recent.count)
             if trainer.step % 50 == 0 { log?.write(step: trainer.step, "loss", Double(mean)) }
@@ -138,6 +147,11 @@ public struct TrainingRun {
             observer.warn("no epoch validated above the start (\(start)): \(output) holds the starting weights")
         }
     }
+}
+
+/// Seconds as people read a duration: "40 s", "12 min", "3.5 h".
+func duration(_ seconds: Double) -> String {
+    seconds < 90 ? String(format: "%.0f s", seconds) : seconds < 5400 ? String(format: "%.0f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
 }
 
 /// A TSV of (step, quantity, value) lines, appended to across resumes.

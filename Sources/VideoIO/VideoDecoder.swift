@@ -187,12 +187,24 @@ final class VideoDecoder {
         if r < 0 && r != hone_averror_eof() { damaged += 1 }
     }
 
-    /// The next frame, decoded and filtered, or nil when the decoder needs more input (or is done).
-    func receive() throws -> Frame? {
+    /// What to do with a decoded frame, by its time: converting to RGB costs more than decoding, so frames not wanted are not converted.
+    enum FrameChoice { case keep, skip, stop }
+
+    /// The next frame `choose` keeps, decoded, filtered and converted, or nil when the decoder needs
+    /// more input, is done, or `choose` says stop.
+    func receive(choose: (Int64) throws -> FrameChoice) throws -> Frame? {
+        func chosen(_ frame: UnsafeMutablePointer<AVFrame>) throws -> Frame?? {
+            switch try choose(timestamp(of: frame)) {
+            case .keep: try convert(frame)
+            case .skip: .none
+            case .stop: .some(nil)
+            }
+        }
         while true {
             if let filter, try filter.pull(into: filtered) {
                 defer { av_frame_unref(filtered) }
-                return try convert(filtered)
+                if let result = try chosen(filtered) { return result }
+                continue
             }
             let r = avcodec_receive_frame(codec, frame)
             if r == hone_averror_eagain() { return nil }
@@ -212,7 +224,10 @@ final class VideoDecoder {
                 filter = try chooseFilter(for: frame)
                 filterChosen = true
             }
-            guard let filter else { return try convert(frame) }
+            guard let filter else {
+                if let result = try chosen(frame) { return result }
+                continue
+            }
             try filter.push(frame)
         }
     }
@@ -252,9 +267,13 @@ final class VideoDecoder {
                                            to: format, colorSpace: pictureColor.space, path: path)
         }
         converter!.convert(frame, into: rgb!)
-        let pts = frame.pointee.best_effort_timestamp
         let (image, alpha) = tensor(fromGBRP16: rgb!, width: w, height: h)
-        return Frame(pts: pts == Int64.min ? frame.pointee.pts : pts, duration: max(frame.pointee.pkt_duration, 0), image: image, alpha: alpha)
+        return Frame(pts: timestamp(of: frame), duration: max(frame.pointee.pkt_duration, 0), image: image, alpha: alpha)
+    }
+
+    private func timestamp(of frame: UnsafeMutablePointer<AVFrame>) -> Int64 {
+        let pts = frame.pointee.best_effort_timestamp
+        return pts == Int64.min ? frame.pointee.pts : pts
     }
 }
 
@@ -288,7 +307,7 @@ public final class VideoReader {
         av_packet_free(&p)
     }
 
-    /// Frames returned so far.
+    /// Frames decoded so far (of the span), whether handed out or passed over by `next(keeping:)`.
     public private(set) var framesRead = 0
     private let span: FrameSpan?
     private var spanEnded = false
@@ -314,28 +333,34 @@ public final class VideoReader {
     /// The next frame in presentation order, or nil at the end.
     public func next() throws -> Frame? { try next(other: nil) }
 
+    /// The next frame whose time (pts, in the stream's time base) `keeping`
+    /// accepts, or nil at the end; the others are decoded but not converted.
+    public func next(keeping: (Int64) -> Bool) throws -> Frame? { try next(other: nil, keeping: keeping) }
+
     /// Also hands packets of the other streams to `other` (the pipeline copies them to the output).
     /// A damaged packet is skipped and a read error ends the stream, as in a
     /// player; `damage` says what was lost.
-    func next(other: ((UnsafeMutablePointer<AVPacket>) throws -> Void)?) throws -> Frame? {
+    func next(other: ((UnsafeMutablePointer<AVPacket>) throws -> Void)?, keeping: (Int64) -> Bool = { _ in true }) throws -> Frame? {
         while !spanEnded {
-            if let frame = try decoder.receive() {
+            if let frame = try decoder.receive(choose: { pts in
                 if let span {
-                    if let end = span.end, frame.pts >= end { spanEnded = true; return nil }
-                    if frame.pts < span.first {
-                        // The pre-roll; a frame before the span's seek point means the seek missed it.
-                        if framesRead > 0 { throw VideoIOError.failed(input.path, "frame times go backwards at pts \(frame.pts)") }
-                        continue
+                    if let end = span.end, pts >= end { spanEnded = true; return .stop }
+                    if pts < span.first {
+                        // The pre-roll, decoded for the frames after it.
+                        if framesRead > 0 { throw VideoIOError.failed(input.path, "frame times go backwards at pts \(pts)") }
+                        return .skip
                     }
-                    if framesRead == 0, frame.pts > span.first {
-                        throw VideoIOError.failed(input.path, "cannot start a segment exactly at pts \(span.first): decoding began at \(frame.pts)")
+                    if framesRead == 0, pts > span.first {
+                        throw VideoIOError.failed(input.path, "cannot start a segment exactly at pts \(span.first): decoding began at \(pts)")
                     }
                     if framesRead == 0 { preRollDamage = decoder.damaged }
                 }
                 framesRead += 1
+                return keeping(pts) ? .keep : .skip
+            }) {
                 return frame
             }
-            if flushed { return nil }
+            if flushed || spanEnded { return nil }
             let more: Bool
             do { more = try input.read(into: packet) } catch let VideoIOError.failed(_, why) {
                 (readError, more) = (why, false)

@@ -39,6 +39,7 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var training: TrainingOptions
+    @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
         guard epochs >= 1, frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1") }
@@ -47,7 +48,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         Console.stdoutIsData = json
         var job = EvaluateJob(groundTruth: gt)
-        (job.epochs, job.frames, job.output, job.settings) = (epochs, frames, output, try training.settings())
+        (job.epochs, job.frames, job.output, job.settings) = (epochs, frames, output, sampling.applied(to: try training.settings()))
         job.start = checkpoint.map(StartingModel.init) ?? .shipped
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }

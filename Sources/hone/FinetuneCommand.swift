@@ -33,6 +33,7 @@ struct FinetuneCommand: ParsableCommand {
     var output: String?
 
     @OptionGroup var training: TrainingOptions
+    @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
@@ -44,7 +45,7 @@ struct FinetuneCommand: ParsableCommand {
 
     func run() throws {
         var job = FinetuneJob(video: video)
-        (job.output, job.epochs, job.settings) = (output, epochs, try training.settings())
+        (job.output, job.epochs, job.settings) = (output, epochs, sampling.applied(to: try training.settings()))
         job.start = checkpoint.map(StartingModel.init) ?? .shipped
         let run = try trainOrExplain("finetune") { try job.run(ConsoleObserver()) }
         say("wrote \(run.output)\nnext: hone infer --checkpoint \(run.output)")

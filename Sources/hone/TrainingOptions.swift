@@ -49,6 +49,27 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
+/// How many of a video's frames fine-tuning learns from (`finetune`, `evaluate`).
+struct SamplingOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("Learn from this many frames per second of video, spread over all of it (e.g. 0.1 for a film). (default: every frame, unless they overflow --cache-budget)", valueName: "fps"))
+    var sample: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Disk the frame cache may fill, in GB; a longer video is sampled to fit.", valueName: "GB"))
+    var cacheBudget: Double = Double(FrameSampling.defaultBudget) / 1e9
+
+    func validate() throws {
+        if let sample, !(sample > 0 && sample <= 1000) { throw ValidationError("--sample must be above 0 and at most 1000 frames a second, got \(sample)") }
+        guard cacheBudget >= 0.001, cacheBudget <= 1e6 else { throw ValidationError("--cache-budget must be at least 0.001 GB, got \(cacheBudget)") }
+    }
+
+    /// `settings` with these options applied.
+    func applied(to settings: TrainingSettings) -> TrainingSettings {
+        var settings = settings
+        (settings.sampleRate, settings.cacheBudget) = (sample, Int(cacheBudget * 1e9))
+        return settings
+    }
+}
+
 /// Runs a training job; when it is cancelled after saving, prints how to resume.
 func trainOrExplain<T>(_ command: String, _ train: () throws -> T) throws -> T {
     do { return try train() } catch let cancelled as JobCancelled {

@@ -264,3 +264,53 @@ extension SuperResolutionTests {
         XCTAssertGreaterThan(Quality.flicker((f0, noisy), truth: (f0, f1), border: 2), 1)
     }
 }
+
+extension SuperResolutionTests {
+    /// A minute of 25 fps, losslessly coded, that shows its frame number N: grey
+    /// 16 + ⌊N/8⌋ on the left half and 16 + 25·(N mod 8) on the right (video levels).
+    func countingClip() throws -> String {
+        try Media.ffmpeg(["-f", "lavfi", "-i", "color=c=black:size=32x24:rate=25:duration=60,format=yuv420p,"
+                          + "geq=lum='if(lt(X,16),16+floor(N/8),16+mod(N,8)*25)':cb=128:cr=128",
+                          "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p", path("minute.mp4")])
+        return path("minute.mp4")
+    }
+
+    /// The frame number a frame of `countingClip` shows.
+    func frameNumber(_ image: Tensor) -> Int {
+        let (h, w) = (image.shape[2], image.shape[3])
+        func level(_ columns: Range<Int>) -> Double {
+            var sum = 0.0
+            for y in 0..<h { for x in columns { sum += Double(image.data[y * w + x]) } }
+            return sum / Double(h * columns.count) * 219  // full-range RGB back to video levels above 16
+        }
+        return Int(level(0..<(w / 2)).rounded()) * 8 + Int((level((w / 2)..<w) / 25).rounded())
+    }
+
+    func testSamplingKeepsTheCacheWithinItsBudgetOverTheWholeVideo() throws {
+        let clip = try countingClip()
+        let info = try MediaInput(clip).info
+        XCTAssertEqual(info.estimatedFrames, 1500)
+        // Room for 100 frames: the whole minute is sampled to fit, spread from start to end.
+        let budget = 100 * 32 * 24 * 3
+        let sampling = FrameSampling(video: info, rate: nil, budget: budget)
+        XCTAssertEqual(sampling.limit, 100)
+        XCTAssertEqual(sampling.rate ?? 0, 100.0 / 60, accuracy: 0.01)
+        let cache = try FrameCache(video: clip, sampling: sampling) { _, _ in }
+        XCTAssertLessThanOrEqual(cache.count, 100)
+        XCTAssertGreaterThanOrEqual(cache.count, 99)
+        let numbers = (0..<cache.count).map { frameNumber(cache.frame($0)) }
+        XCTAssertEqual(numbers.first, 0)
+        XCTAssertGreaterThan(numbers.last!, 1450, "the last frames of the video are sampled too: \(numbers)")
+        XCTAssertEqual(numbers, numbers.sorted())
+        let gaps = zip(numbers.dropFirst(), numbers).map { $0 - $1 }
+        XCTAssert(gaps.allSatisfy { (7...23).contains($0) }, "evenly spread, one every 15 frames (±8, a grey level read back): \(gaps)")
+
+        // An asked rate is kept when it fits, lowered when it does not; every frame when all fit.
+        XCTAssertEqual(FrameSampling(video: info, rate: 0.5, budget: budget).rate, 0.5)
+        XCTAssertEqual(try FrameCache(video: clip, sampling: FrameSampling(video: info, rate: 0.5, budget: budget)) { _, _ in }.count, 30)
+        XCTAssertEqual(FrameSampling(video: info, rate: 10, budget: budget).rate ?? 0, 100.0 / 60, accuracy: 0.01)
+        XCTAssertNil(FrameSampling(video: info, rate: nil, budget: 2000 * 32 * 24 * 3).rate)
+        // A hard bound even when the container's frame count is wrong.
+        XCTAssertEqual(try FrameCache(video: clip, sampling: FrameSampling(rate: nil, limit: 40)) { _, _ in }.count, 40)
+    }
+}

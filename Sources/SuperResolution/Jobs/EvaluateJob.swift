@@ -1,5 +1,6 @@
 import Autograd
 import Foundation
+import VideoIO
 import Yams
 
 extension GroundTruth {
@@ -32,9 +33,21 @@ extension GroundTruth {
             return done
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
-            RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
+            var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
+            if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
+            return record
         }
-        let trainer = try Trainer(model: try run.startingModel(observer), config: run.record.config, frames: lowRes, epochs: run.record.epochs)
+        // A sampled run learns from the frames `hone finetune` would keep of the same video.
+        var frames = lowRes
+        if let sampling = run.record.sampling {
+            let fps = max(try MediaInput(source).info.frameRate, 1)
+            let kept = (0..<lowRes.count).reduce(into: [Int]()) { kept, i in
+                if sampling.keeps(seconds: Double(i) / fps, kept: kept.count, frameRate: fps) { kept.append(i) }
+            }
+            frames = try lowRes.subset(kept, source: lowRes.source)
+            observer.report("learning from \(kept.count) of \(lowRes.count) frames (\(sampling))")
+        }
+        let trainer = try Trainer(model: try run.startingModel(observer), config: run.record.config, frames: frames, epochs: run.record.epochs)
         try run.train(trainer, trained: "fine-tuned", observer: observer)
         return try SRNet.load(checkpoint: output)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import VideoIO
 
 /// `hone finetune`: teach a network one video. Training pairs come from the
 /// video itself (random crops of its frames as targets, their degraded
@@ -27,8 +28,10 @@ public struct FinetuneJob {
         if video == "-" { throw UsageError("fine-tuning needs a video file: standard input (--video -) works for infer only") }
         let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         var run = try settings.openRun(output: outputPath, fallback: "configs/default.yaml") { config in
-            guard let absolute else { throw UsageError("a video is needed to start a run") }
-            return RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
+            guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
+            var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
+            record.sampling = FrameSampling(video: try MediaInput(video).info, rate: settings.sampleRate, budget: settings.cacheBudget)
+            return record
         }
         try run.requireUnchanged("--video", given: absolute, started: run.record.video)
         try run.requireUnchanged("--epochs", given: epochs.map(String.init), started: "\(run.record.epochs)")
@@ -36,7 +39,15 @@ public struct FinetuneJob {
         let model = try run.startingModel(observer)
         // The video as the user named it (the record keeps its absolute path).
         let source = video ?? run.record.video
-        let frames = try FrameCache(video: source, config: run.record.config, scale: run.record.scale, observer: observer)
+        let sampling = run.record.sampling ?? .everyFrame
+        let info = try MediaInput(source).info
+        let expected = sampling.expectedFrames(of: info)
+        let lowered = settings.sampleRate.map { asked in (sampling.rate ?? asked) < asked * 0.999 } ?? false
+        observer.report(String(format: "%@: %d frames of %d×%d (%.1f s); learning from %@: about %d frames, %@ of frame cache",
+                               source, info.estimatedFrames, info.width, info.height, info.duration, sampling.description, expected,
+                               byteCount(expected * info.width * info.height * 3))
+                        + (lowered ? " (--sample lowered to fit the cache budget)" : ""))
+        let frames = try FrameCache(video: source, config: run.record.config, scale: run.record.scale, sampling: sampling, observer: observer)
         let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)
         let (w, h) = frames.sizes[0]
         observer.report("\(frames.count) frames of \(w)×\(h): \(trainer.trainFrames.count) to train on, "

@@ -107,6 +107,10 @@ public struct TrainingSettings: Sendable {
     public var saveEvery: Double = 5
     /// A TSV to append the loss and validation to.
     public var log: String?
+    /// Frames learned from per second of video (nil: every frame, unless they overflow the budget).
+    public var sampleRate: Double?
+    /// Disk bytes the frame cache may fill; a longer video is sampled to fit.
+    public var cacheBudget = FrameSampling.defaultBudget
 
     public init() {}
 
