@@ -38,8 +38,8 @@ struct InferCommand: ParsableCommand {
     @Flag(help: "Tone-map HDR (PQ, HLG) to SDR BT.709 before the model (libavfilter's zscale and tonemap), instead of keeping HDR.")
     var toneMap = false
 
-    @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51).")
-    var crf = 18
+    @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51). (default: 18, or 12 for a --segment)")
+    var crf: Int?
 
     @Option(help: "x264/x265 speed preset (ultrafast … veryslow).")
     var preset = "medium"
@@ -47,7 +47,7 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
     var deinterlace: DecodingOptions.Deinterlace = .auto
 
-    @Option(help: ArgumentHelp("Write only segment I of N (1-based, equal shares of the frames), video alone, for `hone join`; FFV1 in .mkv unless --codec says otherwise. (default: <input name>.hone-x<scale>.partIofN.mkv)", valueName: "I/N"))
+    @Option(help: ArgumentHelp("Write only segment I of N (1-based, equal shares of the frames), video alone, into .mkv for `hone join`: H.264 at CRF 12 (HEVC for HDR), or lossless with --codec ffv1. (default: <input name>.hone-x<scale>.partIofN.mkv)", valueName: "I/N"))
     var segment: SegmentNumber?
 
     func validate() throws {
@@ -56,13 +56,13 @@ struct InferCommand: ParsableCommand {
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
         guard presets.contains(preset) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", ")), got \(preset)") }
         if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
-        guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
+        if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }
 
     func run() throws {
         var job = InferJob(method: UpscalingMethod(checkpoint))
         (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
-        job.encoder = EncoderSettings(codec: codec, crf: crf, preset: preset)
+        job.encoder = EncoderSettings(codec: codec, crf: crf ?? (segment == nil ? 18 : InferJob.segmentCRF), preset: preset)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
         let report = try job.run(ConsoleObserver())

@@ -59,7 +59,7 @@ struct SamplingOptions: ParsableArguments {
 
     func validate() throws {
         if let sample, !(sample > 0 && sample <= 1000) { throw ValidationError("--sample must be above 0 and at most 1000 frames a second, got \(sample)") }
-        guard cacheBudget >= 0.001, cacheBudget <= 1e6 else { throw ValidationError("--cache-budget must be at least 0.001 GB, got \(cacheBudget)") }
+        guard cacheBudget >= 0.0001, cacheBudget <= 1e6 else { throw ValidationError("--cache-budget must be 0.0001 GB (100 kB) or more, got \(cacheBudget)") }
     }
 
     /// `settings` with these options applied.

@@ -145,7 +145,7 @@ final class CLITests: XCTestCase {
         }
         defer { _ = try? Media.run("umount", [small]) }
         let r = try hone(["finetune", "--video", clip, "--config", try tinyConfig(), "-o", path("f.ckpt")], environment: ["TMPDIR": small])
-        Self.assertOneLineError(r, naming: small, "the frame cache needs 0.1 GB for 100 frames of 640×360 and only 0.0 GB is free")
+        Self.assertOneLineError(r, naming: small, "the frame cache needs 69 MB for 100 frames of 640×360 and only 1 MB is free")
     }
 
     /// A config small enough for a 96×64 clip and a test's time budget, perceptual term included.
@@ -166,6 +166,21 @@ final class CLITests: XCTestCase {
         guard let line = stdout.split(separator: "\n").last(where: { $0.hasPrefix("epoch") }) else { return nil }
         let numbers = line.components(separatedBy: " dB").dropLast().compactMap { Double($0.split(separator: " ").last ?? "") }
         return numbers.count == 3 ? (numbers[1], numbers[2]) : nil
+    }
+
+    func testFinetuneSamplesAVideoAndSaysSoUpFront() throws {
+        let clip = try makeClip("long.mp4")  // 50 frames, 2 s
+        var r = try hone(["finetune", "--video", clip, "--sample", "5", "--epochs", "1", "--config", try tinyConfig(), "-o", path("a.ckpt")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("50 frames of 96×64 (2.0 s); learning from 5.00 frames a second (one every 0.2 s): about 10 frames, 0 MB of frame cache"), r.stdout)
+        XCTAssert(r.stdout.contains("10 frames of 96×64: 9 to train on, 1 to validate"), r.stdout)
+        // A budget of 8 frames samples the whole clip to fit, unasked.
+        r = try hone(["finetune", "--video", clip, "--cache-budget", "0.00015", "--epochs", "1", "--config", try tinyConfig(), "-o", path("b.ckpt")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("learning from 4.00 frames a second (one every 0.2 s): about 8 frames"), r.stdout)
+        XCTAssert(r.stdout.contains("8 frames of 96×64"), r.stdout)
+        XCTAssert(r.stdout.contains("steps left at") && r.stdout.contains("s a step, about"), "the time it will take: \(r.stdout)")
+        XCTAssertEqual(try hone(["finetune", "--video", clip, "--sample", "0"]).status, 64)
     }
 
     func testFinetuneThenInfer() throws {
@@ -413,7 +428,7 @@ final class CLITests: XCTestCase {
         let r = try hone(["infer", "--help"])
         XCTAssertEqual(r.status, 0)
         let help = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for text in ["--checkpoint", "--video", "--scale", "(default: 2)", "--crf", "(default: 18)", "--preset", "(default: medium)", "Exit codes"] {
+        for text in ["--checkpoint", "--video", "--scale", "(default: 2)", "--crf", "(default: 18, or 12 for a --segment)", "--preset", "(default: medium)", "Exit codes"] {
             XCTAssert(help.contains(text), "help lacks \(text)")
         }
     }

@@ -30,7 +30,7 @@ final class SegmentTests: XCTestCase {
         // Started in reverse order, as workers of a cluster finish in any order.
         let parts = (1...count).reversed().map { path("part\($0).mkv") }
         for (i, part) in zip((1...count).reversed(), parts) {
-            let r = try hone(["infer", "--checkpoint", checkpoint, "--video", clip, "--segment", "\(i)/\(count)", "-o", part])
+            let r = try hone(["infer", "--checkpoint", checkpoint, "--video", clip, "--segment", "\(i)/\(count)", "--codec", "ffv1", "-o", part])
             XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
             XCTAssertEqual(try Media.probe(part, stream: "a", "stream=index"), [:], "a segment holds video only", file: file, line: line)
         }
