@@ -21,6 +21,8 @@ public struct FrameIndex: Sendable {
     ///   video frames, or its packets carry no timestamps.
     public init(_ path: String) throws {
         let input = try MediaInput(path)
+        // Only the video's packets are needed: the demuxer may skip the others' data.
+        for stream in input.streams where stream.pointee.index != input.videoIndex { stream.pointee.discard = AVDISCARD_ALL }
         guard let packet = av_packet_alloc() else { throw VideoIOError.failed(path, "out of memory") }
         var owned: UnsafeMutablePointer<AVPacket>? = packet
         defer { av_packet_free(&owned) }
