@@ -72,7 +72,17 @@ clip=$WORK/clip.mp4
 ffmpeg -v error -nostdin -y -f lavfi -i testsrc2=size=96x64:rate=25 -f lavfi -i sine -t 3 \
     -c:v libx264 -pix_fmt yuv420p -g 7 -bf 3 -c:a aac -shortest "$clip"
 "$HONE" infer --checkpoint bicubic --video "$clip" --codec ffv1 -o "$WORK/single.mkv" >/dev/null 2>&1
-HONE="$HONE" HONE_SEGMENT_OPTIONS="--codec ffv1" WAIT=1 FOLDER=$WORK/segments "$HERE/run.sh" "$clip" bicubic 3 "$WORK/joined.mkv" --codec ffv1
+submitted=$(HONE="$HONE" HONE_SEGMENT_OPTIONS="--codec ffv1" FOLDER=$WORK/segments "$HERE/run.sh" "$clip" bicubic 3 "$WORK/joined.mkv" --codec ffv1)
+echo "$submitted"
+join=$(sed -n 's/^join: job \([0-9]*\).*/\1/p' <<< "$submitted")
+# Polled here rather than with sbatch --wait, which checks only every few seconds.
+state=""
+for _ in $(seq 240); do
+    state=$(scontrol show job "$join" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
+    case $state in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break;; esac
+    sleep 0.5
+done
+[ "$state" = COMPLETED ] || { echo "the join job ended $state"; cat "$WORK"/segments/*.log; exit 1; }
 for n in 1 2 3; do [ -s "$WORK/segments/part${n}of3.mkv" ] || { echo "segment $n/3 missing"; exit 1; }; done
 frames() { ffmpeg -v error -nostdin -i "$1" -map "0:$2" ${3:+-c copy} -f framemd5 - | grep -v '^#'; }
 diff <(frames "$WORK/single.mkv" v) <(frames "$WORK/joined.mkv" v) >/dev/null || { echo "joined frames differ from one run"; exit 1; }
