@@ -32,17 +32,10 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Also write a split-view video: bicubic (left) against the enhanced output (right), labelled.")
     var compare: String?
 
-    @Option(help: "Video codec: h264 (8-bit, plays everywhere), hevc (10-bit HEVC with HDR10 metadata) or ffv1 (lossless, for evaluation; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
-    var codec: EncoderSettings.Codec?
-
     @Flag(help: "Tone-map HDR (PQ, HLG) to SDR BT.709 before the model (libavfilter's zscale and tonemap), instead of keeping HDR.")
     var toneMap = false
 
-    @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51). (default: 18, or 12 for a --segment)")
-    var crf: Int?
-
-    @Option(help: "x264/x265 speed preset (ultrafast … veryslow).")
-    var preset = "medium"
+    @OptionGroup var encoding: EncoderOptions
 
     @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
     var deinterlace: DecodingOptions.Deinterlace = .auto
@@ -53,16 +46,13 @@ struct InferCommand: ParsableCommand {
     func validate() throws {
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
-        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
-        guard presets.contains(preset) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", ")), got \(preset)") }
         if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
-        if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }
 
     func run() throws {
         var job = InferJob(method: UpscalingMethod(checkpoint))
         (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
-        job.encoder = EncoderSettings(codec: codec, crf: crf ?? (segment == nil ? 18 : InferJob.segmentCRF), preset: preset)
+        job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
         let report = try job.run(ConsoleObserver())
@@ -75,6 +65,30 @@ struct InferCommand: ParsableCommand {
             say(String(format: "overshoot against bicubic (no reference; 8-bit luma levels, every 10th frame): mean %.3f, p99 %.2f",
                        overshoot.mean, overshoot.p99))
         }
+    }
+}
+
+/// The video encoder's options (`infer`, `join`).
+struct EncoderOptions: ParsableArguments {
+    static let defaultCRF = 18
+    static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
+
+    @Option(help: "Video codec: h264 (8-bit, plays everywhere), hevc (10-bit HEVC with HDR10 metadata) or ffv1 (lossless, for evaluation; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
+    var codec: EncoderSettings.Codec?
+
+    @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51). (default: 18; 12 for `infer --segment`)")
+    var crf: Int?
+
+    @Option(help: "x264/x265 speed preset (ultrafast … veryslow).")
+    var preset = "medium"
+
+    func validate() throws {
+        guard Self.presets.contains(preset) else { throw ValidationError("--preset must be one of \(Self.presets.joined(separator: ", ")), got \(preset)") }
+        if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
+    }
+
+    func settings(defaultCRF: Int = defaultCRF) -> EncoderSettings {
+        EncoderSettings(codec: codec, crf: crf ?? defaultCRF, preset: preset)
     }
 }
 

@@ -24,23 +24,15 @@ struct JoinCommand: ParsableCommand {
     @Option(help: "The video the segments were cut from. (default: the path they record)")
     var video: String?
 
-    @Option(help: "Video codec: h264, hevc or ffv1 (lossless; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
-    var codec: EncoderSettings.Codec?
-
-    @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51).")
-    var crf = 18
-
-    @Option(help: "x264/x265 speed preset (ultrafast … veryslow).")
-    var preset = "medium"
+    @OptionGroup var encoding: EncoderOptions
 
     func validate() throws {
         guard !segments.isEmpty else { throw ValidationError("name the segment files to join") }
-        guard (0...51).contains(crf) else { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }
 
     func run() throws {
         var job = JoinJob(segments: segments, output: output)
-        (job.source, job.encoder) = (video, EncoderSettings(codec: codec, crf: crf, preset: preset))
+        (job.source, job.encoder) = (video, encoding.settings())
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         say("wrote \(output): \(report.frames) frames from \(report.segments) segments in \(String(format: "%.1f", report.seconds)) s")

@@ -428,7 +428,7 @@ final class CLITests: XCTestCase {
         let r = try hone(["infer", "--help"])
         XCTAssertEqual(r.status, 0)
         let help = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for text in ["--checkpoint", "--video", "--scale", "(default: 2)", "--crf", "(default: 18, or 12 for a --segment)", "--preset", "(default: medium)", "Exit codes"] {
+        for text in ["--checkpoint", "--video", "--scale", "(default: 2)", "--crf", "(default: 18; 12 for `infer --segment`)", "--preset", "(default: medium)", "Exit codes"] {
             XCTAssert(help.contains(text), "help lacks \(text)")
         }
     }
