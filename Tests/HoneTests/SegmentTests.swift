@@ -68,6 +68,23 @@ final class SegmentTests: XCTestCase {
         try assertJoinEqualsOneRun(clip, count: 3, checkpoint: "bicubic")
     }
 
+    func testRealPhoneClipJoinedToH264EqualsTheWholeRun() throws {
+        // The output people keep: H.264 with AAC, from a real phone clip (29.97 fps, 36 frames) and the shipped base.
+        guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
+        let clip = shared.appendingPathComponent("clips/realshort.mp4").path
+        let whole = try hone(["infer", "--checkpoint", Self.base, "--video", clip, "-o", path("whole.mp4")])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let parts = try (1...3).map { i in
+            let r = try hone(["infer", "--checkpoint", Self.base, "--video", clip, "--segment", "\(i)/3", "--codec", "ffv1", "-o", path("p\(i).mkv")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return path("p\(i).mkv")
+        }
+        let joined = try hone(["join"] + parts + ["-o", path("joined.mp4")])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
+        XCTAssertEqual(try framemd5(path("whole.mp4"), stream: "v"), try framemd5(path("joined.mp4"), stream: "v"), "decoded frames and timestamps")
+        XCTAssertEqual(try framemd5(path("whole.mp4"), stream: "a", copy: true), try framemd5(path("joined.mp4"), stream: "a", copy: true))
+    }
+
     func testSegmentPlanCoversEveryFrameOnce() throws {
         let clip = try Media.clip(path("c.mp4"), seconds: 1, size: "64x48", rate: 25)
         let index = try FrameIndex(clip)
