@@ -191,8 +191,10 @@ public final class MediaOutput {
     /// pictures' colour (nil: the input stream's); the output keeps its tags —
     /// primaries, transfer, matrix, range and HDR10 metadata — where the codec
     /// can, and says what it cannot. `tags` are added to the container's (a segment's HONE_* tags).
+    /// A rotation the container has no tag for is turned into the pixels unless
+    /// `turnsPixels` is false (a segment's frames stay as decoded: the join turns them).
     public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings(),
-                color: PictureColor? = nil, videoOnly: Bool = false, tags: [String: String] = [:]) throws {
+                color: PictureColor? = nil, videoOnly: Bool = false, turnsPixels: Bool = true, tags: [String: String] = [:]) throws {
         let color = color ?? PictureColor(space: input.info.colorSpace, tags: input.info.color, hdr: nil)
         let videoCodec = settings.codec(for: color)
         self.path = path
@@ -205,7 +207,7 @@ public final class MediaOutput {
         }
         // MP4 and MOV carry a rotation tag; elsewhere the pixels are turned, so players show the same picture.
         let holdsRotation = ["mp4", "mov", "3gp", "3g2", "ipod"].contains(formatName)
-        turns = holdsRotation ? 0 : ((Int((input.info.rotation / 90).rounded()) % 4) + 4) % 4
+        turns = holdsRotation || !turnsPixels ? 0 : ((Int((input.info.rotation / 90).rounded()) % 4) + 4) % 4
         (encodedWidth, encodedHeight) = turns % 2 == 1 ? (height, width) : (width, height)
         if encoding.needsEvenSize, width % 2 != 0 || height % 2 != 0 {
             throw VideoIOError.cannotWrite(path, "\(encoding.name) in 4:2:0 needs even sizes, got \(width)×\(height)")

@@ -51,9 +51,9 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     }) else { throw VideoIOError.failed(input, "has no video frames that can be decoded") }
     early.append(.frame(first, original: first.image))
     let color = reader.pictureColor
-    let tags = segment.map { SegmentTag.tags(for: $0.part, source: input, index: $0.index, method: $0.method, toneMapped: decoding.toneMap) } ?? [:]
+    let tags = segment.map { SegmentTag.tags(for: $0.part, source: input, index: $0.index, method: $0.method, decoding: decoding) } ?? [:]
     let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color,
-                              videoOnly: segment != nil, tags: tags)
+                              videoOnly: segment != nil, turnsPixels: segment == nil, tags: tags)
     let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings, color: color) }
     // Up to 4 frames wait between stages, fewer when large: one 3840×2160
     // Float32 frame is 100 MB, and x264 needs about 1 GB beside them.

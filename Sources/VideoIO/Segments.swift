@@ -17,10 +17,11 @@ public struct FrameIndex: Sendable {
 
     public var count: Int { pts.count }
 
+    /// `frameRate` is an image sequence's (nil: 25), as for `MediaInput`.
     /// - Throws: `VideoIOError` naming `path` when it cannot be read, has no
     ///   video frames, or its packets carry no timestamps.
-    public init(_ path: String) throws {
-        let input = try MediaInput(path)
+    public init(_ path: String, frameRate: Double? = nil) throws {
+        let input = try MediaInput(path, frameRate: frameRate)
         // Only the video's packets are needed: the demuxer may skip the others' data.
         for stream in input.streams where stream.pointee.index != input.videoIndex { stream.pointee.discard = AVDISCARD_ALL }
         guard let packet = av_packet_alloc() else { throw VideoIOError.failed(path, "out of memory") }
@@ -102,14 +103,17 @@ public struct VideoSegment: Sendable, Equatable {
 /// can check it belongs with the others.
 public enum SegmentTag {
     /// "2/3"; the frames it holds, "120-239"; the source's path and fingerprint;
-    /// the method that enhanced it; whether the source was tone-mapped.
+    /// the method that enhanced it; whether the source was tone-mapped; an image sequence's frame rate.
     public static let segment = "HONE_SEGMENT", frames = "HONE_FRAMES", source = "HONE_SOURCE",
-                      fingerprint = "HONE_SOURCE_FINGERPRINT", method = "HONE_METHOD", toneMapped = "HONE_TONE_MAPPED"
+                      fingerprint = "HONE_SOURCE_FINGERPRINT", method = "HONE_METHOD", toneMapped = "HONE_TONE_MAPPED",
+                      frameRate = "HONE_FRAME_RATE"
 
-    static func tags(for segment: VideoSegment, source: String, index: FrameIndex, method: String, toneMapped: Bool) -> [String: String] {
-        [Self.segment: segment.name, frames: "\(segment.frames.lowerBound)-\(segment.frames.upperBound - 1)",
-         Self.source: URL(fileURLWithPath: source).standardizedFileURL.path, fingerprint: index.fingerprint,
-         Self.method: method, Self.toneMapped: toneMapped ? "1" : "0"]
+    static func tags(for segment: VideoSegment, source: String, index: FrameIndex, method: String, decoding: DecodingOptions) -> [String: String] {
+        var tags = [Self.segment: segment.name, frames: "\(segment.frames.lowerBound)-\(segment.frames.upperBound - 1)",
+                    Self.source: URL(fileURLWithPath: source).standardizedFileURL.path, fingerprint: index.fingerprint,
+                    Self.method: method, Self.toneMapped: decoding.toneMap ? "1" : "0"]
+        if let rate = decoding.frameRate { tags[frameRate] = "\(rate)" }
+        return tags
     }
 }
 
@@ -156,7 +160,7 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
     let segments = try paths.map(SegmentFile.init)
     let reference = segments[0]
     for (path, s) in zip(paths, segments) {
-        for key in [SegmentTag.fingerprint, SegmentTag.method, SegmentTag.toneMapped] where s.tags[key] != reference.tags[key] {
+        for key in [SegmentTag.fingerprint, SegmentTag.method, SegmentTag.toneMapped, SegmentTag.frameRate] where s.tags[key] != reference.tags[key] {
             throw VideoIOError.failed(path, "belongs to another run than \(firstPath) (\(key) \(s.tags[key] ?? "missing") against \(reference.tags[key] ?? "missing"))")
         }
         guard s.count == reference.count, s.input.info.width == reference.input.info.width, s.input.info.height == reference.input.info.height else {
@@ -175,7 +179,8 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
                                   + "missing (rerun `hone infer --segment` for \(missing.count > 1 ? "them" : "it"))")
     }
     guard let sourcePath = source ?? reference.tags[SegmentTag.source] else { throw VideoIOError.failed(firstPath, "names no source video; pass it") }
-    let index = try FrameIndex(sourcePath)
+    let frameRate = reference.tags[SegmentTag.frameRate].flatMap(Double.init)
+    let index = try FrameIndex(sourcePath, frameRate: frameRate)
     guard index.fingerprint == reference.tags[SegmentTag.fingerprint] else {
         throw VideoIOError.failed(sourcePath, "is not the video the segments were cut from (\(index.fingerprint), the segments say \(reference.tags[SegmentTag.fingerprint] ?? "nothing"))")
     }
@@ -188,9 +193,9 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
 
     // The pictures' colour, found as the whole run finds it: from the source's first decoded frame.
     let toneMap = reference.tags[SegmentTag.toneMapped] == "1"
-    let probe = try VideoReader(sourcePath, options: DecodingOptions(deinterlace: .off, toneMap: toneMap))
+    let probe = try VideoReader(sourcePath, options: DecodingOptions(deinterlace: .off, toneMap: toneMap, frameRate: frameRate))
     _ = try probe.next()
-    let sourceInput = try MediaInput(sourcePath)
+    let sourceInput = try MediaInput(sourcePath, frameRate: frameRate)
     let out = try MediaOutput(output, input: sourceInput, width: reference.input.info.width, height: reference.input.info.height,
                               settings: settings, color: probe.pictureColor)
     do {

@@ -68,6 +68,16 @@ final class SegmentTests: XCTestCase {
         try assertJoinEqualsOneRun(clip, count: 3, checkpoint: "bicubic")
     }
 
+    func testRotatedClipIsTurnedOnceByTheJoin() throws {
+        // Tagged 90°: a .mkv output has no tag for it, so the whole run turns the pixels; segments keep them as
+        // decoded (192×128) and the join turns them once.
+        try Media.clip(path("flat.mp4"), seconds: 1, size: "96x64", rate: 25)
+        try Media.ffmpeg(["-i", path("flat.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", path("phone.mp4")])
+        try assertJoinEqualsOneRun(path("phone.mp4"), count: 2, checkpoint: "bicubic")
+        XCTAssertEqual(try Media.probe(path("part1.mkv"), stream: "v:0", "stream=width,height"), ["width": "192", "height": "128"])
+        XCTAssertEqual(try Media.probe(path("joined.mkv"), stream: "v:0", "stream=width,height"), ["width": "128", "height": "192"])
+    }
+
     func testRealPhoneClipJoinedToH264EqualsTheWholeRun() throws {
         // The output people keep: H.264 with AAC, from a real phone clip (29.97 fps, 36 frames) and the shipped base.
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
