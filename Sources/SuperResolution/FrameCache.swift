@@ -6,8 +6,8 @@ import VideoIO
 /// once and kept as 8-bit planar RGB in a file that is memory-mapped: a long
 /// video costs disk, not memory. Pages are released from the process after
 /// each read, so resident memory stays at one picture whatever the length.
-/// The file is unlinked as soon as it is mapped, so nothing is left behind,
-/// even on a crash.
+/// The file is unlinked as soon as it is created, so nothing is left behind,
+/// even when the process is killed.
 public final class FrameCache {
     /// Width and height of each picture.
     public let sizes: [(width: Int, height: Int)]
@@ -73,27 +73,31 @@ public final class FrameCache {
     /// Each [1, 3, h, w] picture `next` gives until it returns nil; `source` names them in errors.
     public init(source: String, next: () throws -> Tensor?) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hone-frames-\(getpid())-\(UUID().uuidString)").path
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw FileError(path, "cannot create the frame cache")
-        }
-        defer { unlink(path) }
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileError(path, "cannot create the frame cache (\(String(cString: strerror(errno))))") }
+        // Unlinked at once: the open descriptor and the mapping keep the data, and nothing is left on disk even if the process is killed.
+        unlink(path)
+        defer { close(fd) }
         var sizes: [(width: Int, height: Int)] = [], offsets: [Int] = [], end = 0
         var bytes: [UInt8] = []
         while let image = try next() {
             let count = image.count
             if bytes.count != count { bytes = [UInt8](repeating: 0, count: count) }
             for i in 0..<count { bytes[i] = UInt8(eightBit(image.data[i])) }
-            do { try file.write(contentsOf: bytes) } catch { throw FileError(path, "disk full while caching frames") }
+            var written = 0
+            while written < count {
+                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, count - written) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw FileError(path, errno == ENOSPC ? "disk full while caching frames" : "cannot write the frame cache (\(String(cString: strerror(errno))))") }
+                written += n
+            }
             sizes.append((image.shape[3], image.shape[2]))
             offsets.append(end)
             end += count
         }
-        try file.close()
         guard !sizes.isEmpty else { throw FileError(source, "has no decodable pictures") }
         (self.sizes, self.offsets, length, self.source) = (sizes, offsets, end, source)
-        let fd = open(path, O_RDONLY)
-        defer { close(fd) }
-        guard fd >= 0, let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
+        guard let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
             throw FileError(path, "cannot map the frame cache")
         }
         base = map.assumingMemoryBound(to: UInt8.self)
@@ -190,16 +194,18 @@ public struct FrameSampling: Sendable, Equatable, CustomStringConvertible {
 
     public static let everyFrame = FrameSampling(rate: nil, limit: .max)
 
-    /// The frame cache's disk budget unless one is given: 4 GB, about 640 frames of 1080p or 10,800 of 640×360.
+    /// The frame cache's disk budget unless one is given: 4 GB, about 640 frames of 1080p or 5,800 of 640×360.
     public static let defaultBudget = 4_000_000_000
 
     /// For a video: `rate` when given, else every frame; lowered to the rate
     /// that fills `budget` bytes when they would not fit; at most what fits in `budget`.
+    /// A rate at or above the video's own frame rate keeps every frame.
     public init(video info: VideoInfo, rate: Double?, budget: Int) {
         let limit = max(1, budget / max(1, info.width * info.height * 3))
         let filling = info.duration > 0 ? Double(limit) / info.duration : nil
         let wanted = Double(info.estimatedFrames) > Double(limit) ? filling : nil
-        self.init(rate: [rate, wanted].compactMap { $0 }.min(), limit: limit)
+        let chosen = [rate, wanted].compactMap { $0 }.min()
+        self.init(rate: chosen.flatMap { info.frameRate > 0 && $0 >= info.frameRate ? nil : $0 }, limit: limit)
     }
 
     /// About how many frames it keeps of a video.

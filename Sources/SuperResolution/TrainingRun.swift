@@ -119,9 +119,9 @@ public struct TrainingRun {
             if trainer.step == timedFrom + timedSteps, trainer.step < trainer.totalSteps {
                 let perStep = Date().timeIntervalSince(clock) / Double(timedSteps)
                 observer.finishStage()
-                observer.report(String(format: "training: %d steps left at %.2f s a step, about %@ (plus %d validations)",
-                                       trainer.totalSteps - trainer.step, perStep,
-                                       duration(perStep * Double(trainer.totalSteps - trainer.step)), trainer.epochs - trainer.step / trainer.stepsPerEpoch))
+                let (left, validations) = (trainer.totalSteps - trainer.step, trainer.epochs - trainer.step / trainer.stepsPerEpoch)
+                observer.report(String(format: "training: %d step%@ left at %.2f s a step, about %@ (plus %d validation%@)",
+                                       left, left == 1 ? "" : "s", perStep, duration(perStep * Double(left)), validations, validations == 1 ? "" : "s"))
             }
             recent = Array((recent + [loss]).suffix(50))
             let mean = recent.reduce(0, +) / Float(recent.count)

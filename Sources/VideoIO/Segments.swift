@@ -179,6 +179,9 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
                                   + "missing (rerun `hone infer --segment` for \(missing.count > 1 ? "them" : "it"))")
     }
     guard let sourcePath = source ?? reference.tags[SegmentTag.source] else { throw VideoIOError.failed(firstPath, "names no source video; pass it") }
+    if source == nil, !FileManager.default.fileExists(atPath: sourcePath), !sourcePath.contains("%") {
+        throw VideoIOError.failed(sourcePath, "no such file (the video the segments were cut from, as they record it); pass it with --video")
+    }
     let frameRate = reference.tags[SegmentTag.frameRate].flatMap(Double.init)
     let index = try FrameIndex(sourcePath, frameRate: frameRate)
     guard index.fingerprint == reference.tags[SegmentTag.fingerprint] else {

@@ -55,15 +55,26 @@ enum Console {
 
 /// Ctrl-C, SIGTERM (what `timeout`, systemd and `docker stop` send) or SIGHUP
 /// (a closed terminal) asks long work to stop at the next frame or step, so it
-/// can clean up (or save); a second one quits at once.
+/// can clean up (or save); a second one a second or more later quits at once.
+/// Repeats within that second are the same request: GNU `timeout` signals the
+/// process and then its process group, and a scheduler may signal every process of a job.
 enum Interrupt {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
+    /// When the first request came (CLOCK_MONOTONIC seconds).
+    nonisolated(unsafe) static var firstAt: Double = 0
 
     static func install() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { received in
-                Interrupt.requested = 1
-                signal(received, SIG_DFL)
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)  // async-signal-safe, as is all this handler does
+                let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+                if Interrupt.requested == 0 {
+                    (Interrupt.requested, Interrupt.firstAt) = (1, seconds)
+                } else if seconds - Interrupt.firstAt >= 1 {
+                    signal(received, SIG_DFL)
+                    raise(received)
+                }
             }
         }
     }

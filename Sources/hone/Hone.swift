@@ -13,14 +13,18 @@ struct Hone: ParsableCommand {
         // (notebooks-notes/serve.md).
         mallopt(M_ARENA_MAX, 1)
         BLASKernel.selectFastest()
+        // The subcommand, once parsed: a request it cannot run as asked is shown with its own usage line.
+        var parsed: ParsableCommand.Type = Hone.self
         do {
             var command = try parseAsRoot()
+            parsed = type(of: command)
             try command.run()
         } catch let cancelled as JobCancelled {
             if cancelled.saved == nil { FileHandle.standardError.write(Data("interrupted; nothing was written\n".utf8)) }
             exit(withError: ExitCode(130))
         } catch let error as UsageError {
-            exit(withError: ValidationError(error.description))
+            FileHandle.standardError.write(Data("Error: \(error)\nUsage: \(Hone.usageString(for: parsed))\n  See 'hone \(parsed.configuration.commandName ?? "") --help' for more information.\n".utf8))
+            exit(withError: ExitCode.validationFailure)
         } catch {
             exit(withError: error)
         }

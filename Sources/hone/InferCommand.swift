@@ -40,7 +40,13 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
     var deinterlace: DecodingOptions.Deinterlace = .auto
 
-    @Option(help: ArgumentHelp("Write only segment I of N (1-based, equal shares of the frames), video alone, into .mkv for `hone join`: H.264 at CRF 12 (HEVC for HDR), or lossless with --codec ffv1. (default: <input name>.hone-x<scale>.partIofN.mkv)", valueName: "I/N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Write only segment I of N (1-based, equal shares of the frames), video alone, into .mkv for `hone join`: H.264 at CRF 12 (HEVC for HDR), or lossless with --codec ffv1. (default: <input name>.hone-x<scale>.partIofN.mkv)", valueName: "I/N"),
+            transform: { text in
+                guard let segment = SegmentNumber(text) else {
+                    throw ValidationError("--segment takes I/N, segment I of N with 1 ≤ I ≤ N (e.g. 2/8), got \(text)")
+                }
+                return segment
+            })
     var segment: SegmentNumber?
 
     func validate() throws {
@@ -93,7 +99,5 @@ struct EncoderOptions: ParsableArguments {
 }
 
 extension EncoderSettings.Codec: ExpressibleByArgument {}
-extension SegmentNumber: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
-}
+
 extension DecodingOptions.Deinterlace: ExpressibleByArgument {}

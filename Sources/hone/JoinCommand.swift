@@ -18,7 +18,7 @@ struct JoinCommand: ParsableCommand {
     @Argument(help: "The segment files, in any order.")
     var segments: [String]
 
-    @Option(name: .shortAndLong, help: "The joined video (.mp4, .mkv, .mov).")
+    @Option(name: .shortAndLong, help: "The joined video: .mp4, .mkv, .mov, or another container FFmpeg writes.")
     var output: String
 
     @Option(help: "The video the segments were cut from. (default: the path they record)")

@@ -14,13 +14,14 @@ final class CLITests: XCTestCase {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:],
-              directory: URL? = nil) throws -> Result {
-        try Self.run(args, interruptAfter: interruptAfter, signal: signal, environment: environment, directory: directory)
+    func hone(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, repeats: Int = 1,
+              environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
+        try Self.run(args, interruptAfter: interruptAfter, signal: signal, repeats: repeats, environment: environment, directory: directory)
     }
 
-    static func run(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, environment: [String: String] = [:],
-                    directory: URL? = nil) throws -> Result {
+    /// Runs hone; `signal` is sent `repeats` times, 5 ms apart, `interruptAfter` seconds in.
+    static func run(_ args: [String], interruptAfter: TimeInterval? = nil, signal: Int32 = SIGINT, repeats: Int = 1,
+                    environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.hone)
         p.arguments = args
@@ -32,7 +33,10 @@ final class CLITests: XCTestCase {
         try p.run()
         if let delay = interruptAfter {
             Thread.sleep(forTimeInterval: delay)
-            kill(p.processIdentifier, signal)
+            for i in 0..<repeats {
+                if i > 0 { Thread.sleep(forTimeInterval: 0.005) }
+                kill(p.processIdentifier, signal)
+            }
         }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -128,11 +132,13 @@ final class CLITests: XCTestCase {
     func testCtrlCTermAndHangUpLeaveNoOutput() throws {
         let clip = try makeClip("long.mp4", seconds: 20, size: "640x360")
         let output = path("out.mp4")
-        for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // Twice at once is still one request: GNU timeout signals the process and then its group.
+        for (signal, repeats) in [(SIGINT, 1), (SIGTERM, 1), (SIGHUP, 1), (SIGINT, 2)] {
             let r = try hone(["infer", "--checkpoint", "lanczos", "--video", clip, "-o", output, "--preset", "veryslow"],
-                             interruptAfter: 1.5, signal: signal)
-            XCTAssertEqual(r.status, 130, "signal \(signal): \(r.stderr)")
+                             interruptAfter: 1.5, signal: signal, repeats: repeats)
+            XCTAssertEqual(r.status, 130, "signal \(signal) ×\(repeats): \(r.stderr)")
             Self.assertNoOutput(output)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path(".out.mp4.lock")), "the lock is removed")
         }
     }
 
@@ -179,8 +185,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssert(r.stdout.contains("learning from 4.00 frames a second (one every 0.2 s): about 8 frames"), r.stdout)
         XCTAssert(r.stdout.contains("8 frames of 96×64"), r.stdout)
-        XCTAssert(r.stdout.contains("steps left at") && r.stdout.contains("s a step, about"), "the time it will take: \(r.stdout)")
+        XCTAssert(r.stdout.contains(" left at ") && r.stdout.contains("s a step, about"), "the time it will take: \(r.stdout)")
         XCTAssertEqual(try hone(["finetune", "--video", clip, "--sample", "0"]).status, 64)
+        // Too few frames for training is the sampling's fault, and it says what would do.
+        r = try hone(["finetune", "--video", clip, "--sample", "0.2", "--config", try tinyConfig(), "-o", path("c.ckpt")])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssert(r.stderr.contains("long.mp4: learning from 0.20 frames a second (one every 5.0 s) keeps about 1 of its 50 frames, "
+                                    + "and training needs at least 6: use --sample 3.0 or more"), r.stderr)
     }
 
     func testFinetuneThenInfer() throws {

@@ -115,6 +115,11 @@ final class SegmentTests: XCTestCase {
         var r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--segment", "4/3"])
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssert(r.stderr.contains("'4/3' is invalid for '--segment"), r.stderr)
+        r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--segment", "-1/3"])
+        XCTAssert(r.status == 64 && r.stderr.contains("--segment takes I/N, segment I of N with 1 ≤ I ≤ N (e.g. 2/8), got -1/3"), r.stderr)
+        r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--segment", "1/3", "-o", path("part.mp4")])
+        CLITests.assertOneLineError(r, naming: "part.mp4", "a segment is written as .mkv")
+        XCTAssertEqual(r.status, 64)
         r = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--segment", "1/30"])
         CLITests.assertOneLineError(r, naming: "c.mp4", "too few for 30 segments")
         for i in 1...3 { XCTAssertEqual(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--segment", "\(i)/3"]).status, 0) }

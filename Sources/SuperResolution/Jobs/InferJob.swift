@@ -106,7 +106,7 @@ public struct InferJob {
         let s = enhancer.scale
         // A picture in gives a picture out; standard input can be read only once, so it is not probed.
         let still = output == nil && video != "-" ? try MediaInput(video, frameRate: decoding.frameRate).info.isStill : false
-        let part = try segment.map { try Self.plan($0, of: video, frameRate: decoding.frameRate, compare: compare) }
+        let part = try segment.map { try Self.plan($0, of: video, frameRate: decoding.frameRate, compare: compare, output: output) }
         let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video,
                                               segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" } ?? ".hone-x\(s).\(still ? "png" : "mp4")")
         if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
@@ -134,10 +134,13 @@ public struct InferJob {
     }
 
     /// Where segment `number` lies in `video`, from its packets.
-    /// - Throws: `UsageError` for standard input or a split view; `VideoIOError` naming the video.
-    static func plan(_ number: SegmentNumber, of video: String, frameRate: Double?, compare: String?) throws -> (part: VideoSegment, index: FrameIndex) {
+    /// - Throws: `UsageError` for standard input, a split view or an output other than .mkv; `VideoIOError` naming the video.
+    static func plan(_ number: SegmentNumber, of video: String, frameRate: Double?, compare: String?, output: String?) throws -> (part: VideoSegment, index: FrameIndex) {
         if video == "-" { throw UsageError("--segment needs a video file: standard input cannot be cut") }
         if compare != nil { throw UsageError("--compare writes a whole video; drop it with --segment") }
+        if let output, URL(fileURLWithPath: output).pathExtension.lowercased() != "mkv" {
+            throw UsageError("a segment is written as .mkv, whose tags tell `hone join` where it belongs; -o \(output) is not")
+        }
         let index = try FrameIndex(video, frameRate: frameRate)
         return (try VideoSegment(number: number.number, of: number.count, in: index), index)
     }
