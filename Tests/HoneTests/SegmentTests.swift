@@ -39,7 +39,7 @@ final class SegmentTests: XCTestCase {
         let (a, b) = (try framemd5(path("single.mkv"), stream: "v"), try framemd5(path("joined.mkv"), stream: "v"))
         XCTAssertEqual(a.count, b.count, "frame count", file: file, line: line)
         XCTAssertEqual(a, b, "frames and timestamps", file: file, line: line)
-        XCTAssertEqual(try framemd5(path("single.mkv"), stream: "a", copy: true), try framemd5(path("joined.mkv"), stream: "a", copy: true),
+        XCTAssertEqual(try framemd5(path("single.mkv"), stream: "a?", copy: true), try framemd5(path("joined.mkv"), stream: "a?", copy: true),
                        "audio packets", file: file, line: line)
     }
 
@@ -76,6 +76,12 @@ final class SegmentTests: XCTestCase {
         try assertJoinEqualsOneRun(path("phone.mp4"), count: 2, checkpoint: "bicubic")
         XCTAssertEqual(try Media.probe(path("part1.mkv"), stream: "v:0", "stream=width,height"), ["width": "192", "height": "128"])
         XCTAssertEqual(try Media.probe(path("joined.mkv"), stream: "v:0", "stream=width,height"), ["width": "128", "height": "192"])
+    }
+
+    func testImageSequenceSegments() throws {
+        try FileManager.default.createDirectory(atPath: path("frames"), withIntermediateDirectories: true)
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-frames:v", "20", path("frames/f%04d.png")])
+        try assertJoinEqualsOneRun(path("frames/f%04d.png"), count: 2, checkpoint: "bicubic")
     }
 
     func testRealPhoneClipJoinedToH264EqualsTheWholeRun() throws {
