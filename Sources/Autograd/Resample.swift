@@ -158,6 +158,7 @@ public func upsampleBilinear(_ x: Tensor, scale: Int) throws -> Tensor {
 /// An integer resize factor, enlarging or shrinking.
 public enum ResizeFactor: Sendable {
     case up(Int), down(Int)
+    public var isUp: Bool { if case .up = self { true } else { false } }
     var ratio: Double {
         switch self {
         case .up(let s): Double(s)

@@ -62,7 +62,7 @@ public final class Tensor: @unchecked Sendable {
     public var needsGrad: Bool { requiresGrad || node != nil }
 
     /// The gradient buffer, zero-filled on first use, for backward kernels to add into.
-    func gradBuffer() -> UnsafeMutablePointer<Float> {
+    public func gradBuffer() -> UnsafeMutablePointer<Float> {
         if let g = gradData { return g }
         let g = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
         g.initialize(repeating: 0, count: count)

@@ -1,7 +1,7 @@
 import Autograd
 import Foundation
 
-/// Named Float32 tensors and string metadata in the safetensors layout: an
+/// Named Float32 tensors (stored as Float32 or Float16) and string metadata in the safetensors layout: an
 /// 8-byte little-endian header length, a JSON header giving each tensor's
 /// dtype, shape and byte range, then the raw little-endian data. Python's
 /// `safetensors` reads it; so does any file extension.
@@ -18,13 +18,18 @@ public struct Checkpoint {
     /// Whether it holds an unfinished training run (optimiser state to continue from).
     public var isResumable: Bool { tensors.contains { $0.name.hasPrefix("optimizer.") } }
 
-    /// Writes under a temporary name, then renames: never a half-written file.
-    public func save(to path: String) throws {
+    /// How tensors are stored: Float32, or IEEE half precision (half the bytes,
+    /// about 3 significant digits: for weights that are shipped, not trained on).
+    public enum Precision: Sendable { case float32, float16 }
+
+    /// The file's bytes, every tensor stored at `precision`.
+    public func encoded(precision: Precision = .float32) throws -> Data {
+        let width = precision == .float32 ? 4 : 2
         var header: [String: Any] = [:]
         var offset = 0
         for (name, t) in tensors {
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]]
-            offset += 4 * t.count
+            header[name] = ["dtype": precision == .float32 ? "F32" : "F16", "shape": t.shape, "data_offsets": [offset, offset + width * t.count]]
+            offset += width * t.count
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -32,11 +37,19 @@ public struct Checkpoint {
         var file = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
-        for (_, t) in tensors {
-            file.append(UnsafeBufferPointer(start: t.data, count: t.count))  // little-endian hosts only (x86-64, arm64)
+        for (_, t) in tensors {  // little-endian hosts only (x86-64, arm64)
+            switch precision {
+            case .float32: file.append(UnsafeBufferPointer(start: t.data, count: t.count))
+            case .float16: file.append(contentsOf: UnsafeBufferPointer(start: t.data, count: t.count).map { Float16($0) }.withUnsafeBytes { Array($0) })
+            }
         }
+        return file
+    }
+
+    /// Writes under a temporary name, then renames: never a half-written file.
+    public func save(to path: String, precision: Precision = .float32) throws {
         do {
-            try file.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try encoded(precision: precision).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw FileError(path, "cannot write (\((error as NSError).localizedDescription))")
         }
@@ -64,10 +77,10 @@ public struct Checkpoint {
         let dataStart = 8 + Int(declared), dataBytes = file.count - dataStart
         var tensors: [(String, Tensor, Int)] = []
         for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any], entry["dtype"] as? String == "F32",
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String, let width = ["F32": 4, "F16": 2][dtype],
                   let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2,
                   shape.count <= 8, shape.allSatisfy({ $0 >= 0 }) else {
-                throw FileError(path, "tensor \(name) is not a Float32 entry")
+                throw FileError(path, "tensor \(name) is not a Float32 or Float16 entry")
             }
             var count: Int? = 1  // nil once the product overflows
             for side in shape {
@@ -75,12 +88,17 @@ public struct Checkpoint {
                 let (product, overflow) = total.multipliedReportingOverflow(by: side)
                 count = overflow ? nil : product
             }
-            guard let count, range[0] >= 0, range[0] <= range[1], range[1] <= dataBytes, count <= dataBytes / 4, range[1] - range[0] == 4 * count else {
+            guard let count, range[0] >= 0, range[0] <= range[1], range[1] <= dataBytes, count <= dataBytes / width, range[1] - range[0] == width * count else {
                 throw FileError(path, "tensor \(name) runs past the end: the file is truncated or corrupt")
             }
             let t = Tensor(shape: shape)
             file.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(t.data).copyMemory(from: raw.baseAddress! + dataStart + range[0], byteCount: 4 * count)
+                let start = raw.baseAddress! + dataStart + range[0]
+                if width == 4 {
+                    UnsafeMutableRawPointer(t.data).copyMemory(from: start, byteCount: 4 * count)
+                } else {
+                    for i in 0..<count { t.data[i] = Float(start.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self)) }
+                }
             }
             tensors.append((name, t, range[0]))
         }

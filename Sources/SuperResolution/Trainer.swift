@@ -9,13 +9,34 @@ public struct Score: Codable, Sendable, CustomStringConvertible {
     public var description: String { String(format: "%.2f dB / %.4f", psnr, ssim) }
 }
 
+/// Where a training step's inputs come from.
+public enum TrainingInputs {
+    /// Made from each target crop by `Trainer.degrade` (a video's own frames, photographs).
+    case degraded
+    /// The pictures at the same indices of this cache, each 1/scale of its target's size
+    /// (of its top-left part when the target's sides are not multiples of 2 × scale):
+    /// the stream a receiver decodes, codec artifacts included (`hone pack`).
+    case paired(FrameCache)
+}
+
+/// What training changes.
+public enum Tuning: String, Sendable, CaseIterable {
+    /// Every weight.
+    case allWeights = "all-weights"
+    /// A scale per output channel of each convolution, with the biases and PReLU slopes (`ChannelModulation`).
+    case channelModulation = "channel-modulation"
+}
+
 /// Fine-tunes a model on one video's own frames: high-resolution crops of the
-/// frames are the targets, their degraded downscales the inputs. Every n-th
-/// frame is held out for validation.
+/// frames are the targets, their degraded downscales (or the paired
+/// low-resolution frames) the inputs. Every n-th frame is held out for validation.
 public final class Trainer {
     public let model: SRNet
     public let config: HoneConfig
     public let frames: FrameCache
+    public let inputs: TrainingInputs
+    /// Set when only channel scales, biases and slopes are tuned.
+    public let modulation: ChannelModulation?
     public let trainFrames: [Int], validationFrames: [Int]
     /// ⌈training frames × patches per frame / batch⌉ unless given.
     public let stepsPerEpoch: Int
@@ -31,15 +52,24 @@ public final class Trainer {
     public var totalSteps: Int { epochs * stepsPerEpoch }
     public var scale: Int { model.scale }
 
-    public init(model: SRNet, config: HoneConfig, frames: FrameCache, epochs: Int, stepsPerEpoch: Int? = nil,
-                vggWeights: String = VGG16.defaultPath) throws {
+    /// - Throws: `FileError` naming the pictures when they cannot train under `config`,
+    ///   or when paired inputs are not 1/scale of their targets.
+    public init(model: SRNet, config: HoneConfig, frames: FrameCache, inputs: TrainingInputs = .degraded, tuning: Tuning = .allWeights,
+                epochs: Int, stepsPerEpoch: Int? = nil, vggWeights: String = VGG16.defaultPath) throws {
         let t = config.training
         let smallest = frames.sizes.map { min($0.width, $0.height) }.min()!
         if let problem = Self.problem(config: config, scale: model.scale, pictures: frames.count, smallestSide: smallest, unit: "pictures") {
             throw FileError(frames.source, problem)
         }
         guard epochs >= 1 else { throw ShapeError("epochs must be at least 1, got \(epochs)") }
-        (self.model, self.config, self.frames, self.epochs) = (model, config, frames, epochs)
+        if case .paired(let low) = inputs {
+            let s = model.scale
+            guard low.count == frames.count, zip(low.sizes, frames.sizes).allSatisfy({ $0.width * s <= $1.width && $0.height * s <= $1.height }) else {
+                throw FileError(low.source, "its \(low.count) pictures are not 1/\(s) the size of the \(frames.count) in \(frames.source) (or less)")
+            }
+        }
+        (self.model, self.config, self.frames, self.inputs, self.epochs) = (model, config, frames, inputs, epochs)
+        modulation = tuning == .channelModulation ? ChannelModulation(model) : nil
         let every = t.validationEvery
         let held = (0..<frames.count).filter { $0 % every == every / 2 }
         // At most 16 validation frames, spread through the video.
@@ -47,7 +77,9 @@ public final class Trainer {
         trainFrames = (0..<frames.count).filter { $0 % every != every / 2 }
         self.stepsPerEpoch = stepsPerEpoch ?? max(1, (trainFrames.count * t.patchesPerFrame + t.batch - 1) / t.batch)
         loss = try SRLoss(config.loss, vggWeights: vggWeights)
-        optimizer = Adam.adamW(model.parameters, learningRate: t.learningRate, weightDecay: t.weightDecay)
+        // Scales decay towards 1, not 0: modulation is not decayed.
+        optimizer = Adam.adamW(modulation?.parameters.map(\.tensor) ?? model.parameters, learningRate: t.learningRate,
+                               weightDecay: modulation == nil ? t.weightDecay : 0)
         schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * self.stepsPerEpoch, pctStart: t.pctStart)
         rng = SeededRandom(seed: t.seed)
     }
@@ -76,26 +108,43 @@ public final class Trainer {
     public func trainStep() throws -> (loss: Float, terms: [String: Float]) {
         let (lr, hr) = try sampleBatch()
         schedule.apply(to: optimizer, step: step)
+        model.zeroGrad()
         optimizer.zeroGrad()
         let (total, terms) = try loss(try model(lr), hr, perceptual: perceptualActive)
         try total.backward()
+        modulation?.projectGradients()
         clipGradNorm(optimizer.parameters, maxNorm: 10)
         optimizer.update()
+        modulation?.fold()
         step += 1
         return (total.item, terms)
     }
 
-    /// Random crops (with flips and 90° turns) and their degraded downscales.
+    /// Random crops (with flips and 90° turns) and their degraded downscales,
+    /// or the same places of the paired low-resolution pictures.
     func sampleBatch() throws -> (lr: Tensor, hr: Tensor) {
-        let (p, b) = (config.training.patch, config.training.batch)
+        let (p, b, s) = (config.training.patch, config.training.batch, scale)
         let hr = Tensor(shape: [b, 3, p, p])
+        guard case .paired(let low) = inputs else {
+            for slot in 0..<b {
+                let i = trainFrames[Int(rng.next() % UInt64(trainFrames.count))]
+                let (w, h) = frames.sizes[i]
+                let x = Int(rng.next() % UInt64(w - p + 1)), y = Int(rng.next() % UInt64(h - p + 1))
+                frames.crop(i, x: x, y: y, size: p, transform: Int(rng.next() % 8), into: hr, slot: slot)
+            }
+            return (try degrade(hr), hr)
+        }
+        let lr = Tensor(shape: [b, 3, p / s, p / s])
         for slot in 0..<b {
             let i = trainFrames[Int(rng.next() % UInt64(trainFrames.count))]
-            let (w, h) = frames.sizes[i]
-            let x = Int(rng.next() % UInt64(w - p + 1)), y = Int(rng.next() % UInt64(h - p + 1))
-            frames.crop(i, x: x, y: y, size: p, transform: Int(rng.next() % 8), into: hr, slot: slot)
+            let (w, h) = low.sizes[i]
+            // On the low-resolution grid, so both crops cover the same part of the picture.
+            let x = Int(rng.next() % UInt64(w - p / s + 1)), y = Int(rng.next() % UInt64(h - p / s + 1))
+            let transform = Int(rng.next() % 8)
+            frames.crop(i, x: x * s, y: y * s, size: p, transform: transform, into: hr, slot: slot)
+            low.crop(i, x: x, y: y, size: p / s, transform: transform, into: lr, slot: slot)
         }
-        return (try degrade(hr), hr)
+        return (lr, hr)
     }
 
     /// Antialiased bicubic downscale, then the configured blur and noise, then
@@ -124,12 +173,20 @@ public final class Trainer {
         return lr
     }
 
-    /// Mean Y-PSNR/SSIM of `enhance` on the held-out frames, each downscaled as in training without noise or blur.
+    /// Mean Y-PSNR/SSIM of `enhance` on the held-out frames, each downscaled as
+    /// in training without noise or blur (or its paired low-resolution picture).
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
-            let hr = try crop(frames.frame(i), toMultipleOf: scale)
-            let sr = try enhance(try bicubicInput(hr, scale: scale))
+            var hr = try crop(frames.frame(i), toMultipleOf: scale)
+            let lr: Tensor
+            if case .paired(let low) = inputs {
+                lr = low.frame(i)
+                hr = try crop(hr, width: lr.shape[3] * scale, height: lr.shape[2] * scale)
+            } else {
+                lr = try bicubicInput(hr, scale: scale)
+            }
+            let sr = try enhance(lr)
             psnr += Metrics.psnrY(sr, hr, border: scale)
             ssim += Metrics.ssimY(sr, hr, border: scale)
         }
@@ -158,9 +215,12 @@ public final class Trainer {
         return Checkpoint(tensors: model + named.map { ("resume." + $0.name, $0.tensor) } + optimizerState(), metadata: meta)
     }
 
+    /// What the optimiser updates, by name.
+    var tuned: [(name: String, tensor: Tensor)] { modulation?.parameters ?? model.namedTensors().filter(\.tensor.requiresGrad) }
+
     /// Adam's moments as `optimizer.m.<name>` and `optimizer.v.<name>` tensors.
     func optimizerState() -> [(String, Tensor)] {
-        model.namedTensors().filter(\.tensor.requiresGrad).enumerated().flatMap { k, entry in
+        tuned.enumerated().flatMap { k, entry in
             let (m, v) = optimizer.moments(k)
             return [("m", m), ("v", v)].map { kind, buffer in
                 let copy = Tensor(shape: entry.tensor.shape)
@@ -175,6 +235,7 @@ public final class Trainer {
     /// from the run's record), so the run ends bit for bit as an uninterrupted one.
     /// - Throws: `FileError` naming `path` when a tensor is missing or misshapen.
     public func resume(from checkpoint: Checkpoint, bestScore: Score?, path: String) throws {
+        if modulation != nil { throw FileError(path, "a run tuning channel modulation cannot be resumed") }
         try checkpoint.load(into: model, path: path)
         if let bestScore {
             record(bestScore)
@@ -208,8 +269,13 @@ public func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
 
 /// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.
 public func crop(_ t: Tensor, toMultipleOf m: Int) throws -> Tensor {
+    try crop(t, width: t.shape[3] / m * m, height: t.shape[2] / m * m)
+}
+
+/// The top-left width × height of a [n, c, h, w] tensor (at most its own size).
+public func crop(_ t: Tensor, width cw: Int, height ch: Int) throws -> Tensor {
     let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-    let (ch, cw) = (h / m * m, w / m * m)
+    guard cw <= w, ch <= h else { throw ShapeError("cannot crop \(t.shape) to \(cw)×\(ch)") }
     if ch == h && cw == w { return t }
     let out = Tensor(shape: [n, c, ch, cw])
     for p in 0..<(n * c) { for r in 0..<ch { (out.data + (p * ch + r) * cw).update(from: t.data + (p * h + r) * w, count: cw) } }

@@ -17,10 +17,12 @@ public struct EncoderSettings: Sendable {
     /// nil: H.264, or HEVC Main 10 for HDR and wide-gamut sources.
     public var codec: Codec?
     public var crf: Int
+    /// An average rate in bits a second instead of the CRF (x264/x265's ABR, one pass).
+    public var bitRate: Int?
     public var preset: String
 
-    public init(codec: Codec? = nil, crf: Int = 18, preset: String = "medium") {
-        (self.codec, self.crf, self.preset) = (codec, crf, preset)
+    public init(codec: Codec? = nil, crf: Int = 18, bitRate: Int? = nil, preset: String = "medium") {
+        (self.codec, self.crf, self.bitRate, self.preset) = (codec, crf, bitRate, preset)
     }
 
     /// The codec for pictures of `color`.
@@ -146,7 +148,7 @@ func rotated(_ image: Tensor, quarterTurns: Int) -> Tensor {
 }
 
 /// Maps an FFmpeg write error to the one-line error a user should see.
-private func writeError(_ code: Int32, _ path: String) -> VideoIOError {
+func writeError(_ code: Int32, _ path: String) -> VideoIOError {
     code == hone_averror(ENOSPC) ? .diskFull(path) : .cannotWrite(path, ffmpegMessage(code))
 }
 
@@ -263,7 +265,7 @@ public final class MediaOutput {
         enc.pointee.color_range = colorSpace.fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
         switch encoding {
         case .video(.h264):
-            av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
+            if let bitRate = settings.bitRate { enc.pointee.bit_rate = Int64(bitRate) } else { av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0) }
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
             if let lookahead = x264Lookahead(preset: settings.preset, width: width, height: height) {
                 av_opt_set(enc.pointee.priv_data, "rc-lookahead", "\(lookahead)", 0)
@@ -275,7 +277,7 @@ public final class MediaOutput {
                                 + (color.hdr != nil ? " nor its HDR10 metadata in the stream (only in the container)" : "") + "; --codec hevc keeps both")
             }
         case .video(.hevc):
-            av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0)
+            if let bitRate = settings.bitRate { enc.pointee.bit_rate = Int64(bitRate) } else { av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0) }
             av_opt_set(enc.pointee.priv_data, "preset", settings.preset, 0)
             let hdr10 = color.tags.isHDR ? ["hdr10=1", "repeat-headers=1", color.hdr?.x265Parameters ?? ""].filter { !$0.isEmpty } : []
             av_opt_set(enc.pointee.priv_data, "x265-params", (["log-level=error"] + hdr10).joined(separator: ":"), 0)

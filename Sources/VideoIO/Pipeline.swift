@@ -22,7 +22,7 @@ public struct SecondView {
 }
 
 /// The path of every frame: decode → RGB tensor → `enhance` → RGB tensor →
-/// encode, while the input's audio and subtitles pass through. The three
+/// encode, at the size `resize` gives (`outputSize`), while the input's audio and subtitles pass through. The three
 /// stages run at once on their own threads — decoding ahead and encoding
 /// behind the caller's thread, which runs `enhance` — joined by short queues,
 /// so only a few frames are ever in memory. `secondView` is composed and
@@ -31,7 +31,7 @@ public struct SecondView {
 /// With a `segment`, only its frames are written, video alone, tagged for
 /// `joinSegments` (`method` names what enhanced them, so segments of other runs are refused).
 /// - Throws: `VideoIOError` naming the file that failed, or what `enhance` or `progress` threw.
-public func enhanceVideo(input: String, output: String, scale: Int, settings: EncoderSettings = EncoderSettings(),
+public func enhanceVideo(input: String, output: String, resize: ResizeFactor, settings: EncoderSettings = EncoderSettings(),
                          decoding: DecodingOptions = DecodingOptions(), secondView: SecondView? = nil,
                          segment: (part: VideoSegment, index: FrameIndex, method: String)? = nil,
                          enhance: (Tensor) throws -> Tensor,
@@ -40,7 +40,7 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     var options = decoding
     options.span = segment?.part.span
     let reader = try VideoReader(input, options: options)
-    let (w, h) = (reader.info.width * scale, reader.info.height * scale)
+    let (w, h) = outputSize(width: reader.info.width, height: reader.info.height, resize)
     // The first frame is decoded before the outputs exist: its colour and HDR metadata
     // decide their encoder. Packets of other streams read on the way wait with it.
     var early: [Item] = []
@@ -103,8 +103,8 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
             let t = Date()
             let result = try enhance(frame.image)
             enhanceSeconds += Date().timeIntervalSince(t)
-            // Opacity is not the model's to guess: it is enlarged by the classical kernel.
-            let alpha = try frame.alpha.map { try resizeBicubic($0, .up(scale)) }
+            // Opacity is not the model's to guess: it is enlarged by the classical kernel (a reduced video is H.264, without it).
+            let alpha = try frame.alpha.flatMap { alpha in try resize.isUp ? resizeBicubic(alpha, resize) : nil }
             guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result, alpha: alpha), original: frame.image)) else { break }
             frames += 1
             try progress(frames, max(frames, reader.expectedFrames))
@@ -127,6 +127,16 @@ public func enhanceVideo(input: String, output: String, scale: Int, settings: En
     }
     return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds,
                           warnings: reader.notes + [reader.damage].compactMap { $0 } + out.warnings)
+}
+
+/// The size of a video's pictures after `resize`: ×s, or ÷s with each side
+/// rounded down to an even number, as 4:2:0 video needs (the frames are cropped
+/// at the right and bottom to s times that before shrinking).
+public func outputSize(width: Int, height: Int, _ resize: ResizeFactor) -> (width: Int, height: Int) {
+    switch resize {
+    case .up(let s): (width * s, height * s)
+    case .down(let s): (width / (2 * s) * 2, height / (2 * s) * 2)
+    }
 }
 
 /// What travels between the stages: a video frame (with the decoded original,

@@ -14,6 +14,8 @@ public struct FrameIndex: Sendable {
     public let keyframes: [Int]
     /// File size in bytes, for recognising the same source on another machine.
     public let bytes: Int
+    /// Bytes of the video stream's packets alone (what a rate counts).
+    public let videoBytes: Int
 
     public var count: Int { pts.count }
 
@@ -28,9 +30,11 @@ public struct FrameIndex: Sendable {
         var owned: UnsafeMutablePointer<AVPacket>? = packet
         defer { av_packet_free(&owned) }
         var frames: [(pts: Int64, duration: Int64, key: Bool)] = []
+        var videoBytes = 0
         while try input.read(into: packet) {
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == input.videoIndex else { continue }
+            videoBytes += Int(packet.pointee.size)
             let time = packet.pointee.pts != Int64.min ? packet.pointee.pts : packet.pointee.dts
             guard time != Int64.min else { throw VideoIOError.failed(path, "its video packets carry no timestamps, so it cannot be cut into segments") }
             frames.append((time, max(packet.pointee.duration, 0), packet.pointee.flags & AV_PKT_FLAG_KEY != 0))
@@ -41,6 +45,7 @@ public struct FrameIndex: Sendable {
         pts = frames.map(\.pts)
         durations = frames.map(\.duration)
         keyframes = frames.indices.filter { frames[$0].key }
+        self.videoBytes = videoBytes
         bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
 

@@ -34,5 +34,6 @@ struct Hone: ParsableCommand {
         abstract: "Make a video sharper by fine-tuning a super-resolution network on that video.",
         version: "0.4.0",
         subcommands: [FinetuneCommand.self, PretrainCommand.self, InferCommand.self, ScoreImagesCommand.self, EvaluateCommand.self,
-                      SweepCommand.self, CompareCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self, JoinCommand.self])
+                      SweepCommand.self, CompareCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self, JoinCommand.self,
+                      PackCommand.self])
 }

@@ -10,12 +10,13 @@ struct InferCommand: ParsableCommand {
         abstract: "Write an enhanced, upscaled copy of a video, audio kept.",
         discussion: """
             The checkpoint is a file written by `hone finetune`, or one of the classical \
-            baselines `bicubic` and `lanczos` (MATLAB-compatible kernels).
+            baselines `bicubic` and `lanczos` (MATLAB-compatible kernels). A video written \
+            by `hone pack` carries its own network, used when no checkpoint is given.
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted.
             """)
 
-    @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`.")
-    var checkpoint: String
+    @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`. (default: the network a `hone pack` video carries)")
+    var checkpoint: String?
 
     @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. (default: the video the checkpoint was fine-tuned on)")
     var video: String?
@@ -56,14 +57,16 @@ struct InferCommand: ParsableCommand {
     }
 
     func run() throws {
-        var job = InferJob(method: UpscalingMethod(checkpoint))
+        if checkpoint == nil, video == nil { throw ValidationError("--checkpoint or --video is required") }
+        var job = InferJob(method: checkpoint.map(UpscalingMethod.init) ?? .attached)
         (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
         job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
+        if checkpoint == nil, let video { say("\(video): upscaling with the network `hone pack` attached to it") }
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
-        if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint) (right)") }
+        if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint ?? "the attached network") (right)") }
         say("wrote \(report.output): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "
               + String(format: "upscaling took %.1f s of it, decoding and encoding ran alongside", report.enhanceSeconds))
@@ -89,12 +92,17 @@ struct EncoderOptions: ParsableArguments {
     var preset = "medium"
 
     func validate() throws {
-        guard Self.presets.contains(preset) else { throw ValidationError("--preset must be one of \(Self.presets.joined(separator: ", ")), got \(preset)") }
+        try Self.check(preset: preset)
         if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
     }
 
     func settings(defaultCRF: Int = defaultCRF) -> EncoderSettings {
         EncoderSettings(codec: codec, crf: crf ?? defaultCRF, preset: preset)
+    }
+
+    /// The presets' names, for checking another command's --preset.
+    static func check(preset: String) throws {
+        guard presets.contains(preset) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", ")), got \(preset)") }
     }
 }
 

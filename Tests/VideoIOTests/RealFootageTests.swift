@@ -16,7 +16,7 @@ final class RealFootageTests: XCTestCase {
     func upscale(_ input: String, _ output: String, settings: EncoderSettings = EncoderSettings(preset: "ultrafast"),
                  options: DecodingOptions = DecodingOptions()) throws -> PipelineReport {
         try Grad.disabled {
-            try enhanceVideo(input: input, output: output, scale: 2, settings: settings, decoding: options,
+            try enhanceVideo(input: input, output: output, resize: .up(2), settings: settings, decoding: options,
                              enhance: { try resizeBicubic($0, .up(2)) }, progress: { _, _ in })
         }
     }
@@ -214,7 +214,7 @@ final class RealFootageTests: XCTestCase {
         for folder in [frames, out] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-frames:v", "10", frames + "/%04d.png"])
         try Grad.disabled {
-            _ = try enhanceVideo(input: frames + "/%04d.png", output: path("seq.mp4"), scale: 2, settings: EncoderSettings(preset: "ultrafast"),
+            _ = try enhanceVideo(input: frames + "/%04d.png", output: path("seq.mp4"), resize: .up(2), settings: EncoderSettings(preset: "ultrafast"),
                                  decoding: DecodingOptions(frameRate: 10), enhance: { try resizeBicubic($0, .up(2)) }, progress: { _, _ in })
         }
         XCTAssertEqual(try Media.frameTimes(path("seq.mp4")).map { ($0 * 10).rounded() }, (0..<10).map(Double.init))

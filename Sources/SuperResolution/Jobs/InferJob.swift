@@ -8,6 +8,8 @@ public enum UpscalingMethod: Equatable, Sendable, CustomStringConvertible {
     case bicubic, lanczos
     /// A checkpoint written by `hone finetune` or `hone pretrain`.
     case checkpoint(String)
+    /// The network attached to the input video by `hone pack`.
+    case attached
 
     /// `bicubic`, `lanczos`, or a checkpoint's path.
     public init(_ argument: String) {
@@ -23,6 +25,7 @@ public enum UpscalingMethod: Equatable, Sendable, CustomStringConvertible {
         case .bicubic: "bicubic"
         case .lanczos: "lanczos"
         case .checkpoint(let path): path
+        case .attached: "the network attached to the video"
         }
     }
 }
@@ -36,8 +39,10 @@ public struct Enhancer {
     public let enhance: (Tensor) throws -> Tensor
 
     /// `scale` is the kernels' factor (nil: 2); a checkpoint has its own, which `scale` must match.
-    /// - Throws: `FileError` naming a checkpoint that cannot be read; `UsageError` when it has another scale than `scale`.
-    public init(_ method: UpscalingMethod, scale requested: Int?) throws {
+    /// `video` holds the attachment of `.attached`.
+    /// - Throws: `FileError` naming a checkpoint or attachment that cannot be read, or a video with none;
+    ///   `UsageError` when the network has another scale than `scale`.
+    public init(_ method: UpscalingMethod, scale requested: Int?, video: String? = nil) throws {
         self.method = method
         switch method {
         case .bicubic, .lanczos:
@@ -50,7 +55,23 @@ public struct Enhancer {
                 throw UsageError("\(path) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
             }
             (enhance, scale, self.record) = (TiledUpscaler(model).callAsFunction, model.scale, record)
+        case .attached:
+            guard let video, video != "-" else { throw UsageError("--checkpoint is required when the input is standard input") }
+            guard let attachment = try Self.attachment(of: video) else {
+                throw FileError(video, "holds no network from `hone pack`; pass --checkpoint (a fine-tuned checkpoint, bicubic or lanczos)")
+            }
+            let (model, _) = try Delivery.decode(attachment.data, source: video)
+            if let requested, requested != model.scale {
+                throw UsageError("\(video) carries a ×\(model.scale) network; drop --scale or pass --scale \(model.scale)")
+            }
+            (enhance, scale, record) = (TiledUpscaler(model).callAsFunction, model.scale, nil)
         }
+    }
+
+    /// The network `hone pack` attached to `video`, if any.
+    /// - Throws: `VideoIOError` when the video cannot be read.
+    public static func attachment(of video: String) throws -> Attachment? {
+        try MediaInput(video).attachments.first { $0.mimeType == Delivery.mimeType }
     }
 }
 
@@ -96,7 +117,7 @@ public struct InferJob {
     /// - Throws: `UsageError` when no video is given and the method names none;
     ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left under either output name).
     public func run(_ observer: JobObserver) throws -> Report {
-        let enhancer = try Enhancer(method, scale: scale)
+        let enhancer = try Enhancer(method, scale: scale, video: video)
         guard let video = video ?? enhancer.record.flatMap({ $0.video.isEmpty ? nil : $0.video }) else {
             throw UsageError("--video is required with a baseline or a pretrained checkpoint")
         }
@@ -122,8 +143,8 @@ public struct InferJob {
         }
         defer { observer.finishStage() }
         let report = try Grad.disabled {
-            try enhanceVideo(input: video, output: outputPath, scale: s, settings: encoder, decoding: decoding, secondView: splitView,
-                             segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s)) }, enhance: { lr in
+            try enhanceVideo(input: video, output: outputPath, resize: .up(s), settings: encoder, decoding: decoding, secondView: splitView,
+                             segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s, video: video)) }, enhance: { lr in
                 let sr = try enhancer.enhance(lr)
                 try overshoot.add(sr, input: lr)
                 return sr
@@ -146,14 +167,18 @@ public struct InferJob {
     }
 
     /// What segments record of the method, so that `join` refuses to mix two:
-    /// a kernel and its scale, or a checkpoint's file name and a hash of its bytes
-    /// (64-bit FNV-1a, Fowler–Noll–Vo), the same on any machine.
-    static func identity(of method: UpscalingMethod, scale: Int) throws -> String {
-        guard case .checkpoint(let path) = method else { return "\(method) ×\(scale)" }
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw FileError(path, "cannot be read") }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return "\(URL(fileURLWithPath: path).lastPathComponent) (FNV-1a \(String(hash, radix: 16)))"
+    /// a kernel and its scale, or a checkpoint's (or attachment's) file name and its `fingerprint`.
+    static func identity(of method: UpscalingMethod, scale: Int, video: String) throws -> String {
+        switch method {
+        case .bicubic, .lanczos:
+            return "\(method) ×\(scale)"
+        case .checkpoint(let path):
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw FileError(path, "cannot be read") }
+            return "\(URL(fileURLWithPath: path).lastPathComponent) (FNV-1a \(fingerprint(bytes)))"
+        case .attached:
+            let attachment = try Enhancer.attachment(of: video)
+            return "\(attachment?.fileName ?? "attachment") (FNV-1a \(fingerprint(attachment?.data ?? Data())))"
+        }
     }
 }
 

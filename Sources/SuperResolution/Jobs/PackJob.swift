@@ -1,0 +1,109 @@
+import Autograd
+import Foundation
+import VideoIO
+
+/// `hone pack`: a small video plus what restores it. The sender holds the
+/// master, so it fine-tunes on exact pairs — the low-resolution frames the
+/// receiver will decode, codec artifacts included, against the master's — and
+/// ships what fine-tuning changed (`Delivery`) as a Matroska attachment beside
+/// the low-resolution video and the master's audio and subtitles.
+public struct PackJob {
+    public var master: String
+    /// A Matroska file; nil: `<master name>.hone.mkv` in the current folder.
+    public var output: String?
+    /// The receiver's upscale: 2 or 4.
+    public var scale = 2
+    /// The low-resolution stream's encoding (H.264; CRF, or a bit rate).
+    public var encoder = EncoderSettings(codec: .h264, crf: PackJob.defaultCRF)
+    public var tuning = Tuning.channelModulation
+    /// Passes over the frames.
+    public var epochs = PackJob.defaultEpochs
+    /// Config (pixel loss, learning rate); nil: the shipped configs/pack.yaml.
+    public var config: String?
+    /// Frames learned from per second (nil: every frame, unless they overflow the budget).
+    public var sampleRate: Double?
+    public var cacheBudget = FrameSampling.defaultBudget
+
+    public static let defaultCRF = 28
+    public static let defaultEpochs = 6
+
+    public init(master: String) { self.master = master }
+
+    public var outputPath: String { output ?? outputName(for: master, ".hone.mkv") }
+
+    public struct Report: Sendable {
+        public let output: String
+        public let frames: Int
+        /// Bytes of the low-resolution video stream and of the attachment.
+        public let videoBytes: Int, attachmentBytes: Int
+        /// Held-out frames' Y-PSNR/SSIM of bicubic, the base and the packed network on the decoded stream.
+        public let validation: [String: Score]
+        public let seconds: Double
+    }
+
+    /// - Throws: `UsageError` for an output that is not .mkv or a scale other than 2 or 4;
+    ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left).
+    public func run(_ observer: JobObserver) throws -> Report {
+        let start = Date()
+        guard [2, 4].contains(scale) else { throw UsageError("--scale must be 2 or 4, got \(scale)") }
+        guard URL(fileURLWithPath: outputPath).pathExtension.lowercased() == "mkv" else {
+            throw UsageError("a pack is a Matroska file, which can carry the network: -o \(outputPath) is not .mkv")
+        }
+        let lock = try OutputLock(outputPath, inputs: [master])
+        defer { withExtendedLifetime(lock) {} }
+        var settings = TrainingSettings()
+        (settings.scale, settings.config) = (scale, config)
+        let config = try settings.loadConfig(fallback: "configs/pack.yaml")
+        guard case .checkpoint(let basePath) = StartingModel.shipped.resolved(scale: scale, config: config) else {
+            throw UsageError("a pack needs the shipped ×\(scale) base with the config's model (\(config.model)): the receiver rebuilds from it")
+        }
+        let info = try MediaInput(master).info
+        let low = outputSize(width: info.width, height: info.height, .down(scale))
+        guard low.width * scale >= config.training.patch, low.height * scale >= config.training.patch else {
+            throw FileError(master, "\(info.width)×\(info.height) is too small to pack at ×\(scale)")
+        }
+
+        // Beside the output, so the final rename stays on one disk; removed whatever happens.
+        let folder = URL(fileURLWithPath: outputPath).deletingLastPathComponent()
+        let stream = folder.appendingPathComponent(".\(URL(fileURLWithPath: outputPath).lastPathComponent).stream-\(getpid()).mkv").path
+        let checkpoint = folder.appendingPathComponent(".\(URL(fileURLWithPath: outputPath).lastPathComponent).training-\(getpid()).ckpt").path
+        defer { unlink(stream); unlink(checkpoint) }
+
+        // 1. The low-resolution stream the receiver will decode, with the master's audio and subtitles.
+        let rate = encoder.bitRate.map { String(format: "%.0f kbit/s", Double($0) / 1000) } ?? "CRF \(encoder.crf)"
+        observer.report("\(master): \(info.width)×\(info.height) → \(low.width)×\(low.height) H.264 at \(rate)")
+        _ = try Grad.disabled {
+            try enhanceVideo(input: master, output: stream, resize: .down(scale), settings: encoder, enhance: { frame in
+                try resizeBicubic(try crop(frame, width: low.width * scale, height: low.height * scale), .down(scale))
+            }, progress: observer.progress("encode", unit: "frames"))
+        }
+        observer.finishStage()
+        let videoBytes = try FrameIndex(stream).videoBytes
+
+        // 2. Exact pairs: the decoded stream and the master, the same frames of each.
+        let sampling = FrameSampling(video: info, rate: sampleRate, budget: cacheBudget / 2)
+        let decode = observer.progress("decode", unit: "frames")
+        let inputs = try FrameCache(video: stream, sampling: sampling, progress: decode)
+        let targets = try FrameCache(video: master, sampling: sampling, progress: decode)
+        observer.finishStage()
+
+        // 3. Fine-tune from the shipped base on the pairs.
+        var run = try TrainingRun(output: checkpoint, resume: false, inputs: [master]) {
+            RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: master).standardizedFileURL.path, base: .checkpoint(basePath), epochs: epochs)
+        }
+        let (base, _) = try SRNet.load(checkpoint: basePath)
+        let (model, _) = try SRNet.load(checkpoint: basePath)
+        let trainer = try Trainer(model: model, config: config, frames: targets, inputs: .paired(inputs), tuning: tuning, epochs: epochs)
+        observer.report("\(targets.count) frame pairs: \(trainer.trainFrames.count) to train on, \(trainer.validationFrames.count) to validate; "
+                        + "tuning \(tuning.rawValue) (\((trainer.modulation?.parameters.map(\.tensor) ?? model.parameters).reduce(0) { $0 + $1.count }) numbers); "
+                        + "\(trainer.totalSteps) steps")
+        do { try run.train(trainer, trained: "packed", observer: observer) } catch is JobCancelled { throw JobCancelled() }
+        let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
+
+        // 4. One file: the stream, copied, with the network attached.
+        let data = try Delivery.encode(tuned, tuning: tuning, base: base, basePath: basePath, record: record)
+        try remux(stream, to: outputPath, attachments: [Attachment(fileName: Delivery.fileName(scale: scale), mimeType: Delivery.mimeType, data: data)])
+        return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count,
+                      validation: record.validation, seconds: Date().timeIntervalSince(start))
+    }
+}

@@ -1,0 +1,97 @@
+import CFFmpeg
+import Foundation
+
+/// A file carried inside a Matroska container beside its streams (fonts for
+/// subtitles, cover art, a network that restores the video).
+public struct Attachment: Sendable, Equatable {
+    public let fileName: String, mimeType: String
+    public let data: Data
+
+    public init(fileName: String, mimeType: String, data: Data) {
+        (self.fileName, self.mimeType, self.data) = (fileName, mimeType, data)
+    }
+}
+
+extension MediaInput {
+    /// The container's attachments (Matroska's; other containers have none).
+    public var attachments: [Attachment] {
+        streams.compactMap { stream in
+            let par = stream.pointee.codecpar.pointee
+            guard par.codec_type == AVMEDIA_TYPE_ATTACHMENT else { return nil }
+            func tag(_ key: String) -> String { av_dict_get(stream.pointee.metadata, key, nil, 0).map { String(cString: $0.pointee.value) } ?? "" }
+            let data = par.extradata.map { Data(bytes: $0, count: Int(max(par.extradata_size, 0))) } ?? Data()
+            return Attachment(fileName: tag("filename"), mimeType: tag("mimetype"), data: data)
+        }
+    }
+}
+
+/// Copies `input`'s video, audio and subtitle streams packet for packet (no
+/// re-encoding) into the Matroska file `output`, with its tags, and its
+/// attachments except those of a MIME type in `attachments`, which replace them.
+/// Written under a temporary name and renamed at the end.
+/// - Throws: `VideoIOError` naming the input, or the output (not .mkv, cannot be written).
+public func remux(_ input: String, to output: String, attachments: [Attachment]) throws {
+    let source = try MediaInput(input)
+    let target = try OutputTarget(output, pipeFormat: "matroska")
+    guard target.kind == .file, target.formatName == "matroska" else {
+        throw VideoIOError.cannotWrite(output, "attachments need a Matroska file (.mkv)")
+    }
+    var oc: UnsafeMutablePointer<AVFormatContext>?
+    guard avformat_alloc_output_context2(&oc, target.format, nil, target.writePath) >= 0, let oc else {
+        throw VideoIOError.cannotWrite(output, "cannot create the output container")
+    }
+    defer { avformat_free_context(oc) }
+    let replaced = Set(attachments.map(\.mimeType))
+    var copies: [Int32: UnsafeMutablePointer<AVStream>] = [:]
+    for stream in source.streams {
+        let par = stream.pointee.codecpar!
+        let kind = par.pointee.codec_type
+        guard [AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO, AVMEDIA_TYPE_SUBTITLE, AVMEDIA_TYPE_ATTACHMENT].contains(kind) else { continue }
+        if kind == AVMEDIA_TYPE_ATTACHMENT, let mime = av_dict_get(stream.pointee.metadata, "mimetype", nil, 0),
+           replaced.contains(String(cString: mime.pointee.value)) { continue }
+        guard let out = avformat_new_stream(oc, nil) else { throw VideoIOError.failed(output, "out of memory") }
+        avcodec_parameters_copy(out.pointee.codecpar, par)
+        out.pointee.codecpar.pointee.codec_tag = 0
+        out.pointee.time_base = stream.pointee.time_base
+        copyDescription(from: stream, to: out, in: oc)
+        if kind != AVMEDIA_TYPE_ATTACHMENT { copies[stream.pointee.index] = out }
+    }
+    for attachment in attachments {
+        guard let out = avformat_new_stream(oc, nil), let bytes = av_mallocz(attachment.data.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
+            throw VideoIOError.failed(output, "out of memory")
+        }
+        attachment.data.copyBytes(to: bytes.assumingMemoryBound(to: UInt8.self), count: attachment.data.count)
+        out.pointee.codecpar.pointee.codec_type = AVMEDIA_TYPE_ATTACHMENT
+        out.pointee.codecpar.pointee.extradata = bytes.assumingMemoryBound(to: UInt8.self)
+        out.pointee.codecpar.pointee.extradata_size = Int32(attachment.data.count)
+        av_dict_set(&out.pointee.metadata, "filename", attachment.fileName, 0)
+        av_dict_set(&out.pointee.metadata, "mimetype", attachment.mimeType, 0)
+    }
+    copyTags(source.format.pointee.metadata, into: &oc.pointee.metadata)
+
+    var r = avio_open(&oc.pointee.pb, target.writePath, AVIO_FLAG_WRITE)
+    guard r >= 0 else { throw VideoIOError.cannotWrite(output, ffmpegMessage(r)) }
+    var committed = false
+    defer { if !committed { avio_closep(&oc.pointee.pb); target.discard() } }
+    r = avformat_write_header(oc, nil)
+    guard r >= 0 else { throw writeError(r, output) }
+    guard let packet = av_packet_alloc() else { throw VideoIOError.failed(output, "out of memory") }
+    var owned: UnsafeMutablePointer<AVPacket>? = packet
+    defer { av_packet_free(&owned) }
+    while try source.read(into: packet) {
+        defer { av_packet_unref(packet) }
+        let index = packet.pointee.stream_index
+        guard let out = copies[index] else { continue }
+        av_packet_rescale_ts(packet, source.streams[Int(index)].pointee.time_base, out.pointee.time_base)
+        packet.pointee.stream_index = out.pointee.index
+        packet.pointee.pos = -1
+        r = av_interleaved_write_frame(oc, packet)
+        guard r >= 0 else { throw writeError(r, output) }
+    }
+    r = av_write_trailer(oc)
+    guard r >= 0 else { throw writeError(r, output) }
+    r = avio_closep(&oc.pointee.pb)
+    guard r >= 0 else { throw writeError(r, output) }
+    try target.commit()
+    committed = true
+}
