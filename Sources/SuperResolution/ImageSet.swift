@@ -99,8 +99,15 @@ public final class GroundTruth {
         scored = Array(Set((0..<min(count, last)).map { $0 * last / min(count, last) })).sorted()
     }
 
-    /// Scores every method; the truth's LPIPS features are computed once per frame.
+    /// Scores every method on the low-resolution clip; the truth's LPIPS features are computed once per frame.
     public func score(_ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], lpips: LPIPS,
+                      progress: (Int, Int) throws -> Void) throws -> [MethodScore] {
+        try score(outputs: methods.map { method in (method.name, { try method.enhance(self.lowRes.frame($0)) }) }, lpips: lpips, progress: progress)
+    }
+
+    /// Scores methods that make frame i of the truth's size from inputs of their own
+    /// (another encoding of the truth, say): `output(i)` is called for the scored frames and their successors.
+    public func score(outputs methods: [(name: String, output: (Int) throws -> Tensor)], lpips: LPIPS,
                       progress: (Int, Int) throws -> Void) throws -> [MethodScore] {
         var scores = methods.map { MethodScore(method: $0.name) }
         for (done, i) in scored.enumerated() {
@@ -109,8 +116,8 @@ public final class GroundTruth {
             let truthFeatures = try lpips.features(hr)
             for (m, method) in methods.enumerated() {
                 let start = Date()
-                let sr = try Grad.disabled { try method.enhance(lowRes.frame(i)) }
-                let srNext = try next.map { _ in try Grad.disabled { try method.enhance(lowRes.frame(i + 1)) } }
+                let sr = try Grad.disabled { try method.output(i) }
+                let srNext = try next.map { _ in try Grad.disabled { try method.output(i + 1) } }
                 scores[m].seconds += Date().timeIntervalSince(start)
                 scores[m].psnrY += Metrics.psnrY(sr, hr, border: scale)
                 scores[m].ssimY += Metrics.ssimY(sr, hr, border: scale)

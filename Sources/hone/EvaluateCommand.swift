@@ -17,14 +17,37 @@ struct EvaluateCommand: ParsableCommand {
             levels: mean and 99th percentile; see notebooks-notes/overshoot.md) and, for a \
             video, flicker (mean difference between the output's and the truth's frame-to-frame \
             change, in levels). The wall time of each stage is reported.
+            With --delivery, what `hone pack` is worth in bytes instead: for each --crf the \
+            master is packed, and the pack's stream is upscaled by its own network, the generic \
+            base and bicubic, next to x264 at full resolution over CRFs that bracket the same \
+            byte counts; bytes are the video stream's plus the attachment (no audio). Prints \
+            Bjøntegaard deltas (BD-rate, BD-PSNR; cubic fit, VCEG-M33) and writes the packs, \
+            results.json and rate-distortion.png into -o (default: <gt name>.delivery); \
+            running it again reuses finished packs and encodes.
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted (checkpoint saved).
             """)
 
     @Option(help: "The ground truth: a video, or a folder of images.")
     var gt: String
 
-    @Option(parsing: .unconditional, help: "Fine-tuning passes over the low-resolution frames.")
-    var epochs = 3
+    @Option(parsing: .unconditional, help: "Fine-tuning passes over the low-resolution frames. (default: 3; \(PackJob.defaultEpochs) with --delivery)")
+    var epochs: Int?
+
+    @Flag(help: "Score `hone pack` against full-resolution x264 at equal bytes (see above).")
+    var delivery = false
+
+    @Option(help: ArgumentHelp("With --delivery: the packs' x264 CRFs, comma-separated.", valueName: "crfs"),
+            transform: { text in
+                let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !values.isEmpty, values.allSatisfy({ $0.map { (0...51).contains($0) } ?? false }) else {
+                    throw ValidationError("--crf takes CRFs from 0 to 51 separated by commas (e.g. 18,23,28,33,38), got \(text)")
+                }
+                return values.map { $0! }
+            })
+    var crf: [Int] = [18, 23, 28, 33, 38]
+
+    @Option(help: "With --delivery: what packs tune (channel-modulation or all-weights).")
+    var tuning: Tuning = .channelModulation
 
     @Option(help: "The base model, scored and fine-tuned from. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
@@ -32,7 +55,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frames (or images) scored, spread through the ground truth.")
     var frames = 16
 
-    @Option(name: .shortAndLong, help: "Where to keep the fine-tuned checkpoint. (default: <gt name>.evaluate-x<scale>.ckpt in the current folder)")
+    @Option(name: .shortAndLong, help: "Where to keep the fine-tuned checkpoint (with --delivery, the folder of results). (default: <gt name>.evaluate-x<scale>.ckpt in the current folder)")
     var output: String?
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -42,19 +65,41 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
-        guard epochs >= 1, frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1") }
+        guard epochs ?? 1 >= 1, frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1") }
+        if delivery, crf.count < 4 { throw ValidationError("--delivery needs at least 4 CRFs for a Bjøntegaard fit, got \(crf.count)") }
     }
 
     func run() throws {
         Console.stdoutIsData = json
+        if delivery { return try runDelivery() }
         var job = EvaluateJob(groundTruth: gt)
-        (job.epochs, job.frames, job.output, job.settings) = (epochs, frames, output, sampling.applied(to: try training.settings()))
+        (job.epochs, job.frames, job.output, job.settings) = (epochs ?? 3, frames, output, sampling.applied(to: try training.settings()))
         job.start = checkpoint.map(StartingModel.init) ?? .shipped
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }
         say("×\(report.scale) on \(gt): \(report.frames) \(report.isVideo ? "frames" : "images") scored")
         printScores(report.methods)
         say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
+    }
+}
+
+extension EvaluateCommand {
+    func runDelivery() throws {
+        var job = DeliveryJob(master: gt)
+        (job.scale, job.crfs, job.frames, job.tuning, job.output) = (training.scale ?? 2, crf, frames, tuning, output)
+        job.epochs = epochs ?? PackJob.defaultEpochs
+        let report = try job.run(ConsoleObserver())
+        if json { return try Console.emitJSON(report) }
+        say("×\(report.scale) delivery of \(gt): \(report.frames) frames scored; bytes are video (+ attachment), no audio")
+        say("  method                 CRF      bytes   kbit/s   Y-PSNR   Y-SSIM   LPIPS")
+        for p in report.points.sorted(by: { ($0.method, $0.crf) < ($1.method, $1.crf) }) {
+            say("  " + p.method.padding(toLength: 21, withPad: " ", startingAt: 0)
+                  + String(format: "  %3d  %9d  %7.1f   %6.2f   %.4f   %.4f", p.crf, p.bytes, p.kbps, p.score.psnrY, p.score.ssimY, p.score.lpips))
+        }
+        for (name, value) in report.deltas.sorted(by: { $0.key < $1.key }) { say(String(format: "  %@: %+.2f", name, value)) }
+        say(report.crossoverKbps.map { String(format: "  the pack beats full-resolution x264 below about %.0f kbit/s", $0) }
+            ?? "  no crossover with full-resolution x264 in the measured range")
+        say("wrote \(job.folder)/results.json and \(report.plot)")
     }
 }
 

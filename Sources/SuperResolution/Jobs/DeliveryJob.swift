@@ -1,0 +1,174 @@
+import Autograd
+import Foundation
+import VideoIO
+
+/// `hone evaluate --delivery`: what a pack is worth in bytes. For each rate,
+/// the master is packed (`PackJob`) and the pack's stream is upscaled three
+/// ways — the pack's own network, the generic base, bicubic — and scored
+/// against the master beside x264 at full resolution over a CRF range that
+/// brackets the same byte counts. Bytes are the video stream's (plus the
+/// attachment for the pack); audio is left out of every count.
+public struct DeliveryJob {
+    public var master: String
+    public var scale = 2
+    /// The packs' CRFs.
+    public var crfs = [18, 23, 28, 33, 38]
+    /// Frames scored, spread through the master.
+    public var frames = 16
+    public var tuning = Tuning.channelModulation
+    public var epochs = PackJob.defaultEpochs
+    public var preset = "medium"
+    /// Folder for the packs, the x264 encodes, results.json and rate-distortion.png; nil: `<master name>.delivery`.
+    public var output: String?
+
+    public init(master: String) { self.master = master }
+
+    public var folder: String { output ?? outputName(for: master, ".delivery") }
+
+    /// One method at one rate.
+    public struct Point: Codable, Sendable {
+        public let method: String, crf: Int
+        /// Video stream plus attachment, and the attachment alone.
+        public let bytes: Int, attachmentBytes: Int
+        /// Average rate over the clip's duration.
+        public let kbps: Double
+        public let score: MethodScore
+    }
+
+    public struct Report: Codable, Sendable {
+        public let master: String, scale: Int, frames: Int, seconds: Double
+        public let points: [Point]
+        /// Bjøntegaard deltas on Y-PSNR, by comparison ("pack vs x264": rate in % and PSNR in dB).
+        public let deltas: [String: Double]
+        /// The rate (kbit/s) where the pack stops beating full-resolution x264 at equal bytes.
+        public let crossoverKbps: Double?
+        public let plot: String
+    }
+
+    /// The methods, as named in the report.
+    public static let pack = "pack", base = "stream + base", bicubic = "stream + bicubic", x264 = "x264 full resolution"
+
+    /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (finished packs and encodes are kept and reused).
+    public func run(_ observer: JobObserver) throws -> Report {
+        let start = Date()
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw FileError(folder, "cannot create the folder")
+        }
+        let info = try MediaInput(master).info
+        let low = outputSize(width: info.width, height: info.height, .down(scale))
+        let (w, h) = (low.width * scale, low.height * scale)
+        let seconds = max(info.duration, 1e-3)
+        func kbps(_ bytes: Int) -> Double { Double(bytes) * 8 / seconds / 1000 }
+
+        // The truth: the master's frames, cropped as a pack crops them.
+        let reader = try VideoReader(master)
+        let decode = observer.progress("decode", unit: "frames")
+        var decoded = 0
+        let truth = try FrameCache(source: master) {
+            guard let frame = try reader.next() else { return nil }
+            decoded += 1
+            try decode(decoded, max(decoded, info.estimatedFrames))
+            return try crop(frame.image, width: w, height: h)
+        }
+        observer.finishStage()
+        let gt = try GroundTruth(truth: truth, scale: scale, isVideo: true, count: frames)
+        let lpips = try LPIPS()
+        guard let basePath = ProjectFiles.find("checkpoints/base-x\(scale).safetensors") else {
+            throw UsageError("the shipped ×\(scale) base is not installed beside hone")
+        }
+        let (base, _) = try SRNet.load(checkpoint: basePath)
+
+        /// A video's frames, which must be the master's in number.
+        func videoFrames(_ path: String) throws -> FrameCache {
+            let cache = try FrameCache(video: path) { _, _ in }
+            guard cache.count == truth.count else { throw FileError(path, "has \(cache.count) frames, the master \(truth.count)") }
+            return cache
+        }
+        func score(_ methods: [(name: String, output: (Int) throws -> Tensor)]) throws -> [MethodScore] {
+            defer { observer.finishStage() }
+            return try gt.score(outputs: methods, lpips: lpips, progress: observer.progress("score", unit: "frames"))
+        }
+
+        var points: [Point] = []
+        for crf in crfs {
+            let path = folder + "/pack-crf\(crf).mkv"
+            if !FileManager.default.fileExists(atPath: path) {
+                observer.report("pack at CRF \(crf)")
+                var pack = PackJob(master: master)
+                (pack.output, pack.scale, pack.tuning, pack.epochs) = (path, scale, tuning, epochs)
+                pack.encoder = EncoderSettings(codec: .h264, crf: crf, preset: preset)
+                _ = try pack.run(observer)
+            }
+            guard let attachment = try Enhancer.attachment(of: path) else { throw FileError(path, "holds no network from `hone pack`") }
+            let stream = try videoFrames(path)
+            let packed = TiledUpscaler(try Delivery.decode(attachment.data, source: path).model)
+            let videoBytes = try FrameIndex(path).videoBytes
+            let scores = try score([(Self.pack, { try packed(stream.frame($0)) }), (Self.base, { try TiledUpscaler(base)(stream.frame($0)) }),
+                                    (Self.bicubic, { try resizeBicubic(stream.frame($0), .up(scale)) })])
+            for s in scores {
+                let bytes = videoBytes + (s.method == Self.pack ? attachment.data.count : 0)
+                points.append(Point(method: s.method, crf: crf, bytes: bytes, attachmentBytes: s.method == Self.pack ? attachment.data.count : 0,
+                                    kbps: kbps(bytes), score: s))
+            }
+            observer.report(String(format: "CRF %d: pack %.2f dB at %.0f kbit/s, stream + base %.2f dB, stream + bicubic %.2f dB",
+                                   crf, scores[0].psnrY, kbps(videoBytes + attachment.data.count), scores[1].psnrY, scores[2].psnrY))
+        }
+
+        // x264 at full resolution, from the packs' CRFs outwards until its bytes bracket theirs.
+        let packBytes = points.filter { $0.method == Self.pack }.map(\.bytes)
+        var fullCRFs = crfs.sorted()
+        func encodeFull(_ crf: Int) throws -> Int {
+            let path = folder + "/x264-crf\(crf).mkv"
+            if !FileManager.default.fileExists(atPath: path) {
+                observer.report("x264 at full resolution, CRF \(crf)")
+                _ = try Grad.disabled {
+                    try enhanceVideo(input: master, output: path, resize: .up(1), settings: EncoderSettings(codec: .h264, crf: crf, preset: preset),
+                                     enhance: { $0 }, progress: observer.progress("encode", unit: "frames"))
+                }
+                observer.finishStage()
+            }
+            let full = try videoFrames(path)
+            let score = try score([(Self.x264, { try crop(full.frame($0), width: w, height: h) })])[0]
+            let bytes = try FrameIndex(path).videoBytes
+            points.append(Point(method: Self.x264, crf: crf, bytes: bytes, attachmentBytes: 0, kbps: kbps(bytes), score: score))
+            return bytes
+        }
+        var fullBytes = try fullCRFs.map(encodeFull)
+        while let most = fullCRFs.last, most < 51, fullBytes.min()! > packBytes.min()! {
+            fullCRFs.append(min(51, most + 5))
+            fullBytes.append(try encodeFull(fullCRFs.last!))
+        }
+        while let least = fullCRFs.first, least > 0, fullBytes.max()! < packBytes.max()! {
+            fullCRFs.insert(max(0, least - 5), at: 0)
+            fullBytes.append(try encodeFull(fullCRFs.first!))
+        }
+
+        // Bjøntegaard deltas and the plot.
+        func curve(_ method: String) -> [RatePoint] {
+            points.filter { $0.method == method }.map { RatePoint(bytes: $0.bytes, psnr: $0.score.psnrY) }.sorted { $0.bytes < $1.bytes }
+        }
+        let (packCurve, x264Curve, baseCurve) = (curve(Self.pack), curve(Self.x264), curve(Self.base))
+        // The low-rate half: the points below the median pack rate, at least the 4 a cubic fit needs.
+        let lowLimit = packCurve[min(packCurve.count - 1, max(3, packCurve.count / 2))].bytes
+        let lowHalf = { (c: [RatePoint]) in Array(c.filter { $0.bytes <= lowLimit }.count >= 4 ? c.filter { $0.bytes <= lowLimit } : Array(c.prefix(4))) }
+        var deltas: [String: Double] = [:]
+        deltas["BD-rate pack vs x264 (%)"] = Bjontegaard.rate(anchor: x264Curve, test: packCurve)
+        deltas["BD-PSNR pack vs x264 (dB)"] = Bjontegaard.psnr(anchor: x264Curve, test: packCurve)
+        deltas["BD-rate pack vs x264, low-rate half (%)"] = Bjontegaard.rate(anchor: lowHalf(x264Curve), test: lowHalf(packCurve))
+        deltas["BD-rate pack vs stream + base (%)"] = Bjontegaard.rate(anchor: baseCurve, test: packCurve)
+        deltas["BD-PSNR pack vs stream + base (dB)"] = Bjontegaard.psnr(anchor: baseCurve, test: packCurve)
+        let crossover = Bjontegaard.crossover(anchor: x264Curve, test: packCurve).map(kbps)
+        let plot = folder + "/rate-distortion.png"
+        try Still.writePNG(rateDistortionPlot([Self.pack, Self.base, Self.bicubic, Self.x264].map { method in
+            (method, points.filter { $0.method == method }.map { ($0.kbps, $0.score.psnrY) })
+        }), to: plot)
+        let report = Report(master: master, scale: scale, frames: gt.scored.count, seconds: Date().timeIntervalSince(start), points: points,
+                            deltas: deltas, crossoverKbps: crossover, plot: plot)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try encoder.encode(report).write(to: URL(fileURLWithPath: folder + "/results.json"), options: .atomic) } catch {
+            throw FileError(folder + "/results.json", "cannot write")
+        }
+        return report
+    }
+}
