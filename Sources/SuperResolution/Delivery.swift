@@ -31,7 +31,7 @@ public final class ChannelModulation {
 
     /// The scales' gradients from the weights' (after `backward`): with
     /// W[o, k] = s[o] · W₀[o, k], ∂L/∂s[o] = Σₖ ∂L/∂W[o, k] · W₀[o, k].
-    func projectGradients() {
+    public func projectGradients() {
         for (weight, start, scale) in convolutions {
             guard let g = weight.gradData else { continue }
             let (out, perChannel) = (weight.shape[0], weight.count / weight.shape[0])
@@ -47,7 +47,7 @@ public final class ChannelModulation {
     }
 
     /// The weights from their start and the scales (after each update).
-    func fold() {
+    public func fold() {
         for (weight, start, scale) in convolutions {
             let perChannel = weight.count / weight.shape[0]
             for k in 0..<weight.count { weight.data[k] = scale.data[k / perChannel] * start[k] }
@@ -70,7 +70,7 @@ public enum Delivery {
     /// The attachment for `tuned`, fine-tuned from `base` (the shipped base file at `basePath`).
     /// The channel scales are recovered from the weights: s[o] = ⟨W[o], W₀[o]⟩ / ⟨W₀[o], W₀[o]⟩.
     /// - Throws: `FileError` naming the base when it cannot be read.
-    public static func encode(_ tuned: SRNet, tuning: Tuning, base: SRNet, basePath: String, record: RunRecord) throws -> Data {
+    public static func encode(_ tuned: SRNet, tuning: Tuning, base: SRNet, basePath: String) throws -> Data {
         guard let baseBytes = FileManager.default.contents(atPath: basePath) else { throw FileError(basePath, "cannot be read") }
         let start = Dictionary(uniqueKeysWithValues: base.namedTensors().map { ($0.name, $0.tensor) })
         var tensors: [(name: String, tensor: Tensor)] = []
@@ -85,9 +85,9 @@ public enum Delivery {
             }
             tensors.append((ChannelModulation.scaleName(name), scale))
         }
+        // What rebuilding needs, no more: the model's config comes with the base.
         let metadata = ["hone.format": format, "hone.tuning": tuning.rawValue, "hone.scale": "\(tuned.scale)",
-                        "hone.config": record.config.json(), "hone.base": URL(fileURLWithPath: basePath).lastPathComponent,
-                        "hone.base_fingerprint": fingerprint(baseBytes), "hone.validation": record.metadata["hone.validation"] ?? "{}"]
+                        "hone.base": URL(fileURLWithPath: basePath).lastPathComponent, "hone.base_fingerprint": fingerprint(baseBytes)]
         return try Checkpoint(tensors: tensors, metadata: metadata).encoded(precision: .float16)
     }
 

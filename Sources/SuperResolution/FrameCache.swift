@@ -18,9 +18,11 @@ public final class FrameCache {
     private let base: UnsafeMutablePointer<UInt8>
     private let length: Int
 
-    /// The frames of a video that `sampling` keeps (every frame by default); the video must keep one size.
+    /// The frames of a video that `sampling` keeps (every frame by default), each
+    /// through `transform` when given (a crop, a turn); the video must keep one size.
     /// - Throws: `FileError` when the cache's disk lacks the room (checked before decoding).
-    public convenience init(video: String, sampling: FrameSampling = .everyFrame, progress: (Int, Int) throws -> Void) throws {
+    public convenience init(video: String, sampling: FrameSampling = .everyFrame, transform: ((Tensor) throws -> Tensor)? = nil,
+                            progress: (Int, Int) throws -> Void) throws {
         let reader = try VideoReader(video)
         let info = reader.info
         let (w, h) = (info.width, info.height)
@@ -38,7 +40,7 @@ public final class FrameCache {
             }
             kept += 1
             try progress(kept, max(kept, expected))
-            return frame.image
+            return try transform?(frame.image) ?? frame.image
         }
     }
 

@@ -1,10 +1,10 @@
 import Foundation
 
-/// One encoding of a video: its size in bytes and its Y-PSNR (dB) against the truth.
+/// One encoding of a video: its rate (bytes, or kbit/s: any unit, the same
+/// for every point compared) and its Y-PSNR (dB) against the truth.
 public struct RatePoint: Codable, Sendable, Equatable {
-    public let bytes: Int
-    public let psnr: Double
-    public init(bytes: Int, psnr: Double) { (self.bytes, self.psnr) = (bytes, psnr) }
+    public let rate: Double, psnr: Double
+    public init(rate: Double, psnr: Double) { (self.rate, self.psnr) = (rate, psnr) }
 }
 
 /// Bjøntegaard deltas between two rate-distortion curves (G. Bjøntegaard,
@@ -18,14 +18,14 @@ public enum Bjontegaard {
     /// (−20: the test needs 20% fewer bytes for the same quality).
     /// nil when a curve has fewer than 4 points or the curves share no PSNR range.
     public static func rate(anchor: [RatePoint], test: [RatePoint]) -> Double? {
-        meanDifference(anchor.map { ($0.psnr, log10(Double($0.bytes))) }, test.map { ($0.psnr, log10(Double($0.bytes))) })
+        meanDifference(anchor.map { ($0.psnr, log10($0.rate)) }, test.map { ($0.psnr, log10($0.rate)) })
             .map { (pow(10, $0) - 1) * 100 }
     }
 
     /// The test's mean PSNR difference from the anchor at equal rate, in dB.
     /// nil when a curve has fewer than 4 points or the curves share no rate range.
     public static func psnr(anchor: [RatePoint], test: [RatePoint]) -> Double? {
-        meanDifference(anchor.map { (log10(Double($0.bytes)), $0.psnr) }, test.map { (log10(Double($0.bytes)), $0.psnr) })
+        meanDifference(anchor.map { (log10($0.rate), $0.psnr) }, test.map { (log10($0.rate), $0.psnr) })
     }
 
     /// The mean of (test fit − anchor fit) of y over the x range both cover.
@@ -39,25 +39,25 @@ public enum Bjontegaard {
     /// The rate at which `test` starts to need more bytes than `anchor` for the
     /// same PSNR, going up from the lowest rate both reach (piecewise linear in
     /// log rate); nil when one curve is better over the whole shared range.
-    public static func crossover(anchor: [RatePoint], test: [RatePoint]) -> Int? {
+    public static func crossover(anchor: [RatePoint], test: [RatePoint]) -> Double? {
         func psnr(_ curve: [RatePoint], at logRate: Double) -> Double {
-            let c = curve.sorted { $0.bytes < $1.bytes }
-            for (p, q) in zip(c, c.dropFirst()) where log10(Double(q.bytes)) >= logRate {
-                let (x0, x1) = (log10(Double(p.bytes)), log10(Double(q.bytes)))
+            let c = curve.sorted { $0.rate < $1.rate }
+            for (p, q) in zip(c, c.dropFirst()) where log10(q.rate) >= logRate {
+                let (x0, x1) = (log10(p.rate), log10(q.rate))
                 return p.psnr + (q.psnr - p.psnr) * (logRate - x0) / max(x1 - x0, 1e-12)
             }
             return c.last!.psnr
         }
         guard anchor.count >= 2, test.count >= 2 else { return nil }
-        let lo = log10(Double(max(anchor.map(\.bytes).min()!, test.map(\.bytes).min()!)))
-        let hi = log10(Double(min(anchor.map(\.bytes).max()!, test.map(\.bytes).max()!)))
+        let lo = log10(max(anchor.map(\.rate).min()!, test.map(\.rate).min()!))
+        let hi = log10(min(anchor.map(\.rate).max()!, test.map(\.rate).max()!))
         guard hi > lo else { return nil }
         let steps = 400
         var previous = psnr(test, at: lo) - psnr(anchor, at: lo)
         for k in 1...steps {
             let x = lo + (hi - lo) * Double(k) / Double(steps)
             let gap = psnr(test, at: x) - psnr(anchor, at: x)
-            if gap.sign != previous.sign { return Int(pow(10, x).rounded()) }
+            if gap.sign != previous.sign { return pow(10, x) }
             previous = gap
         }
         return nil

@@ -85,6 +85,9 @@ public struct VideoInfo: Sendable {
     /// A single picture (a PNG, a JPEG), not a video.
     public let isStill: Bool
     public let fieldOrder: FieldOrder
+
+    /// The display rotation in quarter turns counterclockwise, 0…3.
+    public var quarterTurns: Int { ((Int((rotation / 90).rounded()) % 4) + 4) % 4 }
 }
 
 /// An opened media file or URL: its demuxer and its best video stream.

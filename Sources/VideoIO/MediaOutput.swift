@@ -128,7 +128,7 @@ func copyDescription(from input: UnsafeMutablePointer<AVStream>, to output: Unsa
 }
 
 /// `image` [1, c, h, w] turned `quarterTurns` × 90° counterclockwise (as a display matrix's angle).
-func rotated(_ image: Tensor, quarterTurns: Int) -> Tensor {
+public func rotated(_ image: Tensor, quarterTurns: Int) -> Tensor {
     let (h, w) = (image.shape[2], image.shape[3])
     let (oh, ow) = quarterTurns % 2 == 1 ? (w, h) : (h, w)
     let channels = image.shape[1]
@@ -209,7 +209,7 @@ public final class MediaOutput {
         }
         // MP4 and MOV carry a rotation tag; elsewhere the pixels are turned, so players show the same picture.
         let holdsRotation = ["mp4", "mov", "3gp", "3g2", "ipod"].contains(formatName)
-        turns = holdsRotation || !turnsPixels ? 0 : ((Int((input.info.rotation / 90).rounded()) % 4) + 4) % 4
+        turns = holdsRotation || !turnsPixels ? 0 : input.info.quarterTurns
         (encodedWidth, encodedHeight) = turns % 2 == 1 ? (height, width) : (width, height)
         if encoding.needsEvenSize, width % 2 != 0 || height % 2 != 0 {
             throw VideoIOError.cannotWrite(path, "\(encoding.name) in 4:2:0 needs even sizes, got \(width)×\(height)")

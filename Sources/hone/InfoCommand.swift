@@ -7,7 +7,7 @@ import VideoIO
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a video's stream as Hone reads it: size, rate, frames, colour, rotation.")
+        abstract: "Show a video's stream as Hone reads it: size, rate, frames, colour, rotation, attachments.")
 
     @Argument(help: "The video (any file or URL FFmpeg reads).")
     var video: String
@@ -27,6 +27,10 @@ struct InfoCommand: ParsableCommand {
               scan       \(i.fieldOrder)\(i.fieldOrder.isInterlaced ? " (deinterlaced with bwdif unless --deinterlace off)" : "")
               rotation   \(i.rotation == 0 ? "none" : String(format: "%.0f° counterclockwise: kept as a tag in MP4 and MOV outputs, turned into the pixels in others", i.rotation))
             """)
+        for a in video == "-" ? [] : try MediaInput(video).attachments {
+            say("  attached   \(a.fileName) (\(a.mimeType), \(kilobytes(a.data.count)))"
+                + (a.mimeType == Delivery.mimeType ? ": the network from `hone pack`, which `hone infer --video` uses" : ""))
+        }
         guard decode else { return }
         let observer = ConsoleObserver()
         let progress = observer.progress("decode", unit: "frames")

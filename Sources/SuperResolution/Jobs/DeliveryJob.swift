@@ -55,21 +55,12 @@ public struct DeliveryJob {
             throw FileError(folder, "cannot create the folder")
         }
         let info = try MediaInput(master).info
-        let low = outputSize(width: info.width, height: info.height, .down(scale))
-        let (w, h) = (low.width * scale, low.height * scale)
         let seconds = max(info.duration, 1e-3)
         func kbps(_ bytes: Int) -> Double { Double(bytes) * 8 / seconds / 1000 }
 
-        // The truth: the master's frames, cropped as a pack crops them.
-        let reader = try VideoReader(master)
-        let decode = observer.progress("decode", unit: "frames")
-        var decoded = 0
-        let truth = try FrameCache(source: master) {
-            guard let frame = try reader.next() else { return nil }
-            decoded += 1
-            try decode(decoded, max(decoded, info.estimatedFrames))
-            return try crop(frame.image, width: w, height: h)
-        }
+        // The truth: the master's frames as a pack shows them (cropped, upright).
+        let asPacked = PackJob.asPacked(info, scale: scale)
+        let truth = try FrameCache(video: master, transform: asPacked, progress: observer.progress("decode", unit: "frames"))
         observer.finishStage()
         let gt = try GroundTruth(truth: truth, scale: scale, isVideo: true, count: frames)
         let lpips = try LPIPS()
@@ -78,9 +69,9 @@ public struct DeliveryJob {
         }
         let (base, _) = try SRNet.load(checkpoint: basePath)
 
-        /// A video's frames, which must be the master's in number.
-        func videoFrames(_ path: String) throws -> FrameCache {
-            let cache = try FrameCache(video: path) { _, _ in }
+        /// A video's frames (through `transform`), which must be the master's in number.
+        func videoFrames(_ path: String, transform: ((Tensor) throws -> Tensor)? = nil) throws -> FrameCache {
+            let cache = try FrameCache(video: path, transform: transform) { _, _ in }
             guard cache.count == truth.count else { throw FileError(path, "has \(cache.count) frames, the master \(truth.count)") }
             return cache
         }
@@ -118,7 +109,8 @@ public struct DeliveryJob {
         let packBytes = points.filter { $0.method == Self.pack }.map(\.bytes)
         var fullCRFs = crfs.sorted()
         func encodeFull(_ crf: Int) throws -> Int {
-            let path = folder + "/x264-crf\(crf).mkv"
+            // MP4, which keeps a rotation as a tag: its frames decode as the master's and are shown as the truth is.
+            let path = folder + "/x264-crf\(crf).mp4"
             if !FileManager.default.fileExists(atPath: path) {
                 observer.report("x264 at full resolution, CRF \(crf)")
                 _ = try Grad.disabled {
@@ -127,8 +119,8 @@ public struct DeliveryJob {
                 }
                 observer.finishStage()
             }
-            let full = try videoFrames(path)
-            let score = try score([(Self.x264, { try crop(full.frame($0), width: w, height: h) })])[0]
+            let full = try videoFrames(path, transform: asPacked)
+            let score = try score([(Self.x264, { full.frame($0) })])[0]
             let bytes = try FrameIndex(path).videoBytes
             points.append(Point(method: Self.x264, crf: crf, bytes: bytes, attachmentBytes: 0, kbps: kbps(bytes), score: score))
             return bytes
@@ -145,19 +137,22 @@ public struct DeliveryJob {
 
         // Bjøntegaard deltas and the plot.
         func curve(_ method: String) -> [RatePoint] {
-            points.filter { $0.method == method }.map { RatePoint(bytes: $0.bytes, psnr: $0.score.psnrY) }.sorted { $0.bytes < $1.bytes }
+            points.filter { $0.method == method }.map { RatePoint(rate: $0.kbps, psnr: $0.score.psnrY) }.sorted { $0.rate < $1.rate }
         }
         let (packCurve, x264Curve, baseCurve) = (curve(Self.pack), curve(Self.x264), curve(Self.base))
         // The low-rate half: the points below the median pack rate, at least the 4 a cubic fit needs.
-        let lowLimit = packCurve[min(packCurve.count - 1, max(3, packCurve.count / 2))].bytes
-        let lowHalf = { (c: [RatePoint]) in Array(c.filter { $0.bytes <= lowLimit }.count >= 4 ? c.filter { $0.bytes <= lowLimit } : Array(c.prefix(4))) }
+        let lowLimit = packCurve[min(packCurve.count - 1, max(3, packCurve.count / 2))].rate
+        func lowHalf(_ c: [RatePoint]) -> [RatePoint] {
+            let low = c.filter { $0.rate <= lowLimit }
+            return low.count >= 4 ? low : Array(c.prefix(4))
+        }
         var deltas: [String: Double] = [:]
         deltas["BD-rate pack vs x264 (%)"] = Bjontegaard.rate(anchor: x264Curve, test: packCurve)
         deltas["BD-PSNR pack vs x264 (dB)"] = Bjontegaard.psnr(anchor: x264Curve, test: packCurve)
         deltas["BD-rate pack vs x264, low-rate half (%)"] = Bjontegaard.rate(anchor: lowHalf(x264Curve), test: lowHalf(packCurve))
         deltas["BD-rate pack vs stream + base (%)"] = Bjontegaard.rate(anchor: baseCurve, test: packCurve)
         deltas["BD-PSNR pack vs stream + base (dB)"] = Bjontegaard.psnr(anchor: baseCurve, test: packCurve)
-        let crossover = Bjontegaard.crossover(anchor: x264Curve, test: packCurve).map(kbps)
+        let crossover = Bjontegaard.crossover(anchor: x264Curve, test: packCurve)
         let plot = folder + "/rate-distortion.png"
         try Still.writePNG(rateDistortionPlot([Self.pack, Self.base, Self.bicubic, Self.x264].map { method in
             (method, points.filter { $0.method == method }.map { ($0.kbps, $0.score.psnrY) })

@@ -41,6 +41,16 @@ public struct PackJob {
         public let seconds: Double
     }
 
+    /// A master's frame [1, 3, h, w] as its pack's stream shows it at full size: cropped at the right
+    /// and bottom to scale × the stream's size (`outputSize`), and turned upright (Matroska has no rotation tag).
+    public static func asPacked(_ info: VideoInfo, scale: Int) -> (Tensor) throws -> Tensor {
+        let low = outputSize(width: info.width, height: info.height, .down(scale))
+        return { frame in
+            let cropped = try crop(frame, width: low.width * scale, height: low.height * scale)
+            return info.quarterTurns == 0 ? cropped : rotated(cropped, quarterTurns: info.quarterTurns)
+        }
+    }
+
     /// - Throws: `UsageError` for an output that is not .mkv or a scale other than 2 or 4;
     ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left).
     public func run(_ observer: JobObserver) throws -> Report {
@@ -80,11 +90,12 @@ public struct PackJob {
         observer.finishStage()
         let videoBytes = try FrameIndex(stream).videoBytes
 
-        // 2. Exact pairs: the decoded stream and the master, the same frames of each.
+        // 2. Exact pairs: the decoded stream and the master, the same frames of each,
+        //    the master's cropped and turned as the stream's were.
         let sampling = FrameSampling(video: info, rate: sampleRate, budget: cacheBudget / 2)
         let decode = observer.progress("decode", unit: "frames")
         let inputs = try FrameCache(video: stream, sampling: sampling, progress: decode)
-        let targets = try FrameCache(video: master, sampling: sampling, progress: decode)
+        let targets = try FrameCache(video: master, sampling: sampling, transform: Self.asPacked(info, scale: scale), progress: decode)
         observer.finishStage()
 
         // 3. Fine-tune from the shipped base on the pairs.
@@ -101,7 +112,7 @@ public struct PackJob {
         let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
 
         // 4. One file: the stream, copied, with the network attached.
-        let data = try Delivery.encode(tuned, tuning: tuning, base: base, basePath: basePath, record: record)
+        let data = try Delivery.encode(tuned, tuning: tuning, base: base, basePath: basePath)
         try remux(stream, to: outputPath, attachments: [Attachment(fileName: Delivery.fileName(scale: scale), mimeType: Delivery.mimeType, data: data)])
         return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count,
                       validation: record.validation, seconds: Date().timeIntervalSince(start))

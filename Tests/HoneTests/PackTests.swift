@@ -1,0 +1,85 @@
+import Foundation
+import SuperResolution
+import TestSupport
+import VideoIO
+import XCTest
+
+/// `hone pack` then `hone infer --video PACK`: one file that plays at low
+/// resolution anywhere and carries the network that restores it.
+final class PackTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try Media.temporaryFolder("pack") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    func hone(_ args: [String]) throws -> CLITests.Result { try CLITests.run(args, directory: dir) }
+
+    /// testsrc2 with a tone and a subtitle, 2 s at 25 fps, 200×120 (not a multiple of 4 wide: the pack crops it to 200×120 → 100×60).
+    func makeMaster() throws -> String {
+        let srt = path("subs.srt")
+        try "1\n00:00:00,000 --> 00:00:01,500\nhello\n".write(toFile: srt, atomically: true, encoding: .utf8)
+        let master = path("master.mkv")
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=202x122:rate=25", "-f", "lavfi", "-i", "sine=frequency=440", "-i", srt, "-t", "2",
+                          "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt", "-shortest", master])
+        return master
+    }
+
+    func testPackThenInferRoundTrip() throws {
+        let master = try makeMaster()
+        let pack = try hone(["pack", "--video", master, "-o", path("clip.hone.mkv"), "--epochs", "1", "--preset", "ultrafast"])
+        XCTAssertEqual(pack.status, 0, pack.stderr)
+        XCTAssert(pack.stdout.contains("wrote ") && pack.stdout.contains("network"), pack.stdout)
+        // A low-resolution H.264 video with the master's audio and subtitles, and the network attached.
+        let video = try Media.probe(path("clip.hone.mkv"), stream: "v:0", "stream=codec_name,width,height,nb_read_frames", countFrames: true)
+        XCTAssertEqual(video["codec_name"], "h264")
+        XCTAssertEqual([video["width"], video["height"]], ["100", "60"])
+        XCTAssertEqual(video["nb_read_frames"], "50")
+        XCTAssertEqual(try Media.probe(path("clip.hone.mkv"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+        XCTAssertEqual(try Media.probe(path("clip.hone.mkv"), stream: "s:0", "stream=codec_name")["codec_name"], "subrip")
+        let tags = try Media.probe(path("clip.hone.mkv"), stream: "t:0", "stream_tags=filename,mimetype")
+        XCTAssertEqual(tags["TAG:mimetype"], Delivery.mimeType)
+        XCTAssertEqual(tags["TAG:filename"], "hone-x2.safetensors")
+        // The attachment as any tool extracts it is the one Hone reads, and a valid half-precision safetensors file.
+        _ = try? Media.ffmpeg(["-dump_attachment:t:0", path("extracted.safetensors"), "-i", path("clip.hone.mkv")])
+        let extracted = try Data(contentsOf: URL(fileURLWithPath: path("extracted.safetensors")))
+        XCTAssertEqual(extracted, try MediaInput(path("clip.hone.mkv")).attachments.first?.data)
+        let checkpoint = try Checkpoint.parse(extracted, path: "extracted")
+        XCTAssertEqual(checkpoint.metadata["hone.format"], "hone-delivery-1")
+        XCTAssertLessThan(extracted.count, 12_000, "channel modulation: a few kB")
+
+        let infer = try hone(["infer", "--video", path("clip.hone.mkv"), "-o", path("up.mkv"), "--preset", "ultrafast"])
+        XCTAssertEqual(infer.status, 0, infer.stderr)
+        XCTAssert(infer.stdout.contains("attached"), infer.stdout)
+        let up = try Media.probe(path("up.mkv"), stream: "v:0", "stream=width,height,nb_read_frames", countFrames: true)
+        XCTAssertEqual([up["width"], up["height"], up["nb_read_frames"]], ["200", "120", "50"])
+        XCTAssertEqual(try Media.probe(path("up.mkv"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+        XCTAssertEqual(try Media.probe(path("up.mkv"), stream: "t", "stream=index"), [:], "the upscaled video carries no network")
+        let info = try hone(["info", path("clip.hone.mkv")])
+        XCTAssert(info.stdout.contains("hone-x2.safetensors") && info.stdout.contains(Delivery.mimeType), info.stdout)
+    }
+
+    /// A corrupt attachment, one from another format, or none: one line naming the pack, a hint, exit 1; nothing written.
+    func testBadAttachmentsGetOneLineAndAHint() throws {
+        let master = try makeMaster()
+        try Media.ffmpeg(["-i", master, "-map", "0", "-c", "copy", path("plain.mkv")])
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: path("junk.bin")))
+        try remux(path("plain.mkv"), to: path("corrupt.mkv"), attachments: [Attachment(fileName: "hone-x2.safetensors", mimeType: Delivery.mimeType,
+                                                                                        data: Data("not a checkpoint".utf8))])
+        let foreign = try Checkpoint(tensors: [], metadata: ["hone.format": "hone-delivery-9"]).encoded()
+        try remux(path("plain.mkv"), to: path("foreign.mkv"), attachments: [Attachment(fileName: "hone-x2.safetensors", mimeType: Delivery.mimeType, data: foreign)])
+        for (name, words) in [("corrupt.mkv", "corrupt"), ("foreign.mkv", "another format"), ("plain.mkv", "holds no network")] {
+            let r = try hone(["infer", "--video", path(name), "-o", path("out-\(name)")])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, r.stderr)
+            XCTAssert(r.stderr.contains(path(name)) && r.stderr.contains(words) && r.stderr.contains("--checkpoint"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out-\(name)")))
+        }
+        // --checkpoint overrides the attachment.
+        let r = try hone(["infer", "--video", path("corrupt.mkv"), "--checkpoint", "bicubic", "-o", path("bicubic.mkv"), "--preset", "ultrafast"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // A pack must be Matroska.
+        let mp4 = try hone(["pack", "--video", master, "-o", path("clip.mp4")])
+        XCTAssertEqual(mp4.status, 64, mp4.stderr)
+        XCTAssert(mp4.stderr.contains(".mkv"), mp4.stderr)
+    }
+}
