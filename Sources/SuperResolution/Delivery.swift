@@ -106,7 +106,7 @@ public enum Delivery {
               let scale = m["hone.scale"].flatMap({ Int($0) }), [2, 4].contains(scale) else {
             throw FileError(source, "its Hone attachment is of another format (\(m["hone.format"] ?? "none")) than this Hone reads (\(format))" + hint)
         }
-        guard let basePath = ProjectFiles.find("checkpoints/base-x\(scale).safetensors"), let baseBytes = FileManager.default.contents(atPath: basePath) else {
+        guard let basePath = try? shippedBase(scale: scale), let baseBytes = FileManager.default.contents(atPath: basePath) else {
             throw FileError(source, "its network needs Hone's shipped ×\(scale) base, which is not installed beside hone" + hint)
         }
         guard fingerprint(baseBytes) == m["hone.base_fingerprint"] else {

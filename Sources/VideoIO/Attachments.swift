@@ -26,8 +26,8 @@ extension MediaInput {
 }
 
 /// Copies `input`'s video, audio and subtitle streams packet for packet (no
-/// re-encoding) into the Matroska file `output`, with its tags, and its
-/// attachments except those of a MIME type in `attachments`, which replace them.
+/// re-encoding) into the Matroska file `output`, with its tags, its
+/// attachments except those of a MIME type in `attachments`, and `attachments`.
 /// Written under a temporary name and renamed at the end.
 /// - Throws: `VideoIOError` naming the input, or the output (not .mkv, cannot be written).
 public func remux(_ input: String, to output: String, attachments: [Attachment]) throws {

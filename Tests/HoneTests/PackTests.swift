@@ -13,13 +13,16 @@ final class PackTests: XCTestCase {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
     func hone(_ args: [String]) throws -> CLITests.Result { try CLITests.run(args, directory: dir) }
 
-    /// testsrc2 with a tone and a subtitle, 2 s at 25 fps, 200×120 (not a multiple of 4 wide: the pack crops it to 200×120 → 100×60).
+    /// testsrc2 with a tone, a subtitle and an attached file (as a font would be), 2 s at 25 fps,
+    /// 202×122 (not multiples of 4: the pack crops it to 200×120 → 100×60).
     func makeMaster() throws -> String {
         let srt = path("subs.srt")
         try "1\n00:00:00,000 --> 00:00:01,500\nhello\n".write(toFile: srt, atomically: true, encoding: .utf8)
+        try "credits".write(toFile: path("notes.txt"), atomically: true, encoding: .utf8)
         let master = path("master.mkv")
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=202x122:rate=25", "-f", "lavfi", "-i", "sine=frequency=440", "-i", srt, "-t", "2",
-                          "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt", "-shortest", master])
+                          "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt",
+                          "-attach", path("notes.txt"), "-metadata:s:t", "mimetype=text/plain", "-shortest", master])
         return master
     }
 
@@ -35,13 +38,15 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(video["nb_read_frames"], "50")
         XCTAssertEqual(try Media.probe(path("clip.hone.mkv"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
         XCTAssertEqual(try Media.probe(path("clip.hone.mkv"), stream: "s:0", "stream=codec_name")["codec_name"], "subrip")
-        let tags = try Media.probe(path("clip.hone.mkv"), stream: "t:0", "stream_tags=filename,mimetype")
+        XCTAssertEqual(try Media.probe(path("clip.hone.mkv"), stream: "t:0", "stream_tags=mimetype")["TAG:mimetype"], "text/plain",
+                       "the master's own attachments are kept")
+        let tags = try Media.probe(path("clip.hone.mkv"), stream: "t:1", "stream_tags=filename,mimetype")
         XCTAssertEqual(tags["TAG:mimetype"], Delivery.mimeType)
         XCTAssertEqual(tags["TAG:filename"], "hone-x2.safetensors")
         // The attachment as any tool extracts it is the one Hone reads, and a valid half-precision safetensors file.
-        _ = try? Media.ffmpeg(["-dump_attachment:t:0", path("extracted.safetensors"), "-i", path("clip.hone.mkv")])
+        _ = try? Media.ffmpeg(["-dump_attachment:t:1", path("extracted.safetensors"), "-i", path("clip.hone.mkv")])
         let extracted = try Data(contentsOf: URL(fileURLWithPath: path("extracted.safetensors")))
-        XCTAssertEqual(extracted, try MediaInput(path("clip.hone.mkv")).attachments.first?.data)
+        XCTAssertEqual(extracted, try MediaInput(path("clip.hone.mkv")).attachments.last?.data)
         let checkpoint = try Checkpoint.parse(extracted, path: "extracted")
         XCTAssertEqual(checkpoint.metadata["hone.format"], "hone-delivery-1")
         XCTAssertLessThan(extracted.count, 12_000, "channel modulation: a few kB")
@@ -77,7 +82,15 @@ final class PackTests: XCTestCase {
         // --checkpoint overrides the attachment.
         let r = try hone(["infer", "--video", path("corrupt.mkv"), "--checkpoint", "bicubic", "-o", path("bicubic.mkv"), "--preset", "ultrafast"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        // A pack must be Matroska.
+        // Interrupted while learning: exit 130, and nothing is left beside the master (no pack, no stream, no checkpoint).
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        let stopped = try CLITests.run(["pack", "--video", master, "-o", path("stopped.mkv"), "--epochs", "50"], interruptAfter: 4,
+                                       signal: SIGTERM, directory: dir)
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), before)
+        // A pack must be Matroska, from a video file.
+        let stdin = try hone(["pack", "--video", "-"])
+        XCTAssertEqual(stdin.status, 64, stdin.stderr)
         let mp4 = try hone(["pack", "--video", master, "-o", path("clip.mp4")])
         XCTAssertEqual(mp4.status, 64, mp4.stderr)
         XCTAssert(mp4.stderr.contains(".mkv"), mp4.stderr)

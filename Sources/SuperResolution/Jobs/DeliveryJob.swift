@@ -64,10 +64,7 @@ public struct DeliveryJob {
         observer.finishStage()
         let gt = try GroundTruth(truth: truth, scale: scale, isVideo: true, count: frames)
         let lpips = try LPIPS()
-        guard let basePath = ProjectFiles.find("checkpoints/base-x\(scale).safetensors") else {
-            throw UsageError("the shipped ×\(scale) base is not installed beside hone")
-        }
-        let (base, _) = try SRNet.load(checkpoint: basePath)
+        let (base, _) = try SRNet.load(checkpoint: try shippedBase(scale: scale))
 
         /// A video's frames (through `transform`), which must be the master's in number.
         func videoFrames(_ path: String, transform: ((Tensor) throws -> Tensor)? = nil) throws -> FrameCache {

@@ -131,7 +131,7 @@ public struct InferJob {
         let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video,
                                               segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" } ?? ".hone-x\(s).\(still ? "png" : "mp4")")
         if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
-        let inputs = [video, method.description]
+        let inputs = if case .checkpoint(let path) = method { [video, path] } else { [video] }
         let locks = try (outputPath == "-" ? [] : [OutputLock(outputPath, inputs: inputs)])
             + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }

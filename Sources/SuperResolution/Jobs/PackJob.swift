@@ -2,6 +2,16 @@ import Autograd
 import Foundation
 import VideoIO
 
+/// The shipped base for `scale`, which packs are made from and rebuilt on.
+/// - Throws: `FileError` when it is not installed beside hone.
+func shippedBase(scale: Int) throws -> String {
+    let relative = "checkpoints/base-x\(scale).safetensors"
+    guard let path = ProjectFiles.find(relative) else {
+        throw FileError(relative, "not found beside hone, in share/hone above it, or in the current folder (HONE_HOME names Hone's folder)")
+    }
+    return path
+}
+
 /// `hone pack`: a small video plus what restores it. The sender holds the
 /// master, so it fine-tunes on exact pairs — the low-resolution frames the
 /// receiver will decode, codec artifacts included, against the master's — and
@@ -64,10 +74,13 @@ public struct PackJob {
         var settings = TrainingSettings()
         (settings.scale, settings.config) = (scale, config)
         let config = try settings.loadConfig(fallback: "configs/pack.yaml")
-        guard case .checkpoint(let basePath) = StartingModel.shipped.resolved(scale: scale, config: config) else {
-            throw UsageError("a pack needs the shipped ×\(scale) base with the config's model (\(config.model)): the receiver rebuilds from it")
+        let basePath = try shippedBase(scale: scale)
+        guard StartingModel.shipped.resolved(scale: scale, config: config) == .checkpoint(basePath) else {
+            throw UsageError("a pack starts from the shipped ×\(scale) base, which the receiver rebuilds from: the config's model must be its own")
         }
+        if master == "-" { throw UsageError("a pack needs a video file: standard input cannot be read twice (to encode and to learn)") }
         let info = try MediaInput(master).info
+        if info.isStill { throw FileError(master, "is a single picture; a pack holds a video") }
         let low = outputSize(width: info.width, height: info.height, .down(scale))
         guard low.width * scale >= config.training.patch, low.height * scale >= config.training.patch else {
             throw FileError(master, "\(info.width)×\(info.height) is too small to pack at ×\(scale)")
@@ -111,9 +124,10 @@ public struct PackJob {
         do { try run.train(trainer, trained: "packed", observer: observer) } catch is JobCancelled { throw JobCancelled() }
         let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
 
-        // 4. One file: the stream, copied, with the network attached.
+        // 4. One file: the stream, copied, with the network attached beside the master's own attachments (subtitle fonts).
         let data = try Delivery.encode(tuned, tuning: tuning, base: base, basePath: basePath)
-        try remux(stream, to: outputPath, attachments: [Attachment(fileName: Delivery.fileName(scale: scale), mimeType: Delivery.mimeType, data: data)])
+        let kept = try MediaInput(master).attachments.filter { $0.mimeType != Delivery.mimeType }
+        try remux(stream, to: outputPath, attachments: kept + [Attachment(fileName: Delivery.fileName(scale: scale), mimeType: Delivery.mimeType, data: data)])
         return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count,
                       validation: record.validation, seconds: Date().timeIntervalSince(start))
     }
