@@ -6,33 +6,52 @@ import VideoIO
 /// Compact Neural Video Delivery via Content-aware Feature Modulation", ICCV
 /// 2021): every convolution's output channels get a learned scale, and the
 /// biases and PReLU slopes are tuned as they are — under 1% of the weights.
-/// A scale after a convolution is the same as scaling that channel's weights,
-/// so it is folded into them: the model stays an ordinary `SRNet`.
+/// With a `rank`, each convolution's weights also get a low-rank change
+/// (LoRA, Hu et al., ICLR 2022): W = s ⊙ W₀ + U·V, U [out, rank] starting at
+/// zero, V [rank, in·k·k]. All of it is folded into the weights after each
+/// step, so the model stays an ordinary `SRNet`.
 public final class ChannelModulation {
-    /// What the optimiser updates: `<conv>.channel_scale` ([out channels], starting at 1), biases, slopes.
+    /// The rank `Tuning.lowRank` uses.
+    public static let rank = 2
+    /// What the optimiser updates: `<conv>.channel_scale` ([out], starting at 1),
+    /// `<conv>.delta_out` and `<conv>.delta_in` (with a rank), biases, slopes.
     public let parameters: [(name: String, tensor: Tensor)]
-    /// Each convolution's weights, their values at the start, and their scales.
-    private let convolutions: [(weight: Tensor, start: [Float], scale: Tensor)]
+    /// Each convolution's weights, their values at the start, scales, and low-rank factors.
+    private let convolutions: [(weight: Tensor, start: [Float], scale: Tensor, factors: (u: Tensor, v: Tensor)?)]
 
-    public init(_ model: SRNet) {
-        var parameters: [(String, Tensor)] = [], convolutions: [(Tensor, [Float], Tensor)] = []
+    public init(_ model: SRNet, rank: Int = 0, seed: UInt64 = 1) {
+        var rng = SeededRandom(seed: seed)
+        var parameters: [(String, Tensor)] = [], convolutions: [(Tensor, [Float], Tensor, (u: Tensor, v: Tensor)?)] = []
         for (name, t) in model.namedTensors() where t.requiresGrad {
             guard t.shape.count == 4 else { parameters.append((name, t)); continue }
-            let scale = Tensor(shape: [t.shape[0]], requiresGrad: true)
+            let (out, perChannel) = (t.shape[0], t.count / t.shape[0])
+            let scale = Tensor(shape: [out], requiresGrad: true)
             scale.fill(1)
-            convolutions.append((t, Array(UnsafeBufferPointer(start: t.data, count: t.count)), scale))
-            parameters.append((Self.scaleName(name), scale))
+            parameters.append((Self.names(name).scale, scale))
+            var factors: (u: Tensor, v: Tensor)?
+            if rank > 0 {
+                // U at zero, so tuning starts exactly at the base; V as a layer's Kaiming-uniform weights.
+                let (u, v) = (Tensor(zeros: [out, rank], requiresGrad: true), Tensor(shape: [rank, perChannel], requiresGrad: true))
+                let bound = 1 / Float(perChannel).squareRoot()
+                for i in 0..<v.count { v.data[i] = rng.uniform(-bound, bound) }
+                parameters += [(Self.names(name).out, u), (Self.names(name).in, v)]
+                factors = (u, v)
+            }
+            convolutions.append((t, Array(UnsafeBufferPointer(start: t.data, count: t.count)), scale, factors))
         }
         (self.parameters, self.convolutions) = (parameters, convolutions)
     }
 
-    /// The name of a convolution weight's channel scales.
-    static func scaleName(_ weight: String) -> String { String(weight.dropLast(".weight".count)) + ".channel_scale" }
+    /// The names of a convolution weight's channel scales and low-rank factors.
+    static func names(_ weight: String) -> (scale: String, out: String, in: String) {
+        let layer = String(weight.dropLast(".weight".count))
+        return (layer + ".channel_scale", layer + ".delta_out", layer + ".delta_in")
+    }
 
-    /// The scales' gradients from the weights' (after `backward`): with
-    /// W[o, k] = s[o] · W₀[o, k], ∂L/∂s[o] = Σₖ ∂L/∂W[o, k] · W₀[o, k].
+    /// The tuned tensors' gradients from the weights' G = ∂L/∂W (after `backward`):
+    /// ∂L/∂s[o] = Σₖ G[o, k] · W₀[o, k], ∂L/∂U = G·Vᵀ, ∂L/∂V = Uᵀ·G.
     public func projectGradients() {
-        for (weight, start, scale) in convolutions {
+        for (weight, start, scale, factors) in convolutions {
             guard let g = weight.gradData else { continue }
             let (out, perChannel) = (weight.shape[0], weight.count / weight.shape[0])
             let gs = scale.gradBuffer()
@@ -43,14 +62,44 @@ public final class ChannelModulation {
                     gs[o] = total
                 }
             }
+            guard let (u, v) = factors else { continue }
+            let rank = u.shape[1]
+            let (gu, gv) = (u.gradBuffer(), v.gradBuffer())
+            gu.update(repeating: 0, count: u.count)
+            gv.update(repeating: 0, count: v.count)
+            for o in 0..<out {
+                for j in 0..<rank {
+                    let uo = u.data[o * rank + j]
+                    var total: Float = 0
+                    for k in 0..<perChannel {
+                        let gk = g[o * perChannel + k]
+                        total += gk * v.data[j * perChannel + k]
+                        gv[j * perChannel + k] += uo * gk
+                    }
+                    gu[o * rank + j] = total
+                }
+            }
         }
     }
 
-    /// The weights from their start and the scales (after each update).
+    /// The weights from their start, the scales and the factors (after each update).
     public func fold() {
-        for (weight, start, scale) in convolutions {
-            let perChannel = weight.count / weight.shape[0]
-            for k in 0..<weight.count { weight.data[k] = scale.data[k / perChannel] * start[k] }
+        for (weight, start, scale, factors) in convolutions {
+            Self.fold(into: weight.data, start: start, scale: scale.data, factors: factors.map { (UnsafePointer($0.u.data), UnsafePointer($0.v.data)) },
+                      out: weight.shape[0], rank: factors?.u.shape[1] ?? 0)
+        }
+    }
+
+    /// W[o, k] = s[o] · W₀[o, k] + Σⱼ U[o, j] · V[j, k], for `out` rows of W₀'s length / out.
+    static func fold(into w: UnsafeMutablePointer<Float>, start: [Float], scale: UnsafePointer<Float>,
+                     factors: (u: UnsafePointer<Float>, v: UnsafePointer<Float>)?, out: Int, rank: Int) {
+        let perChannel = start.count / out
+        for o in 0..<out {
+            for k in 0..<perChannel {
+                var value = scale[o] * start[o * perChannel + k]
+                if let (u, v) = factors { for j in 0..<rank { value += u[o * rank + j] * v[j * perChannel + k] } }
+                w[o * perChannel + k] = value
+            }
         }
     }
 }
@@ -67,26 +116,21 @@ public enum Delivery {
     /// The format this version of Hone writes and reads.
     static let format = "hone-delivery-1"
 
-    /// The attachment for `tuned`, fine-tuned from `base` (the shipped base file at `basePath`).
-    /// The channel scales are recovered from the weights: s[o] = ⟨W[o], W₀[o]⟩ / ⟨W₀[o], W₀[o]⟩.
-    /// - Throws: `FileError` naming the base when it cannot be read.
-    public static func encode(_ tuned: SRNet, tuning: Tuning, base: SRNet, basePath: String) throws -> Data {
+    /// The attachment for a pack's training checkpoint (`Trainer.checkpoint`: the
+    /// model, and with modulation its tensors under `modulation.`), tuned from the
+    /// shipped base file at `basePath`: every model tensor, or the modulation's alone.
+    /// - Throws: `FileError` naming the base when it cannot be read, or `path` when the checkpoint lacks the modulation.
+    public static func encode(_ checkpoint: Checkpoint, tuning: Tuning, basePath: String, path: String) throws -> Data {
         guard let baseBytes = FileManager.default.contents(atPath: basePath) else { throw FileError(basePath, "cannot be read") }
-        let start = Dictionary(uniqueKeysWithValues: base.namedTensors().map { ($0.name, $0.tensor) })
-        var tensors: [(name: String, tensor: Tensor)] = []
-        for (name, t) in tuned.namedTensors() {
-            guard tuning == .channelModulation, t.shape.count == 4, let w0 = start[name] else { tensors.append((name, t)); continue }
-            let (out, perChannel) = (t.shape[0], t.count / t.shape[0])
-            let scale = Tensor(shape: [out])
-            for o in 0..<out {
-                var (dot, norm) = (0.0, 0.0)
-                for k in (o * perChannel)..<((o + 1) * perChannel) { dot += Double(t.data[k] * w0.data[k]); norm += Double(w0.data[k] * w0.data[k]) }
-                scale.data[o] = norm > 0 ? Float(dot / norm) : 1
-            }
-            tensors.append((ChannelModulation.scaleName(name), scale))
+        let tensors: [(name: String, tensor: Tensor)]
+        if tuning == .allWeights {
+            tensors = checkpoint.tensors.filter { !$0.name.hasPrefix("modulation.") }
+        } else {
+            tensors = checkpoint.tensors.filter { $0.name.hasPrefix("modulation.") }.map { (String($0.name.dropFirst("modulation.".count)), $0.tensor) }
+            guard !tensors.isEmpty else { throw FileError(path, "holds no channel modulation") }
         }
         // What rebuilding needs, no more: the model's config comes with the base.
-        let metadata = ["hone.format": format, "hone.tuning": tuning.rawValue, "hone.scale": "\(tuned.scale)",
+        let metadata = ["hone.format": format, "hone.tuning": tuning.rawValue, "hone.scale": checkpoint.metadata["hone.scale"] ?? "",
                         "hone.base": URL(fileURLWithPath: basePath).lastPathComponent, "hone.base_fingerprint": fingerprint(baseBytes)]
         return try Checkpoint(tensors: tensors, metadata: metadata).encoded(precision: .float16)
     }
@@ -112,21 +156,26 @@ public enum Delivery {
         guard fingerprint(baseBytes) == m["hone.base_fingerprint"] else {
             throw FileError(source, "its network was made from another ×\(scale) base (\(m["hone.base"] ?? "?")) than the one shipped with this Hone" + hint)
         }
+        func stored(_ name: String, _ shape: [Int]) throws -> Tensor? {
+            guard let t = file[name] else { return nil }
+            guard t.shape == shape else { throw FileError(source, "its Hone attachment's \(name) has shape \(t.shape), not \(shape)" + hint) }
+            return t
+        }
         let (model, _) = try SRNet.load(checkpoint: basePath)
         for (name, t) in model.namedTensors() {
-            let stored = tuning == .channelModulation && t.shape.count == 4 ? ChannelModulation.scaleName(name) : name
-            guard let saved = file[stored] else {
-                // Channel modulation leaves the rest of the base as it is.
-                if tuning == .channelModulation { continue }
-                throw FileError(source, "its Hone attachment has no tensor \(stored)" + hint)
-            }
-            let expected = stored == name ? t.shape : [t.shape[0]]
-            guard saved.shape == expected else { throw FileError(source, "its Hone attachment's \(stored) has shape \(saved.shape), not \(expected)" + hint) }
-            if stored == name {
+            if tuning != .allWeights, t.shape.count == 4 {
+                // Channel modulation leaves what it does not name as the base has it.
+                let (out, names) = (t.shape[0], ChannelModulation.names(name))
+                let rank = file[names.out]?.shape.last ?? 0
+                guard let scale = try stored(names.scale, [out]) else { continue }
+                let factors = rank > 0 ? (try stored(names.out, [out, rank]), try stored(names.in, [rank, t.count / out])) : (nil, nil)
+                if rank > 0, factors.0 == nil || factors.1 == nil { throw FileError(source, "its Hone attachment lacks half of \(name)'s low-rank change" + hint) }
+                ChannelModulation.fold(into: t.data, start: Array(UnsafeBufferPointer(start: t.data, count: t.count)), scale: scale.data,
+                                       factors: rank > 0 ? (UnsafePointer(factors.0!.data), UnsafePointer(factors.1!.data)) : nil, out: out, rank: rank)
+            } else if let saved = try stored(name, t.shape) {
                 t.data.update(from: saved.data, count: t.count)
-            } else {
-                let perChannel = t.count / t.shape[0]
-                for k in 0..<t.count { t.data[k] *= saved.data[k / perChannel] }
+            } else if tuning == .allWeights {
+                throw FileError(source, "its Hone attachment has no tensor \(name)" + hint)
             }
         }
         return (model, tuning)

@@ -25,6 +25,8 @@ public enum Tuning: String, Sendable, CaseIterable {
     case allWeights = "all-weights"
     /// A scale per output channel of each convolution, with the biases and PReLU slopes (`ChannelModulation`).
     case channelModulation = "channel-modulation"
+    /// Channel modulation plus a low-rank change of each convolution's weights (`ChannelModulation.rank`).
+    case lowRank = "low-rank"
 }
 
 /// Fine-tunes a model on one video's own frames: high-resolution crops of the
@@ -69,7 +71,11 @@ public final class Trainer {
             }
         }
         (self.model, self.config, self.frames, self.inputs, self.epochs) = (model, config, frames, inputs, epochs)
-        modulation = tuning == .channelModulation ? ChannelModulation(model) : nil
+        modulation = switch tuning {
+        case .allWeights: nil
+        case .channelModulation: ChannelModulation(model)
+        case .lowRank: ChannelModulation(model, rank: ChannelModulation.rank, seed: config.training.seed)
+        }
         let every = t.validationEvery
         let held = (0..<frames.count).filter { $0 % every == every / 2 }
         // At most 16 validation frames, spread through the video.
@@ -197,7 +203,12 @@ public final class Trainer {
     /// Keeps a copy of the weights when `score` is the best validation yet.
     public func record(_ score: Score) {
         guard score.psnr > (best?.score.psnr ?? -.infinity) else { return }
-        best = (score, model.namedTensors().map { $0.tensor.detached() })
+        best = (score, kept.map { $0.tensor.detached() })
+    }
+
+    /// What a checkpoint keeps: the model's tensors, and with channel modulation its own under `modulation.`.
+    var kept: [(name: String, tensor: Tensor)] {
+        model.namedTensors() + (modulation?.parameters.map { ("modulation." + $0.name, $0.tensor) } ?? [])
     }
 
     /// The best weights so far as the model (the current ones before any
@@ -205,7 +216,7 @@ public final class Trainer {
     /// `resume.` with the optimiser's state and position, so `resume(from:)`
     /// continues exactly; a finished run's checkpoint is the model alone.
     public func checkpoint(metadata: [String: String]) -> Checkpoint {
-        let named = model.namedTensors()
+        let named = kept
         var meta = metadata
         meta["hone.step"] = "\(step)"
         meta["hone.rng"] = "\(rng.state)"

@@ -26,53 +26,64 @@ final class DeliveryTests: XCTestCase {
         XCTAssert((2486.44...4593.60).contains(crossing), "\(crossing)")
     }
 
-    /// ∂L/∂scale from the projected weight gradients equals finite differences of the loss.
-    func testChannelModulationGradientMatchesFiniteDifferences() throws {
+    /// ∂L/∂(scale, U, V) from the projected weight gradients equals finite differences of the loss.
+    func testChannelModulationGradientsMatchFiniteDifferences() throws {
         let model = try SRNet(ModelConfig(channels: 4, blocks: 1, activation: .prelu, unet: false), scale: 2, seed: 3)
         var rng = SeededRandom(seed: 5)
         // Small weights keep the ReLUs away from their kinks within a finite-difference step.
         for t in model.parameters { for i in 0..<t.count { t.data[i] = rng.uniform(-0.2, 0.2) } }
-        let modulation = ChannelModulation(model)
+        let modulation = ChannelModulation(model, rank: 2)
+        // U starts at zero, where ∂L/∂V is zero: move it off to check both.
+        for (name, t) in modulation.parameters where name.hasSuffix(".delta_out") { for i in 0..<t.count { t.data[i] = rng.uniform(-0.1, 0.1) } }
+        modulation.fold()
         let x = Tensor.uniform([1, 3, 6, 5], rng: &rng), r = Tensor.uniform([1, 3, 12, 10], rng: &rng)
         func loss() throws -> Tensor { try sum(try mul(try model(x), r)) }
         model.zeroGrad()
         try loss().backward()
         modulation.projectGradients()
-        for (name, scale) in modulation.parameters where name.hasSuffix(".channel_scale") {
-            for o in 0..<scale.count {
-                let analytic = scale.grad![o], kept = scale.data[o], eps: Float = 1e-3
-                scale.data[o] = kept + eps; modulation.fold()
+        var checked = 0
+        for (name, t) in modulation.parameters where name.contains(".channel_scale") || name.contains(".delta_") {
+            for i in stride(from: 0, to: t.count, by: max(1, t.count / 6)) {
+                let analytic = t.grad![i], kept = t.data[i], eps: Float = 1e-3
+                t.data[i] = kept + eps; modulation.fold()
                 let up = try Grad.disabled { try loss().item }
-                scale.data[o] = kept - eps; modulation.fold()
+                t.data[i] = kept - eps; modulation.fold()
                 let down = try Grad.disabled { try loss().item }
-                scale.data[o] = kept; modulation.fold()
-                XCTAssertEqual(analytic, (up - down) / (2 * eps), accuracy: 0.05 + 1e-2 * abs(analytic), "\(name)[\(o)]")
+                t.data[i] = kept; modulation.fold()
+                XCTAssertEqual(analytic, (up - down) / (2 * eps), accuracy: 0.05 + 1e-2 * abs(analytic), "\(name)[\(i)]")
+                checked += 1
             }
         }
+        XCTAssertGreaterThan(checked, 50)
     }
 
-    /// Tuned scales, biases and slopes travel in half precision and rebuild the tuned model from the shipped base.
+    /// Tuned tensors travel in half precision and rebuild the tuned model from the shipped base.
     func testAttachmentRebuildsTheTunedModelFromTheShippedBase() throws {
-        let (base, _) = try SRNet.load(checkpoint: Self.basePath)
-        let (tuned, _) = try SRNet.load(checkpoint: Self.basePath)
-        let modulation = ChannelModulation(tuned)
-        var rng = SeededRandom(seed: 9)
-        for (_, t) in modulation.parameters { for i in 0..<t.count { t.data[i] += rng.uniform(-0.1, 0.1) } }
-        modulation.fold()
+        var sizes: [Tuning: Int] = [:]
         for tuning in Tuning.allCases {
-            let data = try Delivery.encode(tuned, tuning: tuning, base: base, basePath: Self.basePath)
+            let (tuned, _) = try SRNet.load(checkpoint: Self.basePath)
+            let modulation = ChannelModulation(tuned, rank: tuning == .lowRank ? ChannelModulation.rank : 0)
+            var rng = SeededRandom(seed: 9)
+            for (_, t) in modulation.parameters { for i in 0..<t.count { t.data[i] += rng.uniform(-0.1, 0.1) } }
+            modulation.fold()
+            let trained = Checkpoint(tensors: tuned.namedTensors() + modulation.parameters.map { ("modulation." + $0.name, $0.tensor) },
+                                     metadata: ["hone.scale": "2"])
+            let data = try Delivery.encode(trained, tuning: tuning, basePath: Self.basePath, path: "run.ckpt")
             let (rebuilt, read) = try Delivery.decode(data, source: "clip.mkv")
             XCTAssertEqual(read, tuning)
             for ((name, a), (_, b)) in zip(tuned.namedTensors(), rebuilt.namedTensors()) {
-                let worst = zip(a.array, b.array).map { abs($0 - $1) / max(abs($0), 1e-3) }.max()!
-                XCTAssertLessThan(worst, 2e-3, "\(tuning) \(name): half precision keeps 3 digits")
+                let worst = zip(a.array, b.array).map { abs($0 - $1) / max(abs($0), 1e-2) }.max()!
+                XCTAssertLessThan(worst, 5e-3, "\(tuning) \(name): half precision keeps 3 digits")
             }
-            let expected = tuning == .channelModulation ? 1486 : tuned.parameterCount
-            XCTAssertLessThan(data.count, 2 * expected + 8000, "\(tuning): \(data.count) bytes")
+            sizes[tuning] = data.count
         }
+        XCTAssertLessThan(sizes[.channelModulation]!, 6_000, "1,486 numbers in half precision (3 kB) and a header of their names")
+        XCTAssertLessThan(sizes[.lowRank]!, sizes[.allWeights]! / 10)
+        let (base, _) = try SRNet.load(checkpoint: Self.basePath)
+        let foreignData = try Delivery.encode(Checkpoint(tensors: base.namedTensors(), metadata: ["hone.scale": "2"]), tuning: .allWeights,
+                                              basePath: Self.basePath, path: "run.ckpt")
         // Another format, another base, or garbage: one line naming the pack, with the way out.
-        var foreign = try Checkpoint.parse(try Delivery.encode(tuned, tuning: .channelModulation, base: base, basePath: Self.basePath),
-                                           path: "x")
+        var foreign = try Checkpoint.parse(foreignData, path: "x")
         foreign.metadata["hone.format"] = "hone-delivery-9"
         foreign.metadata["hone.base_fingerprint"] = "0"
         let otherBase = { () -> Data in var c = foreign; c.metadata["hone.format"] = "hone-delivery-1"; return try! c.encoded() }()

@@ -115,17 +115,17 @@ public struct PackJob {
         var run = try TrainingRun(output: checkpoint, resume: false, inputs: [master]) {
             RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: master).standardizedFileURL.path, base: .checkpoint(basePath), epochs: epochs)
         }
-        let (base, _) = try SRNet.load(checkpoint: basePath)
         let (model, _) = try SRNet.load(checkpoint: basePath)
         let trainer = try Trainer(model: model, config: config, frames: targets, inputs: .paired(inputs), tuning: tuning, epochs: epochs)
         observer.report("\(targets.count) frame pairs: \(trainer.trainFrames.count) to train on, \(trainer.validationFrames.count) to validate; "
                         + "tuning \(tuning.rawValue) (\((trainer.modulation?.parameters.map(\.tensor) ?? model.parameters).reduce(0) { $0 + $1.count }) numbers); "
                         + "\(trainer.totalSteps) steps")
         do { try run.train(trainer, trained: "packed", observer: observer) } catch is JobCancelled { throw JobCancelled() }
-        let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
+        let trained = try Checkpoint.load(checkpoint)
+        let record = try RunRecord(trained, path: checkpoint)
 
         // 4. One file: the stream, copied, with the network attached beside the master's own attachments (subtitle fonts).
-        let data = try Delivery.encode(tuned, tuning: tuning, base: base, basePath: basePath)
+        let data = try Delivery.encode(trained, tuning: tuning, basePath: basePath, path: checkpoint)
         let kept = try MediaInput(master).attachments.filter { $0.mimeType != Delivery.mimeType }
         try remux(stream, to: outputPath, attachments: kept + [Attachment(fileName: Delivery.fileName(scale: scale), mimeType: Delivery.mimeType, data: data)])
         return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count,
