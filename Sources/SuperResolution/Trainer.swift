@@ -81,7 +81,7 @@ public final class Trainer {
         // At most 16 validation frames, spread through the video.
         validationFrames = held.count <= 16 ? held : (0..<16).map { held[$0 * held.count / 16] }
         trainFrames = (0..<frames.count).filter { $0 % every != every / 2 }
-        self.stepsPerEpoch = stepsPerEpoch ?? max(1, (trainFrames.count * t.patchesPerFrame + t.batch - 1) / t.batch)
+        self.stepsPerEpoch = stepsPerEpoch ?? Self.stepsPerEpoch(pictures: frames.count, config: config)
         loss = try SRLoss(config.loss, vggWeights: vggWeights)
         // Scales decay towards 1, not 0: modulation is not decayed.
         optimizer = Adam.adamW(modulation?.parameters.map(\.tensor) ?? model.parameters, learningRate: t.learningRate,
@@ -104,6 +104,14 @@ public final class Trainer {
             return "has \(pictures) \(unit); training needs at least \(needed) (one in validation_every \(every), the \(needed)th, is held out for validation)"
         }
         return nil
+    }
+
+    /// An epoch's steps for `pictures` under `config`: ⌈training pictures × patches per picture / batch⌉,
+    /// where one picture in `validation_every` is held out.
+    public static func stepsPerEpoch(pictures: Int, config: HoneConfig) -> Int {
+        let t = config.training
+        let training = (0..<pictures).filter { $0 % t.validationEvery != t.validationEvery / 2 }.count
+        return max(1, (training * t.patchesPerFrame + t.batch - 1) / t.batch)
     }
 
     /// Whether the perceptual terms are on at this step (the config's `perceptual_start`).

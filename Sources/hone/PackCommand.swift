@@ -40,7 +40,7 @@ struct PackCommand: ParsableCommand {
     @Option(help: "What fine-tuning changes and the attachment carries: channel-modulation (a scale per channel with the biases: a few kB) or all-weights (every weight in half precision).")
     var tuning: Tuning = .channelModulation
 
-    @Option(parsing: .unconditional, help: "Passes over the frame pairs.")
+    @Option(parsing: .unconditional, help: "Passes over the frame pairs (an epoch is at least \(PackJob.minimumStepsPerEpoch) steps).")
     var epochs = PackJob.defaultEpochs
 
     @Option(help: "A YAML config for the fine-tuning (its model must be the shipped base's). (default: configs/pack.yaml)")
