@@ -54,16 +54,15 @@ struct InferCommand: ParsableCommand {
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
         if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+        if checkpoint == nil, video == nil { throw ValidationError("--checkpoint or --video (a pack from `hone pack`) is required") }
     }
 
     func run() throws {
-        if checkpoint == nil, video == nil { throw ValidationError("--checkpoint or --video is required") }
         var job = InferJob(method: checkpoint.map(UpscalingMethod.init) ?? .attached)
         (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
         job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
-        if checkpoint == nil, let video { say("\(video): upscaling with the network `hone pack` attached to it") }
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint ?? "the attached network") (right)") }

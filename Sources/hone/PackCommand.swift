@@ -37,7 +37,7 @@ struct PackCommand: ParsableCommand {
     @Option(help: "x264 speed preset (ultrafast … veryslow).")
     var preset = "medium"
 
-    @Option(help: "What fine-tuning changes and the attachment carries: channel-modulation (a scale per channel with the biases: a few kB) or all-weights (every weight in half precision).")
+    @Option(help: "What fine-tuning changes and the attachment carries: channel-modulation (a scale per channel with the biases: about 6 kB), low-rank (plus a rank-2 change of each convolution: about 30 kB) or all-weights (every weight in half precision: about 440 kB).")
     var tuning: Tuning = .channelModulation
 
     @Option(parsing: .unconditional, help: "Passes over the frame pairs (an epoch is at least \(PackJob.minimumStepsPerEpoch) steps).")

@@ -118,6 +118,7 @@ public struct InferJob {
     ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left under either output name).
     public func run(_ observer: JobObserver) throws -> Report {
         let enhancer = try Enhancer(method, scale: scale, video: video)
+        if method == .attached, let video { observer.report("\(video): upscaling ×\(enhancer.scale) with the network `hone pack` attached to it") }
         guard let video = video ?? enhancer.record.flatMap({ $0.video.isEmpty ? nil : $0.video }) else {
             throw UsageError("--video is required with a baseline or a pretrained checkpoint")
         }

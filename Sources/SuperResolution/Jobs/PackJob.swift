@@ -68,6 +68,7 @@ public struct PackJob {
     ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left).
     public func run(_ observer: JobObserver) throws -> Report {
         let start = Date()
+        if master == "-" { throw UsageError("a pack needs a video file: standard input cannot be read twice (to encode and to learn)") }
         guard [2, 4].contains(scale) else { throw UsageError("--scale must be 2 or 4, got \(scale)") }
         guard URL(fileURLWithPath: outputPath).pathExtension.lowercased() == "mkv" else {
             throw UsageError("a pack is a Matroska file, which can carry the network: -o \(outputPath) is not .mkv")
@@ -81,7 +82,6 @@ public struct PackJob {
         guard StartingModel.shipped.resolved(scale: scale, config: config) == .checkpoint(basePath) else {
             throw UsageError("a pack starts from the shipped ×\(scale) base, which the receiver rebuilds from: the config's model must be its own")
         }
-        if master == "-" { throw UsageError("a pack needs a video file: standard input cannot be read twice (to encode and to learn)") }
         let info = try MediaInput(master).info
         if info.isStill { throw FileError(master, "is a single picture; a pack holds a video") }
         let low = outputSize(width: info.width, height: info.height, .down(scale))
@@ -132,6 +132,11 @@ public struct PackJob {
         let data = try Delivery.encode(trained, tuning: tuning, basePath: basePath, path: checkpoint)
         let kept = try MediaInput(master).attachments.filter { $0.mimeType != Delivery.mimeType }
         try remux(stream, to: outputPath, attachments: kept + [Attachment(fileName: Delivery.fileName(scale: scale), mimeType: Delivery.mimeType, data: data)])
+        let share = Double(data.count) / Double(videoBytes + data.count)
+        if share > 0.05 {
+            observer.warn(String(format: "the network is %.0f%% of the pack's video bytes: on a clip this short or at a rate this low its gain may not "
+                                 + "pay for its bytes (`hone evaluate --delivery` measures both)", 100 * share))
+        }
         return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count,
                       validation: record.validation, seconds: Date().timeIntervalSince(start))
     }
