@@ -217,6 +217,19 @@ public struct FrameSampling: Sendable, Equatable, CustomStringConvertible {
         return min(all, limit, Int((info.duration * rate).rounded(.up)))
     }
 
+    /// Throws unless it keeps enough of the video at `path` for training under `config`
+    /// (one frame in `validation_every` is held out), saying which rate and budget would.
+    /// - Throws: `UsageError`.
+    public func requireEnoughFrames(of info: VideoInfo, path: String, config: HoneConfig) throws {
+        let expected = expectedFrames(of: info)
+        let needed = config.training.validationEvery / 2 + 1
+        guard expected < needed, expected < info.estimatedFrames else { return }
+        let rate = (Double(needed) / max(info.duration, 1e-9) * 100).rounded(.up) / 100
+        throw UsageError("\(path): learning from \(self) keeps about \(expected) of its \(info.estimatedFrames) frames, and training needs "
+                         + "at least \(needed): use --sample \(rate) or more"
+                         + (limit < needed ? " and a --cache-budget of at least \(byteCount(needed * info.width * info.height * 3))" : ""))
+    }
+
     /// Whether the frame `seconds` after the first is kept when `kept` are kept
     /// already: the first frame at or past each multiple of 1 / rate.
     func keeps(seconds: Double, kept: Int, frameRate: Double) -> Bool {

@@ -118,6 +118,9 @@ public final class GroundTruth {
                 let start = Date()
                 let sr = try Grad.disabled { try method.output(i) }
                 let srNext = try next.map { _ in try Grad.disabled { try method.output(i + 1) } }
+                guard sr.shape == hr.shape, srNext.map({ $0.shape == hr.shape }) ?? true else {
+                    throw ShapeError("\(method.name) made frame \(i) of \(sr.shape), the truth is \(hr.shape)")
+                }
                 scores[m].seconds += Date().timeIntervalSince(start)
                 scores[m].psnrY += Metrics.psnrY(sr, hr, border: scale)
                 scores[m].ssimY += Metrics.ssimY(sr, hr, border: scale)

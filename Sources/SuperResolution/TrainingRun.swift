@@ -12,6 +12,8 @@ public struct TrainingRun {
     public let output: String
     /// Minutes between timed checkpoints, besides the one after every epoch.
     public var saveEvery: Double = 5
+    /// Whether a cancelled run saves a checkpoint to resume from (a pack's run, whose checkpoint is temporary, does not).
+    public var savesWhenCancelled = true
     /// A TSV file to append the mean loss every 50 steps and each validation to.
     public let log: String?
     let locks: [OutputLock]
@@ -110,8 +112,9 @@ public struct TrainingRun {
         let (timedFrom, timedSteps, clock) = (trainer.step, 3, Date())
         while trainer.step < trainer.totalSteps {
             if observer.isCancelled {
-                try save()
                 observer.finishStage()
+                guard savesWhenCancelled else { throw JobCancelled() }
+                try save()
                 observer.report("interrupted at step \(trainer.step); saved \(output)")
                 throw JobCancelled(saved: output)
             }

@@ -36,7 +36,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Score `hone pack` against full-resolution x264 at equal bytes (see above).")
     var delivery = false
 
-    @Option(help: ArgumentHelp("With --delivery: the packs' x264 CRFs, comma-separated.", valueName: "crfs"),
+    @Option(help: ArgumentHelp("With --delivery: the packs' x264 CRFs, comma-separated, at least 4 different. (default: 18,23,28,33,38)", valueName: "crfs"),
             transform: { text in
                 let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard !values.isEmpty, values.allSatisfy({ $0.map { (0...51).contains($0) } ?? false }) else {
@@ -46,7 +46,7 @@ struct EvaluateCommand: ParsableCommand {
             })
     var crf: [Int] = [18, 23, 28, 33, 38]
 
-    @Option(help: "With --delivery: what packs tune (channel-modulation or all-weights).")
+    @Option(help: "With --delivery: what packs tune (channel-modulation, low-rank or all-weights; see `hone pack --help`).")
     var tuning: Tuning = .channelModulation
 
     @Option(help: "The base model, scored and fine-tuned from. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
@@ -66,7 +66,16 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard epochs ?? 1 >= 1, frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1") }
-        if delivery, crf.count < 4 { throw ValidationError("--delivery needs at least 4 CRFs for a Bjøntegaard fit, got \(crf.count)") }
+        if delivery {
+            if Set(crf).count < 4 { throw ValidationError("--delivery needs at least 4 different CRFs for a Bjøntegaard fit, got \(Set(crf).count)") }
+            let unused = [("--checkpoint", checkpoint != nil), ("--resume", training.resume), ("--log", training.log != nil),
+                          ("--loss-pixel", training.lossPixel != nil), ("--loss-perceptual", training.lossPerceptual != nil),
+                          ("--loss-gram", training.lossGram != nil), ("--sample", sampling.sample != nil)].filter(\.1).map(\.0)
+            if !unused.isEmpty {
+                throw ValidationError("--delivery packs from the shipped base with --config (default configs/pack.yaml) and reuses a folder's finished packs: "
+                                      + "drop \(unused.joined(separator: ", "))")
+            }
+        }
     }
 
     func run() throws {
@@ -86,7 +95,7 @@ struct EvaluateCommand: ParsableCommand {
 extension EvaluateCommand {
     func runDelivery() throws {
         var job = DeliveryJob(master: gt)
-        (job.scale, job.crfs, job.frames, job.tuning, job.output) = (training.scale ?? 2, crf, frames, tuning, output)
+        (job.scale, job.crfs, job.frames, job.tuning, job.output, job.config) = (training.scale ?? 2, crf, frames, tuning, output, training.config)
         job.epochs = epochs ?? PackJob.defaultEpochs
         let report = try job.run(ConsoleObserver())
         if json { return try Console.emitJSON(report) }
@@ -96,7 +105,9 @@ extension EvaluateCommand {
             say("  " + p.method.padding(toLength: 21, withPad: " ", startingAt: 0)
                   + String(format: "  %3d  %9d  %7.1f   %6.2f   %.4f   %.4f", p.crf, p.bytes, p.kbps, p.score.psnrY, p.score.ssimY, p.score.lpips))
         }
-        for (name, value) in report.deltas.sorted(by: { $0.key < $1.key }) { say(String(format: "  %@: %+.2f", name, value)) }
+        for name in DeliveryJob.deltaNames {
+            say("  \(name): " + (report.deltas[name].map { String(format: "%+.2f", $0) } ?? "n/a (the curves share no range, or have under 4 points)"))
+        }
         say(report.crossoverKbps.map { String(format: "  the pack beats full-resolution x264 below about %.0f kbit/s", $0) }
             ?? "  no crossover with full-resolution x264 in the measured range")
         say("wrote \(job.folder)/results.json and \(report.plot)")

@@ -21,7 +21,7 @@ struct InferCommand: ParsableCommand {
     @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. (default: the video the checkpoint was fine-tuned on)")
     var video: String?
 
-    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, in the current folder)")
+    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, <name>.hone-x<scale>.mkv for a pack <name>.hone.mkv, in the current folder)")
     var output: String?
 
     @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")

@@ -28,8 +28,16 @@ struct InfoCommand: ParsableCommand {
               rotation   \(i.rotation == 0 ? "none" : String(format: "%.0f° counterclockwise: kept as a tag in MP4 and MOV outputs, turned into the pixels in others", i.rotation))
             """)
         for a in video == "-" ? [] : try MediaInput(video).attachments {
-            say("  attached   \(a.fileName) (\(a.mimeType), \(kilobytes(a.data.count)))"
-                + (a.mimeType == Delivery.mimeType ? ": the network from `hone pack`, which `hone infer --video` uses" : ""))
+            var what = ""
+            if a.mimeType == Delivery.mimeType {
+                do {
+                    let (model, tuning) = try Delivery.decode(a.data, source: video)
+                    what = ": a ×\(model.scale) network from `hone pack` (\(tuning.rawValue)), which `hone infer --video` uses"
+                } catch let error as FileError {
+                    what = ": a network from `hone pack` that cannot be used: \(error.problem)"
+                }
+            }
+            say("  attached   \(a.fileName) (\(a.mimeType), \(kilobytes(a.data.count)))" + what)
         }
         guard decode else { return }
         let observer = ConsoleObserver()

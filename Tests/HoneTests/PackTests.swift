@@ -51,15 +51,36 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(checkpoint.metadata["hone.format"], "hone-delivery-1")
         XCTAssertLessThan(extracted.count, 12_000, "channel modulation: a few kB")
 
-        let infer = try hone(["infer", "--video", path("clip.hone.mkv"), "-o", path("up.mkv"), "--preset", "ultrafast"])
+        // The receiver's default output is Matroska, named without the pack's ".hone", so the subtitles stay.
+        let infer = try hone(["infer", "--video", path("clip.hone.mkv"), "--preset", "ultrafast"])
         XCTAssertEqual(infer.status, 0, infer.stderr)
         XCTAssert(infer.stdout.contains("attached"), infer.stdout)
-        let up = try Media.probe(path("up.mkv"), stream: "v:0", "stream=width,height,nb_read_frames", countFrames: true)
+        let upscaled = path("clip.hone-x2.mkv")
+        let up = try Media.probe(upscaled, stream: "v:0", "stream=width,height,nb_read_frames", countFrames: true)
         XCTAssertEqual([up["width"], up["height"], up["nb_read_frames"]], ["200", "120", "50"])
-        XCTAssertEqual(try Media.probe(path("up.mkv"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
-        XCTAssertEqual(try Media.probe(path("up.mkv"), stream: "t", "stream=index"), [:], "the upscaled video carries no network")
+        XCTAssertEqual(try Media.probe(upscaled, stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+        XCTAssertEqual(try Media.probe(upscaled, stream: "s:0", "stream=codec_name")["codec_name"], "subrip")
+        XCTAssertEqual(try Media.probe(upscaled, stream: "t", "stream=index"), [:], "the upscaled video carries no network")
         let info = try hone(["info", path("clip.hone.mkv")])
-        XCTAssert(info.stdout.contains("hone-x2.safetensors") && info.stdout.contains(Delivery.mimeType), info.stdout)
+        XCTAssert(info.stdout.contains("hone-x2.safetensors") && info.stdout.contains(Delivery.mimeType) && info.stdout.contains("×2 network"), info.stdout)
+    }
+
+    /// `evaluate --delivery` refuses, before any work, what would give wrong numbers: a folder of another
+    /// evaluation (its packs would be reused), repeated CRFs, options it would ignore, a missing parent folder.
+    func testDeliveryEvaluationRefusesWhatWouldMislead() throws {
+        let master = try makeMaster()
+        try FileManager.default.createDirectory(atPath: path("other"), withIntermediateDirectories: false)
+        try Data(#"{"master":"/elsewhere.mp4","masterBytes":1,"scale":2,"tuning":"channel-modulation","epochs":6,"preset":"medium"}"#.utf8)
+            .write(to: URL(fileURLWithPath: path("other/settings.json")))
+        for (args, status, words) in [(["-o", path("other")], Int32(1), "holds an evaluation of /elsewhere.mp4"),
+                                      (["--crf", "28,28,33,38"], 64, "4 different CRFs"),
+                                      (["--loss-pixel", "2"], 64, "drop --loss-pixel"),
+                                      (["-o", path("missing/folder")], 1, "does its parent exist")] {
+            let r = try hone(["evaluate", "--delivery", "--gt", master] + args)
+            XCTAssertEqual(r.status, status, "\(args): \(r.stderr)")
+            XCTAssert(r.stderr.contains(words), "\(args): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("master.delivery")))
     }
 
     /// A corrupt attachment, one from another format, or none: one line naming the pack, a hint, exit 1; nothing written.

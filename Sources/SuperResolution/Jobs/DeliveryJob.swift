@@ -18,6 +18,8 @@ public struct DeliveryJob {
     public var tuning = Tuning.channelModulation
     public var epochs = PackJob.defaultEpochs
     public var preset = "medium"
+    /// The packs' config; nil: configs/pack.yaml.
+    public var config: String?
     /// Folder for the packs, the x264 encodes, results.json and rate-distortion.png; nil: `<master name>.delivery`.
     public var output: String?
 
@@ -45,16 +47,30 @@ public struct DeliveryJob {
         public let plot: String
     }
 
+    /// The Bjøntegaard deltas reported, in order (absent from a report when the curves share no range).
+    public static let deltaNames = ["BD-rate pack vs x264 (%)", "BD-PSNR pack vs x264 (dB)", "BD-rate pack vs x264, low-rate half (%)",
+                                    "BD-rate pack vs stream + base (%)", "BD-PSNR pack vs stream + base (dB)"]
+
     /// The methods, as named in the report.
     public static let pack = "pack", base = "stream + base", bicubic = "stream + bicubic", x264 = "x264 full resolution"
 
-    /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (finished packs and encodes are kept and reused).
+    /// What the packs and encodes in the folder were made from and with; a rerun must match to reuse them.
+    struct Settings: Codable, Equatable {
+        let master: String, masterBytes: Int, scale: Int, tuning: String, epochs: Int, preset: String, config: String?
+    }
+
+    /// - Throws: `FileError`/`VideoIOError` naming the file at fault (the folder, when it holds
+    ///   another evaluation); `UsageError` for fewer than 4 different CRFs; `JobCancelled`
+    ///   (finished packs and encodes are kept and reused).
     public func run(_ observer: JobObserver) throws -> Report {
         let start = Date()
-        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw FileError(folder, "cannot create the folder")
-        }
+        let crfs = Array(Set(self.crfs)).sorted()
+        guard crfs.count >= 4 else { throw UsageError("a Bjøntegaard fit needs at least 4 different CRFs, got \(crfs.count)") }
         let info = try MediaInput(master).info
+        let settings = Settings(master: URL(fileURLWithPath: master).standardizedFileURL.path,
+                                masterBytes: (try? FileManager.default.attributesOfItem(atPath: master)[.size] as? Int) ?? 0,
+                                scale: scale, tuning: tuning.rawValue, epochs: epochs, preset: preset, config: config)
+        try prepareFolder(for: settings)
         let seconds = max(info.duration, 1e-3)
         func kbps(_ bytes: Int) -> Double { Double(bytes) * 8 / seconds / 1000 }
 
@@ -83,7 +99,7 @@ public struct DeliveryJob {
             if !FileManager.default.fileExists(atPath: path) {
                 observer.report("pack at CRF \(crf)")
                 var pack = PackJob(master: master)
-                (pack.output, pack.scale, pack.tuning, pack.epochs) = (path, scale, tuning, epochs)
+                (pack.output, pack.scale, pack.tuning, pack.epochs, pack.config) = (path, scale, tuning, epochs, config)
                 pack.encoder = EncoderSettings(codec: .h264, crf: crf, preset: preset)
                 _ = try pack.run(observer)
             }
@@ -143,12 +159,10 @@ public struct DeliveryJob {
             let low = c.filter { $0.rate <= lowLimit }
             return low.count >= 4 ? low : Array(c.prefix(4))
         }
-        var deltas: [String: Double] = [:]
-        deltas["BD-rate pack vs x264 (%)"] = Bjontegaard.rate(anchor: x264Curve, test: packCurve)
-        deltas["BD-PSNR pack vs x264 (dB)"] = Bjontegaard.psnr(anchor: x264Curve, test: packCurve)
-        deltas["BD-rate pack vs x264, low-rate half (%)"] = Bjontegaard.rate(anchor: lowHalf(x264Curve), test: lowHalf(packCurve))
-        deltas["BD-rate pack vs stream + base (%)"] = Bjontegaard.rate(anchor: baseCurve, test: packCurve)
-        deltas["BD-PSNR pack vs stream + base (dB)"] = Bjontegaard.psnr(anchor: baseCurve, test: packCurve)
+        let values = [Bjontegaard.rate(anchor: x264Curve, test: packCurve), Bjontegaard.psnr(anchor: x264Curve, test: packCurve),
+                      Bjontegaard.rate(anchor: lowHalf(x264Curve), test: lowHalf(packCurve)),
+                      Bjontegaard.rate(anchor: baseCurve, test: packCurve), Bjontegaard.psnr(anchor: baseCurve, test: packCurve)]
+        let deltas = Dictionary(uniqueKeysWithValues: zip(Self.deltaNames, values).compactMap { name, value in value.map { (name, $0) } })
         let crossover = Bjontegaard.crossover(anchor: x264Curve, test: packCurve)
         let plot = folder + "/rate-distortion.png"
         try Still.writePNG(rateDistortionPlot([Self.pack, Self.base, Self.bicubic, Self.x264].map { method in
@@ -162,5 +176,30 @@ public struct DeliveryJob {
             throw FileError(folder + "/results.json", "cannot write")
         }
         return report
+    }
+
+    /// Creates the folder (its parent must exist), or checks that the evaluation in it was made with `settings`.
+    /// - Throws: `FileError` naming the folder.
+    func prepareFolder(for settings: Settings) throws {
+        let record = URL(fileURLWithPath: folder + "/settings.json")
+        if FileManager.default.fileExists(atPath: folder) {
+            guard let data = try? Data(contentsOf: record), let saved = try? JSONDecoder().decode(Settings.self, from: data) else {
+                if (try? FileManager.default.contentsOfDirectory(atPath: folder).isEmpty) == true { return try write(settings, to: record) }
+                throw FileError(folder, "exists and is not a delivery evaluation's folder; pass another -o")
+            }
+            guard saved == settings else {
+                throw FileError(folder, "holds an evaluation of \(saved.master) at ×\(saved.scale), \(saved.tuning), \(saved.epochs) epochs, preset \(saved.preset)"
+                                + (saved.config.map { ", config \($0)" } ?? "") + ", whose packs would be reused; pass another -o")
+            }
+            return
+        }
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false) } catch {
+            throw FileError(folder, "cannot create the folder (does its parent exist?)")
+        }
+        try write(settings, to: record)
+    }
+
+    private func write(_ settings: Settings, to url: URL) throws {
+        do { try JSONEncoder().encode(settings).write(to: url, options: .atomic) } catch { throw FileError(url.path, "cannot write") }
     }
 }

@@ -83,7 +83,8 @@ public struct InferJob {
     /// for standard input; nil: the video the checkpoint was fine-tuned on.
     public var video: String?
     /// A video, a picture, an image sequence (`out/%04d.png`), a `.gif`, or `-` for
-    /// standard output (MPEG-TS); nil: `<input name>.hone-x<scale>.mp4` (`.png` for a picture) in the current folder.
+    /// standard output (MPEG-TS); nil: `<input name>.hone-x<scale>.mp4` (`.png` for a picture; `<name>.hone-x<scale>.mkv`
+    /// for a pack `<name>.hone.mkv`) in the current folder.
     public var output: String?
     /// The kernels' factor (a checkpoint has its own).
     public var scale: Int?
@@ -118,7 +119,6 @@ public struct InferJob {
     ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left under either output name).
     public func run(_ observer: JobObserver) throws -> Report {
         let enhancer = try Enhancer(method, scale: scale, video: video)
-        if method == .attached, let video { observer.report("\(video): upscaling ×\(enhancer.scale) with the network `hone pack` attached to it") }
         guard let video = video ?? enhancer.record.flatMap({ $0.video.isEmpty ? nil : $0.video }) else {
             throw UsageError("--video is required with a baseline or a pretrained checkpoint")
         }
@@ -129,13 +129,16 @@ public struct InferJob {
         // A picture in gives a picture out; standard input can be read only once, so it is not probed.
         let still = output == nil && video != "-" ? try MediaInput(video, frameRate: decoding.frameRate).info.isStill : false
         let part = try segment.map { try Self.plan($0, of: video, frameRate: decoding.frameRate, compare: compare, output: output) }
-        let outputPath = output ?? outputName(for: video == "-" ? "stdin" : video,
-                                              segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" } ?? ".hone-x\(s).\(still ? "png" : "mp4")")
+        // A pack's upscale is Matroska too, so its subtitles stay, and named without the pack's ".hone".
+        let named = video == "-" ? "stdin" : method == .attached && video.hasSuffix(".hone.mkv") ? String(video.dropLast(".hone.mkv".count)) + ".mkv" : video
+        let outputPath = output ?? outputName(for: named, segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" }
+                                                  ?? ".hone-x\(s).\(still ? "png" : method == .attached ? "mkv" : "mp4")")
         if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
         let inputs = if case .checkpoint(let path) = method { [video, path] } else { [video] }
         let locks = try (outputPath == "-" ? [] : [OutputLock(outputPath, inputs: inputs)])
             + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
+        if method == .attached { observer.report("\(video): upscaling ×\(s) with the network `hone pack` attached to it") }
         let overshoot = Quality.OvershootMeter(every: 10, scale: s)
         let splitView = compare.map { path in
             SecondView(path: path) { original, enhanced in

@@ -89,15 +89,21 @@ public struct PackJob {
             throw FileError(master, "\(info.width)×\(info.height) is too small to pack at ×\(scale)")
         }
 
-        // Beside the output, so the final rename stays on one disk; removed whatever happens.
+        let sampling = FrameSampling(video: info, rate: sampleRate, budget: cacheBudget / 2)
+        try sampling.requireEnoughFrames(of: info, path: master, config: config)
+
+        // Beside the output, so the final rename stays on one disk; removed whatever happens. The output's
+        // lock makes this run their only writer, so a run killed outright leaves them for the next to reuse.
         let folder = URL(fileURLWithPath: outputPath).deletingLastPathComponent()
-        let stream = folder.appendingPathComponent(".\(URL(fileURLWithPath: outputPath).lastPathComponent).stream-\(getpid()).mkv").path
-        let checkpoint = folder.appendingPathComponent(".\(URL(fileURLWithPath: outputPath).lastPathComponent).training-\(getpid()).ckpt").path
+        let stream = folder.appendingPathComponent(".\(URL(fileURLWithPath: outputPath).lastPathComponent).stream.mkv").path
+        let checkpoint = folder.appendingPathComponent(".\(URL(fileURLWithPath: outputPath).lastPathComponent).training.ckpt").path
         defer { unlink(stream); unlink(checkpoint) }
 
         // 1. The low-resolution stream the receiver will decode, with the master's audio and subtitles.
         let rate = encoder.bitRate.map { String(format: "%.0f kbit/s", Double($0) / 1000) } ?? "CRF \(encoder.crf)"
-        observer.report("\(master): \(info.width)×\(info.height) → \(low.width)×\(low.height) H.264 at \(rate)")
+        let (shownWidth, shownHeight) = info.quarterTurns % 2 == 1 ? (low.height, low.width) : (low.width, low.height)
+        observer.report("\(master): \(info.width)×\(info.height)\(info.quarterTurns == 0 ? "" : ", turned \(info.quarterTurns * 90)°,") "
+                        + "→ \(shownWidth)×\(shownHeight) H.264 at \(rate)")
         _ = try Grad.disabled {
             try enhanceVideo(input: master, output: stream, resize: .down(scale), settings: encoder, enhance: { frame in
                 try resizeBicubic(try crop(frame, width: low.width * scale, height: low.height * scale), .down(scale))
@@ -108,23 +114,26 @@ public struct PackJob {
 
         // 2. Exact pairs: the decoded stream and the master, the same frames of each,
         //    the master's cropped and turned as the stream's were.
-        let sampling = FrameSampling(video: info, rate: sampleRate, budget: cacheBudget / 2)
         let decode = observer.progress("decode", unit: "frames")
         let inputs = try FrameCache(video: stream, sampling: sampling, progress: decode)
         let targets = try FrameCache(video: master, sampling: sampling, transform: Self.asPacked(info, scale: scale), progress: decode)
         observer.finishStage()
 
         // 3. Fine-tune from the shipped base on the pairs.
+        unlink(checkpoint)  // one a killed run left
         var run = try TrainingRun(output: checkpoint, resume: false, inputs: [master]) {
             RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: master).standardizedFileURL.path, base: .checkpoint(basePath), epochs: epochs)
         }
+        run.savesWhenCancelled = false
         let (model, _) = try SRNet.load(checkpoint: basePath)
         let trainer = try Trainer(model: model, config: config, frames: targets, inputs: .paired(inputs), tuning: tuning, epochs: epochs,
                                   stepsPerEpoch: max(Trainer.stepsPerEpoch(pictures: targets.count, config: config), Self.minimumStepsPerEpoch))
         observer.report("\(targets.count) frame pairs: \(trainer.trainFrames.count) to train on, \(trainer.validationFrames.count) to validate; "
                         + "tuning \(tuning.rawValue) (\((trainer.modulation?.parameters.map(\.tensor) ?? model.parameters).reduce(0) { $0 + $1.count }) numbers); "
                         + "\(trainer.totalSteps) steps")
-        do { try run.train(trainer, trained: "packed", observer: observer) } catch is JobCancelled { throw JobCancelled() }
+        try run.train(trainer, trained: "packed", observer: observer)
+        // A signal after the last step still stops the pack before anything is written.
+        if observer.isCancelled { throw JobCancelled() }
         let trained = try Checkpoint.load(checkpoint)
         let record = try RunRecord(trained, path: checkpoint)
 

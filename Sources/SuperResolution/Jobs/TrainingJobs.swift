@@ -45,14 +45,8 @@ public struct FinetuneJob {
             let asked = FrameSampling(video: info, rate: settings.sampleRate, budget: settings.cacheBudget)
             try run.requireUnchanged("--sample/--cache-budget", given: "\(asked)", started: "\(sampling)")
         }
+        try sampling.requireEnoughFrames(of: info, path: source, config: run.record.config)
         let expected = sampling.expectedFrames(of: info)
-        let needed = run.record.config.training.validationEvery / 2 + 1
-        if expected < needed, expected < info.estimatedFrames {
-            let rate = (Double(needed) / max(info.duration, 1e-9) * 100).rounded(.up) / 100
-            throw UsageError("\(source): learning from \(sampling) keeps about \(expected) of its \(info.estimatedFrames) frames, and training needs "
-                             + "at least \(needed): use --sample \(rate) or more"
-                             + (sampling.limit < needed ? " and a --cache-budget of at least \(byteCount(needed * info.width * info.height * 3))" : ""))
-        }
         let lowered = settings.sampleRate.map { asked in (sampling.rate ?? asked) < asked * 0.999 } ?? false
         observer.report(String(format: "%@: %d frames of %d×%d (%.1f s); learning from %@: about %d frames, %@ of frame cache",
                                source, info.estimatedFrames, info.width, info.height, info.duration, sampling.description, expected,
