@@ -111,7 +111,7 @@ public final class ChannelModulation {
 /// with `allWeights`, every weight.
 public enum Delivery {
     /// The attachment's MIME type and file name in the Matroska container.
-    public static let mimeType = "application/x-hone-delivery"
+    public static let mimeType = Attachment.honeNetworkMIMEType
     public static func fileName(scale: Int) -> String { "hone-x\(scale).safetensors" }
     /// The format this version of Hone writes and reads.
     static let format = "hone-delivery-1"

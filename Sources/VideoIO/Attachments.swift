@@ -10,6 +10,9 @@ public struct Attachment: Sendable, Equatable {
     public init(fileName: String, mimeType: String, data: Data) {
         (self.fileName, self.mimeType, self.data) = (fileName, mimeType, data)
     }
+
+    /// The MIME type of the network `hone pack` attaches, which an upscaled copy does not carry on.
+    public static let honeNetworkMIMEType = "application/x-hone-delivery"
 }
 
 extension MediaInput {

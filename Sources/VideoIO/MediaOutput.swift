@@ -319,10 +319,17 @@ public final class MediaOutput {
                                       first: yuv, timeBase: inputTimeBase, path: path)
         }
 
-        // Other streams: audio and subtitles, copied or re-encoded.
+        // Other streams: audio and subtitles, copied or re-encoded; attachments (subtitle fonts) into Matroska.
         for stream in input.streams where stream.pointee.index != input.videoIndex && !videoOnly {
             let par = stream.pointee.codecpar!
             let kind = par.pointee.codec_type
+            if kind == AVMEDIA_TYPE_ATTACHMENT, formatName == "matroska",
+               av_dict_get(stream.pointee.metadata, "mimetype", nil, 0).map({ String(cString: $0.pointee.value) }) != Attachment.honeNetworkMIMEType,
+               let out = avformat_new_stream(oc, nil) {
+                avcodec_parameters_copy(out.pointee.codecpar, par)
+                copyTags(stream.pointee.metadata, into: &out.pointee.metadata)
+                continue
+            }
             guard kind == AVMEDIA_TYPE_AUDIO || kind == AVMEDIA_TYPE_SUBTITLE else { continue }
             let name = String(cString: avcodec_get_name(par.pointee.codec_id))
             if Self.canCopy(par.pointee.codec_id, kind: kind, into: ofmt) {

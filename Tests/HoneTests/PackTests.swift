@@ -60,7 +60,8 @@ final class PackTests: XCTestCase {
         XCTAssertEqual([up["width"], up["height"], up["nb_read_frames"]], ["200", "120", "50"])
         XCTAssertEqual(try Media.probe(upscaled, stream: "a:0", "stream=codec_name")["codec_name"], "aac")
         XCTAssertEqual(try Media.probe(upscaled, stream: "s:0", "stream=codec_name")["codec_name"], "subrip")
-        XCTAssertEqual(try Media.probe(upscaled, stream: "t", "stream=index"), [:], "the upscaled video carries no network")
+        XCTAssertEqual(try Media.probe(upscaled, stream: "t:0", "stream_tags=mimetype")["TAG:mimetype"], "text/plain", "the master's attachment")
+        XCTAssertEqual(try Media.probe(upscaled, stream: "t:1", "stream=index"), [:], "the upscaled video carries no network")
         let info = try hone(["info", path("clip.hone.mkv")])
         XCTAssert(info.stdout.contains("hone-x2.safetensors") && info.stdout.contains(Delivery.mimeType) && info.stdout.contains("×2 network"), info.stdout)
     }
