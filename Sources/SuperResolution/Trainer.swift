@@ -37,7 +37,7 @@ public final class Trainer {
     public let config: HoneConfig
     public let frames: FrameCache
     public let inputs: TrainingInputs
-    /// Set when only channel scales, biases and slopes are tuned.
+    /// Set when only channel scales (and low-rank changes), biases and slopes are tuned.
     public let modulation: ChannelModulation?
     public let trainFrames: [Int], validationFrames: [Int]
     /// ⌈training frames × patches per frame / batch⌉ unless given.
