@@ -65,9 +65,8 @@ struct PackCommand: ParsableCommand {
         (job.sampleRate, job.cacheBudget) = (settings.sampleRate, settings.cacheBudget)
         let report = try job.run(ConsoleObserver())
         let total = report.videoBytes + report.attachmentBytes
-        let file = (try? FileManager.default.attributesOfItem(atPath: report.output)[.size] as? Int) ?? total
         say(String(format: "wrote %@: %d frames, %@ in all; video %@ + network %@ (%.1f%% of the two); %.0f s", report.output, report.frames,
-                   kilobytes(file), kilobytes(report.videoBytes), kilobytes(report.attachmentBytes),
+                   kilobytes(report.fileBytes), kilobytes(report.videoBytes), kilobytes(report.attachmentBytes),
                    100 * Double(report.attachmentBytes) / Double(max(total, 1)), report.seconds))
         if let bicubic = report.validation["bicubic"], let base = report.validation["base"], let packed = report.validation["model"] {
             say("held-out frames, Y-PSNR/SSIM against the master: bicubic \(bicubic)  base \(base)  packed \(packed)")

@@ -47,21 +47,24 @@ public struct PackJob {
     public struct Report: Sendable {
         public let output: String
         public let frames: Int
-        /// Bytes of the low-resolution video stream and of the attachment.
-        public let videoBytes: Int, attachmentBytes: Int
+        /// Bytes of the low-resolution video stream, of the attachment, and of the whole file (audio included).
+        public let videoBytes: Int, attachmentBytes: Int, fileBytes: Int
         /// Held-out frames' Y-PSNR/SSIM of bicubic, the base and the packed network on the decoded stream.
         public let validation: [String: Score]
         public let seconds: Double
     }
 
-    /// A master's frame [1, 3, h, w] as its pack's stream shows it at full size: cropped at the right
-    /// and bottom to scale × the stream's size (`outputSize`), and turned upright (Matroska has no rotation tag).
-    public static func asPacked(_ info: VideoInfo, scale: Int) -> (Tensor) throws -> Tensor {
+    /// A master's frame [1, 3, h, w] cropped at the right and bottom to scale × its pack's stream size (`outputSize`).
+    static func cropped(_ info: VideoInfo, scale: Int) -> (Tensor) throws -> Tensor {
         let low = outputSize(width: info.width, height: info.height, .down(scale))
-        return { frame in
-            let cropped = try crop(frame, width: low.width * scale, height: low.height * scale)
-            return info.quarterTurns == 0 ? cropped : rotated(cropped, quarterTurns: info.quarterTurns)
-        }
+        return { try crop($0, width: low.width * scale, height: low.height * scale) }
+    }
+
+    /// A master's frame [1, 3, h, w] as its pack's stream shows it at full size: `cropped`,
+    /// and turned upright (Matroska has no rotation tag).
+    public static func asPacked(_ info: VideoInfo, scale: Int) -> (Tensor) throws -> Tensor {
+        let crop = cropped(info, scale: scale)
+        return { frame in info.quarterTurns == 0 ? try crop(frame) : rotated(try crop(frame), quarterTurns: info.quarterTurns) }
     }
 
     /// - Throws: `UsageError` for an output that is not .mkv or a scale other than 2 or 4;
@@ -104,10 +107,10 @@ public struct PackJob {
         let (shownWidth, shownHeight) = info.quarterTurns % 2 == 1 ? (low.height, low.width) : (low.width, low.height)
         observer.report("\(master): \(info.width)×\(info.height)\(info.quarterTurns == 0 ? "" : ", turned \(info.quarterTurns * 90)°,") "
                         + "→ \(shownWidth)×\(shownHeight) H.264 at \(rate)")
+        let crop = Self.cropped(info, scale: scale)
         _ = try Grad.disabled {
-            try enhanceVideo(input: master, output: stream, resize: .down(scale), settings: encoder, enhance: { frame in
-                try resizeBicubic(try crop(frame, width: low.width * scale, height: low.height * scale), .down(scale))
-            }, progress: observer.progress("encode", unit: "frames"))
+            try enhanceVideo(input: master, output: stream, resize: .down(scale), settings: encoder, enhance: { try resizeBicubic(try crop($0), .down(scale)) },
+                             progress: observer.progress("encode", unit: "frames"))
         }
         observer.finishStage()
         let videoBytes = try FrameIndex(stream).videoBytes
@@ -146,7 +149,8 @@ public struct PackJob {
             observer.warn(String(format: "the network is %.0f%% of the pack's video bytes: on a clip this short or at a rate this low its gain may not "
                                  + "pay for its bytes (`hone evaluate --delivery` measures both)", 100 * share))
         }
-        return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count,
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int) ?? 0
+        return Report(output: outputPath, frames: targets.count, videoBytes: videoBytes, attachmentBytes: data.count, fileBytes: fileBytes,
                       validation: record.validation, seconds: Date().timeIntervalSince(start))
     }
 }
