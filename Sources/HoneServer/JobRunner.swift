@@ -72,6 +72,7 @@ final class JobRunner: @unchecked Sendable {
     let say: @Sendable (String) -> Void
     private let wake = NSCondition()
     private var stopping = false
+    private var started = false
     private let current = Mutex<(id: String, observer: ServedObserver)?>(nil)
     private let exited = DispatchSemaphore(value: 0)
 
@@ -79,7 +80,13 @@ final class JobRunner: @unchecked Sendable {
         (self.store, self.saveEvery, self.say) = (store, saveEvery, say)
     }
 
+    /// Starts the queue's thread, once; not after `stop`. The server calls it
+    /// once listening, so its address is the log's first line.
     func start() {
+        wake.lock()
+        defer { wake.unlock() }
+        guard !started, !stopping else { return }
+        started = true
         let thread = Thread { [self] in
             while let id = nextJob() { run(id) }
             exited.signal()
@@ -115,9 +122,9 @@ final class JobRunner: @unchecked Sendable {
 
     /// Stops after the running job has saved what it can (it stays queued, to resume at the next start).
     func stop() {
-        wake.lock(); stopping = true; wake.signal(); wake.unlock()
+        wake.lock(); stopping = true; wake.signal(); let running = started; wake.unlock()
         current.withLock { $0?.observer.request(.shutdown) }
-        exited.wait()
+        if running { exited.wait() }
     }
 
     /// Waits for a queued job; nil once stopping.

@@ -69,6 +69,7 @@ public enum Server {
                 let host = options.host.contains(":") ? "[\(options.host)]" : options.host
                 say("Hone is serving http://\(host):\(port)/ (data in \(store.folder.path)"
                          + (requeued > 0 ? "; \(requeued) interrupted job\(requeued == 1 ? "" : "s") resumed" : "") + ")")
+                runner.start()
             },
             logger: logger
         )
@@ -105,12 +106,11 @@ public struct ListenError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs the job queue while the server runs; on shutdown, lets the running job save its checkpoint.
+/// Stops the job queue (started once the server listens) on shutdown, after the running job saves its checkpoint.
 struct RunnerService: Service {
     let runner: JobRunner
 
     func run() async throws {
-        runner.start()
         try? await gracefulShutdown()
         await withCheckedContinuation { done in
             Thread.detachNewThread {
