@@ -37,6 +37,32 @@ struct Resampling1D: Sendable {
         })
     }
 
+    /// Bicubic interpolation without antialiasing, `n` → `out` samples: Keys'
+    /// cubic with a = −0.75, half-pixel centres (source x = (o + ½)·n/out − ½),
+    /// indices clamped at the edges. This is PyTorch's `interpolate(mode="bicubic",
+    /// align_corners=False)` and ncnn's Interp resize type 3 (`interpolate_cubic` in ncnn's interp.cpp).
+    static func cubicConvolution(_ n: Int, out: Int) -> Resampling1D {
+        let a = -0.75, ratio = Double(n) / Double(out)
+        func cubic(_ x: Double) -> Double {
+            let x = abs(x)
+            if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+            if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+            return 0
+        }
+        return Resampling1D(inSize: n, contributions: (0..<out).map { o in
+            let src = (Double(o) + 0.5) * ratio - 0.5
+            let left = Int(src.rounded(.down))
+            let f = src - Double(left)
+            // Taps at the same clamped index are summed, so the table holds each index once.
+            var row: [(Int, Double)] = []
+            for t in -1...2 {
+                let i = min(max(left + t, 0), n - 1), w = cubic(f - Double(t))
+                if let k = row.firstIndex(where: { $0.0 == i }) { row[k].1 += w } else { row.append((i, w)) }
+            }
+            return row
+        })
+    }
+
     /// MATLAB `imresize(…, 'bicubic')`: Keys' cubic with a = −0.5.
     static func bicubic(_ n: Int, _ factor: ResizeFactor) -> Resampling1D {
         matlab(n, factor, width: 4) { x in
@@ -135,9 +161,11 @@ private func resample(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<F
     }}}}
 }
 
-private func resampleOp(_ x: Tensor, op: String, _ table: (Int) -> Resampling1D) throws -> Tensor {
+/// `table` gives the same resampling for height and width; `tables` one each.
+private func resampleOp(_ x: Tensor, op: String, _ table: ((Int) -> Resampling1D)? = nil,
+                        tables: ((Int, Int) -> (Resampling1D, Resampling1D))? = nil) throws -> Tensor {
     let (n, c, h, w) = try x.nchw(op)
-    let (rh, rw) = (table(h), table(w))
+    let (rh, rw) = tables?(h, w) ?? (table!(h), table!(w))
     guard rh.outSize > 0, rw.outSize > 0 else { throw ShapeError("\(op): \(x.shape) resamples to an empty image") }
     let y = Tensor(shape: [n, c, rh.outSize, rw.outSize])
     resample(x.data, y.data, planes: n * c, rw, rh, transposed: false)
@@ -176,6 +204,14 @@ public enum ResizeFactor: Sendable {
 /// MATLAB-compatible bicubic resize (antialiased when shrinking).
 public func resizeBicubic(_ x: Tensor, _ factor: ResizeFactor) throws -> Tensor {
     try resampleOp(x, op: "resizeBicubic") { .bicubic($0, factor) }
+}
+
+/// Bicubic interpolation to `height`×`width` without antialiasing, as PyTorch's
+/// `interpolate(mode="bicubic", align_corners=False)` and ncnn's Interp: how
+/// networks exported to ncnn resize inside the graph (Real-ESRGAN's ×2 and ×3 files).
+/// [n, c, h, w] → [n, c, height, width].
+public func interpolateBicubic(_ x: Tensor, height: Int, width: Int) throws -> Tensor {
+    try resampleOp(x, op: "interpolateBicubic", tables: { h, w in (.cubicConvolution(h, out: height), .cubicConvolution(w, out: width)) })
 }
 
 /// MATLAB-compatible Lanczos-3 resize (antialiased when shrinking).

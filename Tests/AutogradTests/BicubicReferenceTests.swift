@@ -55,4 +55,40 @@ final class BicubicReferenceTests: XCTestCase {
         let (maxDiff, psnr) = Media.compare8bit(try resizeBicubic(try load(src, gray: true), .up(2)), try load(ref, gray: true))
         XCTAssertGreaterThan(psnr, 45, "max difference \(maxDiff) levels")
     }
+
+    /// `interpolateBicubic` against a line-by-line port of ncnn's `resize_bicubic_image`
+    /// (src/layer/interp.cpp): its coefficients and its four edge rules, which fold the
+    /// taps that fall outside the image onto the edge pixels.
+    func testInterpolateBicubicMatchesNCNN() throws {
+        func ncnnTable(_ n: Int, _ out: Int) -> [(Int, [Float])] {
+            let a: Float = -0.75, scale = Double(n) / Double(out)
+            return (0..<out).map { d in
+                var f = Float((Double(d) + 0.5) * scale - 0.5)
+                var sx = Int(f.rounded(.down))
+                f -= Float(sx)
+                let (f0, f1, f2) = (f + 1, f, 1 - f)
+                var c: [Float] = [a * f0 * f0 * f0 - 5 * a * f0 * f0 + 8 * a * f0 - 4 * a,
+                                  (a + 2) * f1 * f1 * f1 - (a + 3) * f1 * f1 + 1, (a + 2) * f2 * f2 * f2 - (a + 3) * f2 * f2 + 1, 0]
+                c[3] = 1 - c[0] - c[1] - c[2]
+                if sx <= -1 { sx = 1; c = [c[0] + c[1] + c[2], c[3], 0, 0] }
+                if sx == 0 { sx = 1; c = [c[0] + c[1], c[2], c[3], 0] }
+                if sx == n - 2 { sx = n - 3; c = [0, c[0], c[1], c[2] + c[3]] }
+                if sx >= n - 1 { sx = n - 3; c = [0, 0, c[0], 1 - c[0]] }
+                return (sx - 1, c)  // taps at sx−1 … sx+2
+            }
+        }
+        var rng = SeededRandom(seed: 4)
+        for (h, w, oh, ow) in [(8, 12, 4, 6), (12, 8, 9, 6), (5, 7, 20, 28), (16, 16, 12, 12)] {
+            let x = Tensor.uniform([1, 1, h, w], rng: &rng)
+            let ours = try interpolateBicubic(x, height: oh, width: ow)
+            let (rows, cols) = (ncnnTable(h, oh), ncnnTable(w, ow))
+            for (y, (top, cy)) in rows.enumerated() {
+                for (xo, (left, cx)) in cols.enumerated() {
+                    var v: Float = 0
+                    for i in 0..<4 { for j in 0..<4 { v += cy[i] * cx[j] * x.data[(top + i) * w + left + j] } }
+                    XCTAssertEqual(ours.data[y * ow + xo], v, accuracy: 1e-5, "\(h)×\(w) → \(oh)×\(ow) at (\(y), \(xo))")
+                }
+            }
+        }
+    }
 }
