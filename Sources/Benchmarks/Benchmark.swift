@@ -93,8 +93,8 @@ public final class Benchmark {
             throw FileError("checkpoints/base-x2.safetensors", "or configs/fast.yaml is missing beside hone")
         }
         var rng = SeededRandom(seed: 3)
-        let models = [("infer_default_640x360_fps", try SRNet.load(checkpoint: base).0, 360, 640),
-                      ("infer_fast_160x90_fps", try SRNet(HoneConfig.load(fast).model, scale: 2), 90, 160)]
+        let models = [("infer_default_640x360_fps", try loadNetwork(checkpoint: base).0, 360, 640),
+                      ("infer_fast_160x90_fps", try makeNetwork(HoneConfig.load(fast).model, scale: 2), 90, 160)]
         for (name, model, h, w) in models {
             let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
             let upscale = TiledUpscaler(model)

@@ -212,7 +212,7 @@ final class JobRunner: @unchecked Sendable {
     /// bicubic and by the checkpoint to the same size, as PNGs.
     /// - Returns: how many frames were written (fewer for a very short video).
     static func writeStills(of video: String, checkpoint: String, into folder: URL, observer: ServedObserver) throws -> Int {
-        let upscale = TiledUpscaler(try SRNet.load(checkpoint: checkpoint).0)
+        let upscale = TiledUpscaler(try loadNetwork(checkpoint: checkpoint).0)
         let reader = try VideoReader(video)
         let count = max(reader.info.estimatedFrames, 1)
         let wanted = Array(Set([count / 4, count / 2, count * 3 / 4])).sorted()

@@ -25,7 +25,7 @@ struct LiveMode: Sendable {
                 try await outbound.write(.text("error: no shipped ×\(scale) base beside hone"))
                 return
             }
-            let upscale = try TiledUpscaler(SRNet.load(checkpoint: path).0)
+            let upscale = try TiledUpscaler(loadNetwork(checkpoint: path).0)
             for try await message in inbound.messages(maxSize: Self.maxMessage) {
                 guard case .binary(let buffer) = message else { continue }
                 let reply: ByteBuffer = try await withCheckedThrowingContinuation { done in

@@ -163,7 +163,7 @@ public struct RunRecord {
         }
         // A checkpoint can come from anyone: its model must be one Hone would build from a config file.
         if let problem = config.problems().first { throw FileError(path, "its config is not valid: \(problem)") }
-        guard [2, 4].contains(scale) else { throw FileError(path, "its scale is \(scale); Hone's models upscale ×2 or ×4") }
+        guard [2, 3, 4].contains(scale) else { throw FileError(path, "its scale is \(scale); Hone's models upscale ×2, ×3 or ×4") }
         func decoded<T: Decodable>(_ key: String, _ empty: T) -> T {
             m[key].flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) } ?? empty
         }
@@ -193,13 +193,15 @@ public struct RunRecord {
     }
 }
 
-extension SRNet {
-    /// A model and its checkpoint's record, built from the config and scale the checkpoint holds.
-    public static func load(checkpoint path: String) throws -> (SRNet, RunRecord) {
-        let file = try Checkpoint.load(path)
-        let record = try RunRecord(file, path: path)
-        let model = try SRNet(record.config.model, scale: record.scale)
-        try file.load(into: model, path: path)
-        return (model, record)
+/// A model and its checkpoint's record, built from the config and scale the checkpoint holds.
+/// - Throws: `FileError` naming `path` when it cannot be read, is not a Hone checkpoint, or lacks a tensor of its model.
+public func loadNetwork(checkpoint path: String) throws -> (any UpscalingNetwork, RunRecord) {
+    let file = try Checkpoint.load(path)
+    let record = try RunRecord(file, path: path)
+    let model: any UpscalingNetwork
+    do { model = try makeNetwork(record.config.model, scale: record.scale) } catch let error as ShapeError {
+        throw FileError(path, "holds a model Hone cannot build (\(error))")
     }
+    try file.load(into: model, path: path)
+    return (model, record)
 }

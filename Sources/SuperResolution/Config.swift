@@ -50,6 +50,10 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         // Bounded so a config (or a checkpoint's) cannot ask for more than a few hundred MB of weights.
         require((1...256).contains(m.channels), "model.channels", m.channels, "1 to 256")
         require((0...64).contains(m.blocks), "model.blocks", m.blocks, "0 to 64")
+        require(m.layout != .rrdb || m.activation == .leakyRelu, "model.activation", m.activation.rawValue, "leaky-relu for rrdb (ESRGAN's)")
+        require(m.layout == .hone || !m.unet, "model.unet", m.unet, "false for \(m.layout.rawValue)")
+        require((2...4).contains(m.networkScale ?? 2) && (m.layout != .rrdb || m.networkScale == 4 || m.networkScale == nil),
+                "model.network_scale", m.networkScale ?? 0, "2 to 4 (4 for rrdb), or absent")
         require((0...10).contains(d.blur), "degradation.blur", d.blur, "0 to 10 (σ in low-resolution pixels)")
         require((0...255).contains(d.noise), "degradation.noise", d.noise, "0 to 255 (σ in 8-bit levels)")
         require((0...100).contains(d.jpegQuality ?? 0), "degradation.jpeg_quality", d.jpegQuality ?? 0, "1 to 100, or 0 for none")
@@ -71,9 +75,12 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         return found
     }
 
-    /// What the config asks of a run at `scale` (2 or 4) besides its own ranges, or nil.
+    /// What the config asks of a run at `scale` (2, 3 or 4) besides its own ranges, or nil.
     public func problem(scale: Int) -> String? {
-        training.patch % scale == 0 ? nil : "training.patch is \(training.patch); allowed: a multiple of the scale \(scale)"
+        if training.patch % scale != 0 { return "training.patch is \(training.patch); allowed: a multiple of the scale \(scale)" }
+        if let n = model.networkScale, n < scale { return "model.network_scale is \(n); allowed: at least the scale \(scale)" }
+        if model.layout == .rrdb, scale != 4, model.networkScale == nil { return "an rrdb model enlarges ×4: set model.network_scale 4 for ×\(scale)" }
+        return nil
     }
 
     public func json() -> String {
@@ -209,6 +216,22 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     case relu
     /// ReLU with a learned slope for negative inputs, one per channel (He et al. 2015).
     case prelu
+    /// ReLU with slope 0.2 for negative inputs (ESRGAN's).
+    case leakyRelu = "leaky-relu"
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+}
+
+/// The network's layout. Hone's own, or one of the architectures Real-ESRGAN
+/// ships (BasicSR's `srvgg_arch.py` and `rrdbnet_arch.py`), built from imported weights.
+public enum Architecture: String, Codable, CaseIterable, Sendable {
+    /// `SRNet`: residual blocks, pixel-shuffle stages, a global residual over bicubic.
+    case hone
+    /// `SRVGGNetCompact` (realesr-animevideov3): a plain conv stack at input
+    /// resolution, one pixel shuffle, a residual over nearest upsampling.
+    case compact
+    /// `RRDBNet` (ESRGAN, RealESRGAN_x4plus): residual-in-residual dense blocks,
+    /// nearest ×2 upsampling stages.
+    case rrdb
     public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
 }
 
@@ -221,19 +244,28 @@ public enum PixelLoss: String, Codable, CaseIterable, Sendable {
 }
 
 public struct ModelConfig: Codable, Sendable, Equatable {
+    /// nil: `.hone` (configs and checkpoints from before there was a choice).
+    public var architecture: Architecture?
     /// Feature channels of the body.
     public var channels: Int
-    /// Residual blocks in the body.
+    /// Residual blocks in the body (`.compact`: body convolutions; `.rrdb`: RRDBs).
     public var blocks: Int
     public var activation: Activation
     /// Run the body at half resolution between a strided conv and a pixel-shuffle up, with a skip (lesson 7's U-Net path).
     public var unet: Bool
+    /// The factor the network itself enlarges by, when the run's scale is
+    /// smaller: its output is then shrunk by `interpolateBicubic`, as in
+    /// Real-ESRGAN's ×2 and ×3 animevideov3 files (a ×4 network, then 0.5 or 0.75). nil: the run's scale.
+    public var networkScale: Int?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case channels, blocks, activation, unet }
+    enum CodingKeys: String, CodingKey, CaseIterable { case architecture, channels, blocks, activation, unet, networkScale = "network_scale" }
 
-    public init(channels: Int, blocks: Int, activation: Activation, unet: Bool) {
-        (self.channels, self.blocks, self.activation, self.unet) = (channels, blocks, activation, unet)
+    public init(architecture: Architecture? = nil, channels: Int, blocks: Int, activation: Activation, unet: Bool, networkScale: Int? = nil) {
+        (self.architecture, self.channels, self.blocks, self.activation, self.unet) = (architecture, channels, blocks, activation, unet)
+        self.networkScale = networkScale
     }
+
+    public var layout: Architecture { architecture ?? .hone }
 }
 
 public struct DegradationConfig: Codable, Sendable, Equatable {

@@ -9,7 +9,7 @@ import VideoIO
 /// With a `rank`, each convolution's weights also get a low-rank change
 /// (LoRA, Hu et al., ICLR 2022): W = s ⊙ W₀ + U·V, U [out, rank] starting at
 /// zero, V [rank, in·k·k]. All of it is folded into the weights after each
-/// step, so the model stays an ordinary `SRNet`.
+/// step, so the model stays an ordinary network.
 public final class ChannelModulation {
     /// The rank `Tuning.lowRank` uses.
     public static let rank = 2
@@ -19,7 +19,7 @@ public final class ChannelModulation {
     /// Each convolution's weights, their values at the start, scales, and low-rank factors.
     private let convolutions: [(weight: Tensor, start: [Float], scale: Tensor, factors: (u: Tensor, v: Tensor)?)]
 
-    public init(_ model: SRNet, rank: Int = 0, seed: UInt64 = 1) {
+    public init(_ model: any UpscalingNetwork, rank: Int = 0, seed: UInt64 = 1) {
         var rng = SeededRandom(seed: seed)
         var parameters: [(String, Tensor)] = [], convolutions: [(Tensor, [Float], Tensor, (u: Tensor, v: Tensor)?)] = []
         for (name, t) in model.namedTensors() where t.requiresGrad {
@@ -139,7 +139,7 @@ public enum Delivery {
     /// `source` names the attachment in errors (the pack's path).
     /// - Throws: `FileError` naming `source` when the attachment is corrupt, from another
     ///   version of Hone, or made from another base than the one shipped here.
-    public static func decode(_ data: Data, source: String) throws -> (model: SRNet, tuning: Tuning) {
+    public static func decode(_ data: Data, source: String) throws -> (model: any UpscalingNetwork, tuning: Tuning) {
         let hint = "; pass --checkpoint to upscale with another network"
         let file: Checkpoint
         do { file = try Checkpoint.parse(data, path: source) } catch let error as FileError {
@@ -161,7 +161,7 @@ public enum Delivery {
             guard t.shape == shape else { throw FileError(source, "its Hone attachment's \(name) has shape \(t.shape), not \(shape)" + hint) }
             return t
         }
-        let (model, _) = try SRNet.load(checkpoint: basePath)
+        let (model, _) = try loadNetwork(checkpoint: basePath)
         for (name, t) in model.namedTensors() {
             if tuning != .allWeights, t.shape.count == 4 {
                 // Channel modulation leaves what it does not name as the base has it.

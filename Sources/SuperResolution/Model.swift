@@ -1,30 +1,76 @@
 import Autograd
 
+/// A super-resolution network: [n, 3, h, w] in [0, 1] → [n, 3, h·scale, w·scale].
+/// Its tensors, named as a checkpoint stores them, are its state.
+public protocol UpscalingNetwork: Module {
+    var scale: Int { get }
+    var config: ModelConfig { get }
+    func callAsFunction(_ x: Tensor) throws -> Tensor
+    /// How far (in input pixels) an output pixel's inputs reach, plus a margin:
+    /// tiles that overlap this much give the whole image's output.
+    var receptiveRadius: Int { get }
+    /// Bytes of activations per input pixel at the widest point of the
+    /// forward pass without a graph, roughly: what sizes tiles.
+    var activationBytesPerPixel: Int { get }
+}
+
+extension UpscalingNetwork {
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+}
+
+/// The network a config describes, with seeded initial weights.
+/// - Throws: `ShapeError` for a scale the architecture cannot make.
+public func makeNetwork(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws -> any UpscalingNetwork {
+    switch config.layout {
+    case .hone: try SRNet(config, scale: scale, seed: seed)
+    case .compact: try SRVGGNetCompact(config, scale: scale, seed: seed)
+    case .rrdb: try RRDBNet(config, scale: scale, seed: seed)
+    }
+}
+
+extension Activation {
+    /// Applies it; `slope` holds PReLU's per-channel slopes.
+    func callAsFunction(_ x: Tensor, slope: Tensor?) throws -> Tensor {
+        switch self {
+        case .relu: Autograd.relu(x)
+        case .prelu: try Autograd.prelu(x, slope!)
+        case .leakyRelu: Autograd.leakyRelu(x, slope: 0.2)
+        }
+    }
+
+    /// PReLU's slopes for `channels` (at 0.25, PyTorch's start), else nil.
+    func slopes(_ channels: Int) -> Tensor? {
+        guard self == .prelu else { return nil }
+        let slope = Tensor(shape: [channels], requiresGrad: true)
+        slope.fill(0.25)
+        return slope
+    }
+}
+
 /// conv → activation → conv, added to its input.
 public final class ResidualBlock: Module, @unchecked Sendable {
     let conv1: Conv2d
     let conv2: Conv2d
-    /// PReLU slopes, one per channel; nil for ReLU.
+    /// PReLU slopes, one per channel; nil for other activations.
     let slope: Tensor?
+    let activation: Activation
 
-    init(_ channels: Int, prelu: Bool, rng: inout SeededRandom) {
+    init(_ channels: Int, activation: Activation, rng: inout SeededRandom) {
         conv1 = Conv2d(channels, channels, rng: &rng)
         conv2 = Conv2d(channels, channels, rng: &rng)
-        slope = prelu ? Tensor(shape: [channels], requiresGrad: true) : nil
-        slope?.fill(0.25)
+        (slope, self.activation) = (activation.slopes(channels), activation)
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try conv1(x)
-        return try add(x, try conv2(try slope.map { try prelu(h, $0) } ?? relu(h)))
+        try add(x, try conv2(try activation(try conv1(x), slope: slope)))
     }
 }
 
-/// The super-resolution network: a residual body (optionally at half
-/// resolution, U-Net style), pixel-shuffle ×2 stages, and a global residual
+/// Hone's super-resolution network: a residual body (optionally at half
+/// resolution, U-Net style), pixel-shuffle stages (×2, ×2 twice, or ×3), and a global residual
 /// over the bicubic upscale, so the network learns only what bicubic misses.
 /// The last conv starts at zero: an untrained network is exactly bicubic.
-public final class SRNet: Module, @unchecked Sendable {
+public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     public let scale: Int
     public let config: ModelConfig
     let head: Conv2d
@@ -37,17 +83,17 @@ public final class SRNet: Module, @unchecked Sendable {
     let tail: Conv2d
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
-        guard [2, 4].contains(scale) else { throw ShapeError("scale must be 2 or 4, got \(scale)") }
+        guard [2, 3, 4].contains(scale) else { throw ShapeError("scale must be 2, 3 or 4, got \(scale)") }
         var rng = SeededRandom(seed: seed)
         let c = config.channels, inner = config.unet ? 2 * c : c
         (self.scale, self.config) = (scale, config)
         head = Conv2d(3, c, rng: &rng)
         down = config.unet ? Conv2d(c, inner, stride: 2, rng: &rng) : nil
-        body = (0..<config.blocks).map { _ in ResidualBlock(inner, prelu: config.activation == .prelu, rng: &rng) }
+        body = (0..<config.blocks).map { _ in ResidualBlock(inner, activation: config.activation, rng: &rng) }
         bodyTail = Conv2d(inner, inner, rng: &rng)
         up = config.unet ? Conv2d(inner, 4 * c, rng: &rng) : nil
         merge = config.unet ? Conv2d(2 * c, c, rng: &rng) : nil
-        upsample = (0..<(scale == 4 ? 2 : 1)).map { _ in Conv2d(c, 4 * c, rng: &rng) }
+        upsample = Self.stages(scale).map { r in Conv2d(c, r * r * c, rng: &rng) }
         tail = Conv2d(c, 3, rng: &rng)
         tail.weight.fill(0)
         tail.bias?.fill(0)
@@ -64,9 +110,19 @@ public final class SRNet: Module, @unchecked Sendable {
             let upsampled = try cropSpatial(try pixelShuffle(try up(h), 2), height: f.shape[2], width: f.shape[3])
             h = try merge(try concat([upsampled, f]))
         }
-        for stage in upsample { h = relu(try pixelShuffle(try stage(h), 2)) }
+        for (stage, r) in zip(upsample, Self.stages(scale)) { h = relu(try pixelShuffle(try stage(h), r)) }
         return try add(try tail(h), try resizeBicubic(x, .up(scale)))
     }
 
-    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+    /// The pixel-shuffle factors that make `scale`.
+    static func stages(_ scale: Int) -> [Int] { scale == 4 ? [2, 2] : [scale] }
+
+    public var receptiveRadius: Int {
+        let body = 2 * config.blocks + 1  // residual convs and the body's tail
+        let lowRes = config.unet ? 2 * (body + 1) + 2 : body  // at half resolution each conv reaches twice as far
+        return 1 + lowRes + upsample.count + 1 + 2 + 2  // head, body, upsamplers, tail, bicubic skip, margin
+    }
+
+    /// Measured: 2¹⁸ pixels take ~170 MB at the default model's widest layer.
+    public var activationBytesPerPixel: Int { 650 * max(config.channels, 40) / 40 * scale * scale / 4 }
 }

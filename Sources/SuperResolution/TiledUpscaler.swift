@@ -6,13 +6,16 @@ import Autograd
 /// the size limit allows, because the overlap is computed twice: 640×360 runs
 /// whole, 1920×1080 as 3×3 tiles of 640×360 (16% overlap).
 public struct TiledUpscaler {
-    public let model: SRNet
+    public let model: any UpscalingNetwork
     /// Largest tile core in input pixels (activations scale with it: 2¹⁸ pixels
     /// is ~170 MB for the default model's widest layer), and tiles per batch.
     public let maxPixels: Int, batch: Int
 
-    public init(_ model: SRNet, maxPixels: Int = 1 << 18, batch: Int = 1) {
-        (self.model, self.maxPixels, self.batch) = (model, maxPixels, batch)
+    /// `maxPixels` nil: 2¹⁸, or fewer when the model's activations would pass `memory` bytes.
+    public init(_ model: any UpscalingNetwork, maxPixels: Int? = nil, batch: Int = 1, memory: Int = 768 << 20) {
+        self.model = model
+        self.maxPixels = maxPixels ?? min(1 << 18, memory / (batch * model.activationBytesPerPixel))
+        self.batch = batch
     }
 
     /// Rows and columns of tiles whose cores fit maxPixels with the least total window area.
@@ -71,14 +74,5 @@ public struct TiledUpscaler {
             }
             return out
         }
-    }
-}
-
-extension SRNet {
-    /// How far (in input pixels) an output pixel's inputs reach, rounded up, plus a margin.
-    public var receptiveRadius: Int {
-        let body = 2 * config.blocks + 1  // residual convs and the body's tail
-        let lowRes = config.unet ? 2 * (body + 1) + 2 : body  // at half resolution each conv reaches twice as far
-        return 1 + lowRes + upsample.count + 1 + 2 + 2  // head, body, upsamplers, tail, bicubic skip, margin
     }
 }

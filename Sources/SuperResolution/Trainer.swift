@@ -33,7 +33,7 @@ public enum Tuning: String, Sendable, CaseIterable {
 /// frames are the targets, their degraded downscales (or the paired
 /// low-resolution frames) the inputs. Every n-th frame is held out for validation.
 public final class Trainer {
-    public let model: SRNet
+    public let model: any UpscalingNetwork
     public let config: HoneConfig
     public let frames: FrameCache
     public let inputs: TrainingInputs
@@ -56,7 +56,7 @@ public final class Trainer {
 
     /// - Throws: `FileError` naming the pictures when they cannot train under `config`,
     ///   or when paired inputs are not 1/scale of their targets.
-    public init(model: SRNet, config: HoneConfig, frames: FrameCache, inputs: TrainingInputs = .degraded, tuning: Tuning = .allWeights,
+    public init(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, inputs: TrainingInputs = .degraded, tuning: Tuning = .allWeights,
                 epochs: Int, stepsPerEpoch: Int? = nil, vggWeights: String = VGG16.defaultPath) throws {
         let t = config.training
         let smallest = frames.sizes.map { min($0.width, $0.height) }.min()!

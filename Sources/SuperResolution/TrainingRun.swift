@@ -55,7 +55,7 @@ public struct TrainingRun {
     }
 
     /// The record's base checkpoint, which must match the config, or random weights.
-    public func startingModel(_ observer: JobObserver) throws -> SRNet {
+    public func startingModel(_ observer: JobObserver) throws -> any UpscalingNetwork {
         try Self.model(base: record.base, config: record.config, scale: record.scale, observer: observer)
     }
 
@@ -63,17 +63,17 @@ public struct TrainingRun {
     /// (the shipped base when it fits, `.shipped`). A base of another scale gives
     /// the layers the scales share (a ×4 run can start from the ×2 model).
     /// - Throws: `FileError` naming the base when it cannot be read or holds another model.
-    public static func model(base start: StartingModel, config: HoneConfig, scale: Int, observer: JobObserver) throws -> SRNet {
+    public static func model(base start: StartingModel, config: HoneConfig, scale: Int, observer: JobObserver) throws -> any UpscalingNetwork {
         guard case .checkpoint(let base) = start.resolved(scale: scale, config: config) else {
-            return try SRNet(config.model, scale: scale, seed: config.training.seed)
+            return try makeNetwork(config.model, scale: scale, seed: config.training.seed)
         }
         let file = try Checkpoint.load(base)
         let record = try RunRecord(file, path: base)
         guard record.config.model == config.model else {
             throw FileError(base, "its model (\(record.config.model)) does not match the config (\(config.model))")
         }
-        if record.scale == scale { return try SRNet.load(checkpoint: base).0 }
-        let model = try SRNet(config.model, scale: scale, seed: config.training.seed)
+        if record.scale == scale { return try loadNetwork(checkpoint: base).0 }
+        let model = try makeNetwork(config.model, scale: scale, seed: config.training.seed)
         let copied = file.loadMatching(into: model)
         observer.report("note: \(base) is a ×\(record.scale) model: \(copied) of \(model.namedTensors().count) tensors taken from it")
         return model

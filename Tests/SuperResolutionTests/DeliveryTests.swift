@@ -28,7 +28,7 @@ final class DeliveryTests: XCTestCase {
 
     /// ∂L/∂(scale, U, V) from the projected weight gradients equals finite differences of the loss.
     func testChannelModulationGradientsMatchFiniteDifferences() throws {
-        let model = try SRNet(ModelConfig(channels: 4, blocks: 1, activation: .prelu, unet: false), scale: 2, seed: 3)
+        let model = try makeNetwork(ModelConfig(channels: 4, blocks: 1, activation: .prelu, unet: false), scale: 2, seed: 3)
         var rng = SeededRandom(seed: 5)
         // Small weights keep the ReLUs away from their kinks within a finite-difference step.
         for t in model.parameters { for i in 0..<t.count { t.data[i] = rng.uniform(-0.2, 0.2) } }
@@ -61,7 +61,7 @@ final class DeliveryTests: XCTestCase {
     func testAttachmentRebuildsTheTunedModelFromTheShippedBase() throws {
         var sizes: [Tuning: Int] = [:]
         for tuning in Tuning.allCases {
-            let (tuned, _) = try SRNet.load(checkpoint: Self.basePath)
+            let (tuned, _) = try loadNetwork(checkpoint: Self.basePath)
             let modulation = ChannelModulation(tuned, rank: tuning == .lowRank ? ChannelModulation.rank : 0)
             var rng = SeededRandom(seed: 9)
             for (_, t) in modulation.parameters { for i in 0..<t.count { t.data[i] += rng.uniform(-0.1, 0.1) } }
@@ -79,7 +79,7 @@ final class DeliveryTests: XCTestCase {
         }
         XCTAssertLessThan(sizes[.channelModulation]!, 6_000, "1,486 numbers in half precision (3 kB) and a header of their names")
         XCTAssertLessThan(sizes[.lowRank]!, sizes[.allWeights]! / 10)
-        let (base, _) = try SRNet.load(checkpoint: Self.basePath)
+        let (base, _) = try loadNetwork(checkpoint: Self.basePath)
         let foreignData = try Delivery.encode(Checkpoint(tensors: base.namedTensors(), metadata: ["hone.scale": "2"]), tuning: .allWeights,
                                               basePath: Self.basePath, path: "run.ckpt")
         // Another format, another base, or garbage: one line naming the pack, with the way out.

@@ -15,7 +15,7 @@ final class SuperResolutionTests: XCTestCase {
     func config(_ name: String) throws -> HoneConfig { try HoneConfig.load(Self.root.appendingPathComponent("configs/\(name).yaml").path) }
 
     func testShippedConfigsBuildModelsOfTheirSize() throws {
-        let sizes = try ["fast", "default", "quality"].map { try SRNet(config($0).model, scale: 2).parameterCount }
+        let sizes = try ["fast", "default", "quality"].map { try makeNetwork(config($0).model, scale: 2).parameterCount }
         XCTAssertEqual(sizes, [21_763, 219_003, 3_694_595], "the README quotes these")
         XCTAssert((100_000...300_000).contains(sizes[1]), "default has \(sizes[1]) parameters")
     }
@@ -24,7 +24,7 @@ final class SuperResolutionTests: XCTestCase {
         var rng = SeededRandom(seed: 1)
         let x = Tensor.uniform([2, 3, 12, 10], rng: &rng)
         for (name, scale) in [("default", 2), ("quality", 4), ("fast", 4)] {
-            let net = try SRNet(try config(name).model, scale: scale)
+            let net = try makeNetwork(try config(name).model, scale: scale)
             let y = try Grad.disabled { try net(x) }
             XCTAssertEqual(y.shape, [2, 3, 12 * scale, 10 * scale])
             XCTAssertEqual(y.array, try resizeBicubic(x, .up(scale)).array, "\(name) ×\(scale)")
@@ -32,12 +32,12 @@ final class SuperResolutionTests: XCTestCase {
     }
 
     func testCheckpointRoundTripIsBitIdentical() throws {
-        let net = try SRNet(try config("default").model, scale: 2, seed: 7)
+        let net = try makeNetwork(try config("default").model, scale: 2, seed: 7)
         for (_, t) in net.namedTensors() { for i in 0..<t.count { t.data[i] = Float(i % 97) * 0.013 - 0.5 } }
         try Checkpoint(tensors: net.namedTensors(), metadata: ["note": "test"]).save(to: path("c.bin"))
         let loaded = try Checkpoint.load(path("c.bin"))
         XCTAssertEqual(loaded.metadata["note"], "test")
-        let other = try SRNet(try config("default").model, scale: 2, seed: 8)
+        let other = try makeNetwork(try config("default").model, scale: 2, seed: 8)
         try loaded.load(into: other, path: path("c.bin"))
         for ((n1, a), (n2, b)) in zip(net.namedTensors(), other.namedTensors()) {
             XCTAssertEqual(n1, n2)
@@ -46,7 +46,7 @@ final class SuperResolutionTests: XCTestCase {
     }
 
     func testCorruptOrTruncatedCheckpointsGiveClearErrors() throws {
-        let net = try SRNet(try config("fast").model, scale: 2)
+        let net = try makeNetwork(try config("fast").model, scale: 2)
         try Checkpoint(tensors: net.namedTensors()).save(to: path("ok.bin"))
         let data = try Data(contentsOf: URL(fileURLWithPath: path("ok.bin")))
         try data.prefix(data.count - 100).write(to: URL(fileURLWithPath: path("short.bin")))
@@ -58,7 +58,7 @@ final class SuperResolutionTests: XCTestCase {
                 XCTAssert("\(e)".contains(name) && "\(e)".contains(words), "\(e)")
             }
         }
-        let wrong = try SRNet(try config("default").model, scale: 2)
+        let wrong = try makeNetwork(try config("default").model, scale: 2)
         XCTAssertThrowsError(try Checkpoint.load(path("ok.bin")).load(into: wrong, path: path("ok.bin"))) { e in
             XCTAssert("\(e)".contains("shape"), "\(e)")
         }
@@ -68,7 +68,7 @@ final class SuperResolutionTests: XCTestCase {
         guard (try? Media.run("python3", ["-c", "import safetensors.numpy"])) != nil else {
             throw XCTSkip("Python's safetensors package is not installed")
         }
-        let net = try SRNet(try config("fast").model, scale: 2)
+        let net = try makeNetwork(try config("fast").model, scale: 2)
         try Checkpoint(tensors: net.namedTensors(), metadata: ["scale": "2"]).save(to: path("py.bin"))
         let out = try Media.run("python3", ["-c", "import safetensors.numpy as s; d = s.load_file('\(path("py.bin"))'); print(len(d), d['head.weight'].shape)"])
         XCTAssertEqual(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
@@ -133,7 +133,7 @@ extension SuperResolutionTests {
     func testTiledUpscaleEqualsWholeImage() throws {
         for unet in [false, true] {
             let name = unet ? "U-Net" : "plain"
-            let net = try SRNet(ModelConfig(channels: 8, blocks: 3, activation: .prelu, unet: unet), scale: 2, seed: 3)
+            let net = try makeNetwork(ModelConfig(channels: 8, blocks: 3, activation: .prelu, unet: unet), scale: 2, seed: 3)
             var rng = SeededRandom(seed: 4)
             for (_, t) in net.namedTensors() { for i in 0..<t.count { t.data[i] = rng.uniform(-0.1, 0.1) } }
             let image = Tensor.uniform([1, 3, 91, 113], rng: &rng)  // larger than a tile plus margins, odd sides
@@ -158,7 +158,7 @@ extension SuperResolutionTests {
         cfg.training.batch = 4
         cfg.loss.perceptual = [:]
         let frames = try FrameCache(video: path("t.mp4")) { _, _ in }
-        let trainer = try Trainer(model: try SRNet(cfg.model, scale: 2), config: cfg, frames: frames, epochs: 2)
+        let trainer = try Trainer(model: try makeNetwork(cfg.model, scale: 2), config: cfg, frames: frames, epochs: 2)
         for _ in 0..<3 { try trainer.trainStep() }
         trainer.record(Score(psnr: 30, ssim: 0.9))
         let bestWeights = trainer.model.namedTensors().map(\.tensor.array)
@@ -169,7 +169,7 @@ extension SuperResolutionTests {
 
         let saved = try Checkpoint.load(path("c.ckpt"))
         XCTAssertEqual(trainer.model.namedTensors().map { saved[$0.name]!.array }, bestWeights)
-        let again = try Trainer(model: try SRNet(cfg.model, scale: 2), config: cfg, frames: frames, epochs: 2)
+        let again = try Trainer(model: try makeNetwork(cfg.model, scale: 2), config: cfg, frames: frames, epochs: 2)
         try again.resume(from: saved, bestScore: Score(psnr: 30, ssim: 0.9), path: path("c.ckpt"))
         XCTAssertEqual(again.step, 6)
         XCTAssertEqual(again.model.namedTensors().map(\.tensor.array), currentWeights)
@@ -205,7 +205,7 @@ extension SuperResolutionTests {
         cfg.loss.perceptual = ["relu1_2": 0.1]
         cfg.loss.perceptualStart = 0.5
         let photos = try FrameCache(images: (1...3).map { path("p\($0).png") }, maxSide: 64) { _, _ in }
-        let trainer = try Trainer(model: try SRNet(cfg.model, scale: 2), config: cfg, frames: photos, epochs: 2, stepsPerEpoch: 2)
+        let trainer = try Trainer(model: try makeNetwork(cfg.model, scale: 2), config: cfg, frames: photos, epochs: 2, stepsPerEpoch: 2)
         var withVGG: [Bool] = []
         for _ in 0..<4 { withVGG.append(try trainer.trainStep().terms["relu1_2"] != nil) }
         XCTAssertEqual(withVGG, [false, false, true, true])

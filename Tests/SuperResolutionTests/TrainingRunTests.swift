@@ -97,7 +97,7 @@ final class TrainingRunTests: XCTestCase {
     }
 
     func trainer(_ config: HoneConfig, epochs: Int = 3) throws -> Trainer {
-        try Trainer(model: try SRNet(config.model, scale: 2, seed: 3), config: config, frames: try frames(), epochs: epochs, stepsPerEpoch: 4)
+        try Trainer(model: try makeNetwork(config.model, scale: 2, seed: 3), config: config, frames: try frames(), epochs: epochs, stepsPerEpoch: 4)
     }
 
     func testJPEGDegradationGivesFiniteRepeatableLosses() throws {
@@ -145,7 +145,7 @@ final class TrainingRunTests: XCTestCase {
         let start = trainer.model.namedTensors().map(\.tensor.array)
         try run.train(trainer, trained: "t", observer: observer)
         XCTAssertEqual(observer.warnings.last, "no epoch validated above the start (\(run.record.validation["base"]!)): \(path("worse.ckpt")) holds the starting weights")
-        let (saved, _) = try SRNet.load(checkpoint: path("worse.ckpt"))
+        let (saved, _) = try loadNetwork(checkpoint: path("worse.ckpt"))
         XCTAssertEqual(saved.namedTensors().map(\.tensor.array), start)
         XCTAssertNotEqual(trainer.model.namedTensors().map(\.tensor.array), start)
     }

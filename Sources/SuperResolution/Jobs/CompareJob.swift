@@ -43,11 +43,11 @@ public struct CompareJob {
         let inputs = [path, checkpoint] + (base.map { [$0] } ?? [])
         let locks = try [OutputLock(montagePath, inputs: inputs)] + (toggle.map { [try OutputLock($0, inputs: inputs + [montagePath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
-        let (tuned, record) = try SRNet.load(checkpoint: checkpoint)
+        let (tuned, record) = try loadNetwork(checkpoint: checkpoint)
         let s = tuned.scale
         guard size % s == 0 else { throw UsageError("--size must be a multiple of the scale \(s)") }
-        let baseModel: SRNet? = switch base.map(StartingModel.checkpoint) ?? StartingModel.shipped.resolved(scale: s, config: record.config) {
-        case .checkpoint(let path): try SRNet.load(checkpoint: path).0
+        let baseModel: (any UpscalingNetwork)? = switch base.map(StartingModel.checkpoint) ?? StartingModel.shipped.resolved(scale: s, config: record.config) {
+        case .checkpoint(let path): try loadNetwork(checkpoint: path).0
         default: nil
         }
 

@@ -80,7 +80,7 @@ public struct DeliveryJob {
         observer.finishStage()
         let gt = try GroundTruth(truth: truth, scale: scale, isVideo: true, count: frames)
         let lpips = try LPIPS()
-        let (base, _) = try SRNet.load(checkpoint: try shippedBase(scale: scale))
+        let (base, _) = try loadNetwork(checkpoint: try shippedBase(scale: scale))
 
         /// A video's frames (through `transform`), which must be the master's in number.
         func videoFrames(_ path: String, transform: ((Tensor) throws -> Tensor)? = nil) throws -> FrameCache {

@@ -27,8 +27,8 @@ extension GroundTruth {
     /// would on that clip), checkpointing to `output`; returns the best-validated
     /// model and its record. When resuming, a finished run is reused as it is.
     public func fineTune(source: String, base: StartingModel, epochs: Int, output: String, settings: TrainingSettings,
-                         observer: JobObserver) throws -> (SRNet, RunRecord) {
-        if settings.resume, let done = try? SRNet.load(checkpoint: output), done.1.epochsDone >= done.1.epochs {
+                         observer: JobObserver) throws -> (any UpscalingNetwork, RunRecord) {
+        if settings.resume, let done = try? loadNetwork(checkpoint: output), done.1.epochsDone >= done.1.epochs {
             observer.report("\(output): fine-tuning already finished")
             return done
         }
@@ -49,7 +49,7 @@ extension GroundTruth {
         }
         let trainer = try Trainer(model: try run.startingModel(observer), config: run.record.config, frames: frames, epochs: run.record.epochs)
         try run.train(trainer, trained: "fine-tuned", observer: observer)
-        return try SRNet.load(checkpoint: output)
+        return try loadNetwork(checkpoint: output)
     }
 }
 

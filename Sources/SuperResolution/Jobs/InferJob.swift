@@ -50,7 +50,7 @@ public struct Enhancer {
             enhance = method == .bicubic ? { try resizeBicubic($0, .up(scale)) } : { try resizeLanczos($0, .up(scale)) }
             (self.scale, record) = (scale, nil)
         case .checkpoint(let path):
-            let (model, record) = try SRNet.load(checkpoint: path)
+            let (model, record) = try loadNetwork(checkpoint: path)
             if let requested, requested != model.scale {
                 throw UsageError("\(path) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
             }

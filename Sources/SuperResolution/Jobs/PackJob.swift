@@ -128,7 +128,7 @@ public struct PackJob {
             RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: master).standardizedFileURL.path, base: .checkpoint(basePath), epochs: epochs)
         }
         run.savesWhenCancelled = false
-        let (model, _) = try SRNet.load(checkpoint: basePath)
+        let (model, _) = try loadNetwork(checkpoint: basePath)
         let trainer = try Trainer(model: model, config: config, frames: targets, inputs: .paired(inputs), tuning: tuning, epochs: epochs,
                                   stepsPerEpoch: max(Trainer.stepsPerEpoch(pictures: targets.count, config: config), Self.minimumStepsPerEpoch))
         observer.report("\(targets.count) frame pairs: \(trainer.trainFrames.count) to train on, \(trainer.validationFrames.count) to validate; "
