@@ -75,6 +75,11 @@ public struct TrainingRun {
         if record.scale == scale { return try loadNetwork(checkpoint: base).0 }
         let model = try makeNetwork(config.model, scale: scale, seed: config.training.seed)
         let copied = file.loadMatching(into: model)
+        if let net = model as? SRNet, file["upsample.0.weight"]?.shape != net.upsample[0].weight.shape {
+            // No upsampling stage came from the base (×3 from ×2): the tail starts at zero, so the model starts as bicubic.
+            net.tail.weight.fill(0)
+            net.tail.bias?.fill(0)
+        }
         observer.report("note: \(base) is a ×\(record.scale) model: \(copied) of \(model.namedTensors().count) tensors taken from it")
         return model
     }

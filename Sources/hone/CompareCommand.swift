@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        var job = CompareJob(source: gt.map(CompareJob.Source.groundTruth) ?? .footage(video!), checkpoint: checkpoint)
+        var job = CompareJob(source: gt.map(CompareJob.Source.groundTruth) ?? .footage(video!), checkpoint: try modelPath(checkpoint))
         (job.base, job.at, job.size, job.zoom, job.output, job.toggle) = (base, at, size, zoom, output, toggle)
         job.crop = crop.map { let v = $0.split(separator: ",").compactMap { Int($0) }; return (v[0], v[1]) }
         for line in try job.run() { say(line) }

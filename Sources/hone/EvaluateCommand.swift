@@ -83,7 +83,7 @@ struct EvaluateCommand: ParsableCommand {
         if delivery { return try runDelivery() }
         var job = EvaluateJob(groundTruth: gt)
         (job.epochs, job.frames, job.output, job.settings) = (epochs ?? 3, frames, output, sampling.applied(to: try training.settings()))
-        job.start = checkpoint.map(StartingModel.init) ?? .shipped
+        job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }
         say("×\(report.scale) on \(gt): \(report.frames) \(report.isVideo ? "frames" : "images") scored")

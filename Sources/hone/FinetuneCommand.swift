@@ -46,7 +46,7 @@ struct FinetuneCommand: ParsableCommand {
     func run() throws {
         var job = FinetuneJob(video: video)
         (job.output, job.epochs, job.settings) = (output, epochs, sampling.applied(to: try training.settings()))
-        job.start = checkpoint.map(StartingModel.init) ?? .shipped
+        job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
         let run = try trainOrExplain("finetune") { try job.run(ConsoleObserver()) }
         say("wrote \(run.output)\nnext: hone infer --checkpoint \(run.output)")
     }

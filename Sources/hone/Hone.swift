@@ -35,5 +35,5 @@ struct Hone: ParsableCommand {
         version: "0.4.0",
         subcommands: [FinetuneCommand.self, PretrainCommand.self, InferCommand.self, ScoreImagesCommand.self, EvaluateCommand.self,
                       SweepCommand.self, CompareCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self, JoinCommand.self,
-                      PackCommand.self])
+                      PackCommand.self, ModelsCommand.self])
 }

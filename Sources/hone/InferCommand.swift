@@ -27,7 +27,7 @@ struct InferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")
     var fps: Double?
 
-    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 2 or 4 (a checkpoint has its own). (default: 2)")
+    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 2, 3 or 4 (a checkpoint has its own). (default: 2)")
     var scale: Int?
 
     @Option(help: "Also write a split-view video: bicubic (left) against the enhanced output (right), labelled.")
@@ -53,12 +53,12 @@ struct InferCommand: ParsableCommand {
     func validate() throws {
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
-        if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+        if let scale, ![2, 3, 4].contains(scale) { throw ValidationError("--scale must be 2, 3 or 4, got \(scale)") }
         if checkpoint == nil, video == nil { throw ValidationError("--checkpoint or --video (a pack from `hone pack`) is required") }
     }
 
     func run() throws {
-        var job = InferJob(method: checkpoint.map(UpscalingMethod.init) ?? .attached)
+        var job = InferJob(method: try checkpoint.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
         (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
         job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)

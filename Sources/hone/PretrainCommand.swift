@@ -48,7 +48,7 @@ struct PretrainCommand: ParsableCommand {
     func run() throws {
         var job = PretrainJob(folders: images)
         (job.steps, job.epochSteps, job.maxSide, job.output, job.settings) = (steps, epochSteps, maxSide, output, try training.settings())
-        job.start = checkpoint.map(StartingModel.init) ?? .random
+        job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .random
         let run = try trainOrExplain("pretrain") { try job.run(ConsoleObserver()) }
         say("wrote \(run.output)\nevaluate with: hone eval --checkpoint \(run.output) --images DIR")
     }

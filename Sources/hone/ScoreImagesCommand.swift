@@ -32,7 +32,7 @@ struct ScoreImagesCommand: ParsableCommand {
     }
 
     func run() throws {
-        var job = ScoreImagesJob(method: UpscalingMethod(checkpoint), folders: images)
+        var job = ScoreImagesJob(method: UpscalingMethod(try modelPath(checkpoint)), folders: images)
         job.scale = scale
         let report = try job.run()
         if json { return try Console.emitJSON(report) }

@@ -4,7 +4,7 @@ import SuperResolution
 
 /// Options `finetune`, `pretrain`, `evaluate` and `sweep` share.
 struct TrainingOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Upscaling factor: 2 or 4. (default: 2; a resumed run keeps its own)")
+    @Option(parsing: .unconditional, help: "Upscaling factor: 2, 3 or 4. (default: 2, or the starting checkpoint's; a resumed run keeps its own)")
     var scale: Int?
 
     @Option(help: "Model, degradation, loss and schedule. (default: configs/default.yaml for finetune, configs/pretrain.yaml for pretrain)")
@@ -29,7 +29,7 @@ struct TrainingOptions: ParsableArguments {
     var lossGram: Float?
 
     func validate() throws {
-        if let scale, ![2, 4].contains(scale) { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+        if let scale, ![2, 3, 4].contains(scale) { throw ValidationError("--scale must be 2, 3 or 4, got \(scale)") }
         guard saveEvery > 0 else { throw ValidationError("--save-every must be positive, got \(saveEvery)") }
         if let lossPixel, !(lossPixel >= 0) { throw ValidationError("--loss-pixel must be 0 or more, got \(lossPixel)") }
         if let lossGram, !(lossGram >= 0) { throw ValidationError("--loss-gram must be 0 or more, got \(lossGram)") }

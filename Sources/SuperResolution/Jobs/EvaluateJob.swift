@@ -83,6 +83,8 @@ public struct EvaluateJob {
         var stages: [String: Double] = [:]
         var clock = Date()
         func lap(_ stage: String) { stages[stage] = Date().timeIntervalSince(clock); clock = Date() }
+        var settings = settings
+        try settings.adopt(start)
         let scale = settings.scaleOrDefault
 
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, observer: observer)

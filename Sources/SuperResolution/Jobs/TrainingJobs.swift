@@ -16,18 +16,21 @@ public struct FinetuneJob {
 
     public init(video: String?) { self.video = video }
 
-    public var outputPath: String { output ?? outputName(for: video ?? "clip", ".hone-x\(settings.scaleOrDefault).ckpt") }
+    /// The checkpoint written, once the scale is known (given, or the starting checkpoint's).
+    func outputPath(_ settings: TrainingSettings) -> String { output ?? outputName(for: video ?? "clip", ".hone-x\(settings.scaleOrDefault).ckpt") }
 
-    /// Decodes the video, trains, and saves the best-validated weights to `outputPath`.
+    /// Decodes the video, trains, and saves the best-validated weights to `outputPath(_:)`.
     /// - Returns: the finished run (its record holds the validation scores).
     /// - Throws: `FileError`/`VideoIOError` naming the file at fault (checked
     ///   before decoding where possible), `UsageError` for a missing video,
     ///   `JobCancelled` after saving a resumable checkpoint.
     public func run(_ observer: JobObserver) throws -> TrainingRun {
+        var settings = settings
+        try settings.adopt(start)
         let scale = settings.scaleOrDefault
         if video == "-" { throw UsageError("fine-tuning needs a video file: standard input (--video -) works for infer only") }
         let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var run = try settings.openRun(output: outputPath, fallback: "configs/default.yaml") { config in
+        var run = try settings.openRun(output: outputPath(settings), fallback: "configs/default.yaml") { config in
             guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
             record.sampling = FrameSampling(video: try MediaInput(video).info, rate: settings.sampleRate, budget: settings.cacheBudget)

@@ -96,7 +96,7 @@ public struct LossWeights: Equatable, Sendable {
 /// What every training job (fine-tune, pretrain, evaluate, sweep) is asked
 /// besides its data.
 public struct TrainingSettings: Sendable {
-    /// 2 or 4; nil: 2, or a resumed run's own.
+    /// 2, 3 or 4; nil: the starting checkpoint's (`adopt`), 2, or a resumed run's own.
     public var scale: Int?
     /// A YAML config; nil: the job's shipped one.
     public var config: String?
@@ -112,16 +112,33 @@ public struct TrainingSettings: Sendable {
     /// Disk bytes the frame cache may fill; a longer video is sampled to fit.
     public var cacheBudget = FrameSampling.defaultBudget
 
+    /// The starting checkpoint's model, which replaces the config's (`adopt`).
+    var baseModel: ModelConfig?
+
     public init() {}
 
     public var scaleOrDefault: Int { scale ?? 2 }
+
+    /// Takes a starting checkpoint's model (any architecture: an imported
+    /// Real-ESRGAN one too) in place of the config's, and its scale unless one was given.
+    /// - Throws: `FileError` naming the checkpoint when it cannot be read or cannot make the scale asked for.
+    public mutating func adopt(_ start: StartingModel) throws {
+        guard case .checkpoint(let path) = start, !resume else { return }
+        let record = try RunRecord(try Checkpoint.load(path), path: path)
+        let scale = scale ?? record.scale
+        if scale != record.scale, record.config.model.layout != .hone {
+            throw FileError(path, "is a ×\(record.scale) \(record.config.model.layout.rawValue) model; it cannot start a ×\(scale) run")
+        }
+        (self.scale, baseModel) = (scale, record.config.model)
+    }
 
     /// The config file (or the shipped `fallback`, e.g. "configs/default.yaml")
     /// with the loss weights applied, checked for the scale.
     /// - Throws: `FileError` naming the config and what is wrong in it.
     public func loadConfig(fallback: String) throws -> HoneConfig {
         guard let path = config ?? ProjectFiles.find(fallback) else { throw FileError(fallback, "not found beside hone; pass a config") }
-        let loaded = loss.applied(to: try HoneConfig.load(path))
+        var loaded = loss.applied(to: try HoneConfig.load(path))
+        if let baseModel { loaded.model = baseModel }
         if let problem = loaded.problems().first ?? loaded.problem(scale: scaleOrDefault) { throw FileError(path, problem) }
         return loaded
     }
