@@ -36,6 +36,7 @@ public final class Benchmark {
             }
         }
         try infer()
+        try imported()
     }
 
     /// Adds a row when `only` wants its name.
@@ -99,6 +100,33 @@ public final class Benchmark {
             let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
             let upscale = TiledUpscaler(model)
             eachAlgorithm { suffix in measure(name + suffix, "fps") { 1 / seconds { _ = try! upscale(frame) } } }
+        }
+    }
+
+    /// Real-ESRGAN's networks once imported (`hone models --fetch`), model only,
+    /// as bench/realesrgan_twin.py runs them: animevideov3 ×2 on 640×360,
+    /// x4plus on 320×180, and a fine-tuning step of animevideov3 ×2 (batch 16 of 48² → 96², L1, Adam).
+    func imported() throws {
+        var rng = SeededRandom(seed: 4)
+        for (name, model, h, w) in [("realesrgan_animevideov3_x2_640x360_ms", "realesrgan-animevideov3-x2", 360, 640),
+                                    ("realesrgan_x4plus_320x180_ms", "realesrgan-x4plus", 180, 320)] {
+            guard let path = NamedModel.named(model)?.checkpointPath, FileManager.default.fileExists(atPath: path) else { continue }
+            let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
+            try measure(name, "ms") {
+                let net = try loadNetwork(checkpoint: path).0
+                return seconds { _ = try! Grad.disabled { try net(frame) } } * 1000
+            }
+        }
+        guard let path = NamedModel.named("realesrgan-animevideov3-x2")?.checkpointPath, FileManager.default.fileExists(atPath: path) else { return }
+        let (input, target) = (Tensor.uniform([16, 3, 48, 48], rng: &rng), Tensor.uniform([16, 3, 96, 96], rng: &rng))
+        try measure("realesrgan_animevideov3_x2_train_step_ms", "ms") {
+            let net = try loadNetwork(checkpoint: path).0
+            let optimizer = Adam(net.parameters, learningRate: 1e-4)
+            return seconds {
+                optimizer.zeroGrad()
+                try! l1Loss(try! net(input), target).backward()
+                optimizer.update()
+            } * 1000
         }
     }
 
