@@ -128,7 +128,7 @@ def build(param_path):
     layers = read_ncnn(param_path, param_path[:-len(".param")] + ".bin")
     convs = [l for l in layers if l[0] == "Convolution"]
     slopes = [l[5][0] for l in layers if l[0] == "PReLU"]
-    if any(l[0] == "Concat" for l in layers):
+    if not slopes:
         net = RRDBNet(convs[0][4][0], (len(convs) - 6) // 15)
     else:
         r = int(round((convs[-1][4][0] / 3) ** 0.5))

@@ -10,8 +10,11 @@ public struct EvaluationImage {
 
 /// Scores of one method on one image.
 public struct ImageScore: Codable, Sendable {
-    public let psnrY: Double, ssimY: Double, psnrRGB: Double
-    public init(psnrY: Double, ssimY: Double, psnrRGB: Double) { (self.psnrY, self.ssimY, self.psnrRGB) = (psnrY, ssimY, psnrRGB) }
+    /// LPIPS-VGG v0.1 over the whole image (lower is closer).
+    public let psnrY: Double, ssimY: Double, psnrRGB: Double, lpips: Double
+    public init(psnrY: Double, ssimY: Double, psnrRGB: Double, lpips: Double) {
+        (self.psnrY, self.ssimY, self.psnrRGB, self.lpips) = (psnrY, ssimY, psnrRGB, lpips)
+    }
 }
 
 /// Folders of images: photographs to train on, and evaluation sets.
@@ -58,10 +61,11 @@ public enum ImageSet {
     }
 
     /// Scores `enhance` (LR → SR) against the ground truth, border of `scale` pixels cropped.
-    public static func score(_ image: EvaluationImage, scale: Int, _ enhance: (Tensor) throws -> Tensor) throws -> ImageScore {
+    public static func score(_ image: EvaluationImage, scale: Int, lpips: LPIPS, _ enhance: (Tensor) throws -> Tensor) throws -> ImageScore {
         let sr = try enhance(image.lr)
         return ImageScore(psnrY: Metrics.psnrY(sr, image.hr, border: scale), ssimY: Metrics.ssimY(sr, image.hr, border: scale),
-                          psnrRGB: Metrics.psnrRGB(sr, image.hr, border: scale))
+                          psnrRGB: Metrics.psnrRGB(sr, image.hr, border: scale),
+                          lpips: Double(lpips.distance(try lpips.features(sr), try lpips.features(image.hr))))
     }
 }
 

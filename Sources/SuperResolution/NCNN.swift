@@ -177,7 +177,7 @@ extension NCNNModel {
             throw FileError(path, "has no input layer, or nothing after it")
         }
         var reader = GraphReader(main: main, path: path, origin: origin)
-        return main.contains { $0.kind == "Concat" } ? try reader.rrdb(input: input) : try reader.compact(input: input, first: first)
+        return main.contains { $0.kind == "PReLU" } ? try reader.compact(input: input, first: first) : try reader.rrdb(input: input)
     }
 }
 

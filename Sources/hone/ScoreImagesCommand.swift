@@ -36,10 +36,10 @@ struct ScoreImagesCommand: ParsableCommand {
         job.scale = scale
         let report = try job.run()
         if json { return try Console.emitJSON(report) }
-        func cells(_ x: ImageScore) -> String { String(format: "%6.2f dB %.4f %6.2f dB", x.psnrY, x.ssimY, x.psnrRGB) }
+        func cells(_ x: ImageScore) -> String { String(format: "%6.2f dB %.4f %6.2f dB %.4f", x.psnrY, x.ssimY, x.psnrRGB, x.lpips) }
         let width = max(5, report.rows.map(\.image.count).max() ?? 5)
         say("×\(report.scale)  " + "image".padding(toLength: width, withPad: " ", startingAt: 0)
-            + "   bicubic: Y-PSNR  Y-SSIM  RGB-PSNR   \(checkpoint): Y-PSNR  Y-SSIM  RGB-PSNR")
+            + "   bicubic: Y-PSNR  Y-SSIM  RGB-PSNR  LPIPS    \(checkpoint): Y-PSNR  Y-SSIM  RGB-PSNR  LPIPS")
         for r in report.rows.map({ ($0.image, $0.bicubic, $0.method) }) + [("mean", report.meanBicubic, report.meanMethod)] {
             say("     " + r.0.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + cells(r.1) + "   " + cells(r.2))
         }
