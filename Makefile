@@ -2,8 +2,9 @@
 # both run `make setup` first, which installs what is missing and builds.
 SHELL := /bin/bash
 DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev libsqlite3-dev ffmpeg pkg-config python3-pip python3-numpy
-# The page's browser test (headless Chromium driven by Selenium) and the Slurm job-array test need these too.
-TEST_DEB_PACKAGES := chromium chromium-driver python3-selenium slurm-wlm munge
+# The page's browser test (headless Chromium driven by Selenium), the Slurm job-array test and the
+# Real-ESRGAN twin (PyTorch, bench/realesrgan_twin.py) need these too.
+TEST_DEB_PACKAGES := chromium chromium-driver python3-selenium slurm-wlm munge python3-torch
 SERVE_PORT ?= 8080
 # One build for everything, tests included: `swift test` on a plain release
 # build would compile every module (Hummingbird, NIO, GRDB too) a second time.
