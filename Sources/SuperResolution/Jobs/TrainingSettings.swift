@@ -16,8 +16,8 @@ public func outputName(for input: String, _ suffix: String) -> String {
 
 /// Where a training run's weights start.
 public enum StartingModel: Equatable, Sendable {
-    /// The shipped base for the scale (checkpoints/base-x<scale>.safetensors)
-    /// when it holds the config's model, else `random`.
+    /// The shipped base for the scale (checkpoints/base-x<scale>.safetensors; ×3
+    /// takes the ×2 base's layers but its upsampler) when it holds the config's model, else `random`.
     case shipped
     /// Random weights with a zero last layer: the untrained model is exactly bicubic.
     case random
@@ -45,7 +45,7 @@ public enum StartingModel: Equatable, Sendable {
     /// `.shipped` made concrete: the shipped base for the scale when it holds the config's model, else `.random`.
     public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
         guard self == .shipped else { return self }
-        guard let path = ProjectFiles.find("checkpoints/base-x\(scale).safetensors"),
+        guard let path = ProjectFiles.find("checkpoints/base-x\(scale == 3 ? 2 : scale).safetensors"),
               let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path), record.config.model == config.model else {
             return .random
         }
