@@ -188,4 +188,24 @@ final class ImportTests: XCTestCase {
             XCTAssertLessThan(worst, 1e-3, "\(param): largest difference from PyTorch \(worst)")
         }
     }
+
+    /// Fine-tuning from an imported network keeps its architecture and scale, and
+    /// starts from its weights (the first validation's "start" is the import's own output).
+    func testFineTuningStartsFromAnImportedNetwork() throws {
+        let folder = try Media.temporaryFolder("ncnn").path
+        let param = try NCNNWriter.compact(channels: 4, convs: 1, r: 4, resize: 0.75).write(folder, "tiny")
+        let imported = folder + "/tiny.safetensors"
+        try NamedModel.importNCNN(param: param, bin: folder + "/tiny.bin", to: imported, source: param)
+        var job = FinetuneJob(video: try Media.clip(folder + "/clip.mp4", seconds: 1, size: "192x144", rate: 8))
+        (job.output, job.epochs, job.start) = (folder + "/tuned.ckpt", 1, .checkpoint(imported))
+        let config = folder + "/small.yaml"
+        try (try String(contentsOfFile: SuperResolutionTests.root.appendingPathComponent("configs/default.yaml").path, encoding: .utf8))
+            .replacingOccurrences(of: "batch: 16", with: "batch: 2").write(toFile: config, atomically: true, encoding: .utf8)
+        job.settings.config = config
+        let run = try job.run(RecordingObserver())
+        XCTAssertEqual(run.record.scale, 3)
+        XCTAssertEqual(run.record.config.model.layout, .compact)
+        let (tuned, _) = try loadNetwork(checkpoint: folder + "/tuned.ckpt")
+        XCTAssert(tuned is SRVGGNetCompact)
+    }
 }

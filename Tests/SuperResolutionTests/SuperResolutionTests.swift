@@ -23,7 +23,7 @@ final class SuperResolutionTests: XCTestCase {
     func testUntrainedModelIsBicubicAndShapesAreRight() throws {
         var rng = SeededRandom(seed: 1)
         let x = Tensor.uniform([2, 3, 12, 10], rng: &rng)
-        for (name, scale) in [("default", 2), ("quality", 4), ("fast", 4)] {
+        for (name, scale) in [("default", 2), ("default", 3), ("quality", 4), ("fast", 4)] {
             let net = try makeNetwork(try config(name).model, scale: scale)
             let y = try Grad.disabled { try net(x) }
             XCTAssertEqual(y.shape, [2, 3, 12 * scale, 10 * scale])
