@@ -107,8 +107,16 @@ public struct NamedModel: Sendable {
         return network
     }
 
-    /// A `--checkpoint` argument made concrete: a model's name gives its imported checkpoint, anything else is a path.
+    /// A `--checkpoint` argument made concrete: a model's name gives its imported checkpoint, anything else is a path
+    /// (or a word such as `bicubic` or `random` that the command reads itself).
+    /// - Throws: `FileError` when fetching or importing a named model fails, or for a word that is neither a file nor a name.
     public static func resolve(_ argument: String, _ observer: JobObserver) throws -> String {
-        try named(argument)?.checkpoint(observer) ?? argument
+        if let model = named(argument) { return try model.checkpoint(observer) }
+        let words = ["bicubic", "lanczos", "random", "shipped"]
+        if !words.contains(argument), !argument.contains("/"), !argument.contains("."), !FileManager.default.fileExists(atPath: argument) {
+            let nearest = all.map(\.name).min { editDistance($0, argument) < editDistance($1, argument) }!
+            throw FileError(argument, "no such checkpoint file or model name; did you mean \(nearest)? (`hone models` lists the names)")
+        }
+        return argument
     }
 }
