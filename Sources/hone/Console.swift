@@ -23,7 +23,7 @@ final class ProgressBar {
         let width = 24, filled = total > 0 ? min(width, done * width / total) : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         // The first half second's rate says nothing (the first unit may have been done before the bar started).
-        let pace = elapsed < 0.5 ? "" : "  \(String(format: "%.1f", rate)) \(unit)/s  ETA \(Self.clock(eta))"
+        let pace = elapsed < 0.5 && done < total ? "" : "  \(String(format: "%.1f", rate)) \(unit)/s  ETA \(Self.clock(eta))"
         let line = "\(label) \(bar) \(done)/\(total) \(unit)\(pace)\(extra.isEmpty ? "" : "  " + extra)"
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
     }
