@@ -186,6 +186,7 @@ final class ImportTests: XCTestCase {
             var worst: Float = 0
             theirs.withUnsafeBytes { t in for i in 0..<min(ours.count, theirs.count / 4) { worst = max(worst, abs(ours.data[i] - t.load(fromByteOffset: 4 * i, as: Float.self))) } }
             XCTAssertLessThan(worst, 1e-3, "\(param): largest difference from PyTorch \(worst)")
+            print("\(URL(fileURLWithPath: param).lastPathComponent): largest difference from PyTorch \(worst)")
         }
     }
 
