@@ -48,6 +48,10 @@ public struct Checkpoint {
 
     /// Writes under a temporary name, then renames: never a half-written file.
     public func save(to path: String, precision: Precision = .float32) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw FileError(path, "is a folder; give the checkpoint a file name")
+        }
         do {
             try encoded(precision: precision).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

@@ -233,6 +233,15 @@ public enum Architecture: String, Codable, CaseIterable, Sendable {
     /// nearest ×2 upsampling stages.
     case rrdb
     public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+
+    /// The network's type name, as its paper and `hone models` call it.
+    public var networkName: String {
+        switch self {
+        case .hone: "SRNet"
+        case .compact: "SRVGGNetCompact"
+        case .rrdb: "RRDBNet"
+        }
+    }
 }
 
 /// How the pixel term compares the output with the target.

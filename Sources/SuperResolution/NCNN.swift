@@ -40,6 +40,9 @@ public struct NCNNModel {
     /// - Throws: `FileError` naming the file at fault: missing, not ncnn, a layer
     ///   of a kind Hone does not read, a weight block past the end of `bin` or of an unknown storage.
     public static func load(param: String, bin: String) throws -> NCNNModel {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: param, isDirectory: &isFolder), isFolder.boolValue { throw FileError(param, "is a folder, not an ncnn .param file") }
+        if param.hasSuffix(".bin") { throw FileError(param, "holds ncnn weights; give the .param graph beside it (its .bin is read with it)") }
         guard let text = FileManager.default.contents(atPath: param) else { throw FileError(param, "no such ncnn .param file") }
         guard let weights = FileManager.default.contents(atPath: bin) else { throw FileError(bin, "no such ncnn .bin file") }
         return try parse(param: text, bin: weights, paramPath: param, binPath: bin)
@@ -51,9 +54,11 @@ public struct NCNNModel {
             throw FileError(paramPath, "not an ncnn .param file (not text, or over 16 MB)")
         }
         var lines = text.split(whereSeparator: \.isNewline).map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }) }.filter { !$0.isEmpty }
-        guard lines.count >= 2, lines[0] == ["7767517"], lines[1].count == 2, let layerCount = Int(lines[1][0]),
-              (1...100_000).contains(layerCount), layerCount == lines.count - 2 else {
+        guard lines.count >= 2, lines[0] == ["7767517"], lines[1].count == 2, let layerCount = Int(lines[1][0]), (1...100_000).contains(layerCount) else {
             throw FileError(paramPath, "not an ncnn .param file (it must start with 7767517, then the layer and blob counts, then a line per layer)")
+        }
+        guard layerCount == lines.count - 2 else {
+            throw FileError(paramPath, "declares \(layerCount) layers but has \(lines.count - 2): the file is truncated or edited")
         }
         lines.removeFirst(2)
         var reader = BlobReader(data: bin, path: binPath)

@@ -22,10 +22,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "A ground-truth video or image: its downscale is the input and it is shown last.")
     var gt: String?
 
-    @Option(help: "The fine-tuned checkpoint.")
+    @Option(help: "The fine-tuned checkpoint (or a model's name from `hone models`).")
     var checkpoint: String
 
-    @Option(help: "The base checkpoint. (default: checkpoints/base-x<scale>.safetensors when it holds the checkpoint's model, else none)")
+    @Option(help: "The base checkpoint or model name. (default: checkpoints/base-x<scale>.safetensors when it holds the checkpoint's model, else none)")
     var base: String?
 
     @Option(help: "Time of the frame, in seconds. (default: the middle)")
@@ -54,7 +54,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         var job = CompareJob(source: gt.map(CompareJob.Source.groundTruth) ?? .footage(video!), checkpoint: try modelPath(checkpoint))
-        (job.base, job.at, job.size, job.zoom, job.output, job.toggle) = (base, at, size, zoom, output, toggle)
+        (job.base, job.at, job.size, job.zoom, job.output, job.toggle) = (try base.map(modelPath), at, size, zoom, output, toggle)
         job.crop = crop.map { let v = $0.split(separator: ",").compactMap { Int($0) }; return (v[0], v[1]) }
         for line in try job.run() { say(line) }
     }

@@ -49,7 +49,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "With --delivery: what packs tune (channel-modulation, low-rank or all-weights; see `hone pack --help`).")
     var tuning: Tuning = .channelModulation
 
-    @Option(help: "The base model, scored and fine-tuned from. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
+    @Option(help: "The base model, scored and fine-tuned from: a checkpoint or a name from `hone models`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
     @Option(parsing: .unconditional, help: "Frames (or images) scored, spread through the ground truth.")

@@ -26,7 +26,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Passes over the training frames. (default: 3)")
     var epochs: Int?
 
-    @Option(help: "Starting checkpoint, or `random`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
+    @Option(help: "Starting checkpoint, a name from `hone models` (realesrgan-x4plus, …), or `random`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
     @Option(name: .shortAndLong, help: "Where to write the checkpoint. (default: <video name>.hone-x<scale>.ckpt in the current folder)")

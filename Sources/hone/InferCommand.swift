@@ -15,7 +15,7 @@ struct InferCommand: ParsableCommand {
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted.
             """)
 
-    @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`. (default: the network a `hone pack` video carries)")
+    @Option(help: "A checkpoint file, a name from `hone models` (realesrgan-animevideov3-x2, …), or the baseline `bicubic` or `lanczos`. (default: the network a `hone pack` video carries)")
     var checkpoint: String?
 
     @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. (default: the video the checkpoint was fine-tuned on)")
@@ -66,7 +66,7 @@ struct InferCommand: ParsableCommand {
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint ?? "the attached network") (right)") }
-        say("wrote \(report.output): \(report.frames) frames in \(String(format: "%.1f", report.seconds)) s "
+        say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s") in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "
               + String(format: "upscaling took %.1f s of it, decoding and encoding ran alongside", report.enhanceSeconds))
         if let overshoot = report.overshoot {

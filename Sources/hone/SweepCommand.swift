@@ -28,7 +28,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "The grid of loss weights (YAML).")
     var grid: String
 
-    @Option(help: "The base model. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
+    @Option(help: "The base model: a checkpoint or a name from `hone models`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
     @Option(name: .shortAndLong, help: "Folder for the results and checkpoints. (default: <video name>.sweep)")
@@ -39,7 +39,7 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         var job = SweepJob(video: video, grid: try SweepJob.Grid.load(grid))
         (job.output, job.settings) = (output, try training.settings())
-        job.start = checkpoint.map(StartingModel.init) ?? .shipped
+        job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
         printScores(try job.run(ConsoleObserver()))
     }
 }

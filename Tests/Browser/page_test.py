@@ -8,8 +8,10 @@ Prints one JSON line: {"downloaded": bytes, "live_fps": …, "live_frames": …}
 Exits non-zero with a one-line reason when a step fails.
 Needs Debian's chromium, chromium-driver and python3-selenium.
 """
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -23,6 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 url, clip, camera, shots = sys.argv[1:5]
 os.makedirs(shots, exist_ok=True)
 downloads = tempfile.mkdtemp(prefix="hone-downloads-")
+atexit.register(shutil.rmtree, downloads, ignore_errors=True)
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"

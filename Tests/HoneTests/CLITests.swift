@@ -256,7 +256,8 @@ final class CLITests: XCTestCase {
         XCTAssert(x4.stdout.contains("is a ×2 model:"), x4.stdout)
 
         Self.assertOneLineError(try hone(["pretrain", "--images", path("nowhere")]), naming: "nowhere", "no such folder")
-        let wrongModel = try hone(["finetune", "--video", clip, "--checkpoint", base, "-o", path("g.ckpt")])
+        // Fine-tuning takes its starting checkpoint's model; pretraining keeps the config's, and says when they differ.
+        let wrongModel = try hone(["pretrain", "--images", photos, "--checkpoint", base, "-o", path("g.safetensors")])
         Self.assertOneLineError(wrongModel, naming: "base.safetensors", "does not match the config")
     }
 

@@ -92,13 +92,20 @@ struct NCNNWriter {
 }
 
 final class ImportTests: XCTestCase {
+    /// A folder for the test's files, removed when it ends.
+    func scratch() throws -> String {
+        let folder = try Media.temporaryFolder("ncnn").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        return folder
+    }
+
     func load(_ param: String) throws -> any UpscalingNetwork {
         try NCNNModel.load(param: param, bin: String(param.dropLast(6)) + ".bin").network()
     }
 
     /// The imported network is the graph: checked against the graph's own layers run one by one.
     func testHandMadeCompactFileImportsAsItsGraph() throws {
-        let folder = try Media.temporaryFolder("ncnn").path
+        let folder = try scratch()
         let path = try NCNNWriter.compact(channels: 4, convs: 1, r: 4, resize: 0.75).write(folder, "tiny")
         let net = try load(path)
         XCTAssert(net is SRVGGNetCompact)
@@ -129,7 +136,7 @@ final class ImportTests: XCTestCase {
     }
 
     func testRRDBFileImportsWithItsShape() throws {
-        let folder = try Media.temporaryFolder("ncnn").path
+        let folder = try scratch()
         let net = try load(try NCNNWriter.rrdb(channels: 8, blocks: 2).write(folder, "rrdb"))
         XCTAssert(net is RRDBNet)
         XCTAssertEqual(net.config, ModelConfig(architecture: .rrdb, channels: 8, blocks: 2, activation: .leakyRelu, unet: false))
@@ -139,7 +146,7 @@ final class ImportTests: XCTestCase {
 
     /// Damaged or foreign files get one line naming the file, and the layer where there is one.
     func testBadFilesNameTheFileAndTheLayer() throws {
-        let folder = try Media.temporaryFolder("ncnn").path
+        let folder = try scratch()
         let good = NCNNWriter.compact(channels: 4, convs: 1, r: 2)
         func message(_ change: (inout NCNNWriter) -> Void) throws -> String {
             var w = good
@@ -165,7 +172,7 @@ final class ImportTests: XCTestCase {
         guard (try? Media.run("/usr/bin/python3", ["-c", "import torch"])) != nil else {
             throw XCTSkip("no PyTorch (Debian's python3-torch): the twin reference cannot run")
         }
-        let folder = try Media.temporaryFolder("ncnn").path
+        let folder = try scratch()
         var params = [try NCNNWriter.compact(channels: 8, convs: 2, r: 4, resize: 0.5).write(folder, "compact"),
                       try NCNNWriter.rrdb(channels: 8, blocks: 1).write(folder, "rrdb")]
         // Real-ESRGAN's own files, fetched once into the cache (a failed download leaves them out, with a note).
@@ -193,7 +200,7 @@ final class ImportTests: XCTestCase {
     /// Fine-tuning from an imported network keeps its architecture and scale, and
     /// starts from its weights (the first validation's "start" is the import's own output).
     func testFineTuningStartsFromAnImportedNetwork() throws {
-        let folder = try Media.temporaryFolder("ncnn").path
+        let folder = try scratch()
         let param = try NCNNWriter.compact(channels: 4, convs: 1, r: 4, resize: 0.75).write(folder, "tiny")
         let imported = folder + "/tiny.safetensors"
         try NamedModel.importNCNN(param: param, bin: folder + "/tiny.bin", to: imported, source: param)

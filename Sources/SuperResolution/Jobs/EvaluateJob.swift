@@ -174,9 +174,20 @@ public struct SweepJob {
     /// Runs what is not in results.json yet; returns every result, bicubic and the base first.
     /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (rerun to resume).
     public func run(_ observer: JobObserver) throws -> [MethodScore] {
+        let created = !FileManager.default.fileExists(atPath: folder)
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw FileError(folder, "cannot create the folder")
         }
+        do { return try sweep(observer) } catch {
+            // A sweep that failed before any result leaves no folder behind.
+            if created, (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true { try? FileManager.default.removeItem(atPath: folder) }
+            throw error
+        }
+    }
+
+    private func sweep(_ observer: JobObserver) throws -> [MethodScore] {
+        var settings = settings
+        try settings.adopt(start)
         var results = (try? JSONDecoder().decode([MethodScore].self, from: Data(contentsOf: URL(fileURLWithPath: resultsPath)))) ?? []
         func record(_ score: MethodScore) throws {
             results.append(score)

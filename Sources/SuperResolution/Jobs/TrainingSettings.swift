@@ -121,13 +121,14 @@ public struct TrainingSettings: Sendable {
 
     /// Takes a starting checkpoint's model (any architecture: an imported
     /// Real-ESRGAN one too) in place of the config's, and its scale unless one was given.
-    /// - Throws: `FileError` naming the checkpoint when it cannot be read or cannot make the scale asked for.
+    /// - Throws: `FileError` naming the checkpoint when it cannot be read; `UsageError` for a scale an imported network cannot make.
     public mutating func adopt(_ start: StartingModel) throws {
         guard case .checkpoint(let path) = start, !resume else { return }
         let record = try RunRecord(try Checkpoint.load(path), path: path)
         let scale = scale ?? record.scale
         if scale != record.scale, record.config.model.layout != .hone {
-            throw FileError(path, "is a ×\(record.scale) \(record.config.model.layout.rawValue) model; it cannot start a ×\(scale) run")
+            throw UsageError("--scale \(scale): \(path) holds a ×\(record.scale) \(record.config.model.layout.networkName), "
+                             + "which fine-tunes at its own scale only; drop --scale or pass --scale \(record.scale)")
         }
         (self.scale, baseModel) = (scale, record.config.model)
     }
