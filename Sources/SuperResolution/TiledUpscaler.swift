@@ -10,10 +10,12 @@ public struct TiledUpscaler {
     /// Largest tile core in input pixels (activations scale with it: 2¹⁸ pixels
     /// is ~170 MB for the default model's widest layer), and tiles per batch.
     public let maxPixels: Int, batch: Int
+    /// Input pixels each tile reads beyond its core: the model's receptive radius unless set.
+    public let overlap: Int
 
     /// `maxPixels` nil: 2¹⁸, or fewer when the model's activations would pass `memory` bytes.
-    public init(_ model: any UpscalingNetwork, maxPixels: Int? = nil, batch: Int = 1, memory: Int = 768 << 20) {
-        self.model = model
+    public init(_ model: any UpscalingNetwork, maxPixels: Int? = nil, batch: Int = 1, memory: Int = 768 << 20, overlap: Int? = nil) {
+        (self.model, self.overlap) = (model, overlap ?? model.receptiveRadius)
         self.maxPixels = maxPixels ?? min(1 << 18, memory / (batch * model.activationBytesPerPixel))
         self.batch = batch
     }
@@ -37,7 +39,7 @@ public struct TiledUpscaler {
     public func callAsFunction(_ image: Tensor) throws -> Tensor {
         try Grad.disabled {
             let (h, w, s) = (image.shape[2], image.shape[3], model.scale)
-            let o = model.receptiveRadius
+            let o = overlap
             let (rows, cols) = grid(height: h, width: w, overlap: o)
             if rows == 1 && cols == 1 { return try model(image) }
             let out = Tensor(shape: [1, 3, h * s, w * s])

@@ -216,4 +216,22 @@ final class ImportTests: XCTestCase {
         let (tuned, _) = try loadNetwork(checkpoint: folder + "/tuned.ckpt")
         XCTAssert(tuned is SRVGGNetCompact)
     }
+
+    /// RRDBNet's tiles overlap by 24 input pixels, not its full reach (over 350): tiled
+    /// x4plus output stays close to the whole image's, and differs only near seams.
+    func testTiledX4plusStaysCloseToTheWholeImage() throws {
+        guard let model = NamedModel.named("realesrgan-x4plus"), FileManager.default.fileExists(atPath: model.checkpointPath) else {
+            throw XCTSkip("realesrgan-x4plus is not imported (hone models --fetch)")
+        }
+        guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
+        let net = try loadNetwork(checkpoint: model.checkpointPath).0
+        let x = try Media.decodeRGB(shared.appendingPathComponent("sr/Set5/x2/img_001_SRF_2_LR.png").path, width: 256, height: 256)[0]
+        let whole = try Grad.disabled { try net(x) }
+        let tiled = try TiledUpscaler(net, maxPixels: 128 * 128)(x)  // four tiles
+        var worst: Float = 0, total: Float = 0
+        for i in 0..<whole.count { let d = abs(whole.data[i] - tiled.data[i]); worst = max(worst, d); total += d }
+        print("x4plus in four tiles against whole: largest difference \(worst * 255) levels, mean \(total / Float(whole.count) * 255)")
+        XCTAssertLessThan(total / Float(whole.count), 0.3 / 255)
+        XCTAssertLessThan(worst, 32 / 255)
+    }
 }
