@@ -12,8 +12,10 @@ public enum Quality {
     /// the default. The reference is the ground truth, or — with none, on real
     /// footage — the bicubic upscale of the input. Returns the mean and the 99th percentile.
     public static func overshoot(_ output: Tensor, reference: Tensor, border: Int, radius: Int, image: Int = 0) -> (mean: Double, p99: Double) {
-        let (y, h, w) = Metrics.luma(output, image: image, border: border)
-        let (r, _, _) = Metrics.luma(reference, image: image, border: border)
+        // Luma levels are integers, so the excess is one too: bytes and a histogram
+        // give the exact mean and percentile in a fraction of the memory (an 8K frame: 130 MB, not 1.3 GB).
+        let (y, h, w) = Metrics.lumaLevels(output, image: image, border: border)
+        let (r, _, _) = Metrics.lumaLevels(reference, image: image, border: border)
         guard !y.isEmpty else { return (0, 0) }
         // Separable min and max filters: along rows, then along columns.
         var (rowLo, rowHi) = (r, r)
@@ -22,16 +24,20 @@ public enum Quality {
                 rowLo[i * w + j] = min(rowLo[i * w + j], r[i * w + b]); rowHi[i * w + j] = max(rowHi[i * w + j], r[i * w + b])
             }
         }}
-        var excess = [Double](repeating: 0, count: y.count)
+        var histogram = [Int](repeating: 0, count: 256)
         for i in 0..<h { for j in 0..<w {
-            var (lo, hi) = (Double.infinity, -Double.infinity)
+            var (lo, hi) = (UInt8.max, UInt8.min)
             for a in max(i - radius, 0)...min(i + radius, h - 1) { lo = min(lo, rowLo[a * w + j]); hi = max(hi, rowHi[a * w + j]) }
-            let v = y[i * w + j]
-            excess[i * w + j] = max(0, v - hi, lo - v)
+            let v = Int(y[i * w + j])
+            histogram[max(0, v - Int(hi), Int(lo) - v)] += 1
         }}
-        let mean = excess.reduce(0, +) / Double(excess.count)
-        excess.sort()
-        return (mean, excess[min(excess.count - 1, Int((0.99 * Double(excess.count)).rounded(.down)))])
+        let count = y.count
+        let mean = Double(histogram.enumerated().reduce(0) { $0 + $1.offset * $1.element }) / Double(count)
+        // The value at this index of the sorted excesses.
+        let rank = min(count - 1, Int((0.99 * Double(count)).rounded(.down)))
+        var seen = 0
+        let p99 = histogram.firstIndex { seen += $0; return seen > rank }!
+        return (mean, Double(p99))
     }
 
     /// Temporal flicker in 8-bit luma levels: the mean absolute difference
