@@ -73,9 +73,13 @@ public final class OutputLock: Sendable {
         for input in inputs where Self.sameFile(path, input) {
             throw FileError(path, "is also an input (\(input)); write the output somewhere else")
         }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw FileError(path, "cannot write: it is a folder; give the output a file name")
+        }
+        if path.hasSuffix("/") { throw FileError(path, "cannot write: a path ending in / names a folder; give the output a file name") }
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw FileError(path, "cannot write: no such folder \(folder)")
         }

@@ -127,7 +127,7 @@ public struct NamedModel: Sendable {
         if let model = named(argument) { return try model.checkpoint(observer) }
         let words = ["bicubic", "lanczos", "random", "shipped"]
         if !words.contains(argument), !argument.contains("/"), !argument.contains("."), !FileManager.default.fileExists(atPath: argument) {
-            let nearest = all.map(\.name).min { editDistance($0, argument) < editDistance($1, argument) }!
+            let nearest = (all.map(\.name) + words).min { editDistance($0, argument.lowercased()) < editDistance($1, argument.lowercased()) }!
             throw FileError(argument, "no such checkpoint file or model name; did you mean \(nearest)? (`hone models` lists the names)")
         }
         return argument

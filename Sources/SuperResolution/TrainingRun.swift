@@ -93,7 +93,8 @@ public struct TrainingRun {
             try trainer.resume(from: saved, bestScore: record.validation["model"], path: output)
             observer.report("resuming at step \(trainer.step) of \(trainer.totalSteps)")
         } else {
-            if record.base == .random && record.images.isEmpty {
+            // Only when there is no base to start from: `--checkpoint random` chosen over one needs no warning.
+            if record.base == .random && record.images.isEmpty && StartingModel.shipped.resolved(scale: record.scale, config: record.config) == .random {
                 observer.warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
             }
             record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }

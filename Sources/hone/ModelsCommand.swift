@@ -29,7 +29,7 @@ struct ModelsCommand: ParsableCommand {
 
     func validate() throws {
         if param == nil, bin != nil || output != nil { throw ValidationError("--bin and -o go with --import") }
-        if param != nil, fetch { throw ValidationError("--fetch lists the named models; run it apart from --import") }
+        if param != nil, fetch { throw ValidationError("--fetch fetches and imports the named models; run it apart from --import") }
     }
 
     func run() throws {
