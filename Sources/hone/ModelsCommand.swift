@@ -52,7 +52,7 @@ struct ModelsCommand: ParsableCommand {
                 + size.padding(toLength: 12, withPad: " ", startingAt: 0) + model.about)
         }
         if let any = NamedModel.all.first {
-            say("\nfrom PyPI \(any.wheel) (models/*.param, *.bin), licence \(any.licence); cached in \(NamedModel.cache)/models")
+            say("\nfrom PyPI \(any.wheel) (models/*.param, *.bin), licence \(any.licence); cached in \(ProjectFiles.cache)/models")
         }
     }
 }
