@@ -1,7 +1,7 @@
 # Hone's entry points. `make demo` and `make test` are the README's two commands;
 # both run `make setup` first, which installs what is missing and builds.
 SHELL := /bin/bash
-DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev libsqlite3-dev ffmpeg pkg-config python3-pip python3-numpy
+DEB_PACKAGES := libopenblas-dev libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev libsqlite3-dev libopencv-video-dev ffmpeg pkg-config python3-pip python3-numpy
 # The page's browser test (headless Chromium driven by Selenium), the Slurm job-array test and the
 # Real-ESRGAN twin (PyTorch, bench/realesrgan_twin.py) need these too.
 TEST_DEB_PACKAGES := chromium chromium-driver python3-selenium slurm-wlm munge python3-torch

@@ -30,9 +30,12 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
         // glibc's mallopt: hone runs with one malloc arena.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // OpenCV's DIS optical flow behind one C function, for aligning neighbouring frames (Debian's libopencv-video-dev).
+        .target(name: "COpticalFlow", cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4"])],
+                linkerSettings: [.linkedLibrary("opencv_video"), .linkedLibrary("opencv_core")]),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
-        .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "Yams"], swiftSettings: engineFlags),
+        .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "COpticalFlow", "Yams"], swiftSettings: engineFlags),
         .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "SuperResolution"], swiftSettings: engineFlags),
         // `hone serve`: the web page and JSON API over the job layer, with a job queue in SQLite.
         .target(name: "HoneServer", dependencies: [

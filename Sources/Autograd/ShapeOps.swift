@@ -1,4 +1,4 @@
-// Ops that move values without arithmetic: channel concat, pixel (un)shuffle, 2×2 pooling.
+// Ops that move values without arithmetic: channel concat and slice, pixel (un)shuffle, 2×2 pooling.
 
 /// Concatenates NCHW tensors along channels.
 public func concat(_ xs: [Tensor]) throws -> Tensor {
@@ -28,6 +28,23 @@ public func concat(_ xs: [Tensor]) throws -> Tensor {
     return y.recorded(from: xs) { y in
         guard let dy = y.gradData else { return }
         blocks { x, xo, yo, len in if x.needsGrad { axpy(dy + yo, into: x.gradBuffer() + xo, count: len) } }
+    }
+}
+
+/// Channels `range` of an NCHW tensor: [n, c, h, w] → [n, range.count, h, w] (concat's inverse).
+public func sliceChannels(_ x: Tensor, _ range: Range<Int>) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw("sliceChannels")
+    guard range.lowerBound >= 0, range.upperBound <= c, !range.isEmpty else {
+        throw ShapeError("sliceChannels: channels \(range) of \(x.shape)")
+    }
+    if range.count == c { return x }
+    let (plane, k) = (h * w, range.count)
+    let y = Tensor(shape: [n, k, h, w])
+    for img in 0..<n { (y.data + img * k * plane).update(from: x.data + (img * c + range.lowerBound) * plane, count: k * plane) }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        for img in 0..<n { axpy(dy + img * k * plane, into: dx + (img * c + range.lowerBound) * plane, count: k * plane) }
     }
 }
 

@@ -54,6 +54,8 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require(m.layout == .hone || !m.unet, "model.unet", m.unet, "false for \(m.layout.rawValue)")
         require((2...4).contains(m.networkScale ?? 2) && (m.layout != .rrdb || m.networkScale == 4 || m.networkScale == nil),
                 "model.network_scale", m.networkScale ?? 0, "2 to 4 (4 for rrdb), or absent")
+        require((0...2).contains(m.radius) && (m.layout == .hone || m.radius == 0), "model.neighbours", m.radius,
+                "0 to 2 (frames each side), for Hone's architecture only")
         require((0...10).contains(d.blur), "degradation.blur", d.blur, "0 to 10 (σ in low-resolution pixels)")
         require((0...255).contains(d.noise), "degradation.noise", d.noise, "0 to 255 (σ in 8-bit levels)")
         require((0...100).contains(d.jpegQuality ?? 0), "degradation.jpeg_quality", d.jpegQuality ?? 0, "1 to 100, or 0 for none")
@@ -266,8 +268,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// smaller: its output is then shrunk by `interpolateBicubic`, as in
     /// Real-ESRGAN's ×2 and ×3 animevideov3 files (a ×4 network, then 0.5 or 0.75). nil: the run's scale.
     public var networkScale: Int?
+    /// Frames read on each side of the one enhanced (k: the model reads t−k … t+k,
+    /// aligned by `Alignment`); nil or 0: a single-frame model. Hone's architecture only.
+    public var neighbours: Int?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case architecture, channels, blocks, activation, unet, networkScale = "network_scale" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case architecture, channels, blocks, activation, unet, networkScale = "network_scale", neighbours }
 
     public init(architecture: Architecture? = nil, channels: Int, blocks: Int, activation: Activation, unet: Bool, networkScale: Int? = nil) {
         (self.architecture, self.channels, self.blocks, self.activation, self.unet) = (architecture, channels, blocks, activation, unet)
@@ -275,6 +280,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
 
     public var layout: Architecture { architecture ?? .hone }
+    /// k, the frames read on each side (0: single-frame).
+    public var radius: Int { neighbours ?? 0 }
+    /// This model read one frame at a time: its weights are the multi-frame one's less the neighbours'.
+    public var singleFrame: ModelConfig {
+        var single = self
+        single.neighbours = nil
+        return single
+    }
 }
 
 public struct DegradationConfig: Codable, Sendable, Equatable {

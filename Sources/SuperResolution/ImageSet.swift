@@ -103,10 +103,18 @@ public final class GroundTruth {
         scored = Array(Set((0..<min(count, last)).map { $0 * last / min(count, last) })).sorted()
     }
 
+    /// Frames each side of a scored frame that a method sees: a multi-frame model's widest window (`model.neighbours` ≤ 2).
+    public static let windowRadius = 2
+
+    /// Frame i of the low-resolution clip with its neighbours (a video's; an image stands alone).
+    public func window(_ i: Int) -> FrameWindow {
+        FrameWindow(around: i, count: lowRes.count, radius: isVideo ? Self.windowRadius : 0, frame: lowRes.frame)
+    }
+
     /// Scores every method on the low-resolution clip; the truth's LPIPS features are computed once per frame.
-    public func score(_ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], lpips: LPIPS,
+    public func score(_ methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)], lpips: LPIPS,
                       progress: (Int, Int) throws -> Void) throws -> [MethodScore] {
-        try score(outputs: methods.map { method in (method.name, { try method.enhance(self.lowRes.frame($0)) }) }, lpips: lpips, progress: progress)
+        try score(outputs: methods.map { method in (method.name, { try method.enhance(self.window($0)) }) }, lpips: lpips, progress: progress)
     }
 
     /// Scores methods that make frame i of the truth's size from inputs of their own

@@ -16,6 +16,9 @@ public protocol UpscalingNetwork: Module {
 
 extension UpscalingNetwork {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+    /// Frames it reads on each side of the one it enhances (k); its input is
+    /// [n, 3(2k + 1), h, w], as `Alignment.stack` makes it.
+    public var radius: Int { config.radius }
 }
 
 /// The network a config describes, with seeded initial weights.
@@ -70,6 +73,9 @@ public final class ResidualBlock: Module, @unchecked Sendable {
 /// resolution, U-Net style), pixel-shuffle stages (×2, ×2 twice, or ×3), and a global residual
 /// over the bicubic upscale, so the network learns only what bicubic misses.
 /// The last conv starts at zero: an untrained network is exactly bicubic.
+/// A multi-frame one (`config.neighbours` k > 0) also reads the frame's aligned
+/// neighbours, fused into the head's features by a conv that starts at zero:
+/// it starts exactly as the single-frame network whose weights it is given.
 public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     public let scale: Int
     public let config: ModelConfig
@@ -81,6 +87,8 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     let merge: Conv2d?
     let upsample: [Conv2d]
     let tail: Conv2d
+    /// 6k neighbour channels → the head's features; nil for a single-frame network.
+    let fuse: Conv2d?
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
         guard [2, 3, 4].contains(scale) else { throw ShapeError("scale must be 2, 3 or 4, got \(scale)") }
@@ -97,11 +105,16 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
         tail = Conv2d(c, 3, rng: &rng)
         tail.weight.fill(0)
         tail.bias?.fill(0)
+        // Made last, so the other layers start as a single-frame network's of the same seed.
+        fuse = config.radius > 0 ? Conv2d(6 * config.radius, c, bias: false, rng: &rng) : nil
+        fuse?.weight.fill(0)
     }
 
-    /// [n, 3, h, w] in [0, 1] → [n, 3, h·scale, w·scale].
+    /// [n, 3(2k + 1), h, w] in [0, 1] (the frame, then its k neighbours each side) → [n, 3, h·scale, w·scale].
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let f = try head(x)
+        let frame = fuse == nil ? x : try sliceChannels(x, 0..<3)
+        var f = try head(frame)
+        if let fuse { f = try add(f, try fuse(try sliceChannels(x, 3..<x.shape[1]))) }
         var h = try down.map { try $0(f) } ?? f
         let skip = h
         for block in body { h = try block(h) }
@@ -111,7 +124,7 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
             h = try merge(try concat([upsampled, f]))
         }
         for (stage, r) in zip(upsample, Self.stages(scale)) { h = relu(try pixelShuffle(try stage(h), r)) }
-        return try add(try tail(h), try resizeBicubic(x, .up(scale)))
+        return try add(try tail(h), try resizeBicubic(frame, .up(scale)))
     }
 
     /// The pixel-shuffle factors that make `scale`.

@@ -1,4 +1,5 @@
 import Autograd
+import VideoIO
 
 /// Runs a model over an image of any size in overlapping tiles, so memory
 /// stays bounded. The overlap covers the model's receptive field, so tiled
@@ -35,10 +36,13 @@ public struct TiledUpscaler {
         return (best.rows, best.cols)
     }
 
-    /// [1, 3, h, w] → [1, 3, h·s, w·s], without recording a graph.
+    /// [1, c, h, w] → [1, 3, h·s, w·s], without recording a graph: c = 3, or
+    /// for a multi-frame model its aligned stack of 3(2k + 1) (a lone picture
+    /// given to one stands for its own neighbours).
     public func callAsFunction(_ image: Tensor) throws -> Tensor {
-        try Grad.disabled {
-            let (h, w, s) = (image.shape[2], image.shape[3], model.scale)
+        if model.radius > 0 && image.shape[1] == 3 { return try self(try Alignment.stack(FrameWindow(image), radius: model.radius)) }
+        return try Grad.disabled {
+            let (channels, h, w, s) = (image.shape[1], image.shape[2], image.shape[3], model.scale)
             let o = overlap
             let (rows, cols) = grid(height: h, width: w, overlap: o)
             if rows == 1 && cols == 1 { return try model(image) }
@@ -52,14 +56,14 @@ public struct TiledUpscaler {
             let (eh, ew) = (h <= sideH ? h : sideH - (h - sideH) % 2, w <= sideW ? w : sideW - (w - sideW) % 2)
             for first in Swift.stride(from: 0, to: cores.count, by: batch) {
                 let group = cores[first..<min(first + batch, cores.count)]
-                let input = Tensor(shape: [group.count, 3, eh, ew])
+                let input = Tensor(shape: [group.count, channels, eh, ew])
                 // Even origins keep the U-Net's stride-2 grid where the whole image has it.
                 let origins = group.map { core in
                     (y: min(max(core.y.0 - o, 0), h - eh) / 2 * 2, x: min(max(core.x.0 - o, 0), w - ew) / 2 * 2)
                 }
                 for (k, origin) in origins.enumerated() {
-                    for c in 0..<3 { for r in 0..<eh {
-                        (input.data + ((k * 3 + c) * eh + r) * ew).update(from: image.data + (c * h + origin.y + r) * w + origin.x, count: ew)
+                    for c in 0..<channels { for r in 0..<eh {
+                        (input.data + ((k * channels + c) * eh + r) * ew).update(from: image.data + (c * h + origin.y + r) * w + origin.x, count: ew)
                     }}
                 }
                 let sr = try model(input)
@@ -76,5 +80,14 @@ public struct TiledUpscaler {
             }
             return out
         }
+    }
+}
+
+extension TiledUpscaler {
+    /// The window's frame t enlarged, [1, 3, h·s, w·s]: by a multi-frame model from
+    /// t and its neighbours aligned onto it (`Alignment.stack`), else from t alone.
+    /// - Throws: `ShapeError` when the window's frames differ in size.
+    public func callAsFunction(_ window: FrameWindow) throws -> Tensor {
+        try self(model.radius == 0 ? window.image : try Alignment.stack(window, radius: model.radius))
     }
 }

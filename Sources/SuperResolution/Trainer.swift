@@ -39,6 +39,9 @@ public final class Trainer {
     public let inputs: TrainingInputs
     /// Set when only channel scales (and low-rank changes), biases and slopes are tuned.
     public let modulation: ChannelModulation?
+    /// A multi-frame model's inputs: for frame t, pictures t(2k + 1) … t(2k + 1) + 2k are
+    /// its low-resolution stack (`Alignment.stack` of the frames' `bicubicInput`s); nil for a single-frame model.
+    let windows: FrameCache?
     public let trainFrames: [Int], validationFrames: [Int]
     /// ⌈training frames × patches per frame / batch⌉ unless given.
     public let stepsPerEpoch: Int
@@ -71,6 +74,7 @@ public final class Trainer {
             }
         }
         (self.model, self.config, self.frames, self.inputs, self.epochs) = (model, config, frames, inputs, epochs)
+        windows = model.radius == 0 ? nil : try Self.windows(of: frames, inputs: inputs, radius: model.radius, scale: model.scale)
         modulation = switch tuning {
         case .allWeights: nil
         case .channelModulation: ChannelModulation(model)
@@ -88,6 +92,26 @@ public final class Trainer {
                                weightDecay: modulation == nil ? t.weightDecay : 0)
         schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * self.stepsPerEpoch, pctStart: t.pctStart)
         rng = SeededRandom(seed: t.seed)
+    }
+
+    /// The low-resolution stack of every frame (see `windows`), aligned once: as
+    /// inference sees them, from whole frames, with the ends mirrored and scene cuts respected.
+    /// - Throws: `UsageError` for paired inputs, which have no stacks.
+    static func windows(of frames: FrameCache, inputs: TrainingInputs, radius: Int, scale: Int) throws -> FrameCache {
+        guard case .degraded = inputs else { throw UsageError("a multi-frame model cannot be tuned on paired pictures") }
+        var i = 0
+        let low = try FrameCache(source: frames.source) {
+            defer { i += 1 }
+            return i < frames.count ? try bicubicInput(try crop(frames.frame(i), toMultipleOf: scale), scale: scale) : nil
+        }
+        let m = 2 * radius + 1
+        var (t, j, stack) = (0, 0, Tensor(shape: [1]))
+        return try FrameCache(source: frames.source) {
+            guard t < frames.count else { return nil }
+            if j == 0 { stack = try Alignment.stack(FrameWindow(around: t, count: low.count, radius: radius, frame: low.frame), radius: radius) }
+            defer { (t, j) = j == m - 1 ? (t + 1, 0) : (t, j + 1) }
+            return try sliceChannels(stack, 3 * j..<3 * j + 3)
+        }
     }
 
     /// Why `pictures` frames or photographs (`unit`) whose smallest side is `smallestSide` cannot
@@ -139,6 +163,21 @@ public final class Trainer {
     func sampleBatch() throws -> (lr: Tensor, hr: Tensor) {
         let (p, b, s) = (config.training.patch, config.training.batch, scale)
         let hr = Tensor(shape: [b, 3, p, p])
+        if let windows {
+            // The same place of the frame and of its aligned low-resolution stack, under one transform.
+            let m = 2 * model.radius + 1
+            let lr = Tensor(shape: [b, 3 * m, p / s, p / s])
+            for slot in 0..<b {
+                let i = trainFrames[Int(rng.next() % UInt64(trainFrames.count))]
+                let (w, h) = windows.sizes[i * m]
+                let x = Int(rng.next() % UInt64(w - p / s + 1)), y = Int(rng.next() % UInt64(h - p / s + 1))
+                let transform = Int(rng.next() % 8)
+                frames.crop(i, x: x * s, y: y * s, size: p, transform: transform, into: hr, slot: slot)
+                for j in 0..<m { windows.crop(i * m + j, x: x, y: y, size: p / s, transform: transform, into: lr, slot: slot * m + j) }
+            }
+            try corrupt(lr)
+            return (lr, hr)
+        }
         guard case .paired(let low) = inputs else {
             for slot in 0..<b {
                 let i = trainFrames[Int(rng.next() % UInt64(trainFrames.count))]
@@ -161,12 +200,18 @@ public final class Trainer {
         return (lr, hr)
     }
 
-    /// Antialiased bicubic downscale, then the configured blur and noise, then
-    /// 8-bit quantisation as in a video, then the configured JPEG compression.
+    /// Antialiased bicubic downscale, then `corrupt`.
     func degrade(_ hr: Tensor) throws -> Tensor {
         let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
+        try corrupt(lr)
+        return lr
+    }
+
+    /// In place, each RGB picture of [n, 3m, h, w] in turn: the configured blur and
+    /// noise, then 8-bit quantisation as in a video, then the configured JPEG compression.
+    func corrupt(_ lr: Tensor) throws {
         let d = config.degradation
-        let (n, h, w) = (lr.shape[0], lr.shape[2], lr.shape[3])
+        let (n, h, w) = (lr.count / (3 * lr.shape[2] * lr.shape[3]), lr.shape[2], lr.shape[3])
         for img in 0..<n {
             if d.blur > 0 { gaussianBlur(lr.data + img * 3 * h * w, planes: 3, h: h, w: w, sigma: rng.uniform(0, d.blur)) }
             let sigma = d.noise > 0 ? rng.uniform(0, d.noise) / 255 : 0
@@ -184,17 +229,20 @@ public final class Trainer {
                 withExtendedLifetime(compressed) { p.update(from: compressed.data, count: 3 * h * w) }
             }
         }
-        return lr
     }
 
     /// Mean Y-PSNR/SSIM of `enhance` on the held-out frames, each downscaled as
-    /// in training without noise or blur (or its paired low-resolution picture).
+    /// in training without noise or blur (or its paired low-resolution picture;
+    /// for a multi-frame model, its aligned stack).
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
             var hr = try crop(frames.frame(i), toMultipleOf: scale)
             let lr: Tensor
-            if case .paired(let low) = inputs {
+            if let windows {
+                let m = 2 * model.radius + 1
+                lr = try concat((i * m..<(i + 1) * m).map(windows.frame))
+            } else if case .paired(let low) = inputs {
                 lr = low.frame(i)
                 hr = try crop(hr, width: lr.shape[3] * scale, height: lr.shape[2] * scale)
             } else {

@@ -61,7 +61,8 @@ public struct TrainingRun {
 
     /// A base checkpoint's model, which must match the config, or random weights
     /// (the shipped base when it fits, `.shipped`). A base of another scale gives
-    /// the layers the scales share (a ×4 run can start from the ×2 model).
+    /// the layers the scales share (a ×4 run can start from the ×2 model); a
+    /// single-frame base starts a multi-frame model, whose neighbour weights start at zero.
     /// - Throws: `FileError` naming the base when it cannot be read or holds another model.
     public static func model(base start: StartingModel, config: HoneConfig, scale: Int, observer: JobObserver) throws -> any UpscalingNetwork {
         guard case .checkpoint(let base) = start.resolved(scale: scale, config: config) else {
@@ -69,10 +70,10 @@ public struct TrainingRun {
         }
         let file = try Checkpoint.load(base)
         let record = try RunRecord(file, path: base)
-        guard record.config.model == config.model else {
+        guard record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius <= config.model.radius else {
             throw FileError(base, "its model (\(record.config.model)) does not match the config (\(config.model))")
         }
-        if record.scale == scale { return try loadNetwork(checkpoint: base).0 }
+        if record.scale == scale && record.config.model.radius == config.model.radius { return try loadNetwork(checkpoint: base).0 }
         let model = try makeNetwork(config.model, scale: scale, seed: config.training.seed)
         let copied = file.loadMatching(into: model)
         if let net = model as? SRNet, file["upsample.0.weight"]?.shape != net.upsample[0].weight.shape {
@@ -80,7 +81,9 @@ public struct TrainingRun {
             net.tail.weight.fill(0)
             net.tail.bias?.fill(0)
         }
-        observer.report("note: \(base) is a ×\(record.scale) model: \(copied) of \(model.namedTensors().count) tensors taken from it")
+        if record.scale != scale {
+            observer.report("note: \(base) is a ×\(record.scale) model: \(copied) of \(model.namedTensors().count) tensors taken from it")
+        }
         return model
     }
 

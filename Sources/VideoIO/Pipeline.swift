@@ -30,11 +30,14 @@ public struct SecondView {
 /// the whole run succeeds; `progress` may throw (e.g. on Ctrl-C) to stop it cleanly.
 /// With a `segment`, only its frames are written, video alone, tagged for
 /// `joinSegments` (`method` names what enhanced them, so segments of other runs are refused).
+/// `enhance` sees each frame with up to `radius` frames either side (a multi-frame
+/// model's window): frames are enhanced `radius` frames behind decoding, and only
+/// the window's frames are kept.
 /// - Throws: `VideoIOError` naming the file that failed, or what `enhance` or `progress` threw.
 public func enhanceVideo(input: String, output: String, resize: ResizeFactor, settings: EncoderSettings = EncoderSettings(),
                          decoding: DecodingOptions = DecodingOptions(), secondView: SecondView? = nil,
-                         segment: (part: VideoSegment, index: FrameIndex, method: String)? = nil,
-                         enhance: (Tensor) throws -> Tensor,
+                         segment: (part: VideoSegment, index: FrameIndex, method: String)? = nil, radius: Int = 0,
+                         enhance: (FrameWindow) throws -> Tensor,
                          progress: (_ done: Int, _ total: Int) throws -> Void) throws -> PipelineReport {
     let start = Date()
     var options = decoding
@@ -97,18 +100,34 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
     }
 
     var frames = 0, enhanceSeconds = 0.0
+    // The decoded frames a window still needs: up to `radius` enhanced ones, then `waiting` ones not yet enhanced.
+    var held: [Frame] = [], waiting = 0
+    /// Enhances the oldest waiting frame; false when the encoder has stopped.
+    func enhanceNext() throws -> Bool {
+        let centre = held.count - waiting
+        let frame = held[centre]
+        let t = Date()
+        let result = try enhance(FrameWindow(frames: held[..<min(held.count, centre + radius + 1)].map(\.image), centre: centre))
+        enhanceSeconds += Date().timeIntervalSince(t)
+        waiting -= 1
+        held.removeFirst(max(0, held.count - waiting - radius))
+        // Opacity is not the model's to guess: it is enlarged by the classical kernel (a reduced video is H.264, without it).
+        let alpha = try frame.alpha.flatMap { alpha in try resize.isUp ? resizeBicubic(alpha, resize) : nil }
+        guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result, alpha: alpha), original: frame.image)) else { return false }
+        frames += 1
+        try progress(frames, max(frames, reader.expectedFrames))
+        return true
+    }
     do {
-        while let item = decoded.take() {
-            guard case .frame(let frame, _) = item else { if !enhanced.put(item) { break }; continue }
-            let t = Date()
-            let result = try enhance(frame.image)
-            enhanceSeconds += Date().timeIntervalSince(t)
-            // Opacity is not the model's to guess: it is enlarged by the classical kernel (a reduced video is H.264, without it).
-            let alpha = try frame.alpha.flatMap { alpha in try resize.isUp ? resizeBicubic(alpha, resize) : nil }
-            guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result, alpha: alpha), original: frame.image)) else { break }
-            frames += 1
-            try progress(frames, max(frames, reader.expectedFrames))
+        var open = true
+        while open, let item = decoded.take() {
+            guard case .frame(let frame, _) = item else { open = enhanced.put(item); continue }
+            held.append(frame)
+            waiting += 1
+            if waiting > radius { open = try enhanceNext() }
         }
+        // The last frames, whose windows end with the stream.
+        while open, waiting > 0 { open = try enhanceNext() }
         enhanced.close()
     } catch { stop(error) }
     decoding.join()
@@ -127,6 +146,25 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
     }
     return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds,
                           warnings: reader.notes + [reader.damage].compactMap { $0 } + out.warnings)
+}
+
+/// A frame with the decoded frames around it, oldest first: up to the
+/// window's radius either side, fewer at the stream's ends.
+public struct FrameWindow {
+    /// [1, 3, h, w] each, in [0, 1].
+    public let frames: [Tensor]
+    /// Where the frame itself is in `frames`.
+    public let centre: Int
+    public var image: Tensor { frames[centre] }
+
+    public init(frames: [Tensor], centre: Int) { (self.frames, self.centre) = (frames, centre) }
+    /// A picture alone.
+    public init(_ image: Tensor) { self.init(frames: [image], centre: 0) }
+    /// The window of `radius` around picture `index` of `count`, read by `frame`.
+    public init(around index: Int, count: Int, radius: Int, frame: (Int) throws -> Tensor) rethrows {
+        let range = max(0, index - radius)..<min(count, index + radius + 1)
+        self.init(frames: try range.map(frame), centre: index - range.lowerBound)
+    }
 }
 
 /// The size of a video's pictures after `resize`: ×s, or ÷s with each side

@@ -28,11 +28,15 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Override the config's gram (style) weight.")
     var lossGram: Float?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("A multi-frame model: read k frames each side of the one enhanced, aligned by optical flow (1 or 2; 0: one frame). Evaluate fine-tunes it beside the single-frame model. (default: the config's model.neighbours)", valueName: "k"))
+    var neighbours: Int?
+
     func validate() throws {
         if let scale, ![2, 3, 4].contains(scale) { throw ValidationError("--scale must be 2, 3 or 4, got \(scale)") }
         guard saveEvery > 0 else { throw ValidationError("--save-every must be positive, got \(saveEvery)") }
         if let lossPixel, !(lossPixel >= 0) { throw ValidationError("--loss-pixel must be 0 or more, got \(lossPixel)") }
         if let lossGram, !(lossGram >= 0) { throw ValidationError("--loss-gram must be 0 or more, got \(lossGram)") }
+        if let neighbours, !(0...2).contains(neighbours) { throw ValidationError("--neighbours must be 0, 1 or 2, got \(neighbours)") }
         _ = try settings()
     }
 
@@ -40,6 +44,7 @@ struct TrainingOptions: ParsableArguments {
     func settings() throws -> TrainingSettings {
         var settings = TrainingSettings()
         (settings.scale, settings.config, settings.resume, settings.saveEvery, settings.log) = (scale, config, resume, saveEvery, log)
+        settings.neighbours = neighbours
         do {
             settings.loss = LossWeights(pixel: lossPixel, perceptual: try lossPerceptual.map(LossWeights.perceptual), gram: lossGram)
         } catch let error as UsageError {

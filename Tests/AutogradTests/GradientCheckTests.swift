@@ -144,6 +144,15 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients([random([1, 9, 2, 3], seed: 4)]) { try pixelShuffle($0[0], 3) }
         try checkGradients([random([2, 2, 6, 4], seed: 5)]) { try pixelUnshuffle($0[0], 2) }
         try checkGradients([random([2, 2, 6, 5], seed: 6)]) { try cropSpatial($0[0], height: 5, width: 3) }
+        try checkGradients([random([2, 7, 3, 4], seed: 7)]) { try sliceChannels($0[0], 2..<5) }
+    }
+
+    func testSliceChannelsUndoesConcat() throws {
+        let a = random([2, 3, 3, 5], seed: 1), b = random([2, 6, 3, 5], seed: 2)
+        let joined = try concat([a, b])
+        XCTAssertEqual(try sliceChannels(joined, 0..<3).array, a.array)
+        XCTAssertEqual(try sliceChannels(joined, 3..<9).array, b.array)
+        XCTAssertThrowsError(try sliceChannels(joined, 5..<10))
     }
 
     func testPixelShuffleInvertsUnshuffle() throws {

@@ -17,7 +17,7 @@ final class RealFootageTests: XCTestCase {
                  options: DecodingOptions = DecodingOptions()) throws -> PipelineReport {
         try Grad.disabled {
             try enhanceVideo(input: input, output: output, resize: .up(2), settings: settings, decoding: options,
-                             enhance: { try resizeBicubic($0, .up(2)) }, progress: { _, _ in })
+                             enhance: { try resizeBicubic($0.image, .up(2)) }, progress: { _, _ in })
         }
     }
 
@@ -215,7 +215,7 @@ final class RealFootageTests: XCTestCase {
         try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-frames:v", "10", frames + "/%04d.png"])
         try Grad.disabled {
             _ = try enhanceVideo(input: frames + "/%04d.png", output: path("seq.mp4"), resize: .up(2), settings: EncoderSettings(preset: "ultrafast"),
-                                 decoding: DecodingOptions(frameRate: 10), enhance: { try resizeBicubic($0, .up(2)) }, progress: { _, _ in })
+                                 decoding: DecodingOptions(frameRate: 10), enhance: { try resizeBicubic($0.image, .up(2)) }, progress: { _, _ in })
         }
         XCTAssertEqual(try Media.frameTimes(path("seq.mp4")).map { ($0 * 10).rounded() }, (0..<10).map(Double.init))
         XCTAssertThrowsError(try upscale(frames + "/x%03d.png", path("none.mp4"))) {

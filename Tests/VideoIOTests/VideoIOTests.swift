@@ -27,7 +27,7 @@ final class VideoIOTests: XCTestCase {
     func upscale(_ input: String, _ output: String, settings: EncoderSettings = EncoderSettings(preset: "ultrafast")) throws -> PipelineReport {
         try Grad.disabled {
             try enhanceVideo(input: input, output: output, resize: .up(2), settings: settings,
-                             enhance: { try resizeBicubic($0, .up(2)) }, progress: { _, _ in })
+                             enhance: { try resizeBicubic($0.image, .up(2)) }, progress: { _, _ in })
         }
     }
 

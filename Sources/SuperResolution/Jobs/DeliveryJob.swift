@@ -128,7 +128,7 @@ public struct DeliveryJob {
                 observer.report("x264 at full resolution, CRF \(crf)")
                 _ = try Grad.disabled {
                     try enhanceVideo(input: master, output: path, resize: .up(1), settings: EncoderSettings(codec: .h264, crf: crf, preset: preset),
-                                     enhance: { $0 }, progress: observer.progress("encode", unit: "frames"))
+                                     enhance: { $0.image }, progress: observer.progress("encode", unit: "frames"))
                 }
                 observer.finishStage()
             }

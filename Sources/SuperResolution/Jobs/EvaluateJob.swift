@@ -17,7 +17,7 @@ extension GroundTruth {
     }
 
     /// Scores `methods` on the scored frames with progress (see `score(_:lpips:progress:)`).
-    public func score(_ methods: [(name: String, enhance: (Tensor) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
+    public func score(_ methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
         let lpips = try LPIPS()
         defer { observer.finishStage() }
         return try score(methods, lpips: lpips, progress: observer.progress("score", unit: isVideo ? "frames" : "images"))
@@ -36,6 +36,9 @@ extension GroundTruth {
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
+        }
+        if run.record.config.model.radius > 0 && (!isVideo || run.record.sampling != nil) {
+            throw UsageError("a multi-frame model learns from a video's consecutive frames: " + (isVideo ? "drop --sample" : "give a ground-truth video"))
         }
         // A sampled run learns from the frames `hone finetune` would keep of the same video.
         var frames = lowRes
@@ -56,7 +59,8 @@ extension GroundTruth {
 /// `hone evaluate`: what fine-tuning buys, measured against ground truth. The
 /// truth is downscaled into a low-resolution clip, the base is fine-tuned on
 /// that clip alone, and bicubic, lanczos, the base and the fine-tuned model are
-/// scored against the truth (`GroundTruth.score`).
+/// scored against the truth (`GroundTruth.score`). With `settings.neighbours`,
+/// a multi-frame model is fine-tuned from the same base too and scored beside the single-frame one.
 public struct EvaluateJob {
     /// A ground-truth video, or a folder of images.
     public var groundTruth: String
@@ -89,16 +93,26 @@ public struct EvaluateJob {
 
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, observer: observer)
         lap("decode and downscale")
-        let base = start.resolved(scale: scale, config: try settings.loadConfig(fallback: "configs/default.yaml"))
-        let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs,
-                                              output: output ?? outputName(for: groundTruth, ".evaluate-x\(scale).ckpt"),
-                                              settings: settings, observer: observer)
+        let radius = settings.neighbours ?? 0
+        var single = settings
+        single.neighbours = nil
+        let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))
+        let checkpoint = output ?? outputName(for: groundTruth, ".evaluate-x\(scale).ckpt")
+        let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: checkpoint, settings: single, observer: observer)
         lap("fine-tune")
         let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
-        let methods: [(name: String, enhance: (Tensor) throws -> Tensor)] = [
-            ("bicubic", { try resizeBicubic($0, .up(scale)) }), ("lanczos", { try resizeLanczos($0, .up(scale)) }),
+        var methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = [
+            ("bicubic", { try resizeBicubic($0.image, .up(scale)) }), ("lanczos", { try resizeLanczos($0.image, .up(scale)) }),
             (base.label, TiledUpscaler(baseModel).callAsFunction),
             ("fine-tuned", TiledUpscaler(tuned).callAsFunction)]
+        if radius > 0 {
+            guard gt.isVideo else { throw UsageError("--neighbours needs a ground-truth video: the pictures of a folder have no neighbours") }
+            observer.report("multi-frame: fine-tuning a model that reads \(radius) frame\(radius == 1 ? "" : "s") each side")
+            let multi = (checkpoint.hasSuffix(".ckpt") ? String(checkpoint.dropLast(5)) : checkpoint) + "-k\(radius).ckpt"
+            let (model, _) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: multi, settings: settings, observer: observer)
+            methods.append(("fine-tuned, \(2 * radius + 1) frames", TiledUpscaler(model).callAsFunction))
+            lap("fine-tune multi-frame")
+        }
         let scores = try gt.score(methods, observer: observer)
         lap("score")
         return Report(groundTruth: groundTruth, scale: scale, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
@@ -201,7 +215,7 @@ public struct SweepJob {
         let base = start.resolved(scale: scale, config: config)
         if !results.contains(where: { $0.method == "bicubic" }) {
             let baseModel = try TrainingRun.model(base: base, config: config, scale: scale, observer: observer)
-            for score in try gt.score([("bicubic", { try resizeBicubic($0, .up(scale)) }), (base.label, TiledUpscaler(baseModel).callAsFunction)],
+            for score in try gt.score([("bicubic", { try resizeBicubic($0.image, .up(scale)) }), (base.label, TiledUpscaler(baseModel).callAsFunction)],
                                       observer: observer) {
                 try record(score)
             }

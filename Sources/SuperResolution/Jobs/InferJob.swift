@@ -30,13 +30,16 @@ public enum UpscalingMethod: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A method loaded and ready: [1, 3, h, w] → [1, 3, h·scale, w·scale].
+/// A method loaded and ready: a frame [1, 3, h, w], with its neighbours when the
+/// network reads them (`radius`), → [1, 3, h·scale, w·scale].
 public struct Enhancer {
     public let method: UpscalingMethod
     public let scale: Int
     /// The checkpoint's record; nil for a classical kernel.
     public let record: RunRecord?
-    public let enhance: (Tensor) throws -> Tensor
+    /// Frames read each side of the one enhanced (a multi-frame network's k; else 0).
+    public let radius: Int
+    public let enhance: (FrameWindow) throws -> Tensor
 
     /// `scale` is the kernels' factor (nil: 2); a checkpoint has its own, which `scale` must match.
     /// `video` holds the attachment of `.attached`.
@@ -47,14 +50,14 @@ public struct Enhancer {
         switch method {
         case .bicubic, .lanczos:
             let scale = requested ?? 2
-            enhance = method == .bicubic ? { try resizeBicubic($0, .up(scale)) } : { try resizeLanczos($0, .up(scale)) }
-            (self.scale, record) = (scale, nil)
+            enhance = method == .bicubic ? { try resizeBicubic($0.image, .up(scale)) } : { try resizeLanczos($0.image, .up(scale)) }
+            (self.scale, record, radius) = (scale, nil, 0)
         case .checkpoint(let path):
             let (model, record) = try loadNetwork(checkpoint: path)
             if let requested, requested != model.scale {
                 throw UsageError("\(path) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
             }
-            (enhance, scale, self.record) = (TiledUpscaler(model).callAsFunction, model.scale, record)
+            (enhance, scale, self.record, radius) = (TiledUpscaler(model).callAsFunction, model.scale, record, model.radius)
         case .attached:
             guard let video, video != "-" else { throw UsageError("--checkpoint is required when the input is standard input") }
             guard let attachment = try Self.attachment(of: video) else {
@@ -64,7 +67,7 @@ public struct Enhancer {
             if let requested, requested != model.scale {
                 throw UsageError("\(video) carries a ×\(model.scale) network; drop --scale or pass --scale \(model.scale)")
             }
-            (enhance, scale, record) = (TiledUpscaler(model).callAsFunction, model.scale, nil)
+            (enhance, scale, record, radius) = (TiledUpscaler(model).callAsFunction, model.scale, nil, model.radius)
         }
     }
 
@@ -148,9 +151,10 @@ public struct InferJob {
         defer { observer.finishStage() }
         let report = try Grad.disabled {
             try enhanceVideo(input: video, output: outputPath, resize: .up(s), settings: encoder, decoding: decoding, secondView: splitView,
-                             segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s, video: video)) }, enhance: { lr in
-                let sr = try enhancer.enhance(lr)
-                try overshoot.add(sr, input: lr)
+                             segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s, video: video)) },
+                             radius: enhancer.radius, enhance: { window in
+                let sr = try enhancer.enhance(window)
+                try overshoot.add(sr, input: window.image)
                 return sr
             }, progress: observer.progress("infer", unit: "frames"))
         }

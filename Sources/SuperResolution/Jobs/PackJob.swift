@@ -109,7 +109,7 @@ public struct PackJob {
                         + "→ \(shownWidth)×\(shownHeight) H.264 at \(rate)")
         let crop = Self.cropped(info, scale: scale)
         _ = try Grad.disabled {
-            try enhanceVideo(input: master, output: stream, resize: .down(scale), settings: encoder, enhance: { try resizeBicubic(try crop($0), .down(scale)) },
+            try enhanceVideo(input: master, output: stream, resize: .down(scale), settings: encoder, enhance: { try resizeBicubic(try crop($0.image), .down(scale)) },
                              progress: observer.progress("encode", unit: "frames"))
         }
         observer.finishStage()

@@ -1,4 +1,5 @@
 import Autograd
+import VideoIO
 
 /// `hone eval`: a method's Y-PSNR, Y-SSIM, RGB PSNR and LPIPS on image folders with
 /// ground truth (`ImageSet.evaluationImages`), bicubic alongside.
@@ -27,7 +28,7 @@ public struct ScoreImagesJob {
                 for image in try ImageSet.evaluationImages(in: folder, scale: s) {
                     rows.append(Row(image: folder + "/" + image.name,
                                     bicubic: try ImageSet.score(image, scale: s, lpips: lpips) { try resizeBicubic($0, .up(s)) },
-                                    method: try ImageSet.score(image, scale: s, lpips: lpips, enhancer.enhance)))
+                                    method: try ImageSet.score(image, scale: s, lpips: lpips) { try enhancer.enhance(FrameWindow($0)) }))
                 }
             }
         }

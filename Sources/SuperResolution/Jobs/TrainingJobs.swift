@@ -49,6 +49,10 @@ public struct FinetuneJob {
             try run.requireUnchanged("--sample/--cache-budget", given: "\(asked)", started: "\(sampling)")
         }
         try sampling.requireEnoughFrames(of: info, path: source, config: run.record.config)
+        if run.record.config.model.radius > 0, sampling.rate != nil {
+            throw UsageError("\(source): a multi-frame model learns from consecutive frames, and learning from \(sampling) keeps them apart; "
+                             + "drop --sample (and raise --cache-budget if the video overflows it)")
+        }
         let expected = sampling.expectedFrames(of: info)
         let lowered = settings.sampleRate.map { asked in (sampling.rate ?? asked) < asked * 0.999 } ?? false
         observer.report(String(format: "%@: %d frames of %d×%d (%.1f s); learning from %@: about %d frames, %@ of frame cache",
@@ -90,6 +94,10 @@ public struct PretrainJob {
         var run = try settings.openRun(output: outputPath, fallback: "configs/pretrain.yaml") { config in
             RunRecord(config: config, scale: scale, images: try folders.flatMap(ImageSet.pictures), base: start.resolved(scale: scale, config: config),
                       epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
+        }
+        if run.record.config.model.radius > 0 {
+            throw UsageError("a multi-frame model (model.neighbours \(run.record.config.model.radius)) learns from a video's consecutive frames, "
+                             + "not photographs: pretrain a single-frame base and fine-tune it with --neighbours")
         }
         let model = try run.startingModel(observer)
         let pictures = try FrameCache(images: run.record.images, maxSide: maxSide, progress: observer.progress("decode", unit: "images"))

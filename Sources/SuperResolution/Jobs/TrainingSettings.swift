@@ -46,7 +46,8 @@ public enum StartingModel: Equatable, Sendable {
     public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
         guard self == .shipped else { return self }
         guard let path = ProjectFiles.find("checkpoints/base-x\(scale == 3 ? 2 : scale).safetensors"),
-              let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path), record.config.model == config.model else {
+              let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path),
+              record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius == 0 else {
             return .random
         }
         return .checkpoint(path)
@@ -112,6 +113,9 @@ public struct TrainingSettings: Sendable {
     /// Disk bytes the frame cache may fill; a longer video is sampled to fit.
     public var cacheBudget = FrameSampling.defaultBudget
 
+    /// Frames each side a multi-frame model reads (k, replacing the config's `model.neighbours`); nil: the config's.
+    public var neighbours: Int?
+
     /// The starting checkpoint's model, which replaces the config's (`adopt`).
     var baseModel: ModelConfig?
 
@@ -140,6 +144,7 @@ public struct TrainingSettings: Sendable {
         guard let path = config ?? ProjectFiles.find(fallback) else { throw FileError(fallback, "not found beside hone; pass a config") }
         var loaded = loss.applied(to: try HoneConfig.load(path))
         if let baseModel { loaded.model = baseModel }
+        if let neighbours { loaded.model.neighbours = neighbours }
         if let problem = loaded.problems().first ?? loaded.problem(scale: scaleOrDefault) { throw FileError(path, problem) }
         return loaded
     }
@@ -153,7 +158,10 @@ public struct TrainingSettings: Sendable {
         }
         if resume {
             try run.requireUnchanged("--scale", given: scale.map(String.init), started: "\(run.record.scale)")
-            guard loss.applied(to: try config.map(HoneConfig.load) ?? run.record.config) == run.record.config else {
+            try run.requireUnchanged("--neighbours", given: neighbours.map(String.init), started: "\(run.record.config.model.radius)")
+            var given = loss.applied(to: try config.map(HoneConfig.load) ?? run.record.config)
+            given.model.neighbours = run.record.config.model.neighbours  // checked above
+            guard given == run.record.config else {
                 throw FileError(output, "this run was started with another config or loss weights; drop --config and --loss-* to resume it, "
                                 + "or start a new run under another name")
             }
