@@ -40,7 +40,7 @@ public enum Alignment {
     /// Which frame of a window of `count` (centre at `centre`, a cut before each
     /// index in `cuts`) stands for t−k … t−1, t+1 … t+k: the frame itself when it is
     /// in t's shot, else its mirror t − d when that is, else t.
-    static func sources(centre: Int, count: Int, radius: Int, cuts: Set<Int>) -> [Int] {
+    public static func sources(centre: Int, count: Int, radius: Int, cuts: Set<Int>) -> [Int] {
         let first = (cuts.filter { $0 <= centre }.max() ?? 0)
         let last = (cuts.filter { $0 > centre }.min() ?? count) - 1
         return (Array(-radius..<0) + Array(1...max(1, radius))).prefix(2 * radius).map { d in
@@ -56,6 +56,25 @@ public enum Alignment {
             for i in 0..<plane { out[i] = UInt8(eightBit(16 / 255 + (65.481 * r[i] + 128.553 * g[i] + 24.966 * b[i]) / 255)) }
             count = plane
         }
+    }
+
+    /// Whether two consecutive [1, 3, h, w] frames belong to different shots (see below).
+    public static func isSceneCut(_ a: Tensor, _ b: Tensor) -> Bool { isSceneCut(luma(a), luma(b)) }
+
+    /// The flow from one [1, 3, h, w] frame to another ([2hw]: see below), from their luma.
+    /// - Throws: `ShapeError` when their sizes differ or OpenCV fails.
+    public static func flow(from a: Tensor, to b: Tensor) throws -> [Float] {
+        guard a.shape == b.shape, a.shape.count == 4, a.shape[1] == 3 else { throw ShapeError("flow between \(a.shape) and \(b.shape)") }
+        return try flow(from: luma(a), to: luma(b), width: a.shape[3], height: a.shape[2])
+    }
+
+    /// A [1, 3, h, w] frame sampled along `flow` (from `flow(from: t, to: frame)`): the frame warped onto t.
+    public static func warp(_ frame: Tensor, flow: [Float]) -> Tensor {
+        let (h, w) = (frame.shape[2], frame.shape[3])
+        precondition(flow.count == 2 * h * w, "a flow of \(flow.count / 2) pixels for a \(w)×\(h) frame")
+        let out = Tensor(shape: frame.shape)
+        warp(frame.data, flow, into: out.data, width: w, height: h)
+        return out
     }
 
     /// Whether two consecutive frames (8-bit luma) belong to different shots:

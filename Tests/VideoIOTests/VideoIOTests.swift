@@ -31,6 +31,33 @@ final class VideoIOTests: XCTestCase {
         }
     }
 
+    /// A window of 2 frames each side: each frame is enhanced once, in order, with
+    /// the frames around it (fewer at the ends); only a bounded number of decoded
+    /// frames is ever alive, whatever the length; timestamps and audio survive.
+    func testWindowsSlideOverTheStreamInOrderWithBoundedMemory() throws {
+        let input = try makeClip("in.mp4", video: ["-c:v", "libx264", "-preset", "ultrafast"], audio: ["-c:a", "aac"])
+        var calls: [(count: Int, centre: Int)] = [], previous: Tensor?, alive: [Int] = []
+        var seen: [WeakTensor] = []
+        try Grad.disabled {
+            _ = try enhanceVideo(input: input, output: path("out.mp4"), resize: .up(2), settings: EncoderSettings(preset: "ultrafast"), radius: 2,
+                                 enhance: { window in
+                // The frame before this one is the previous window's centre, the same tensor.
+                if let previous { XCTAssert(window.frames[window.centre - 1] === previous, "call \(calls.count)") }
+                calls.append((window.frames.count, window.centre))
+                previous = window.image
+                seen += window.frames.filter { f in !seen.contains { $0.tensor === f } }.map(WeakTensor.init)
+                alive.append(seen.filter { $0.tensor != nil }.count)
+                return try resizeBicubic(window.image, .up(2))
+            }, progress: { _, _ in })
+        }
+        XCTAssertEqual(calls.count, 50)
+        XCTAssertEqual(calls.map(\.count), [3, 4] + Array(repeating: 5, count: 46) + [4, 3])
+        XCTAssertEqual(calls.map(\.centre), [0, 1] + Array(repeating: 2, count: 48))
+        // The window's 5, plus those queued for the encoder (at most 4 of each kind) and one in hand.
+        XCTAssertLessThanOrEqual(alive.max() ?? 0, 5 + 4 + 4 + 1, "\(alive)")
+        try assertPreserved(input, path("out.mp4"))
+    }
+
     /// Frame count, timestamps, size, duration and audio survive the pipeline.
     func assertPreserved(_ input: String, _ output: String, audioCopied: Bool? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         let inV = try Media.probe(input, stream: "v:0", "stream=width,height,avg_frame_rate", countFrames: false)
@@ -188,4 +215,10 @@ extension VideoIOTests {
         XCTAssertGreaterThan(psnr[2], 18, "\(psnr)")
         XCTAssertGreaterThan(psnr[0], 30, "\(psnr)")
     }
+}
+
+/// A tensor held without keeping it alive.
+final class WeakTensor {
+    weak var tensor: Tensor?
+    init(_ tensor: Tensor) { self.tensor = tensor }
 }
