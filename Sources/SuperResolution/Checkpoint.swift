@@ -153,6 +153,8 @@ public struct RunRecord {
     public var validation: [String: Score]
     /// Which of the video's frames were learned from (nil: every one, or photographs).
     public var sampling: FrameSampling?
+    /// What a video's fine-tune learnt to produce.
+    public var targets = TrainingTargets.frames
 
     public init(config: HoneConfig, scale: Int, video: String = "", images: [String] = [], base: StartingModel, epochs: Int,
                 epochSteps: Int? = nil, epochsDone: Int = 0, validation: [String: Score] = [:]) {
@@ -175,6 +177,7 @@ public struct RunRecord {
                   base: StartingModel(m["hone.base"] ?? "random"), epochs: Int(m["hone.epochs"] ?? "") ?? 0,
                   epochSteps: m["hone.epoch_steps"].flatMap { Int($0) }, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0,
                   validation: decoded("hone.validation", [:]))
+        targets = m["hone.targets"].flatMap(TrainingTargets.init) ?? .frames
         if let limit = m["hone.frame_limit"].flatMap({ Int($0) }) {
             sampling = FrameSampling(rate: m["hone.sample_fps"].flatMap { Double($0) }.flatMap { $0 > 0 ? $0 : nil }, limit: max(limit, 1))
         }
@@ -189,6 +192,7 @@ public struct RunRecord {
                  "hone.video": video, "hone.images": json(images), "hone.base": base.argument, "hone.epochs": "\(epochs)",
                  "hone.epochs_done": "\(epochsDone)", "hone.validation": json(validation)]
         if let epochSteps { m["hone.epoch_steps"] = "\(epochSteps)" }
+        if targets != .frames { m["hone.targets"] = targets.rawValue }
         if let sampling {
             m["hone.frame_limit"] = "\(sampling.limit)"
             if let rate = sampling.rate { m["hone.sample_fps"] = "\(rate)" }

@@ -160,9 +160,9 @@ public func rateDistortionPlot(_ series: [(label: String, points: [(kbps: Double
 
 /// A width×height window of a [1, 3, h, w] image.
 public func region(_ t: Tensor, x: Int, y: Int, width: Int, height: Int) -> Tensor {
-    let (h, w) = (t.shape[2], t.shape[3])
-    let out = Tensor(shape: [1, 3, height, width])
-    for c in 0..<3 { for r in 0..<height {
+    let (channels, h, w) = (t.shape[1], t.shape[2], t.shape[3])
+    let out = Tensor(shape: [1, channels, height, width])
+    for c in 0..<channels { for r in 0..<height {
         (out.data + (c * height + r) * width).update(from: t.data + (c * h + y + r) * w + x, count: width)
     }}
     return out

@@ -25,6 +25,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "The fine-tuned checkpoint (or a model's name from `hone models`).")
     var checkpoint: String
 
+    @Option(help: "Another fine-tuned checkpoint, shown after the first (e.g. the single-frame model beside a multi-frame one).")
+    var also: String?
+
     @Option(help: "The base checkpoint or model name. (default: checkpoints/base-x<scale>.safetensors when it holds the checkpoint's model, else none)")
     var base: String?
 
@@ -55,6 +58,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         var job = CompareJob(source: gt.map(CompareJob.Source.groundTruth) ?? .footage(video!), checkpoint: try modelPath(checkpoint))
         (job.base, job.at, job.size, job.zoom, job.output, job.toggle) = (try base.map(modelPath), at, size, zoom, output, toggle)
+        job.other = try also.map(modelPath)
         job.crop = crop.map { let v = $0.split(separator: ",").compactMap { Int($0) }; return (v[0], v[1]) }
         for line in try job.run() { say(line) }
     }

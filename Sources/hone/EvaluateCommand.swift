@@ -61,6 +61,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Flag(help: "Also score the base and fine-tuned models as self-ensembles: each run on the 8 flips and turns of a frame, averaged (8× the time).")
+    var selfEnsemble = false
+
     @OptionGroup var training: TrainingOptions
     @OptionGroup var sampling: SamplingOptions
 
@@ -84,6 +87,7 @@ struct EvaluateCommand: ParsableCommand {
         var job = EvaluateJob(groundTruth: gt)
         (job.epochs, job.frames, job.output, job.settings) = (epochs ?? 3, frames, output, sampling.applied(to: try training.settings()))
         job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
+        job.selfEnsemble = selfEnsemble
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }
         say("×\(report.scale) on \(gt): \(report.frames) \(report.isVideo ? "frames" : "images") scored")

@@ -28,6 +28,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Override the config's gram (style) weight.")
     var lossGram: Float?
 
+    @Option(help: ArgumentHelp("What a video's fine-tune learns: frames (the video's frames from their downscales, one scale below its own) or ensemble (the starting model's 8-way self-ensemble upscale of the frames, at the video's own scale).", valueName: "kind"))
+    var targets: TrainingTargets = .frames
+
     @Option(parsing: .unconditional, help: ArgumentHelp("A multi-frame model: read k frames each side of the one enhanced, aligned by optical flow (1 or 2; 0: one frame). Evaluate fine-tunes it beside the single-frame model. (default: the config's model.neighbours)", valueName: "k"))
     var neighbours: Int?
 
@@ -44,7 +47,7 @@ struct TrainingOptions: ParsableArguments {
     func settings() throws -> TrainingSettings {
         var settings = TrainingSettings()
         (settings.scale, settings.config, settings.resume, settings.saveEvery, settings.log) = (scale, config, resume, saveEvery, log)
-        settings.neighbours = neighbours
+        (settings.neighbours, settings.targets) = (neighbours, targets)
         do {
             settings.loss = LossWeights(pixel: lossPixel, perceptual: try lossPerceptual.map(LossWeights.perceptual), gram: lossGram)
         } catch let error as UsageError {
@@ -82,3 +85,5 @@ func trainOrExplain<T>(_ command: String, _ train: () throws -> T) throws -> T {
         throw cancelled
     }
 }
+
+extension TrainingTargets: ExpressibleByArgument {}

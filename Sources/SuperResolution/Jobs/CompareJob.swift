@@ -3,7 +3,8 @@ import Foundation
 import VideoIO
 
 /// `hone compare`: the pictures people share — one crop, zoomed, method by
-/// method (input, bicubic, base, fine-tuned, and the ground truth when there
+/// method (input, bicubic, base, fine-tuned — a multi-frame model and a
+/// single-frame one side by side when both are given — and the ground truth when there
 /// is one) as a labelled PNG montage, and optionally a short video toggling
 /// the input and the fine-tuned output.
 public struct CompareJob {
@@ -18,6 +19,8 @@ public struct CompareJob {
     public var source: Source
     /// The fine-tuned checkpoint.
     public var checkpoint: String
+    /// Another fine-tuned checkpoint shown after it (a single-frame model beside a multi-frame one, say).
+    public var other: String?
     /// The base checkpoint; nil: the shipped base when it holds the checkpoint's model, else none.
     public var base: String?
     /// Time of the frame in seconds; nil: the middle.
@@ -40,7 +43,7 @@ public struct CompareJob {
     ///   `FileError`/`VideoIOError` naming the file at fault.
     public func run() throws -> [String] {
         let path = source.path
-        let inputs = [path, checkpoint] + (base.map { [$0] } ?? [])
+        let inputs = [path, checkpoint] + (base.map { [$0] } ?? []) + (other.map { [$0] } ?? [])
         let locks = try [OutputLock(montagePath, inputs: inputs)] + (toggle.map { [try OutputLock($0, inputs: inputs + [montagePath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
         let (tuned, record) = try loadNetwork(checkpoint: checkpoint)
@@ -50,16 +53,30 @@ public struct CompareJob {
         case .checkpoint(let path): try loadNetwork(checkpoint: path).0
         default: nil
         }
+        let otherModel = try other.map { try loadNetwork(checkpoint: $0).0 }
+        if let otherModel, otherModel.scale != s { throw UsageError("\(other!) upscales ×\(otherModel.scale), \(checkpoint) ×\(s)") }
+        // Fine-tuned models are told apart by the frames they read.
+        func label(_ model: any UpscalingNetwork) -> String { model.radius == 0 ? "fine-tuned" : "fine-tuned, \(2 * model.radius + 1) frames" }
+        let tunedModels = [tuned] + (otherModel.map { [$0] } ?? [])
+        // A multi-frame model's neighbours are read too, up to `radius` frames either side of those shown.
+        let radius = tunedModels.map(\.radius).max()!
 
         let reader = try VideoReader(path)
         let start = at ?? reader.info.duration / 2
         let wanted = toggle == nil ? 1 : max(2, Int((2 * reader.info.frameRate).rounded()))
         let timeBase = Double(reader.info.timeBase.num) / Double(reader.info.timeBase.den)
-        var frames: [Frame] = []
-        while frames.count < wanted, let frame = try reader.next() {
-            if Double(frame.pts) * timeBase >= start - 1e-3 || reader.info.estimatedFrames <= 1 { frames.append(frame) }
+        // Up to `radius` frames before the first shown, those shown, and `radius` after.
+        var frames: [Frame] = [], firstShown: Int?
+        while let frame = try reader.next() {
+            frames.append(frame)
+            if firstShown == nil {
+                if Double(frame.pts) * timeBase >= start - 1e-3 || reader.info.estimatedFrames <= 1 { firstShown = frames.count - 1 } else { frames = frames.suffix(radius) }
+            }
+            if let firstShown, frames.count >= firstShown + wanted + radius { break }
         }
-        guard let first = frames.first else { throw FileError(path, "no frame at \(start) s") }
+        guard let firstShown else { throw FileError(path, "no frame at \(start) s") }
+        let shown = firstShown..<min(frames.count, firstShown + wanted)
+        let first = frames[firstShown]
 
         // Input and truth for a frame.
         func pair(_ frame: Frame) throws -> (lr: Tensor, hr: Tensor?) {
@@ -67,39 +84,45 @@ public struct CompareJob {
             let hr = try SuperResolution.crop(frame.image, toMultipleOf: s)
             return (try bicubicInput(hr, scale: s), hr)
         }
-        let (lr0, hr0) = try pair(first)
+        let pairs = try frames.map(pair)
+        let lr0 = pairs[firstShown].lr
         let (lh, lw, side) = (lr0.shape[2], lr0.shape[3], size / s)
         guard lh >= side, lw >= side else { throw FileError(path, "the input is \(lw)×\(lh), smaller than the \(side)² crop") }
         let corner = crop.map { (min(max($0.x / s, 0), lw - side), min(max($0.y / s, 0), lh - side)) } ?? busiestWindow(lr0, side: side)
 
         // One panel per method, all size×size in output pixels; the models see a margin of their receptive field around the crop.
         let margin = max(tuned.receptiveRadius, 4)
-        func panels(_ lr: Tensor, _ hr: Tensor?) throws -> [(label: String, image: Tensor)] {
+        func panels(_ n: Int) throws -> [(label: String, image: Tensor)] {
+            let (lr, hr) = pairs[n]
             let (x0, y0) = (max(corner.0 - margin, 0), max(corner.1 - margin, 0))
             let (x1, y1) = (min(corner.0 + side + margin, lw), min(corner.1 + side + margin, lh))
-            let patch = region(lr, x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+            func patch(_ t: Tensor) -> Tensor { region(t, x: x0, y: y0, width: x1 - x0, height: y1 - y0) }
             func cut(_ up: Tensor) -> Tensor { region(up, x: (corner.0 - x0) * s, y: (corner.1 - y0) * s, width: size, height: size) }
             var out: [(String, Tensor)] = [("input", try upsampleNearest(region(lr, x: corner.0, y: corner.1, width: side, height: side), scale: s)),
-                                           ("bicubic", cut(try resizeBicubic(patch, .up(s))))]
+                                           ("bicubic", cut(try resizeBicubic(patch(lr), .up(s))))]
             try Grad.disabled {
-                if let baseModel { out.append(("base", cut(try baseModel(patch)))) }
-                out.append(("fine-tuned", cut(try tuned(patch))))
+                if let baseModel { out.append(("base", cut(try baseModel(patch(lr))))) }
+                for model in tunedModels {
+                    // A multi-frame model reads its neighbours aligned over the whole frame, as in inference, then cut.
+                    let input = model.radius == 0 ? lr : try Alignment.stack(FrameWindow(around: n, count: pairs.count, radius: model.radius) { pairs[$0].lr },
+                                                                             radius: model.radius)
+                    out.append((label(model), cut(try model(patch(input)))))
+                }
             }
             if let hr { out.append(("ground truth", region(hr, x: corner.0 * s, y: corner.1 * s, width: size, height: size))) }
             return out
         }
 
-        try Still.writePNG(montage(try panels(lr0, hr0), zoom: zoom), to: montagePath)
+        try Still.writePNG(montage(try panels(firstShown), zoom: zoom), to: montagePath)
         var written = ["wrote \(montagePath): crop at (\(corner.0 * s), \(corner.1 * s)), \(size)² output pixels, ×\(zoom), "
                        + "frame at \(String(format: "%.2f", Double(first.pts) * timeBase)) s"]
         if let toggle {
             let out = try MediaOutput(toggle, input: reader.input, width: size * zoom, height: size * zoom, videoOnly: true)
             do {
                 let half = max(1, Int((reader.info.frameRate / 2).rounded()))
-                for (n, frame) in frames.enumerated() {
-                    let (lr, hr) = try pair(frame)
-                    let shown = try panels(lr, hr)[(n / half) % 2 == 0 ? 0 : (baseModel == nil ? 2 : 3)]
-                    try out.write(montage([shown], zoom: zoom), pts: frame.pts, duration: frame.duration)
+                for n in shown {
+                    let panel = try panels(n)[((n - firstShown) / half) % 2 == 0 ? 0 : (baseModel == nil ? 2 : 3)]
+                    try out.write(montage([panel], zoom: zoom), pts: frames[n].pts, duration: frames[n].duration)
                 }
                 try out.finish()
             } catch {

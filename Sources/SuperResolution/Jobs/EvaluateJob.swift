@@ -34,6 +34,7 @@ extension GroundTruth {
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
+            record.targets = settings.targets
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
         }
@@ -50,7 +51,8 @@ extension GroundTruth {
             frames = try lowRes.subset(kept, source: lowRes.source)
             observer.report("learning from \(kept.count) of \(lowRes.count) frames (\(sampling))")
         }
-        let trainer = try Trainer(model: try run.startingModel(observer), config: run.record.config, frames: frames, epochs: run.record.epochs)
+        let trainer = try Trainer.forVideo(model: try run.startingModel(observer), config: run.record.config, frames: frames,
+                                           targets: run.record.targets, epochs: run.record.epochs, observer: observer)
         try run.train(trainer, trained: "fine-tuned", observer: observer)
         return try loadNetwork(checkpoint: output)
     }
@@ -71,6 +73,8 @@ public struct EvaluateJob {
     /// Where to keep the fine-tuned checkpoint; nil: `<truth name>.evaluate-x<scale>.ckpt`.
     public var output: String?
     public var settings = TrainingSettings()
+    /// Also score the base and the fine-tuned models as geometric self-ensembles (`TiledUpscaler.selfEnsemble`, 8× the cost).
+    public var selfEnsemble = false
 
     public init(groundTruth: String) { self.groundTruth = groundTruth }
 
@@ -112,6 +116,9 @@ public struct EvaluateJob {
             let (model, _) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: multi, settings: settings, observer: observer)
             methods.append(("fine-tuned, \(2 * radius + 1) frames", TiledUpscaler(model).callAsFunction))
             lap("fine-tune multi-frame")
+        }
+        if selfEnsemble {
+            methods += [(base.label + " ×8", TiledUpscaler(baseModel).selfEnsemble), ("fine-tuned ×8", TiledUpscaler(tuned).selfEnsemble)]
         }
         let scores = try gt.score(methods, observer: observer)
         lap("score")

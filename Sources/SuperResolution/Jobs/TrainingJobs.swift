@@ -33,6 +33,7 @@ public struct FinetuneJob {
         var run = try settings.openRun(output: outputPath(settings), fallback: "configs/default.yaml") { config in
             guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
+            record.targets = settings.targets
             record.sampling = FrameSampling(video: try MediaInput(video).info, rate: settings.sampleRate, budget: settings.cacheBudget)
             return record
         }
@@ -60,7 +61,8 @@ public struct FinetuneJob {
                                byteCount(expected * info.width * info.height * 3))
                         + (lowered ? " (--sample lowered to fit the cache budget)" : ""))
         let frames = try FrameCache(video: source, config: run.record.config, scale: run.record.scale, sampling: sampling, observer: observer)
-        let trainer = try Trainer(model: model, config: run.record.config, frames: frames, epochs: run.record.epochs)
+        let trainer = try Trainer.forVideo(model: model, config: run.record.config, frames: frames, targets: run.record.targets,
+                                           epochs: run.record.epochs, observer: observer)
         let (w, h) = frames.sizes[0]
         observer.report("\(frames.count) frames of \(w)×\(h): \(trainer.trainFrames.count) to train on, "
                         + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "

@@ -1,0 +1,47 @@
+import Autograd
+import VideoIO
+
+/// What a video's fine-tuning learns to produce.
+public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
+    /// The video's frames, from their degraded downscales (lesson 7's way): what is
+    /// learnt one scale below the video's own must carry over one scale up.
+    case frames
+    /// The starting model's self-ensemble upscale of the frames (`TiledUpscaler.selfEnsemble`),
+    /// from the frames themselves: learnt at the video's own scale, from targets a
+    /// little better than the model's single pass (self-supervised adaptation with
+    /// pseudo-targets, after Yoo & Kim, "Self-Supervised Adaptation for Video
+    /// Super-Resolution", 2021).
+    case ensemble
+
+    /// Frames given ensemble targets, spread through the video: the teacher runs 8 times on each.
+    public static let ensembleFrames = 32
+}
+
+extension Trainer {
+    /// The trainer of a video's fine-tune: on `frames` for `.frames`; for
+    /// `.ensemble`, on up to `TrainingTargets.ensembleFrames` of them paired with
+    /// `model`'s self-ensemble upscale of each, made before any step (so from the
+    /// starting weights), for as many steps as the whole video would take.
+    /// - Throws: as `init`; `UsageError` for ensemble targets with a multi-frame model; `JobCancelled`.
+    public static func forVideo(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, targets: TrainingTargets, epochs: Int,
+                                observer: JobObserver) throws -> Trainer {
+        guard targets == .ensemble else { return try Trainer(model: model, config: config, frames: frames, epochs: epochs) }
+        guard model.radius == 0 else { throw UsageError("ensemble targets tune a single-frame model: drop --neighbours or use --targets frames") }
+        let n = min(frames.count, TrainingTargets.ensembleFrames)
+        let chosen = (0..<n).map { $0 * frames.count / n }
+        let low = try frames.subset(chosen, source: frames.source)
+        let upscale = TiledUpscaler(model)
+        let progress = observer.progress("targets", unit: "frames")
+        var next = 0
+        let high = try FrameCache(source: frames.source + " (self-ensemble targets)") {
+            guard next < n else { return nil }
+            defer { next += 1 }
+            let target = try upscale.selfEnsemble(low.frame(next))
+            try progress(next + 1, n)
+            return target
+        }
+        observer.finishStage()
+        return try Trainer(model: model, config: config, frames: high, inputs: .paired(low), epochs: epochs,
+                           stepsPerEpoch: stepsPerEpoch(pictures: frames.count, config: config))
+    }
+}
