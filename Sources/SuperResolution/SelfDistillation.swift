@@ -15,6 +15,9 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
 
     /// Frames given ensemble targets, spread through the video: the teacher runs 8 times on each.
     public static let ensembleFrames = 32
+
+    /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
+    static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
 }
 
 extension Trainer {
@@ -26,7 +29,7 @@ extension Trainer {
     public static func forVideo(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, targets: TrainingTargets, epochs: Int,
                                 observer: JobObserver) throws -> Trainer {
         guard targets == .ensemble else { return try Trainer(model: model, config: config, frames: frames, epochs: epochs) }
-        guard model.radius == 0 else { throw UsageError("ensemble targets tune a single-frame model: drop --neighbours or use --targets frames") }
+        guard model.radius == 0 else { throw TrainingTargets.singleFrameOnly }
         let n = min(frames.count, TrainingTargets.ensembleFrames)
         let chosen = (0..<n).map { $0 * frames.count / n }
         let low = try frames.subset(chosen, source: frames.source)

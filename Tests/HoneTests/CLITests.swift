@@ -222,6 +222,42 @@ final class CLITests: XCTestCase {
         Self.assertOneLineError(try hone(["infer", "--checkpoint", clip, "--video", clip]), naming: "learn.mp4", "checkpoint")
     }
 
+    func testMultiFrameFinetuneThenInferAndCompare() throws {
+        let clip = try makeClip("move.mp4")
+        let ckpt = path("move.ckpt")
+        let r = try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "--neighbours", "1", "-o", ckpt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let (start, tuned) = try XCTUnwrap(scores(r.stdout), r.stdout)
+        XCTAssertGreaterThan(tuned, start, r.stdout)
+        let out = path("move.hone.mp4")
+        let i = try hone(["infer", "--checkpoint", ckpt, "-o", out, "--preset", "ultrafast"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
+        XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
+        XCTAssertEqual(try Media.frameTimes(out), try Media.frameTimes(clip).map { $0 }, "every frame, at its time")
+        // A montage of the multi-frame model beside a single-frame one.
+        let single = path("still.ckpt")
+        XCTAssertEqual(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "-o", single]).status, 0)
+        let m = try hone(["compare", "--video", clip, "--checkpoint", ckpt, "--also", single, "--size", "32", "-o", path("m.png")])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertEqual(try Media.probe(path("m.png"), stream: "v:0", "stream=width,height")["width"], "\(4 * 128 + 3 * 4)")
+        // Sampling keeps frames apart, so it is refused up front.
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--neighbours", "1", "--sample", "5", "--config", try tinyConfig(), "-o", path("s.ckpt")]),
+                                naming: "move.mp4", "consecutive frames")
+    }
+
+    func testFinetuneOnEnsembleTargets() throws {
+        let clip = try makeClip("ens.mp4")
+        let ckpt = path("ens.ckpt")
+        let r = try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "--targets", "ensemble", "-o", ckpt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertNotNil(scores(r.stdout), r.stdout)
+        Self.assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--targets", "ensemble"]), naming: "ens.ckpt", "finished")
+        XCTAssertNotEqual(try hone(["finetune", "--video", clip, "--targets", "pseudo"]).status, 0)
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "--targets", "ensemble",
+                                          "--neighbours", "1", "-o", path("x.ckpt")]), naming: "ensemble targets", "single-frame")
+    }
+
     func testPretrainWritesABaseThatEvalAndFinetuneUse() throws {
         let photos = dir.appendingPathComponent("photos").path
         try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)

@@ -119,4 +119,58 @@ final class TemporalTests: XCTestCase {
             XCTAssertGreaterThan(Metrics.psnrY(aligned, f[0], border: 8), Metrics.psnrY(f[i], f[0], border: 8), "frame \(i)")
         }
     }
+
+    func testSelfEnsembleOfAFlipAndTurnInvariantModelIsTheModel() throws {
+        // An untrained SRNet is bicubic, which commutes with flips and transposes: its ensemble is itself.
+        let model = try makeNetwork(ModelConfig(channels: 8, blocks: 1, activation: .prelu, unet: false), scale: 2)
+        let image = try frames("realshort.mp4", count: 1, width: 48, height: 30)[0]
+        let upscale = TiledUpscaler(model)
+        let (plain, ensemble) = (try upscale(image), try upscale.selfEnsemble(image))
+        XCTAssertEqual(ensemble.shape, [1, 3, 60, 96])
+        XCTAssertEqual(zip(plain.array, ensemble.array).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
+        // A trained-looking model is not: the ensemble differs.
+        var rng = SeededRandom(seed: 2)
+        for (name, t) in model.namedTensors() where name.hasPrefix("tail") { for i in 0..<t.count { t.data[i] = rng.uniform(-0.1, 0.1) } }
+        XCTAssertGreaterThan(zip(try upscale(image).array, try upscale.selfEnsemble(image).array).map { abs($0 - $1) }.max()!, 1e-3)
+    }
+
+    func testEnsembleTargetsPairTheFramesWithTheStartingModelsEnsemble() throws {
+        let clip = try frames("realshort.mp4", count: 12, width: 64, height: 48)
+        var next = 0
+        let cache = try FrameCache(source: "realshort") { defer { next += 1 }; return next < clip.count ? clip[next] : nil }
+        var config = try HoneConfig.parse(TrainingRunTests.tiny, path: "tiny.yaml")
+        config.training.validationEvery = 4
+        let model = try makeNetwork(config.model, scale: 2, seed: 5)
+        var rng = SeededRandom(seed: 2)
+        for (name, t) in model.namedTensors() where name.hasPrefix("tail") { for i in 0..<t.count { t.data[i] = rng.uniform(-0.05, 0.05) } }
+        let trainer = try Trainer.forVideo(model: model, config: config, frames: cache, targets: .ensemble, epochs: 1, observer: RecordingObserver())
+        XCTAssertEqual(trainer.frames.count, 12)
+        XCTAssertEqual(trainer.frames.sizes[0].width, 128)
+        XCTAssertEqual(trainer.stepsPerEpoch, Trainer.stepsPerEpoch(pictures: 12, config: config))
+        let target = try TiledUpscaler(model).selfEnsemble(clip[3])
+        // Stored in 8 bits, clamped to [0, 1].
+        XCTAssertLessThanOrEqual(zip(trainer.frames.frame(3).array, target.array).map { abs($0 - min(max($1, 0), 1)) }.max()!, 0.5 / 255 + 1e-6)
+        try trainer.trainStep()
+
+        var multi = config.model
+        multi.neighbours = 1
+        XCTAssertThrowsError(try Trainer.forVideo(model: try makeNetwork(multi, scale: 2), config: config, frames: cache, targets: .ensemble,
+                                                  epochs: 1, observer: RecordingObserver())) { XCTAssert($0 is UsageError, "\($0)") }
+    }
+
+    func testMultiFrameTrainerLearnsFromAlignedWindows() throws {
+        let clip = try frames("tears_of_steel.webm", count: 8, width: 96, height: 40)
+        var next = 0
+        let cache = try FrameCache(source: "tears") { defer { next += 1 }; return next < clip.count ? clip[next] : nil }
+        let config = try HoneConfig.parse(TrainingRunTests.tiny.replacingOccurrences(of: "unet: false", with: "unet: false, neighbours: 1"), path: "tiny.yaml")
+        let model = try makeNetwork(config.model, scale: 2)
+        let trainer = try Trainer(model: model, config: config, frames: cache, epochs: 1)
+        let fuse = try XCTUnwrap(model.namedTensors().first { $0.name == "fuse.weight" }?.tensor)
+        for _ in 0..<3 { try trainer.trainStep() }
+        XCTAssert(fuse.array.contains { $0 != 0 }, "the neighbour weights learn")
+        // Validation reads the aligned stacks: the start is the single-frame (bicubic) model's score.
+        let single = try Trainer(model: try makeNetwork(config.model.singleFrame, scale: 2), config: config, frames: cache, epochs: 1)
+        XCTAssertEqual(try single.validate { try resizeBicubic($0, .up(2)) }.psnr,
+                       try trainer.validate { try resizeBicubic(try sliceChannels($0, 0..<3), .up(2)) }.psnr, accuracy: 1e-9)
+    }
 }

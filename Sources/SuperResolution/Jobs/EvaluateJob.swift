@@ -98,6 +98,7 @@ public struct EvaluateJob {
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, observer: observer)
         lap("decode and downscale")
         let radius = settings.neighbours ?? 0
+        if radius > 0 { _ = try settings.loadConfig(fallback: "configs/default.yaml") }  // its refusals before any work
         var single = settings
         single.neighbours = nil
         let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))

@@ -147,6 +147,7 @@ public struct TrainingSettings: Sendable {
         var loaded = loss.applied(to: try HoneConfig.load(path))
         if let baseModel { loaded.model = baseModel }
         if let neighbours { loaded.model.neighbours = neighbours }
+        if targets == .ensemble && loaded.model.radius > 0 { throw TrainingTargets.singleFrameOnly }
         if let problem = loaded.problems().first ?? loaded.problem(scale: scaleOrDefault) { throw FileError(path, problem) }
         return loaded
     }
