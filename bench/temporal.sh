@@ -4,7 +4,8 @@
 # 8 frames scored). ×4 uses bench/temporal-x4.yaml (48² crops: the clips'
 # ×4 downscales are too small for 96²). Results: bench/out/temporal/*.json,
 # finished runs skipped; a table at the end.
-# CLIPS, SCALES, K, EPOCHS, FRAMES and EXTRA (more evaluate options) override the defaults.
+# CLIPS, SCALES, K, EPOCHS, FRAMES, CONFIG2/CONFIG4 (configs for ×2/×4), TAG (the
+# results' suffix) and EXTRA (more evaluate options) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data/clips}
@@ -14,7 +15,7 @@ clips=${CLIPS:-"$data/chaplin.mp4 $data/tears_of_steel.webm $data/realshort.mp4 
 k=${K:-1} epochs=${EPOCHS:-3} frames=${FRAMES:-8} tag=${TAG:-k$k}
 out=bench/out/temporal; mkdir -p "$out"
 for scale in ${SCALES:-2 4}; do
-    config=configs/default.yaml; [ "$scale" = 4 ] && config=bench/temporal-x4.yaml
+    config=${CONFIG2:-configs/default.yaml}; [ "$scale" = 4 ] && config=${CONFIG4:-bench/temporal-x4.yaml}
     for clip in $clips; do
         name=$(basename "${clip%.*}")-x$scale-$tag
         [ -s "$out/$name.json" ] && continue
