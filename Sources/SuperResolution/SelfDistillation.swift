@@ -13,6 +13,14 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     /// Super-Resolution", 2021).
     case ensemble
 
+    /// What a run learns unless told: `.ensemble` for a single-frame Hone model
+    /// starting from trained weights (its own upscale is the better target, measured in
+    /// notebooks-notes/temporal.md); `.frames` from random weights (bicubic teaches nothing),
+    /// for an imported network (the video's frames correct its look), and for a multi-frame model.
+    public static func automatic(base: StartingModel, model: ModelConfig) -> TrainingTargets {
+        base != .random && model.layout == .hone && model.radius == 0 ? .ensemble : .frames
+    }
+
     /// Frames given ensemble targets, spread through the video: the teacher runs 8 times on each.
     public static let ensembleFrames = 32
 

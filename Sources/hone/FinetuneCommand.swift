@@ -7,9 +7,12 @@ struct FinetuneCommand: ParsableCommand {
         commandName: "finetune",
         abstract: "Fine-tune a super-resolution network on a video's own frames; writes a checkpoint.",
         discussion: """
-            Training pairs come from the video itself: random crops of its frames are the \
-            targets, their antialiased bicubic downscales (plus the config's blur and noise) \
-            the inputs; flips and 90° turns augment them. Every n-th frame (the config's \
+            Training pairs come from the video itself. With --targets frames, random crops of \
+            its frames are the targets, their antialiased bicubic downscales (plus the config's \
+            blur and noise) the inputs. With --targets ensemble (the default when starting from \
+            a trained Hone model), 32 frames are the inputs and the starting model's 8-way \
+            self-ensemble upscale of each the targets. Flips and 90° turns augment both. \
+            --neighbours K trains a multi-frame model. Every n-th frame (the config's \
             validation_every, 10 by default) is held out; after each epoch Hone prints its \
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \
             ⌈training frames × patches_per_frame / batch⌉ steps.

@@ -34,7 +34,7 @@ extension GroundTruth {
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
-            record.targets = settings.targets
+            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model)
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
         }

@@ -113,8 +113,8 @@ public struct TrainingSettings: Sendable {
     /// Disk bytes the frame cache may fill; a longer video is sampled to fit.
     public var cacheBudget = FrameSampling.defaultBudget
 
-    /// What a video's fine-tune learns to produce (a resumed run keeps its own).
-    public var targets = TrainingTargets.frames
+    /// What a video's fine-tune learns to produce; nil: `TrainingTargets.automatic` (a resumed run keeps its own).
+    public var targets: TrainingTargets?
     /// Frames each side a multi-frame model reads (k, replacing the config's `model.neighbours`); nil: the config's.
     public var neighbours: Int?
 
@@ -162,7 +162,7 @@ public struct TrainingSettings: Sendable {
         if resume {
             try run.requireUnchanged("--scale", given: scale.map(String.init), started: "\(run.record.scale)")
             try run.requireUnchanged("--neighbours", given: neighbours.map(String.init), started: "\(run.record.config.model.radius)")
-            try run.requireUnchanged("--targets", given: targets == .frames ? nil : targets.rawValue, started: run.record.targets.rawValue)
+            try run.requireUnchanged("--targets", given: targets?.rawValue, started: run.record.targets.rawValue)
             var given = loss.applied(to: try config.map(HoneConfig.load) ?? run.record.config)
             given.model.neighbours = run.record.config.model.neighbours  // checked above
             guard given == run.record.config else {
