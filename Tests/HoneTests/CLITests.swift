@@ -234,7 +234,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(i.status, 0, i.stderr)
         let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
         XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
-        XCTAssertEqual(try Media.frameTimes(out), try Media.frameTimes(clip).map { $0 }, "every frame, at its time")
+        XCTAssertEqual(try Media.frameTimes(out), try Media.frameTimes(clip), "every frame, at its time")
+        // The same model as a self-ensemble: every frame too; a kernel has none.
+        let ensemble = try hone(["infer", "--checkpoint", ckpt, "--self-ensemble", "-o", path("ens.mp4"), "--preset", "ultrafast"])
+        XCTAssertEqual(ensemble.status, 0, ensemble.stderr)
+        XCTAssertEqual(try Media.probe(path("ens.mp4"), stream: "v:0", "stream=nb_frames")["nb_frames"], "50")
+        XCTAssertEqual(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--self-ensemble", "-o", path("b.mp4")]).status, 64)
         // A montage of the multi-frame model beside a single-frame one.
         let single = path("still.ckpt")
         XCTAssertEqual(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "-o", single]).status, 0)
