@@ -7,7 +7,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Upscaling factor: 2, 3 or 4. (default: 2, or the starting checkpoint's; a resumed run keeps its own)")
     var scale: Int?
 
-    @Option(help: "Model, degradation, loss and schedule. (default: configs/default.yaml for finetune, configs/pretrain.yaml for pretrain)")
+    @Option(help: "Model, degradation, loss and schedule. (default: configs/pretrain.yaml for pretrain, configs/default.yaml otherwise)")
     var config: String?
 
     @Flag(help: "Continue the interrupted run saved in the output checkpoint.")

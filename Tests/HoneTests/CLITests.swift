@@ -246,9 +246,13 @@ final class CLITests: XCTestCase {
         let m = try hone(["compare", "--video", clip, "--checkpoint", ckpt, "--also", single, "--size", "32", "-o", path("m.png")])
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertEqual(try Media.probe(path("m.png"), stream: "v:0", "stream=width,height")["width"], "\(4 * 128 + 3 * 4)")
-        // Sampling keeps frames apart, so it is refused up front.
+        // Sampling keeps frames apart, so it is refused up front, before anything is decoded or written.
         Self.assertOneLineError(try hone(["finetune", "--video", clip, "--neighbours", "1", "--sample", "5", "--config", try tinyConfig(), "-o", path("s.ckpt")]),
-                                naming: "move.mp4", "consecutive frames")
+                                naming: "move.mp4", "drop --sample")
+        let e = try hone(["evaluate", "--gt", clip, "--neighbours", "1", "--sample", "5", "--config", try tinyConfig(), "-o", path("e.ckpt")])
+        Self.assertOneLineError(e, naming: "--sample", "consecutive frames")
+        XCTAssertFalse(e.stderr.contains("decode"), e.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("e.ckpt")))
     }
 
     func testFinetuneOnEnsembleTargets() throws {
@@ -259,6 +263,8 @@ final class CLITests: XCTestCase {
         XCTAssertNotNil(scores(r.stdout), r.stdout)
         Self.assertOneLineError(try hone(["finetune", "--resume", "-o", ckpt, "--targets", "ensemble"]), naming: "ens.ckpt", "finished")
         XCTAssertNotEqual(try hone(["finetune", "--video", clip, "--targets", "pseudo"]).status, 0)
+        XCTAssert(r.stdout.contains("targets: the starting model's 8-way self-ensemble") || r.stderr.contains("targets: the starting model's 8-way self-ensemble"),
+                  "ensemble targets are said in words: \(r.stdout)")
         Self.assertOneLineError(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "--targets", "ensemble",
                                           "--neighbours", "1", "-o", path("x.ckpt")]), naming: "ensemble targets", "single-frame")
     }

@@ -41,6 +41,7 @@ extension GroundTruth {
         if run.record.config.model.radius > 0 && (!isVideo || run.record.sampling != nil) {
             throw UsageError("a multi-frame model learns from a video's consecutive frames: " + (isVideo ? "drop --sample" : "give a ground-truth video"))
         }
+        if run.record.targets == .ensemble { observer.report(TrainingTargets.ensembleNote) }
         // A sampled run learns from the frames `hone finetune` would keep of the same video.
         var frames = lowRes
         if let sampling = run.record.sampling {
@@ -49,7 +50,7 @@ extension GroundTruth {
                 if sampling.keeps(seconds: Double(i) / fps, kept: kept.count, frameRate: fps) { kept.append(i) }
             }
             frames = try lowRes.subset(kept, source: lowRes.source)
-            observer.report("learning from \(kept.count) of \(lowRes.count) frames (\(sampling))")
+            observer.report("learning from \(kept.count) of \(lowRes.count) frames: \(sampling)")
         }
         let trainer = try Trainer.forVideo(model: try run.startingModel(observer), config: run.record.config, frames: frames,
                                            targets: run.record.targets, epochs: run.record.epochs, observer: observer)
@@ -94,11 +95,17 @@ public struct EvaluateJob {
         var settings = settings
         try settings.adopt(start)
         let scale = settings.scaleOrDefault
+        let radius = settings.neighbours ?? 0
+        if radius > 0 {
+            // Refused before any work: sampling keeps frames apart, and ensemble targets need a single-frame model.
+            if settings.sampleRate != nil { throw UsageError("--sample: a multi-frame model learns from consecutive frames; drop --sample to use --neighbours") }
+            _ = try settings.loadConfig(fallback: "configs/default.yaml")
+            // Both models learn from the same targets, so the table shows what the neighbours add.
+            settings.targets = settings.targets ?? .frames
+        }
 
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, observer: observer)
         lap("decode and downscale")
-        let radius = settings.neighbours ?? 0
-        if radius > 0 { _ = try settings.loadConfig(fallback: "configs/default.yaml") }  // its refusals before any work
         var single = settings
         single.neighbours = nil
         let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))
@@ -114,6 +121,7 @@ public struct EvaluateJob {
             guard gt.isVideo else { throw UsageError("--neighbours needs a ground-truth video: the pictures of a folder have no neighbours") }
             observer.report("multi-frame: fine-tuning a model that reads \(radius) frame\(radius == 1 ? "" : "s") each side")
             let multi = (checkpoint.hasSuffix(".ckpt") ? String(checkpoint.dropLast(5)) : checkpoint) + "-k\(radius).ckpt"
+            observer.report("multi-frame checkpoint: \(multi); both models learn from \(settings.targets!.rawValue) targets")
             let (model, _) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: multi, settings: settings, observer: observer)
             methods.append(("fine-tuned, \(2 * radius + 1) frames", TiledUpscaler(model).callAsFunction))
             lap("fine-tune multi-frame")

@@ -49,17 +49,19 @@ public struct FinetuneJob {
             let asked = FrameSampling(video: info, rate: settings.sampleRate, budget: settings.cacheBudget)
             try run.requireUnchanged("--sample/--cache-budget", given: "\(asked)", started: "\(sampling)")
         }
-        try sampling.requireEnoughFrames(of: info, path: source, config: run.record.config)
         if run.record.config.model.radius > 0, sampling.rate != nil {
+            let needed = info.estimatedFrames * info.width * info.height * 3
             throw UsageError("\(source): a multi-frame model learns from consecutive frames, and learning from \(sampling) keeps them apart; "
-                             + "drop --sample (and raise --cache-budget if the video overflows it)")
+                             + (settings.sampleRate != nil ? "drop --sample" : "its frames overflow the cache budget: pass --cache-budget \(String(format: "%.3g", Double(needed) / 1e9 * 1.01)) or more"))
         }
+        try sampling.requireEnoughFrames(of: info, path: source, config: run.record.config)
         let expected = sampling.expectedFrames(of: info)
         let lowered = settings.sampleRate.map { asked in (sampling.rate ?? asked) < asked * 0.999 } ?? false
         observer.report(String(format: "%@: %d frames of %d×%d (%.1f s); learning from %@: about %d frames, %@ of frame cache",
                                source, info.estimatedFrames, info.width, info.height, info.duration, sampling.description, expected,
                                byteCount(expected * info.width * info.height * 3))
                         + (lowered ? " (--sample lowered to fit the cache budget)" : ""))
+        if run.record.targets == .ensemble { observer.report(TrainingTargets.ensembleNote) }
         let frames = try FrameCache(video: source, config: run.record.config, scale: run.record.scale, sampling: sampling, observer: observer)
         let trainer = try Trainer.forVideo(model: model, config: run.record.config, frames: frames, targets: run.record.targets,
                                            epochs: run.record.epochs, observer: observer)
@@ -97,6 +99,7 @@ public struct PretrainJob {
             RunRecord(config: config, scale: scale, images: try folders.flatMap(ImageSet.pictures), base: start.resolved(scale: scale, config: config),
                       epochs: (steps + epochSteps - 1) / epochSteps, epochSteps: epochSteps)
         }
+        if settings.targets != nil { throw UsageError("--targets is for a video's fine-tune; pretraining learns from photographs' downscales") }
         if run.record.config.model.radius > 0 {
             throw UsageError("a multi-frame model (model.neighbours \(run.record.config.model.radius)) learns from a video's consecutive frames, "
                              + "not photographs: pretrain a single-frame base and fine-tune it with --neighbours")
