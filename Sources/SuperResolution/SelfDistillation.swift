@@ -32,7 +32,8 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
 
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
     static let ensembleNote = "targets: the starting model's 8-way self-ensemble upscale of up to \(ensembleFrames) frames, learnt from the frames "
-        + "themselves (--targets ensemble; --targets frames learns from the frames' downscales, sharper and lower in PSNR)"
+        + "themselves (--targets ensemble; --targets frames learns from the frames' downscales, sharper and lower in PSNR); "
+        + "validation scores how close the model comes to those targets"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
     static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
