@@ -16,9 +16,19 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     /// What a run learns unless told: `.ensemble` for a single-frame Hone model
     /// starting from trained weights (its own upscale is the better target, measured in
     /// notebooks-notes/temporal.md); `.frames` from random weights (bicubic teaches nothing),
-    /// for an imported network (the video's frames correct its look), and for a multi-frame model.
-    public static func automatic(base: StartingModel, model: ModelConfig) -> TrainingTargets {
-        base != .random && model.layout == .hone && model.radius == 0 ? .ensemble : .frames
+    /// for an imported network (the video's frames correct its look), for a multi-frame
+    /// model, and when perceptual or gram weights are given (`loss`), which ensemble runs do not use.
+    public static func automatic(base: StartingModel, model: ModelConfig, loss: LossWeights) -> TrainingTargets {
+        base != .random && model.layout == .hone && model.radius == 0 && !loss.asksForPerceptualTerms ? .ensemble : .frames
+    }
+
+    /// Ensemble runs learn on the pixel loss alone: the targets are the model's own
+    /// PSNR-minded upscale, which feature terms pull away from (on bikes.mp4 the default
+    /// config's VGG terms kept validation below the start for 3 epochs; pixel loss alone gained 1.1 dB).
+    static func pixelLossOnly(_ loss: LossConfig) -> LossConfig {
+        var loss = loss
+        (loss.perceptual, loss.gram, loss.pixel) = ([:], 0, loss.pixel > 0 ? loss.pixel : 1)
+        return loss
     }
 
     /// Frames given ensemble targets, spread through the video: the teacher runs 8 times on each.
@@ -33,7 +43,7 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
     static let ensembleNote = "targets: the starting model's 8-way self-ensemble upscale of up to \(ensembleFrames) frames, learnt from the frames "
         + "themselves (--targets ensemble; --targets frames learns from the frames' downscales, sharper and lower in PSNR); "
-        + "validation scores how close the model comes to those targets"
+        + "the pixel loss alone; validation scores how close the model comes to those targets"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
     static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
@@ -44,7 +54,7 @@ extension Trainer {
     /// `.ensemble`, on up to `TrainingTargets.ensembleFrames` of them paired with
     /// `model`'s self-ensemble upscale of each, made before any step (so from the
     /// starting weights), for as many steps as the whole video would take, at
-    /// `TrainingTargets.ensembleLearningRate` of the config's rate.
+    /// `TrainingTargets.ensembleLearningRate` of the config's rate, on the pixel loss alone.
     /// - Throws: as `init`; `UsageError` for ensemble targets with a multi-frame model; `JobCancelled`.
     public static func forVideo(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, targets: TrainingTargets, epochs: Int,
                                 observer: JobObserver) throws -> Trainer {
@@ -66,6 +76,7 @@ extension Trainer {
         observer.finishStage()
         var gentle = config
         gentle.training.learningRate *= TrainingTargets.ensembleLearningRate
+        gentle.loss = TrainingTargets.pixelLossOnly(config.loss)
         return try Trainer(model: model, config: gentle, frames: high, inputs: .paired(low), epochs: epochs,
                            stepsPerEpoch: stepsPerEpoch(pictures: frames.count, config: config))
     }

@@ -11,7 +11,8 @@ struct FinetuneCommand: ParsableCommand {
             its frames are the targets, their antialiased bicubic downscales (plus the config's \
             blur and noise) the inputs. With --targets ensemble (the default when starting from \
             a trained Hone model), 32 frames are the inputs and the starting model's 8-way \
-            self-ensemble upscale of each the targets. Flips and 90° turns augment both. \
+            self-ensemble upscale of each the targets, learnt on the pixel loss alone at 0.3× \
+            the config's learning rate. Flips and 90° turns augment both. \
             --neighbours K trains a multi-frame model. Every n-th frame (the config's \
             validation_every, 10 by default) is held out; after each epoch Hone prints its \
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \

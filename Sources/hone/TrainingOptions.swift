@@ -28,7 +28,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Override the config's gram (style) weight.")
     var lossGram: Float?
 
-    @Option(help: ArgumentHelp("What a video's fine-tune learns: frames (the video's frames from their downscales, one scale below its own: sharper, lower PSNR) or ensemble (the starting model's 8-way self-ensemble upscale of the frames, at the video's own scale). (default: ensemble from a trained Hone model; frames from random weights, an imported network, or with --neighbours)", valueName: "kind"))
+    @Option(help: ArgumentHelp("What a video's fine-tune learns: frames (the video's frames from their downscales, one scale below its own: sharper, lower PSNR) or ensemble (the starting model's 8-way self-ensemble upscale of the frames, at the video's own scale). (default: ensemble from a trained Hone model; frames from random weights, an imported network, with --neighbours, or with perceptual or gram weights)", valueName: "kind"))
     var targets: TrainingTargets?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("A multi-frame model: read k frames each side of the one enhanced, aligned by optical flow (1 or 2; 0: one frame). Evaluate fine-tunes it beside the single-frame model. (default: the config's model.neighbours)", valueName: "k"))

@@ -267,6 +267,8 @@ final class CLITests: XCTestCase {
                   "ensemble targets are said in words: \(r.stdout)")
         Self.assertOneLineError(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "--targets", "ensemble",
                                           "--neighbours", "1", "-o", path("x.ckpt")]), naming: "ensemble targets", "single-frame")
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--epochs", "1", "--config", try tinyConfig(), "--targets", "ensemble",
+                                          "--loss-perceptual", "relu2_2=0.01", "-o", path("x.ckpt")]), naming: "ensemble targets", "pixel loss alone")
     }
 
     func testPretrainWritesABaseThatEvalAndFinetuneUse() throws {

@@ -173,4 +173,19 @@ final class TemporalTests: XCTestCase {
         XCTAssertEqual(try single.validate { try resizeBicubic($0, .up(2)) }.psnr,
                        try trainer.validate { try resizeBicubic(try sliceChannels($0, 0..<3), .up(2)) }.psnr, accuracy: 1e-9)
     }
+
+    func testEnsembleTargetsAreTheDefaultOnlyWhereTheyCanTeach() {
+        let hone = ModelConfig(channels: 8, blocks: 1, activation: .prelu, unet: false)
+        var multi = hone
+        multi.neighbours = 1
+        let imported = ModelConfig(architecture: .compact, channels: 8, blocks: 1, activation: .prelu, unet: false)
+        let trained = StartingModel.checkpoint("base.safetensors"), none = LossWeights()
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: none), .ensemble)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(pixel: 2, perceptual: [:], gram: 0)), .ensemble)
+        XCTAssertEqual(TrainingTargets.automatic(base: .random, model: hone, loss: none), .frames, "bicubic teaches nothing")
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: imported, loss: none), .frames)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: multi, loss: none), .frames)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(perceptual: [.relu2_2: 0.01])), .frames)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(gram: 1)), .frames)
+    }
 }

@@ -34,7 +34,7 @@ extension GroundTruth {
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model)
+            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
         }
@@ -218,6 +218,8 @@ public struct SweepJob {
     private func sweep(_ observer: JobObserver) throws -> [MethodScore] {
         var settings = settings
         try settings.adopt(start)
+        // A grid of loss weights compares lesson 7's runs: every one learns from the frames.
+        settings.targets = settings.targets ?? .frames
         var results = (try? JSONDecoder().decode([MethodScore].self, from: Data(contentsOf: URL(fileURLWithPath: resultsPath)))) ?? []
         func record(_ score: MethodScore) throws {
             results.append(score)

@@ -33,7 +33,7 @@ public struct FinetuneJob {
         var run = try settings.openRun(output: outputPath(settings), fallback: "configs/default.yaml") { config in
             guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model)
+            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
             record.sampling = FrameSampling(video: try MediaInput(video).info, rate: settings.sampleRate, budget: settings.cacheBudget)
             return record
         }

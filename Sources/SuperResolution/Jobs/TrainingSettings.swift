@@ -84,6 +84,9 @@ public struct LossWeights: Equatable, Sendable {
         return weights
     }
 
+    /// Whether perceptual or gram terms are asked for (a weight above 0).
+    public var asksForPerceptualTerms: Bool { (perceptual ?? [:]).values.contains { $0 > 0 } || (gram ?? 0) > 0 }
+
     /// `config` with these weights in place of its own.
     public func applied(to config: HoneConfig) -> HoneConfig {
         var config = config
@@ -148,6 +151,9 @@ public struct TrainingSettings: Sendable {
         if let baseModel { loaded.model = baseModel }
         if let neighbours { loaded.model.neighbours = neighbours }
         if targets == .ensemble && loaded.model.radius > 0 { throw TrainingTargets.singleFrameOnly }
+        if targets == .ensemble && loss.asksForPerceptualTerms {
+            throw UsageError("ensemble targets train on the pixel loss alone: drop --loss-perceptual and --loss-gram, or use --targets frames")
+        }
         if let problem = loaded.problems().first ?? loaded.problem(scale: scaleOrDefault) { throw FileError(path, problem) }
         return loaded
     }
