@@ -36,14 +36,14 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
 
     /// The share of the config's learning rate ensemble targets train at: their targets are
     /// close to the start, and at the full rate 3 of 8 clip-and-scale runs never got back
-    /// above it; at 0.3 (3e-4 with the default config) 7 of 8 gained, +0.07 dB on average
-    /// against +0.06 (notebooks-notes/temporal.md).
+    /// above it; as shipped (0.3, pixel loss) 7 of 8 gained, +0.07 dB on average
+    /// (notebooks-notes/temporal.md).
     public static let ensembleLearningRate: Float = 0.3
 
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
     static let ensembleNote = "targets: the starting model's 8-way self-ensemble upscale of up to \(ensembleFrames) frames, learnt from the frames "
-        + "themselves (--targets ensemble; --targets frames learns from the frames' downscales, sharper and lower in PSNR); "
-        + "the pixel loss alone; validation scores how close the model comes to those targets"
+        + "themselves on the pixel loss alone; validation scores how close the model comes to them "
+        + "(--targets frames learns from the frames' downscales instead: sharper, lower in PSNR)"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
     static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
