@@ -92,6 +92,7 @@ struct EvaluateCommand: ParsableCommand {
         if json { return try Console.emitJSON(report) }
         say("×\(report.scale) on \(gt): \(report.frames) \(report.isVideo ? "frames" : "images") scored")
         printScores(report.methods)
+        say("fine-tuned on \(report.targets) targets; checkpoint\(report.checkpoints.count == 1 ? "" : "s") \(report.checkpoints.joined(separator: ", "))")
         say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
     }
 }

@@ -323,6 +323,8 @@ final class CLITests: XCTestCase {
             XCTAssertGreaterThan(m["lpips"] as! Double, 0)
         }
         XCTAssertEqual(Set((report["stages"] as! [String: Double]).keys), ["decode and downscale", "fine-tune", "score"])
+        XCTAssertEqual(report["checkpoints"] as? [String], [path("e.ckpt")])
+        XCTAssertEqual(report["targets"] as? String, "frames", "from random weights")
 
         // An image folder: no flicker; a table.
         let photos = dir.appendingPathComponent("photos").path

@@ -85,6 +85,10 @@ public struct EvaluateJob {
         /// Wall seconds of each stage.
         public let stages: [String: Double]
         public let isVideo: Bool
+        /// The fine-tuned checkpoints: the single-frame model's, then the multi-frame one's.
+        public let checkpoints: [String]
+        /// What the fine-tunes learnt from (`TrainingTargets`).
+        public let targets: String
     }
 
     /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (the checkpoint is resumable).
@@ -111,6 +115,7 @@ public struct EvaluateJob {
         let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))
         let checkpoint = output ?? outputName(for: groundTruth, ".evaluate-x\(scale).ckpt")
         let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: checkpoint, settings: single, observer: observer)
+        var checkpoints = [checkpoint]
         lap("fine-tune")
         let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
         var methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = [
@@ -124,6 +129,7 @@ public struct EvaluateJob {
             observer.report("multi-frame checkpoint: \(multi); both models learn from \(settings.targets!.rawValue) targets")
             let (model, _) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: multi, settings: settings, observer: observer)
             methods.append(("fine-tuned, \(2 * radius + 1) frames", TiledUpscaler(model).callAsFunction))
+            checkpoints.append(multi)
             lap("fine-tune multi-frame")
         }
         if selfEnsemble {
@@ -132,7 +138,7 @@ public struct EvaluateJob {
         let scores = try gt.score(methods, observer: observer)
         lap("score")
         return Report(groundTruth: groundTruth, scale: scale, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
-                      isVideo: gt.isVideo)
+                      isVideo: gt.isVideo, checkpoints: checkpoints, targets: record.targets.rawValue)
     }
 }
 
