@@ -116,7 +116,7 @@ public enum Alignment {
                 for x in 0..<w {
                     let i = y * w + x
                     let sx = min(max(Float(x) + f[2 * i], 0), Float(w - 1)), sy = min(max(Float(y) + f[2 * i + 1], 0), Float(h - 1))
-                    let (x0, y0) = (min(Int(sx), w - 2 < 0 ? 0 : w - 2), min(Int(sy), h - 2 < 0 ? 0 : h - 2))
+                    let (x0, y0) = (min(Int(sx), max(w - 2, 0)), min(Int(sy), max(h - 2, 0)))
                     let (x1, y1) = (min(x0 + 1, w - 1), min(y0 + 1, h - 1))
                     let (fx, fy) = (sx - Float(x0), sy - Float(y0))
                     for c in 0..<3 {
