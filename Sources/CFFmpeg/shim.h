@@ -13,6 +13,7 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/video_enc_params.h>
 
 // FFmpeg's error codes are function-like macros, which Swift cannot import.
 static inline int hone_averror_eagain(void) { return AVERROR(EAGAIN); }

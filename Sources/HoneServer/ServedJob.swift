@@ -52,7 +52,7 @@ public struct JobOptions: Codable, Sendable, Equatable {
     }
 
     /// Scales with a shipped base checkpoint beside hone.
-    public static var scales: [Int] { [2, 3, 4].filter { ProjectFiles.find("checkpoints/base-x\($0).safetensors") != nil } }
+    public static var scales: [Int] { [1, 2, 3, 4].filter { ProjectFiles.find("checkpoints/base-x\($0).safetensors") != nil } }
 }
 
 /// Where a served job is.

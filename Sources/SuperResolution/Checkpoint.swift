@@ -169,7 +169,7 @@ public struct RunRecord {
         }
         // A checkpoint can come from anyone: its model must be one Hone would build from a config file.
         if let problem = config.problems().first { throw FileError(path, "its config is not valid: \(problem)") }
-        guard [2, 3, 4].contains(scale) else { throw FileError(path, "its scale is \(scale); Hone's models upscale ×2, ×3 or ×4") }
+        guard (1...4).contains(scale) else { throw FileError(path, "its scale is \(scale); Hone's models restore at ×1 or upscale ×2, ×3 or ×4") }
         func decoded<T: Decodable>(_ key: String, _ empty: T) -> T {
             m[key].flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) } ?? empty
         }

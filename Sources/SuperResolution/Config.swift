@@ -59,6 +59,9 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require((0...10).contains(d.blur), "degradation.blur", d.blur, "0 to 10 (σ in low-resolution pixels)")
         require((0...255).contains(d.noise), "degradation.noise", d.noise, "0 to 255 (σ in 8-bit levels)")
         require((0...100).contains(d.jpegQuality ?? 0), "degradation.jpeg_quality", d.jpegQuality ?? 0, "1 to 100, or 0 for none")
+        require((0...255).contains(d.poisson ?? 0), "degradation.poisson", d.poisson ?? 0, "0 to 255 (σ in 8-bit levels at white)")
+        require(d.x264CRF.map { $0.count == 2 && 0 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 51 } ?? true, "degradation.x264_crf",
+                d.x264CRF ?? [], "[low, high] with 0 ≤ low ≤ high ≤ 51, or absent")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
         for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
             require(weight >= 0 && weight.isFinite, "loss.perceptual.\(layer)", weight, "0 or more")
@@ -77,9 +80,13 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         return found
     }
 
-    /// What the config asks of a run at `scale` (2, 3 or 4) besides its own ranges, or nil.
+    /// What the config asks of a run at `scale` (1 to 4) besides its own ranges, or nil.
     public func problem(scale: Int) -> String? {
         if training.patch % scale != 0 { return "training.patch is \(training.patch); allowed: a multiple of the scale \(scale)" }
+        if scale == 1, model.layout != .hone { return "\(model.layout.networkName) only enlarges; restoration at ×1 takes Hone's architecture" }
+        if degradation.x264CRF != nil, training.patch / scale < 16 {
+            return "training.patch is \(training.patch); allowed: at least \(16 * scale) at ×\(scale) with degradation.x264_crf (x264 needs 16-pixel inputs)"
+        }
         if let n = model.networkScale, n < scale { return "model.network_scale is \(n); allowed: at least the scale \(scale)" }
         if model.layout == .rrdb, scale != 4, model.networkScale == nil { return "an rrdb model enlarges ×4: set model.network_scale 4 for ×\(scale)" }
         return nil
@@ -298,8 +305,28 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// JPEG quality (1–100) a training input is compressed at, after blur and
     /// noise, to teach artifact removal (lesson 7 used 60); absent or 0 for none.
     public var jpegQuality: Int?
+    /// Largest shot-noise σ (8-bit levels at white; σ grows as √intensity) added after the Gaussian noise; absent or 0 for none.
+    public var poisson: Float?
+    /// A CRF range [low, high]: each batch of training inputs goes through libx264
+    /// at a CRF drawn from it, last, as one stream; absent for none. Crops must be at least 16 pixels.
+    public var x264CRF: [Double]?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case blur, noise, jpegQuality = "jpeg_quality" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf" }
+
+    public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil) {
+        (self.blur, self.noise, self.jpegQuality, self.poisson, self.x264CRF) = (blur, noise, jpegQuality, poisson, x264CRF)
+    }
+
+    /// What a training input goes through, for people: "x264 at CRF 25–30, noise σ up to 2.0 levels".
+    public var summary: String {
+        var parts: [String] = []
+        if let crf = x264CRF, crf.count == 2 { parts.append("x264 at CRF " + crf.map { String(format: "%.0f", $0) }.joined(separator: "–")) }
+        if let q = jpegQuality, q > 0 { parts.append("JPEG at quality \(q)") }
+        if noise > 0 { parts.append(String(format: "noise σ up to %.1f levels", noise)) }
+        if let p = poisson, p > 0 { parts.append(String(format: "shot noise σ up to %.1f levels at white", p)) }
+        if blur > 0 { parts.append(String(format: "blur σ up to %.1f pixels", blur)) }
+        return parts.isEmpty ? "8-bit rounding alone" : parts.joined(separator: ", ")
+    }
 }
 
 public struct LossConfig: Codable, Sendable, Equatable {

@@ -81,23 +81,39 @@ public struct MethodScore: Codable, Sendable {
 }
 
 /// The ground-truth protocol of `hone evaluate` and `hone sweep`: the truth's
-/// frames are downscaled (antialiased bicubic, 8 bits) into the low-resolution
-/// clip every method — and any fine-tuning — sees; methods are scored against
-/// the truth on `count` frames spread through it (each with its successor,
-/// for flicker, when the truth is a video).
+/// frames are downscaled (antialiased bicubic, 8 bits; not at ×1) and damaged
+/// as asked (`Damage`, the clip as one stream) into the input clip every
+/// method — and any fine-tuning — sees; methods are scored against the truth
+/// on `count` frames spread through it (each with its successor, for flicker,
+/// when the truth is a video).
 public final class GroundTruth {
     public let truth: FrameCache, lowRes: FrameCache
     public let scale: Int, isVideo: Bool
     public let scored: [Int]
+    /// What damaged the input clip, in order.
+    public let damages: [Damage]
+    /// The mean H.264 quantiser of the input clip when x264 made it.
+    public let inputQP: Double?
+    /// The truth is cropped to a multiple of this: the scale, twice it when x264 needs even inputs.
+    let multiple: Int
 
-    public init(truth: FrameCache, scale: Int, isVideo: Bool, count: Int) throws {
-        (self.truth, self.scale, self.isVideo) = (truth, scale, isVideo)
+    public init(truth: FrameCache, scale: Int, isVideo: Bool, count: Int, damages: [Damage] = []) throws {
+        (self.truth, self.scale, self.isVideo, self.damages) = (truth, scale, isVideo, damages)
+        let multiple = damages.contains { if case .x264 = $0 { true } else { false } } ? 2 * scale : scale
+        self.multiple = multiple
         var i = 0
-        lowRes = try FrameCache(source: "\(truth.source) (downscaled ×\(scale))") {
-            guard i < truth.count else { return nil }
-            defer { i += 1 }
-            return try bicubicInput(try crop(truth.frame(i), toMultipleOf: scale), scale: scale)
+        var ready: [Tensor] = []
+        let stream = DamagedStream(damages)
+        let label = (scale > 1 ? ["downscaled ×\(scale)"] : []) + damages.map(\.description)
+        lowRes = try FrameCache(source: truth.source + (label.isEmpty ? "" : " (\(label.joined(separator: ", ")))")) {
+            while ready.isEmpty && i <= truth.count {
+                defer { i += 1 }
+                ready = i < truth.count ? try stream.push(try bicubicInput(try crop(truth.frame(i), toMultipleOf: multiple), scale: scale))
+                                        : try stream.finish()
+            }
+            return ready.isEmpty ? nil : ready.removeFirst()
         }
+        inputQP = stream.meanQP
         let last = isVideo ? truth.count - 1 : truth.count
         guard last >= 1 else { throw FileError(truth.source, "the ground truth needs at least \(isVideo ? 2 : 1) \(isVideo ? "frames" : "image")") }
         scored = Array(Set((0..<min(count, last)).map { $0 * last / min(count, last) })).sorted()
@@ -123,8 +139,8 @@ public final class GroundTruth {
                       progress: (Int, Int) throws -> Void) throws -> [MethodScore] {
         var scores = methods.map { MethodScore(method: $0.name) }
         for (done, i) in scored.enumerated() {
-            let hr = try crop(truth.frame(i), toMultipleOf: scale)
-            let next = isVideo ? try crop(truth.frame(i + 1), toMultipleOf: scale) : nil
+            let hr = try crop(truth.frame(i), toMultipleOf: multiple)
+            let next = isVideo ? try crop(truth.frame(i + 1), toMultipleOf: multiple) : nil
             let truthFeatures = try lpips.features(hr)
             for (m, method) in methods.enumerated() {
                 let start = Date()

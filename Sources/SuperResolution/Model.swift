@@ -70,9 +70,10 @@ public final class ResidualBlock: Module, @unchecked Sendable {
 }
 
 /// Hone's super-resolution network: a residual body (optionally at half
-/// resolution, U-Net style), pixel-shuffle stages (×2, ×2 twice, or ×3), and a global residual
-/// over the bicubic upscale, so the network learns only what bicubic misses.
-/// The last conv starts at zero: an untrained network is exactly bicubic.
+/// resolution, U-Net style), pixel-shuffle stages (×2, ×2 twice, or ×3; none
+/// at ×1, for restoration), and a global residual over the bicubic upscale (at
+/// ×1 the input itself), so the network learns only what bicubic misses.
+/// The last conv starts at zero: an untrained network is exactly bicubic (at ×1, the identity).
 /// A multi-frame one (`config.neighbours` k > 0) also reads the frame's aligned
 /// neighbours, fused into the head's features by a conv that starts at zero:
 /// it starts exactly as the single-frame network whose weights it is given.
@@ -91,7 +92,7 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     let fuse: Conv2d?
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
-        guard [2, 3, 4].contains(scale) else { throw ShapeError("scale must be 2, 3 or 4, got \(scale)") }
+        guard (1...4).contains(scale) else { throw ShapeError("scale must be 1, 2, 3 or 4, got \(scale)") }
         var rng = SeededRandom(seed: seed)
         let c = config.channels, inner = config.unet ? 2 * c : c
         (self.scale, self.config) = (scale, config)
@@ -124,11 +125,11 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
             h = try merge(try concat([upsampled, f]))
         }
         for (stage, r) in zip(upsample, Self.stages(scale)) { h = relu(try pixelShuffle(try stage(h), r)) }
-        return try add(try tail(h), try resizeBicubic(frame, .up(scale)))
+        return try add(try tail(h), scale == 1 ? frame : try resizeBicubic(frame, .up(scale)))
     }
 
-    /// The pixel-shuffle factors that make `scale`.
-    static func stages(_ scale: Int) -> [Int] { scale == 4 ? [2, 2] : [scale] }
+    /// The pixel-shuffle factors that make `scale` (none for ×1).
+    static func stages(_ scale: Int) -> [Int] { scale == 4 ? [2, 2] : scale == 1 ? [] : [scale] }
 
     public var receptiveRadius: Int {
         let body = 2 * config.blocks + 1  // residual convs and the body's tail

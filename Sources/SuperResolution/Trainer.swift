@@ -202,42 +202,22 @@ public final class Trainer {
 
     /// Antialiased bicubic downscale, then `corrupt`.
     func degrade(_ hr: Tensor) throws -> Tensor {
-        let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
+        let lr = try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
         try corrupt(lr)
         return lr
     }
 
-    /// In place, each RGB picture of [n, 3m, h, w] in turn: the configured blur and
-    /// noise, then 8-bit quantisation as in a video, then the configured JPEG compression.
-    func corrupt(_ lr: Tensor) throws {
-        let d = config.degradation
-        let (n, h, w) = (lr.count / (3 * lr.shape[2] * lr.shape[3]), lr.shape[2], lr.shape[3])
-        for img in 0..<n {
-            if d.blur > 0 { gaussianBlur(lr.data + img * 3 * h * w, planes: 3, h: h, w: w, sigma: rng.uniform(0, d.blur)) }
-            let sigma = d.noise > 0 ? rng.uniform(0, d.noise) / 255 : 0
-            let p = lr.data + img * 3 * h * w
-            for j in 0..<(3 * h * w) {
-                let v = sigma > 0 ? p[j] + sigma * rng.normal() : p[j]
-                p[j] = eightBit(v) / 255
-            }
-            if let quality = d.jpegQuality, quality > 0 {
-                let one = Tensor(shape: [1, 3, h, w])
-                one.data.update(from: p, count: 3 * h * w)
-                // A tensor owns its buffer: keep the result alive while copying
-                // from it (`f().data` alone lets Swift free it first).
-                let compressed = try Still.jpegRoundTrip(one, quality: quality)
-                withExtendedLifetime(compressed) { p.update(from: compressed.data, count: 3 * h * w) }
-            }
-        }
-    }
+    /// In place: the config's degradations at random strengths (see the free function).
+    func corrupt(_ lr: Tensor) throws { try SuperResolution.corrupt(lr, config.degradation, rng: &rng) }
 
     /// Mean Y-PSNR/SSIM of `enhance` on the held-out frames, each downscaled as
-    /// in training without noise or blur (or its paired low-resolution picture;
-    /// for a multi-frame model, its aligned stack).
+    /// in training without noise or blur (at ×1, damaged at the config's typical
+    /// strengths instead; or its paired low-resolution picture; for a multi-frame
+    /// model, its aligned stack).
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
-            var hr = try crop(frames.frame(i), toMultipleOf: scale)
+            var hr = try crop(frames.frame(i), toMultipleOf: scale == 1 ? 2 : scale)
             let lr: Tensor
             if let windows {
                 let m = 2 * model.radius + 1
@@ -245,6 +225,8 @@ public final class Trainer {
             } else if case .paired(let low) = inputs {
                 lr = low.frame(i)
                 hr = try crop(hr, width: lr.shape[3] * scale, height: lr.shape[2] * scale)
+            } else if scale == 1 {
+                lr = try Damage.apply(config.degradation.typical, to: hr, seed: UInt64(i))
             } else {
                 lr = try bicubicInput(hr, scale: scale)
             }
@@ -327,9 +309,9 @@ public final class Trainer {
 }
 
 /// The input an evaluation gives a model for ground truth `hr` (sides a
-/// multiple of the scale): antialiased bicubic downscale, stored as 8 bits.
+/// multiple of the scale): antialiased bicubic downscale (none at ×1), stored as 8 bits.
 public func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
-    let lr = try Grad.disabled { try resizeBicubic(hr, .down(scale)) }
+    let lr = try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
     for j in 0..<lr.count { lr.data[j] = eightBit(lr.data[j]) / 255 }
     return lr
 }
@@ -349,25 +331,3 @@ public func crop(_ t: Tensor, width cw: Int, height ch: Int) throws -> Tensor {
     return out
 }
 
-/// In-place separable Gaussian blur with edge clamping.
-func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, sigma: Float) {
-    guard sigma > 0.05 else { return }
-    let r = max(1, Int((3 * sigma).rounded(.up)))
-    var k = (-r...r).map { exp(-Float($0 * $0) / (2 * sigma * sigma)) }
-    let total = k.reduce(0, +)
-    k = k.map { $0 / total }
-    var tmp = [Float](repeating: 0, count: h * w)
-    for p in 0..<planes {
-        let img = data + p * h * w
-        for y in 0..<h { for x in 0..<w {
-            var s: Float = 0
-            for t in -r...r { s += k[t + r] * img[y * w + min(max(x + t, 0), w - 1)] }
-            tmp[y * w + x] = s
-        }}
-        for y in 0..<h { for x in 0..<w {
-            var s: Float = 0
-            for t in -r...r { s += k[t + r] * tmp[min(max(y + t, 0), h - 1) * w + x] }
-            img[y * w + x] = s
-        }}
-    }
-}

@@ -9,6 +9,9 @@ public struct Frame {
     public let image: Tensor
     /// Opacity in [0, 1] as a [1, 1, h, w] tensor, for pictures that have it.
     public let alpha: Tensor?
+    /// The mean quantiser the encoder chose for it (H.264/HEVC QP, macroblock deltas included),
+    /// when `DecodingOptions.exportQuantisers` asked and the codec exports it.
+    public var quantiser: Double?
     public init(pts: Int64, duration: Int64 = 0, image: Tensor, alpha: Tensor? = nil) {
         (self.pts, self.duration, self.image, self.alpha) = (pts, duration, image, alpha)
     }
@@ -29,6 +32,8 @@ public struct DecodingOptions: Sendable {
     public var frameRate: Double?
     /// Only these frames (a segment's); nil: all.
     public var span: FrameSpan?
+    /// Have the decoder export each frame's quantisers (`Frame.quantiser`; H.264, HEVC, VP9 in FFmpeg 5).
+    public var exportQuantisers = false
 
     public init(deinterlace: Deinterlace = .auto, toneMap: Bool = false, frameRate: Double? = nil) {
         (self.deinterlace, self.toneMap, self.frameRate) = (deinterlace, toneMap, frameRate)
@@ -164,6 +169,7 @@ final class VideoDecoder {
         avcodec_parameters_to_context(ctx, par)
         ctx.pointee.pkt_timebase = input.videoStream.pointee.time_base
         ctx.pointee.thread_count = 0  // FFmpeg picks one per core
+        if options.exportQuantisers { ctx.pointee.export_side_data |= Int32(AV_CODEC_EXPORT_DATA_VIDEO_ENC_PARAMS) }
         let r = avcodec_open2(ctx, decoder, nil)
         guard r >= 0 else { throw VideoIOError.unsupportedCodec(path, "\(info.codec) (\(ffmpegMessage(r)))") }
     }
@@ -268,7 +274,9 @@ final class VideoDecoder {
         }
         converter!.convert(frame, into: rgb!)
         let (image, alpha) = tensor(fromGBRP16: rgb!, width: w, height: h)
-        return Frame(pts: timestamp(of: frame), duration: max(frame.pointee.pkt_duration, 0), image: image, alpha: alpha)
+        var decoded = Frame(pts: timestamp(of: frame), duration: max(frame.pointee.pkt_duration, 0), image: image, alpha: alpha)
+        if options.exportQuantisers { decoded.quantiser = meanQuantiser(frame) }
+        return decoded
     }
 
     private func timestamp(of frame: UnsafeMutablePointer<AVFrame>) -> Int64 {

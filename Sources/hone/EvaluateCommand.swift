@@ -64,6 +64,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Also score the base and fine-tuned models as self-ensembles: each run on the 8 flips and turns of a frame, averaged (8× the time).")
     var selfEnsemble = false
 
+    @Option(help: ArgumentHelp("Damage the ground truth (after any downscale) into the input: x264:crf=C, noise:sigma=S[,poisson=P], blur:sigma=S, jpeg:quality=Q, joined with + or repeated; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
+    var degrade: [String] = []
+
     @OptionGroup var training: TrainingOptions
     @OptionGroup var sampling: SamplingOptions
 
@@ -88,9 +91,12 @@ struct EvaluateCommand: ParsableCommand {
         (job.epochs, job.frames, job.output, job.settings) = (epochs ?? 3, frames, output, sampling.applied(to: try training.settings()))
         job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
         job.selfEnsemble = selfEnsemble
+        job.damages = try degrade.flatMap(Damage.parse)
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }
-        say("×\(report.scale) on \(gt): \(report.frames) \(report.isVideo ? "frames" : "images") scored")
+        say("×\(report.scale) on \(gt)\(report.damages.isEmpty ? "" : ", damaged by " + report.damages.joined(separator: " + ")): "
+            + "\(report.frames) \(report.isVideo ? "frames" : "images") scored")
+        if let damage = report.inputDamage { say("input: \(damage.summary)") }
         printScores(report.methods)
         say("fine-tuned on \(report.targets) targets; checkpoint\(report.checkpoints.count == 1 ? "" : "s") \(report.checkpoints.joined(separator: ", "))")
         say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))

@@ -15,6 +15,9 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Decode every frame and report the count and speed.")
     var decode = false
 
+    @Flag(help: "Estimate what the video suffers from (its codec's quantiser, noise, blur) and the damage a ×1 fine-tune (--scale 1) learns to undo.")
+    var analyse = false
+
     func run() throws {
         let reader = try VideoReader(video)
         let i = reader.info
@@ -38,6 +41,11 @@ struct InfoCommand: ParsableCommand {
                 }
             }
             say("  attached   \(a.fileName) (\(a.mimeType), \(kilobytes(a.data.count)))" + what)
+        }
+        if analyse {
+            let estimate = try DamageEstimate.analyse(video)
+            say("  damage     \(estimate.summary)")
+            say("  restore    a --scale 1 fine-tune learns to undo its frames damaged further: \(estimate.fineTuning.summary)")
         }
         guard decode else { return }
         let observer = ConsoleObserver()

@@ -35,7 +35,7 @@ struct TrainingOptions: ParsableArguments {
     var neighbours: Int?
 
     func validate() throws {
-        if let scale, ![2, 3, 4].contains(scale) { throw ValidationError("--scale must be 2, 3 or 4, got \(scale)") }
+        if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
         guard saveEvery > 0 else { throw ValidationError("--save-every must be positive, got \(saveEvery)") }
         if let lossPixel, !(lossPixel >= 0) { throw ValidationError("--loss-pixel must be 0 or more, got \(lossPixel)") }
         if let lossGram, !(lossGram >= 0) { throw ValidationError("--loss-gram must be 0 or more, got \(lossGram)") }

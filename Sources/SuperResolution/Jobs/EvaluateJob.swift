@@ -6,21 +6,42 @@ import Yams
 extension GroundTruth {
     /// A ground-truth video or image folder, decoded with progress.
     /// - Throws: `FileError`/`VideoIOError` naming what cannot be read; `JobCancelled`.
-    public static func load(_ path: String, scale: Int, frames: Int, observer: JobObserver) throws -> GroundTruth {
+    public static func load(_ path: String, scale: Int, frames: Int, damages: [Damage] = [], observer: JobObserver) throws -> GroundTruth {
         var isFolder: ObjCBool = false
         let folder = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
         let progress = observer.progress("decode", unit: folder ? "images" : "frames")
         defer { observer.finishStage() }
         let truth = folder ? try FrameCache(images: try ImageSet.pictures(in: path), maxSide: .max, progress: progress)
                            : try FrameCache(video: path, progress: progress)
-        return try GroundTruth(truth: truth, scale: scale, isVideo: !folder, count: frames)
+        return try GroundTruth(truth: truth, scale: scale, isVideo: !folder, count: frames, damages: damages)
     }
 
     /// Scores `methods` on the scored frames with progress (see `score(_:lpips:progress:)`).
     public func score(_ methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
+        try score(outputs: methods.map { method in (method.name, { try method.enhance(self.window($0)) }) }, observer: observer)
+    }
+
+    /// Scores methods given as frame i's output, with progress (see `score(outputs:lpips:progress:)`).
+    public func score(outputs methods: [(name: String, output: (Int) throws -> Tensor)], observer: JobObserver) throws -> [MethodScore] {
         let lpips = try LPIPS()
         defer { observer.finishStage() }
-        return try score(methods, lpips: lpips, progress: observer.progress("score", unit: isVideo ? "frames" : "images"))
+        return try score(outputs: methods, lpips: lpips, progress: observer.progress("score", unit: isVideo ? "frames" : "images"))
+    }
+
+    /// Each classical filter at its best setting on this clip (highest Y-PSNR), named by its chain.
+    /// - Throws: `VideoIOError` when libavfilter refuses a chain; `JobCancelled`.
+    public func bestClassicalFilters(observer: JobObserver) throws -> [MethodScore] {
+        try ClassicalFilter.allCases.map { filter in
+            let outputs = try filter.settings.map { chain in (chain, try filtered(chain, temporal: filter.isTemporal)) }
+            return try score(outputs: outputs, observer: observer).max { $0.psnrY < $1.psnrY }!
+        }
+    }
+
+    /// What the input clip suffers from, measured as `hone info --analyse` would on a file.
+    public var inputDamage: DamageEstimate {
+        let pictures = scored.prefix(8).map { lowRes.frame($0) }
+        let compressed = damages.contains { if case .x264 = $0 { true } else { false } }
+        return DamageEstimate.measure(pictures, codec: compressed ? "h264" : "uncompressed", meanQP: inputQP)
     }
 
     /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`
@@ -33,8 +54,13 @@ extension GroundTruth {
             return done
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
+            var config = config
+            if scale == 1 && settings.config == nil {
+                config = inputDamage.restoring(config)
+                observer.report("input: \(inputDamage.summary)\nlearning to undo: \(config.degradation.summary)")
+            }
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
+            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss, scale: scale)
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
         }
@@ -60,10 +86,12 @@ extension GroundTruth {
 }
 
 /// `hone evaluate`: what fine-tuning buys, measured against ground truth. The
-/// truth is downscaled into a low-resolution clip, the base is fine-tuned on
-/// that clip alone, and bicubic, lanczos, the base and the fine-tuned model are
-/// scored against the truth (`GroundTruth.score`). With `settings.neighbours`,
-/// a multi-frame model is fine-tuned from the same base too and scored beside the single-frame one.
+/// truth is downscaled (not at ×1) and damaged as asked (`damages`) into an
+/// input clip, the base is fine-tuned on that clip alone, and bicubic, lanczos
+/// (at ×1, the input itself), each of FFmpeg's classical filters at its best
+/// setting (with damages), the base and the fine-tuned model are scored against
+/// the truth (`GroundTruth.score`). With `settings.neighbours`, a multi-frame
+/// model is fine-tuned from the same base too and scored beside the single-frame one.
 public struct EvaluateJob {
     /// A ground-truth video, or a folder of images.
     public var groundTruth: String
@@ -76,6 +104,8 @@ public struct EvaluateJob {
     public var settings = TrainingSettings()
     /// Also score the base and the fine-tuned models as geometric self-ensembles (`TiledUpscaler.selfEnsemble`, 8× the cost).
     public var selfEnsemble = false
+    /// What damages the truth (after the downscale) into the input clip; needed at ×1.
+    public var damages: [Damage] = []
 
     public init(groundTruth: String) { self.groundTruth = groundTruth }
 
@@ -89,6 +119,9 @@ public struct EvaluateJob {
         public let checkpoints: [String]
         /// What the fine-tunes learnt from (`TrainingTargets`).
         public let targets: String
+        /// What damaged the input clip (`Damage`, as `--degrade` writes it), and what it was measured to suffer from.
+        public let damages: [String]
+        public let inputDamage: DamageEstimate?
     }
 
     /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (the checkpoint is resumable).
@@ -99,6 +132,7 @@ public struct EvaluateJob {
         var settings = settings
         try settings.adopt(start)
         let scale = settings.scaleOrDefault
+        if scale == 1 && damages.isEmpty { throw UsageError("--scale 1 restores: give --degrade (x264:crf=35, noise:sigma=10, …) to damage the ground truth") }
         let radius = settings.neighbours ?? 0
         if radius > 0 {
             // Refused before any work: sampling keeps frames apart, and ensemble targets need a single-frame model.
@@ -108,7 +142,7 @@ public struct EvaluateJob {
             settings.targets = settings.targets ?? .frames
         }
 
-        let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, observer: observer)
+        let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, damages: damages, observer: observer)
         lap("decode and downscale")
         var single = settings
         single.neighbours = nil
@@ -118,8 +152,9 @@ public struct EvaluateJob {
         var checkpoints = [checkpoint]
         lap("fine-tune")
         let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
-        var methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = [
-            ("bicubic", { try resizeBicubic($0.image, .up(scale)) }), ("lanczos", { try resizeLanczos($0.image, .up(scale)) }),
+        let kernels: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = scale == 1 ? [("input", { $0.image })]
+            : [("bicubic", { try resizeBicubic($0.image, .up(scale)) }), ("lanczos", { try resizeLanczos($0.image, .up(scale)) })]
+        var methods = kernels + [
             (base.label, TiledUpscaler(baseModel).callAsFunction),
             ("fine-tuned", TiledUpscaler(tuned).callAsFunction)]
         if radius > 0 {
@@ -135,10 +170,15 @@ public struct EvaluateJob {
         if selfEnsemble {
             methods += [(base.label + " ×8", TiledUpscaler(baseModel).selfEnsemble), ("fine-tuned ×8", TiledUpscaler(tuned).selfEnsemble)]
         }
-        let scores = try gt.score(methods, observer: observer)
+        var scores = try gt.score(methods, observer: observer)
         lap("score")
+        if !damages.isEmpty {
+            scores.insert(contentsOf: try gt.bestClassicalFilters(observer: observer), at: kernels.count)
+            lap("classical filters")
+        }
         return Report(groundTruth: groundTruth, scale: scale, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
-                      isVideo: gt.isVideo, checkpoints: checkpoints, targets: record.targets.rawValue)
+                      isVideo: gt.isVideo, checkpoints: checkpoints, targets: record.targets.rawValue,
+                      damages: damages.map(\.description), inputDamage: damages.isEmpty ? nil : gt.inputDamage)
     }
 }
 

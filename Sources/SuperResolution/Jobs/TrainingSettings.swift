@@ -128,6 +128,9 @@ public struct TrainingSettings: Sendable {
 
     public var scaleOrDefault: Int { scale ?? 2 }
 
+    /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.
+    public static let restorationConfig = "configs/restore.yaml"
+
     /// Takes a starting checkpoint's model (any architecture: an imported
     /// Real-ESRGAN one too) in place of the config's, and its scale unless one was given.
     /// - Throws: `FileError` naming the checkpoint when it cannot be read; `UsageError` for a scale an imported network cannot make.
@@ -146,6 +149,7 @@ public struct TrainingSettings: Sendable {
     /// with the loss weights applied, checked for the scale.
     /// - Throws: `FileError` naming the config and what is wrong in it.
     public func loadConfig(fallback: String) throws -> HoneConfig {
+        let fallback = scaleOrDefault == 1 ? Self.restorationConfig : fallback
         guard let path = config ?? ProjectFiles.find(fallback) else { throw FileError(fallback, "not found beside hone; pass a config") }
         var loaded = loss.applied(to: try HoneConfig.load(path))
         if let baseModel { loaded.model = baseModel }
