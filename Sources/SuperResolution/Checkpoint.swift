@@ -162,6 +162,9 @@ public struct RunRecord {
         (self.epochs, self.epochSteps, self.epochsDone, self.validation) = (epochs, epochSteps, epochsDone, validation)
     }
 
+    /// What validation's "bicubic" score is of: at ×1, bicubic is the damaged input itself.
+    public var kernelLabel: String { scale == 1 ? "input" : "bicubic" }
+
     public init(_ checkpoint: Checkpoint, path: String) throws {
         let m = checkpoint.metadata
         guard let json = m["hone.config"], let config = try? HoneConfig.fromJSON(json), let scale = Int(m["hone.scale"] ?? "") else {

@@ -62,6 +62,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require((0...255).contains(d.poisson ?? 0), "degradation.poisson", d.poisson ?? 0, "0 to 255 (σ in 8-bit levels at white)")
         require(d.x264CRF.map { $0.count == 2 && 0 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 51 } ?? true, "degradation.x264_crf",
                 d.x264CRF ?? [], "[low, high] with 0 ≤ low ≤ high ≤ 51, or absent")
+        require((0...1).contains(d.x264Share ?? 1), "degradation.x264_share", d.x264Share ?? 1, "0 to 1 (a share of the batches)")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
         for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
             require(weight >= 0 && weight.isFinite, "loss.perceptual.\(layer)", weight, "0 or more")
@@ -310,11 +311,16 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// A CRF range [low, high]: each batch of training inputs goes through libx264
     /// at a CRF drawn from it, last, as one stream; absent for none. Crops must be at least 16 pixels.
     public var x264CRF: [Double]?
+    /// The share of batches that go through x264 (absent: all of them), so that a model
+    /// also meets damage that no codec has smoothed (raw sensor noise).
+    public var x264Share: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share"
+    }
 
-    public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil) {
-        (self.blur, self.noise, self.jpegQuality, self.poisson, self.x264CRF) = (blur, noise, jpegQuality, poisson, x264CRF)
+    public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil, x264Share: Double? = nil) {
+        (self.blur, self.noise, self.jpegQuality, self.poisson, self.x264CRF, self.x264Share) = (blur, noise, jpegQuality, poisson, x264CRF, x264Share)
     }
 
     /// What a training input goes through, for people: "x264 at CRF 25–30, noise σ up to 2.0 levels".

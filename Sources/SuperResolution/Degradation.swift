@@ -57,10 +57,10 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .blur(let s): "blur:sigma=\(s)"
-        case .noise(let s, let p): "noise:sigma=\(s)" + (p > 0 ? ",poisson=\(p)" : "")
+        case .blur(let s): "blur:sigma=" + String(format: "%g", s)
+        case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
         case .jpeg(let q): "jpeg:quality=\(q)"
-        case .x264(let c): "x264:crf=\(c)"
+        case .x264(let c): "x264:crf=" + String(format: "%g", c)
         }
     }
 
@@ -106,16 +106,18 @@ extension DegradationConfig {
         return damages
     }
 
-    /// A CRF drawn from `x264_crf` for one batch, or nil when the config compresses with no video codec.
+    /// A CRF drawn from `x264_crf` for one batch, or nil when the config compresses with no
+    /// video codec or the batch falls outside `x264_share`.
     func drawCRF(_ rng: inout SeededRandom) -> Double? {
         guard let range = x264CRF, range.count == 2 else { return nil }
+        if let share = x264Share, share < 1, Double(rng.uniform()) >= share { return nil }
         return Double(rng.uniform(Float(range[0]), Float(range[1]))).rounded()
     }
 }
 
 /// In place, each RGB picture of [n, 3m, h, w] in turn: the config's damages at
 /// random strengths and 8-bit rounding, then the whole batch through one x264
-/// stream at a random CRF when `x264_crf` is set.
+/// stream at a random CRF when `x264_crf` is set (for `x264_share` of the batches).
 /// - Throws: `VideoIOError` from the codecs.
 func corrupt(_ pictures: Tensor, _ config: DegradationConfig, rng: inout SeededRandom) throws {
     let (h, w) = (pictures.shape[2], pictures.shape[3])

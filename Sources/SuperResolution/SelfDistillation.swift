@@ -17,10 +17,10 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     /// starting from trained weights (its own upscale is the better target, measured in
     /// notebooks-notes/temporal.md); `.frames` from random weights (bicubic teaches nothing),
     /// for an imported network (the video's frames correct its look), for a multi-frame
-    /// model, when perceptual or gram weights are given (`loss`), which ensemble runs do not use,
-    /// and at ×1, where the frames damaged further are what a restoration learns from (notebooks-notes/restoration.md).
-    public static func automatic(base: StartingModel, model: ModelConfig, loss: LossWeights, scale: Int) -> TrainingTargets {
-        scale > 1 && base != .random && model.layout == .hone && model.radius == 0 && !loss.asksForPerceptualTerms ? .ensemble : .frames
+    /// model, and when perceptual or gram weights are given (`loss`), which ensemble runs do not use.
+    /// At ×1 too: the frames damaged further taught a restoration to over-smooth (notebooks-notes/restoration.md).
+    public static func automatic(base: StartingModel, model: ModelConfig, loss: LossWeights) -> TrainingTargets {
+        base != .random && model.layout == .hone && model.radius == 0 && !loss.asksForPerceptualTerms ? .ensemble : .frames
     }
 
     /// Ensemble runs learn on the pixel loss alone: the targets are the model's own

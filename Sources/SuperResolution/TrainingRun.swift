@@ -98,13 +98,14 @@ public struct TrainingRun {
         } else {
             // Only when there is no base to start from: `--checkpoint random` chosen over one needs no warning.
             if record.base == .random && record.images.isEmpty && StartingModel.shipped.resolved(scale: record.scale, config: record.config) == .random {
-                observer.warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation (the output starts as bicubic)")
+                observer.warn("no base checkpoint for this model at ×\(record.scale): starting from random initialisation "
+                              + "(the output starts as \(record.scale == 1 ? "the input" : "bicubic"))")
             }
             record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }
             let start = try trainer.validate(upscale.callAsFunction)
             trainer.record(start)
             (record.validation["base"], record.validation["model"]) = (start, start)
-            observer.report("validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"]!)  start \(start)")
+            observer.report("validation Y-PSNR/SSIM  \(record.kernelLabel) \(record.validation["bicubic"]!)  start \(start)")
         }
         let log = try log.map { try LossLog($0) }
 
@@ -148,7 +149,7 @@ public struct TrainingRun {
                 record.validation["model"] = trainer.best?.score
                 log?.write(step: trainer.step, "validation_psnr", scores.psnr)
                 observer.finishStage()
-                observer.report("epoch \(epoch)/\(trainer.epochs)  validation Y-PSNR/SSIM  bicubic \(record.validation["bicubic"].map(\.description) ?? "-")  "
+                observer.report("epoch \(epoch)/\(trainer.epochs)  validation Y-PSNR/SSIM  \(record.kernelLabel) \(record.validation["bicubic"].map(\.description) ?? "-")  "
                                 + "start \(record.validation["base"].map(\.description) ?? "-")  \(trained) \(scores)")
                 try save()
             } else if Date().timeIntervalSince(lastSave) > saveEvery * 60 {

@@ -255,6 +255,38 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("e.ckpt")))
     }
 
+    func testRestorationAtX1EndToEnd() throws {
+        let clip = try makeClip("soft.mp4")
+        let a = try hone(["info", "--analyse", clip])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssert(a.stdout.contains("damage     h264, mean QP") && a.stdout.contains("restore    "), a.stdout)
+        // From random weights a ×1 run learns from its frames, damaged as the analysis found them and a little worse.
+        let ckpt = path("soft.ckpt")
+        let r = try hone(["finetune", "--video", clip, "--scale", "1", "--epochs", "1", "--checkpoint", "random", "-o", ckpt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("learning to undo: x264 at CRF"), r.stdout)
+        let out = path("soft.hone.mp4")
+        let i = try hone(["infer", "--checkpoint", ckpt, "-o", out, "--preset", "ultrafast"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
+        XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["96", "64", "50"], "×1 keeps the size and every frame")
+        XCTAssertEqual(try Media.probe(out, stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+        // Evaluation damages the truth; at ×1 it must be told how, and told sensibly.
+        Self.assertOneLineError(try hone(["evaluate", "--gt", clip, "--scale", "1", "-o", path("e.ckpt")]), naming: "--degrade", "--scale 1")
+        Self.assertOneLineError(try hone(["evaluate", "--gt", clip, "--scale", "1", "--degrade", "x264:crf=99", "-o", path("e.ckpt")]),
+                                naming: "--degrade", "crf=99")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("e.ckpt")))
+        let e = try hone(["evaluate", "--gt", clip, "--scale", "1", "--degrade", "noise:sigma=10", "--frames", "2", "--epochs", "1",
+                          "--checkpoint", ckpt, "-o", path("e.ckpt"), "--json"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any], e.stdout)
+        let methods = (report["methods"] as? [[String: Any]] ?? []).compactMap { $0["method"] as? String }
+        XCTAssertEqual(methods.first, "input")
+        for filter in ["hqdn3d", "nlmeans", "deblock"] { XCTAssert(methods.contains { $0.hasPrefix(filter) }, "\(methods)") }
+        XCTAssertEqual(Array(methods.suffix(2)), ["base", "fine-tuned"])
+        XCTAssertEqual(report["damages"] as? [String], ["noise:sigma=10"])
+    }
+
     func testFinetuneOnEnsembleTargets() throws {
         let clip = try makeClip("ens.mp4")
         let ckpt = path("ens.ckpt")

@@ -180,13 +180,12 @@ final class TemporalTests: XCTestCase {
         multi.neighbours = 1
         let imported = ModelConfig(architecture: .compact, channels: 8, blocks: 1, activation: .prelu, unet: false)
         let trained = StartingModel.checkpoint("base.safetensors"), none = LossWeights()
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: none, scale: 2), .ensemble)
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(pixel: 2, perceptual: [:], gram: 0), scale: 2), .ensemble)
-        XCTAssertEqual(TrainingTargets.automatic(base: .random, model: hone, loss: none, scale: 2), .frames, "bicubic teaches nothing")
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: imported, loss: none, scale: 2), .frames)
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: multi, loss: none, scale: 2), .frames)
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(perceptual: [.relu2_2: 0.01]), scale: 2), .frames)
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(gram: 1), scale: 2), .frames)
-        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: none, scale: 1), .frames, "restoration learns from its frames damaged further")
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: none), .ensemble)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(pixel: 2, perceptual: [:], gram: 0)), .ensemble)
+        XCTAssertEqual(TrainingTargets.automatic(base: .random, model: hone, loss: none), .frames, "bicubic teaches nothing")
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: imported, loss: none), .frames)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: multi, loss: none), .frames)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(perceptual: [.relu2_2: 0.01])), .frames)
+        XCTAssertEqual(TrainingTargets.automatic(base: trained, model: hone, loss: LossWeights(gram: 1)), .frames)
     }
 }

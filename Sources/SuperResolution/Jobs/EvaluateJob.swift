@@ -60,7 +60,7 @@ extension GroundTruth {
                 observer.report("input: \(inputDamage.summary)\nlearning to undo: \(config.degradation.summary)")
             }
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss, scale: scale)
+            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
         }

@@ -40,7 +40,7 @@ public struct FinetuneJob {
                 observer.report("\(video): \(estimate.summary)\nlearning to undo: \(config.degradation.summary)")
             }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss, scale: scale)
+            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
             record.sampling = FrameSampling(video: try MediaInput(video).info, rate: settings.sampleRate, budget: settings.cacheBudget)
             return record
         }
