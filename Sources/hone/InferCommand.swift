@@ -72,10 +72,10 @@ struct InferCommand: ParsableCommand {
         if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint ?? "the attached network") (right)") }
         say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s") in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "
-              + String(format: "upscaling took %.1f s of it, decoding and encoding ran alongside", report.enhanceSeconds))
+              + String(format: "%@ took %.1f s of it, decoding and encoding ran alongside", report.scale == 1 ? "restoring" : "upscaling", report.enhanceSeconds))
         if let overshoot = report.overshoot {
-            say(String(format: "overshoot against bicubic (no reference; 8-bit luma levels, every 10th frame): mean %.3f, p99 %.2f",
-                       overshoot.mean, overshoot.p99))
+            say(String(format: "overshoot against %@ (no reference; 8-bit luma levels, every 10th frame): mean %.3f, p99 %.2f",
+                       report.scale == 1 ? "the input" : "bicubic", overshoot.mean, overshoot.p99))
         }
     }
 }

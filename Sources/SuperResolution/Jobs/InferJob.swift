@@ -122,8 +122,9 @@ public struct InferJob {
         public let seconds: Double, enhanceSeconds: Double
         /// What could not be carried over (an audio codec re-encoded, a subtitle dropped).
         public let warnings: [String]
-        /// No-reference overshoot against the bicubic upscale (every 10th frame), in 8-bit luma levels.
+        /// No-reference overshoot against the bicubic upscale (at ×1, the input; every 10th frame), in 8-bit luma levels.
         public let overshoot: (mean: Double, p99: Double)?
+        public let scale: Int
     }
 
     /// - Throws: `UsageError` when no video is given and the method names none;
@@ -167,7 +168,7 @@ public struct InferJob {
             }, progress: observer.progress("infer", unit: "frames"))
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
-                      warnings: report.warnings, overshoot: overshoot.result)
+                      warnings: report.warnings, overshoot: overshoot.result, scale: s)
     }
 
     /// Where segment `number` lies in `video`, from its packets.
