@@ -54,13 +54,12 @@ extension GroundTruth {
             return done
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
-            var config = config
-            if scale == 1 && settings.config == nil {
-                config = inputDamage.restoring(config)
-                observer.report("input: \(inputDamage.summary)\nlearning to undo: \(config.degradation.summary)")
-            }
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
+            if scale == 1 && record.targets == .frames && settings.config == nil {
+                record.config = inputDamage.restoring(config)
+                observer.report("input: \(inputDamage.summary)\nlearning to undo: \(record.config.degradation.summary)")
+            }
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
         }

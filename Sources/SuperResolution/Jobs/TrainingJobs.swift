@@ -32,15 +32,14 @@ public struct FinetuneJob {
         let absolute = video.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         var run = try settings.openRun(output: outputPath(settings), fallback: "configs/default.yaml") { config in
             guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
-            var config = config
-            if scale == 1 && settings.config == nil {
-                // Restoration learns to undo this video's own damage, made a little worse.
-                let estimate = try DamageEstimate.analyse(video)
-                config = estimate.restoring(config)
-                observer.report("\(video): \(estimate.summary)\nlearning to undo: \(config.degradation.summary)")
-            }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
             record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
+            if scale == 1 && record.targets == .frames && settings.config == nil {
+                // Restoration from the frames learns to undo this video's own damage, made a little worse.
+                let estimate = try DamageEstimate.analyse(video)
+                record.config = estimate.restoring(config)
+                observer.report("\(video): \(estimate.summary)\nlearning to undo: \(record.config.degradation.summary)")
+            }
             record.sampling = FrameSampling(video: try MediaInput(video).info, rate: settings.sampleRate, budget: settings.cacheBudget)
             return record
         }
