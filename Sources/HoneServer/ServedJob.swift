@@ -23,7 +23,7 @@ public enum LossPreset: String, Codable, Sendable, CaseIterable {
 
 /// What a person asked of a served job.
 public struct JobOptions: Codable, Sendable, Equatable {
-    /// 2 or 4 (the scales with a shipped base).
+    /// A scale with a shipped base: 1 (restoration), 2 or 4.
     public var scale = 2
     /// Passes over the training frames, 1…20.
     public var epochs = 3
