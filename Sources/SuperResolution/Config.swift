@@ -326,7 +326,7 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// What a training input goes through, for people: "x264 at CRF 25–30, noise σ up to 2.0 levels".
     public var summary: String {
         var parts: [String] = []
-        if let crf = x264CRF, crf.count == 2 { parts.append("x264 at CRF " + crf.map { String(format: "%.0f", $0) }.joined(separator: "–")) }
+        if let crf = x264Range { parts.append(String(format: "x264 at CRF %.0f–%.0f", crf.lowerBound, crf.upperBound)) }
         if let q = jpegQuality, q > 0 { parts.append("JPEG at quality \(q)") }
         if noise > 0 { parts.append(String(format: "noise σ up to %.1f levels", noise)) }
         if let p = poisson, p > 0 { parts.append(String(format: "shot noise σ up to %.1f levels at white", p)) }

@@ -46,6 +46,9 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
         }.sorted { $0.order < $1.order }
     }
 
+    /// The CRF of an x264 damage, else nil.
+    public var crf: Double? { if case .x264(let crf) = self { crf } else { nil } }
+
     var order: Int {
         switch self {
         case .blur: 0
@@ -109,9 +112,26 @@ extension DegradationConfig {
     /// A CRF drawn from `x264_crf` for one batch, or nil when the config compresses with no
     /// video codec or the batch falls outside `x264_share`.
     func drawCRF(_ rng: inout SeededRandom) -> Double? {
-        guard let range = x264CRF, range.count == 2 else { return nil }
+        guard let range = x264Range else { return nil }
         if let share = x264Share, share < 1, Double(rng.uniform()) >= share { return nil }
-        return Double(rng.uniform(Float(range[0]), Float(range[1]))).rounded()
+        return Double(rng.uniform(Float(range.lowerBound), Float(range.upperBound))).rounded()
+    }
+
+    /// `x264_crf` as a range (a checked config holds two ordered CRFs), or nil.
+    var x264Range: ClosedRange<Double>? {
+        guard let crf = x264CRF, crf.count == 2, crf[0] <= crf[1] else { return nil }
+        return crf[0]...crf[1]
+    }
+
+    /// Set strengths for scoring a ×1 run, where an undamaged input would
+    /// score nothing: half of each largest σ, the CRF range's middle.
+    var typical: [Damage] {
+        var damages: [Damage] = []
+        if blur > 0 { damages.append(.blur(sigma: blur / 2)) }
+        if noise > 0 || (poisson ?? 0) > 0 { damages.append(.noise(sigma: noise / 2, poisson: (poisson ?? 0) / 2)) }
+        if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
+        if let range = x264Range { damages.append(.x264(crf: ((range.lowerBound + range.upperBound) / 2).rounded())) }
+        return damages
     }
 }
 
@@ -156,19 +176,6 @@ func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: I
     }
 }
 
-extension DegradationConfig {
-    /// Set strengths for scoring a ×1 run, where an undamaged input would
-    /// score nothing: half of each largest σ, the CRF range's middle.
-    var typical: [Damage] {
-        var damages: [Damage] = []
-        if blur > 0 { damages.append(.blur(sigma: blur / 2)) }
-        if noise > 0 || (poisson ?? 0) > 0 { damages.append(.noise(sigma: noise / 2, poisson: (poisson ?? 0) / 2)) }
-        if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
-        if let range = x264CRF, range.count == 2 { damages.append(.x264(crf: ((range[0] + range[1]) / 2).rounded())) }
-        return damages
-    }
-}
-
 /// A clip's pictures damaged in order, as one stream: `push` returns the
 /// damaged pictures that are ready, `finish` the rest (x264 holds some back).
 final class DamagedStream {
@@ -185,7 +192,7 @@ final class DamagedStream {
     func push(_ picture: Tensor) throws -> [Tensor] {
         let out = picture.detached()
         try Damage.apply(damages, toPicture: out.data, h: out.shape[2], w: out.shape[3], rng: &rng)
-        guard let crf = damages.lazy.compactMap({ if case .x264(let crf) = $0 { crf } else { nil } }).first else { return [out] }
+        guard let crf = damages.lazy.compactMap(\.crf).first else { return [out] }
         if codec == nil { codec = try X264RoundTrip(width: out.shape[3], height: out.shape[2], crf: crf) }
         return try codec!.push(out)
     }

@@ -99,7 +99,7 @@ public final class GroundTruth {
 
     public init(truth: FrameCache, scale: Int, isVideo: Bool, count: Int, damages: [Damage] = []) throws {
         (self.truth, self.scale, self.isVideo, self.damages) = (truth, scale, isVideo, damages)
-        let multiple = damages.contains { if case .x264 = $0 { true } else { false } } ? 2 * scale : scale
+        let multiple = damages.contains { $0.crf != nil } ? 2 * scale : scale
         self.multiple = multiple
         var i = 0
         var ready: [Tensor] = []

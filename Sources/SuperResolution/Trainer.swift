@@ -202,7 +202,7 @@ public final class Trainer {
 
     /// Antialiased bicubic downscale, then `corrupt`.
     func degrade(_ hr: Tensor) throws -> Tensor {
-        let lr = try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
+        let lr = try downscale(hr, scale: scale)
         try corrupt(lr)
         return lr
     }
@@ -217,7 +217,7 @@ public final class Trainer {
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
-            var hr = try crop(frames.frame(i), toMultipleOf: scale == 1 ? 2 : scale)
+            var hr = try crop(frames.frame(i), toMultipleOf: scale)
             let lr: Tensor
             if let windows {
                 let m = 2 * model.radius + 1
@@ -226,6 +226,7 @@ public final class Trainer {
                 lr = low.frame(i)
                 hr = try crop(hr, width: lr.shape[3] * scale, height: lr.shape[2] * scale)
             } else if scale == 1 {
+                hr = try crop(hr, toMultipleOf: 2)  // x264 takes even sides
                 lr = try Damage.apply(config.degradation.typical, to: hr, seed: UInt64(i))
             } else {
                 lr = try bicubicInput(hr, scale: scale)
@@ -311,9 +312,14 @@ public final class Trainer {
 /// The input an evaluation gives a model for ground truth `hr` (sides a
 /// multiple of the scale): antialiased bicubic downscale (none at ×1), stored as 8 bits.
 public func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
-    let lr = try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
+    let lr = try downscale(hr, scale: scale)
     for j in 0..<lr.count { lr.data[j] = eightBit(lr.data[j]) / 255 }
     return lr
+}
+
+/// A new tensor: the antialiased bicubic downscale of `hr`, or a copy at ×1.
+func downscale(_ hr: Tensor, scale: Int) throws -> Tensor {
+    try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
 }
 
 /// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.

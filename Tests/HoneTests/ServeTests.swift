@@ -182,7 +182,7 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(still.error, "picture.png is a still picture, not a video")
         let badScale = try await server.submit(try makeClip("clip.mp4", seconds: 1), "scale=3")
         XCTAssertEqual(badScale.status, 400)
-        XCTAssertEqual(badScale.error, "scale must be one of 2, 4, got '3'")
+        XCTAssertEqual(badScale.error, "scale must be one of 1, 2, 4, got '3'")
         // Nothing was left behind by the refused uploads.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("data/jobs")), [])
 

@@ -40,8 +40,7 @@ extension GroundTruth {
     /// What the input clip suffers from, measured as `hone info --analyse` would on a file.
     public var inputDamage: DamageEstimate {
         let pictures = scored.prefix(8).map { lowRes.frame($0) }
-        let compressed = damages.contains { if case .x264 = $0 { true } else { false } }
-        return DamageEstimate.measure(pictures, codec: compressed ? "h264" : "uncompressed", meanQP: inputQP)
+        return DamageEstimate.measure(pictures, codec: damages.contains { $0.crf != nil } ? "h264" : "uncompressed", meanQP: inputQP)
     }
 
     /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`
@@ -57,8 +56,9 @@ extension GroundTruth {
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
             if scale == 1 && record.targets == .frames && settings.config == nil {
-                record.config = inputDamage.restoring(config)
-                observer.report("input: \(inputDamage.summary)\nlearning to undo: \(record.config.degradation.summary)")
+                let estimate = inputDamage
+                record.config = estimate.restoring(config)
+                observer.report("input: \(estimate.summary)\nlearning to undo: \(record.config.degradation.summary)")
             }
             if isVideo, let rate = settings.sampleRate { record.sampling = FrameSampling(rate: rate, limit: .max) }
             return record
