@@ -95,7 +95,7 @@ async function loadServer() {
   const r = await fetch("/api/jobs");
   if (!r.ok) { $("jobs").textContent = (await r.json()).error; return; }
   const list = await r.json();
-  $("scale").replaceChildren(...list.scales.map((s) => el("option", { value: s, textContent: `×${s}` })));
+  $("scale").replaceChildren(...list.scales.map((s) => el("option", { value: s, textContent: s === 1 ? "×1 (restore)" : `×${s}`, selected: s === 2 })));
   $("model").replaceChildren(...list.models.map((m) => el("option", { value: m, textContent: m === "base" ? "Hone's base" : m })));
   window.maxUpload = list.maxUpload;
   if (list.jobs.length) $("jobs").replaceChildren();
@@ -192,28 +192,30 @@ function render(card, job) {
 
 function result(job) {
   const r = job.result, files = `/api/jobs/${job.id}/files/`;
+  // At ×1 the classical side is the input itself, and validation damages the frames instead of downscaling them.
+  const kernel = job.options.scale === 1 ? "input" : "bicubic";
   const box = el("div", { className: "result" });
   box.append(el("h3", { textContent: "Result" }),
     el("video", { src: files + "enhanced.mp4", controls: true, preload: "metadata" }),
     el("p", {}, el("a", { className: "download", href: files + "enhanced.mp4", download: "", textContent: "Download the enhanced video" }),
-      " · ", el("a", { href: files + "compare.mp4", textContent: "comparison video (bicubic left, Hone right)" }),
+      " · ", el("a", { href: files + "compare.mp4", textContent: `comparison video (${kernel} left, Hone right)` }),
       " · ", el("a", { href: files + "model.ckpt", download: "", textContent: "the fine-tuned checkpoint" })));
   const table = el("table", {},
-    el("tr", {}, el("th", { textContent: "Validation Y-PSNR (held-out frames, one scale down)" }), el("th", { textContent: "" })),
-    el("tr", {}, el("td", { textContent: "bicubic" }), el("td", { textContent: dB(r.bicubicPSNR) })),
+    el("tr", {}, el("th", { textContent: `Validation Y-PSNR (held-out frames, ${kernel === "input" ? "damaged" : "one scale down"})` }), el("th", { textContent: "" })),
+    el("tr", {}, el("td", { textContent: kernel }), el("td", { textContent: dB(r.bicubicPSNR) })),
     el("tr", {}, el("td", { textContent: "Hone's base, before fine-tuning" }), el("td", { textContent: dB(r.basePSNR) })),
     el("tr", {}, el("td", { textContent: "fine-tuned" }), el("td", { textContent: dB(r.finetunedPSNR) })),
-    el("tr", {}, el("td", { textContent: "overshoot beyond bicubic (mean / 99th percentile, 8-bit levels)" }),
+    el("tr", {}, el("td", { textContent: `overshoot beyond ${kernel === "input" ? "the input" : "bicubic"} (mean / 99th percentile, 8-bit levels)` }),
       el("td", { textContent: r.overshootMean == null ? "–" : `${r.overshootMean.toFixed(3)} / ${r.overshootP99.toFixed(2)}` })));
   box.append(table);
   for (const w of r.warnings) box.append(el("p", { className: "muted", textContent: "note: " + w }));
-  for (let n = 1; n <= r.stills; n++) box.append(slider(files + `still-${n}-bicubic.png`, files + `still-${n}-hone.png`));
+  for (let n = 1; n <= r.stills; n++) box.append(slider(files + `still-${n}-bicubic.png`, files + `still-${n}-hone.png`, kernel));
   return box;
 }
 
-// Bicubic under Hone at the same size; the slider uncovers Hone from the left.
-function slider(bicubic, hone) {
-  const under = el("img", { src: bicubic, alt: "bicubic" });
+// Bicubic (at ×1, the input) under Hone at the same size; the slider uncovers Hone from the left.
+function slider(bicubic, hone, kernel) {
+  const under = el("img", { src: bicubic, alt: kernel });
   const over = el("img", { src: hone, alt: "Hone", className: "top" });
   const split = el("div", { className: "split" });
   const range = el("input", { type: "range", min: 0, max: 100, value: 50, className: "slider" });
@@ -223,7 +225,7 @@ function slider(bicubic, hone) {
   range.addEventListener("input", place); zoom.addEventListener("change", scaleTo); under.addEventListener("load", scaleTo); over.addEventListener("load", scaleTo);
   place();
   return el("div", { className: "still" },
-    el("div", { className: "tags" }, el("span", { textContent: "◀ Hone" }), zoom, el("span", { textContent: "bicubic ▶" })),
+    el("div", { className: "tags" }, el("span", { textContent: "◀ Hone" }), zoom, el("span", { textContent: `${kernel} ▶` })),
     el("div", { className: "compare" }, el("div", { className: "frame" }, under, over, split)), range);
 }
 

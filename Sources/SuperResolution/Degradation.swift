@@ -23,6 +23,10 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String) throws -> [Damage] {
         try text.split(separator: "+").map { item in
             let parts = item.split(separator: ":", maxSplits: 1)
+            let kind = parts.first.map(String.init) ?? ""
+            guard ["blur", "noise", "jpeg", "x264"].contains(kind) else {
+                throw UsageError("--degrade: unknown damage '\(item)'; use blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+            }
             var values: [String: Double] = [:]
             for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
                 let kv = pair.split(separator: "=")
@@ -34,12 +38,11 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
                 guard range.contains(v) else { throw UsageError("--degrade: \(key)=\(v) in '\(item)' is outside \(range.lowerBound)…\(range.upperBound)") }
                 return v
             }
-            let damage: Damage = switch parts.first.map(String.init) ?? "" {
+            let damage: Damage = switch kind {
             case "blur": .blur(sigma: Float(try value("sigma", 0...10)))
             case "noise": .noise(sigma: Float(try value("sigma", 0...255)), poisson: Float(try value("poisson", 0...255, default: 0)))
             case "jpeg": .jpeg(quality: Int(try value("quality", 1...100)))
-            case "x264": .x264(crf: try value("crf", 0...51))
-            default: throw UsageError("--degrade: unknown damage '\(item)'; use blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+            default: .x264(crf: try value("crf", 0...51))
             }
             if let extra = values.keys.sorted().first { throw UsageError("--degrade: '\(item)' has no setting \(extra)") }
             return damage

@@ -42,9 +42,9 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     public static let ensembleLearningRate: Float = 0.3
 
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
-    static let ensembleNote = "targets: the starting model's 8-way self-ensemble upscale of up to \(ensembleFrames) frames, learnt from the frames "
+    static let ensembleNote = "targets: the starting model's 8-way self-ensemble output for up to \(ensembleFrames) frames, learnt from the frames "
         + "themselves on the pixel loss alone; validation scores how close the model comes to them "
-        + "(--targets frames learns from the frames' downscales instead: sharper, lower in PSNR)"
+        + "(--targets frames learns from the frames degraded instead: when enlarging, sharper and lower in PSNR)"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
     static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")

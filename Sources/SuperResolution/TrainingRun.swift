@@ -74,9 +74,10 @@ public struct TrainingRun {
             throw FileError(base, "its model (\(record.config.model)) does not match the config (\(config.model))")
         }
         if record.scale == scale && record.config.model.radius == config.model.radius { return try loadNetwork(checkpoint: base).0 }
+        if let problem = StartingModel.scaleProblem(base: record.scale, run: scale) { throw FileError(base, problem) }
         let model = try makeNetwork(config.model, scale: scale, seed: config.training.seed)
         let copied = file.loadMatching(into: model)
-        if let net = model as? SRNet, file["upsample.0.weight"]?.shape != net.upsample[0].weight.shape {
+        if let net = model as? SRNet, file["upsample.0.weight"]?.shape != net.upsample.first?.weight.shape {
             // No upsampling stage came from the base (×3 from ×2): the tail starts at zero, so the model starts as bicubic.
             net.tail.weight.fill(0)
             net.tail.bias?.fill(0)

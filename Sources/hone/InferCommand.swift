@@ -27,10 +27,10 @@ struct InferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")
     var fps: Double?
 
-    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 2, 3 or 4 (a checkpoint has its own). (default: 2)")
+    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 1 (restoration: the input as it is), 2, 3 or 4 (a checkpoint has its own). (default: 2)")
     var scale: Int?
 
-    @Option(help: "Also write a split-view video: bicubic (left) against the enhanced output (right), labelled.")
+    @Option(help: "Also write a split-view video: bicubic (at ×1, the input) on the left against the enhanced output on the right, labelled.")
     var compare: String?
 
     @Flag(help: "Run the network on the 8 flips and 90° turns of each frame and average them (self-ensemble): 8× the time, a little more fidelity (+0.07 to +0.25 dB Y-PSNR measured at ×2).")
@@ -69,7 +69,7 @@ struct InferCommand: ParsableCommand {
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
-        if let compare { say("wrote \(compare): bicubic (left) against \(checkpoint ?? "the attached network") (right)") }
+        if let compare { say("wrote \(compare): \(report.scale == 1 ? "the input" : "bicubic") (left) against \(checkpoint ?? "the attached network") (right)") }
         say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s") in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "
               + String(format: "%@ took %.1f s of it, decoding and encoding ran alongside", report.scale == 1 ? "restoring" : "upscaling", report.enhanceSeconds))

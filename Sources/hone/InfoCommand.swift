@@ -45,7 +45,7 @@ struct InfoCommand: ParsableCommand {
         if analyse {
             let estimate = try DamageEstimate.analyse(video)
             say("  damage     \(estimate.summary)")
-            say("  restore    a --scale 1 fine-tune learns to undo its frames damaged further: \(estimate.fineTuning.summary)")
+            say("  restore    a --scale 1 fine-tune with --targets frames learns to undo its frames damaged further: \(estimate.fineTuning.summary)")
         }
         guard decode else { return }
         let observer = ConsoleObserver()

@@ -4,10 +4,10 @@ import SuperResolution
 
 /// Options `finetune`, `pretrain`, `evaluate` and `sweep` share.
 struct TrainingOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Upscaling factor: 2, 3 or 4. (default: 2, or the starting checkpoint's; a resumed run keeps its own)")
+    @Option(parsing: .unconditional, help: "Upscaling factor: 1 (restoration: compression and noise removed at the same size), 2, 3 or 4. (default: 2, or the starting checkpoint's; a resumed run keeps its own)")
     var scale: Int?
 
-    @Option(help: "Model, degradation, loss and schedule. (default: configs/pretrain.yaml for pretrain, configs/default.yaml otherwise)")
+    @Option(help: "Model, degradation, loss and schedule. (default: configs/restore.yaml at --scale 1; else configs/pretrain.yaml for pretrain, configs/default.yaml otherwise)")
     var config: String?
 
     @Flag(help: "Continue the interrupted run saved in the output checkpoint.")
@@ -28,7 +28,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Override the config's gram (style) weight.")
     var lossGram: Float?
 
-    @Option(help: ArgumentHelp("What a video's fine-tune learns: frames (the video's frames from their downscales, one scale below its own: sharper, lower PSNR) or ensemble (the starting model's 8-way self-ensemble upscale of the frames, at the video's own scale). (default: ensemble from a trained Hone model; frames from random weights, an imported network, with --neighbours, or with perceptual or gram weights)", valueName: "kind"))
+    @Option(help: ArgumentHelp("What a video's fine-tune learns: frames (the video's frames from their degraded downscales, one scale below its own: sharper, lower PSNR; at --scale 1, from the frames damaged a little more than `hone info --analyse` finds them) or ensemble (the starting model's 8-way self-ensemble upscale of the frames, at the video's own scale). (default: ensemble from a trained Hone model; frames from random weights, an imported network, with --neighbours, or with perceptual or gram weights)", valueName: "kind"))
     var targets: TrainingTargets?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("A multi-frame model: read k frames each side of the one enhanced, aligned by optical flow (1 or 2; 0: one frame). Evaluate fine-tunes it beside the single-frame model. (default: the config's model.neighbours)", valueName: "k"))

@@ -271,6 +271,10 @@ final class CLITests: XCTestCase {
         let v = try Media.probe(out, stream: "v:0", "stream=width,height,nb_frames")
         XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["96", "64", "50"], "×1 keeps the size and every frame")
         XCTAssertEqual(try Media.probe(out, stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+        // A ×1 model is no start for an enlarging run (nor the reverse): refused before any work.
+        Self.assertOneLineError(try hone(["finetune", "--video", clip, "--scale", "2", "--checkpoint", ckpt, "-o", path("x2.ckpt")]),
+                                naming: ckpt, "×1 restores")
+        CLITests.assertNoOutput(path("x2.ckpt"))
         // Evaluation damages the truth; at ×1 it must be told how, and told sensibly.
         Self.assertOneLineError(try hone(["evaluate", "--gt", clip, "--scale", "1", "-o", path("e.ckpt")]), naming: "--degrade", "--scale 1")
         Self.assertOneLineError(try hone(["evaluate", "--gt", clip, "--scale", "1", "--degrade", "x264:crf=99", "-o", path("e.ckpt")]),

@@ -100,6 +100,7 @@ final class RestorationTests: XCTestCase {
         XCTAssertEqual(try Damage.parse("x264:crf=35+noise:sigma=10"), [.noise(sigma: 10), .x264(crf: 35)], "applied as a camera and codec would")
         XCTAssertEqual(try Damage.parse("noise:sigma=2,poisson=8"), [.noise(sigma: 2, poisson: 8)])
         XCTAssertEqual(try Damage.parse("blur:sigma=1.5"), [.blur(sigma: 1.5)])
+        XCTAssertThrowsError(try Damage.parse("fog:1")) { XCTAssert("\($0)".contains("unknown damage 'fog:1'"), "\($0)") }
         for bad in ["x264", "x264:crf=60", "noise:sigma=ten", "fog:density=1", "blur:sigma=1,radius=3"] {
             XCTAssertThrowsError(try Damage.parse(bad), bad) { error in
                 XCTAssert("\(error)".contains("--degrade"), "\(error)")

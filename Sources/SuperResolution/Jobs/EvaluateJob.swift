@@ -142,7 +142,7 @@ public struct EvaluateJob {
         }
 
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, damages: damages, observer: observer)
-        lap("decode and downscale")
+        lap(scale == 1 ? "decode and damage" : damages.isEmpty ? "decode and downscale" : "decode, downscale and damage")
         var single = settings
         single.neighbours = nil
         let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))

@@ -154,7 +154,7 @@ public struct InferJob {
         let overshoot = Quality.OvershootMeter(every: 10, scale: s)
         let splitView = compare.map { path in
             SecondView(path: path) { original, enhanced in
-                SuperResolution.splitView(left: try resizeBicubic(original, .up(s)), right: enhanced, leftLabel: "bicubic", rightLabel: "hone")
+                SuperResolution.splitView(left: try resizeBicubic(original, .up(s)), right: enhanced, leftLabel: s == 1 ? "input" : "bicubic", rightLabel: "hone")
             }
         }
         defer { observer.finishStage() }

@@ -53,6 +53,15 @@ public enum StartingModel: Equatable, Sendable {
         return .checkpoint(path)
     }
 
+    /// Why a run at `run` cannot start from a base of scale `base`, or nil: a ×1
+    /// (restoration) model and an enlarging one learn different things, so
+    /// neither is a start for the other (layers are shared only between ×2, ×3 and ×4).
+    public static func scaleProblem(base: Int, run: Int) -> String? {
+        guard (base == 1) != (run == 1) else { return nil }
+        return "is a ×\(base) model, and a ×\(run) run cannot start from it: ×1 restores, ×2–×4 enlarge; "
+            + (run == 1 ? "start from checkpoints/base-x1.safetensors (the default) or random" : "drop --checkpoint to start from the shipped ×\(run) base")
+    }
+
     /// How score tables name a model started from here.
     public var label: String { self == .random ? "base (random init)" : "base" }
 }
@@ -138,6 +147,7 @@ public struct TrainingSettings: Sendable {
         guard case .checkpoint(let path) = start, !resume else { return }
         let record = try RunRecord(try Checkpoint.load(path), path: path)
         let scale = scale ?? record.scale
+        if let problem = StartingModel.scaleProblem(base: record.scale, run: scale) { throw UsageError("--scale \(scale): \(path) \(problem)") }
         if scale != record.scale, record.config.model.layout != .hone {
             throw UsageError("--scale \(scale): \(path) holds a ×\(record.scale) \(record.config.model.layout.networkName), "
                              + "which fine-tunes at its own scale only; drop --scale or pass --scale \(record.scale)")
