@@ -204,7 +204,7 @@ final class JobRunner: @unchecked Sendable {
         observer.enter("stills")
         let stills = try writeStills(of: upload, checkpoint: checkpoint, into: folder, observer: observer)
         return JobResult(bicubicPSNR: record.validation["bicubic"]?.psnr, basePSNR: record.validation["base"]?.psnr,
-                         finetunedPSNR: record.validation["model"]?.psnr, overshootMean: report.overshoot?.mean,
+                         finetunedPSNR: record.validation["model"]?.psnr, targets: record.targets.rawValue, overshootMean: report.overshoot?.mean,
                          overshootP99: report.overshoot?.p99, frames: report.frames, stills: stills, warnings: report.warnings)
     }
 

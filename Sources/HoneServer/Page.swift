@@ -42,7 +42,7 @@ enum Page {
 </head>
 <body>
 <h1>Hone</h1>
-<p class="muted">Upload a video: Hone fine-tunes its network on the video's own frames, then writes a sharper copy twice (or four times) as large, with its sound.</p>
+<p class="muted">Upload a video: Hone fine-tunes its network on the video's own frames, then writes a sharper copy twice (or four times) as large, with its sound. At ×1 it removes compression artifacts and noise at the same size.</p>
 
 <section id="new">
   <div id="drop">Drop a video here, or <input type="file" id="file" accept="video/*,.mkv,.mov,.mp4,.webm,.avi"></div>
@@ -201,7 +201,8 @@ function result(job) {
       " · ", el("a", { href: files + "compare.mp4", textContent: `comparison video (${kernel} left, Hone right)` }),
       " · ", el("a", { href: files + "model.ckpt", download: "", textContent: "the fine-tuned checkpoint" })));
   const table = el("table", {},
-    el("tr", {}, el("th", { textContent: `Validation Y-PSNR (held-out frames, ${kernel === "input" ? "damaged" : "one scale down"})` }), el("th", { textContent: "" })),
+    el("tr", {}, el("th", { textContent: r.targets === "ensemble" ? "Validation Y-PSNR (held-out frames, against the base's 8-way self-ensemble output, which fine-tuning learns)"
+      : `Validation Y-PSNR (held-out frames, ${kernel === "input" ? "damaged" : "one scale down"})` }), el("th", { textContent: "" })),
     el("tr", {}, el("td", { textContent: kernel }), el("td", { textContent: dB(r.bicubicPSNR) })),
     el("tr", {}, el("td", { textContent: "Hone's base, before fine-tuning" }), el("td", { textContent: dB(r.basePSNR) })),
     el("tr", {}, el("td", { textContent: "fine-tuned" }), el("td", { textContent: dB(r.finetunedPSNR) })),

@@ -63,14 +63,24 @@ public enum JobState: String, Codable, Sendable, DatabaseValueConvertible {
 
 /// A served job's numbers, shown beside its result.
 public struct JobResult: Codable, Sendable, Equatable {
-    /// Validation Y-PSNR (dB) on the clip's held-out frames one scale down: bicubic, the base before fine-tuning, fine-tuned.
+    /// Validation Y-PSNR (dB) on the clip's held-out frames, against `targets`: bicubic
+    /// (at ×1, the input), the base before fine-tuning, fine-tuned.
     public var bicubicPSNR, basePSNR, finetunedPSNR: Double?
+    /// What the fine-tune learnt from (`TrainingTargets`: "frames", the frames one scale
+    /// down or damaged; "ensemble", the base's self-ensemble output); nil in results of earlier servers.
+    public var targets: String?
     /// No-reference overshoot of the enhanced video against its bicubic upscale (8-bit luma levels): mean and 99th percentile.
     public var overshootMean, overshootP99: Double?
     public var frames: Int
     /// Still frames shown bicubic against Hone (`still-N-bicubic.png`, `still-N-hone.png`).
     public var stills: Int
     public var warnings: [String]
+
+    public init(bicubicPSNR: Double?, basePSNR: Double?, finetunedPSNR: Double?, targets: String?, overshootMean: Double?, overshootP99: Double?,
+                frames: Int, stills: Int, warnings: [String]) {
+        (self.bicubicPSNR, self.basePSNR, self.finetunedPSNR, self.targets) = (bicubicPSNR, basePSNR, finetunedPSNR, targets)
+        (self.overshootMean, self.overshootP99, self.frames, self.stills, self.warnings) = (overshootMean, overshootP99, frames, stills, warnings)
+    }
 }
 
 /// One row of the `job` table: a served job from upload to result.

@@ -17,6 +17,10 @@ struct EvaluateCommand: ParsableCommand {
             levels: mean and 99th percentile; see notebooks-notes/overshoot.md) and, for a \
             video, flicker (mean difference between the output's and the truth's frame-to-frame \
             change, in levels). The wall time of each stage is reported.
+            With --degrade (needed at --scale 1), the low-resolution clip (at ×1, the truth \
+            itself) is also damaged: blur, noise, JPEG or x264 at set strengths, the clip as one \
+            stream. FFmpeg's hqdn3d, nlmeans and deblock are then scored too, each at the best \
+            of three settings, and at ×1 the damaged input stands where bicubic and lanczos would.
             With --delivery, what `hone pack` is worth in bytes instead: for each --crf the \
             master is packed, and the pack's stream is upscaled by its own network, the generic \
             base and bicubic, next to x264 at full resolution over CRFs that bracket the same \
@@ -129,7 +133,7 @@ extension EvaluateCommand {
 func printScores(_ scores: [MethodScore]) {
     let width = max(10, scores.map(\.method.count).max() ?? 10)
     say("  " + "method".padding(toLength: width, withPad: " ", startingAt: 0)
-          + "  Y-PSNR   Y-SSIM   LPIPS   overshoot mean/p99   flicker   upscale s")
+          + "  Y-PSNR   Y-SSIM   LPIPS   overshoot mean/p99   flicker   seconds")
     for s in scores {
         say("  " + s.method.padding(toLength: width, withPad: " ", startingAt: 0)
               + String(format: "  %6.2f   %.4f   %.4f   %6.3f / %5.2f       %@   %7.1f", s.psnrY, s.ssimY, s.lpips, s.overshootMean, s.overshootP99,

@@ -17,6 +17,10 @@ struct FinetuneCommand: ParsableCommand {
             validation_every, 10 by default) is held out; after each epoch Hone prints its \
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \
             ⌈training frames × patches_per_frame / batch⌉ steps.
+            --scale 1 restores at the same size (configs/restore.yaml, from \
+            checkpoints/base-x1.safetensors). With --targets frames its inputs are the frames \
+            damaged a little more than `hone info --analyse` finds them (x264 above the \
+            stream's QP, noise), and validation scores the input in bicubic's place.
             The checkpoint holds the weights that validated best, the starting ones included \
             (saved atomically after every epoch, every --save-every minutes and on Ctrl-C or \
             SIGTERM); `--resume -o CHECKPOINT` continues an interrupted run exactly, with the \

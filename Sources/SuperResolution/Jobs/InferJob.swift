@@ -61,7 +61,7 @@ public struct Enhancer {
         case .checkpoint(let path):
             let (model, record) = try loadNetwork(checkpoint: path)
             if let requested, requested != model.scale {
-                throw UsageError("\(path) upscales ×\(model.scale); drop --scale or pass --scale \(model.scale)")
+                throw UsageError("\(path) is a ×\(model.scale) model; drop --scale or pass --scale \(model.scale)")
             }
             (enhance, scale, self.record, radius) = (run(model), model.scale, record, model.radius)
         case .attached:
