@@ -9,6 +9,7 @@
 # evaluate options, e.g. "--targets frames") override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/evaluate-once.sh
 data=${DATA:-../shared/data/clips}
 bikes="${HONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hone}/bikes.mp4"
 [ -f "$bikes" ] || make --no-print-directory demo >/dev/null
@@ -18,12 +19,8 @@ epochs=${EPOCHS:-3} frames=${FRAMES:-8} tag=${TAG:-shipped}
 out=bench/out/restoration; mkdir -p "$out"
 for damage in $damages; do
     for clip in $clips; do
-        name=$(basename "${clip%.*}")-${damage//[:=,]/-}-$tag
-        [ -s "$out/$name.json" ] && continue
-        echo "== $name" >&2
-        .build/release/hone evaluate --gt "$clip" --scale 1 --degrade "$damage" --epochs "$epochs" --frames "$frames" \
-            -o "$out/$name.ckpt" ${EXTRA:-} --json > "$out/$name.json.part" 2> "$out/$name.log"
-        mv "$out/$name.json.part" "$out/$name.json"
+        evaluate_once "$out" "$(basename "${clip%.*}")-${damage//[:=,]/-}-$tag" --gt "$clip" --scale 1 --degrade "$damage" \
+            --epochs "$epochs" --frames "$frames"
     done
 done
 python3 - "$out" "$tag" <<'PY'

@@ -8,6 +8,7 @@
 # results' suffix) and EXTRA (more evaluate options) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/evaluate-once.sh
 data=${DATA:-../shared/data/clips}
 bikes="${HONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hone}/bikes.mp4"
 [ -f "$bikes" ] || make --no-print-directory demo >/dev/null
@@ -17,12 +18,8 @@ out=bench/out/temporal; mkdir -p "$out"
 for scale in ${SCALES:-2 4}; do
     config=${CONFIG2:-configs/default.yaml}; [ "$scale" = 4 ] && config=${CONFIG4:-bench/temporal-x4.yaml}
     for clip in $clips; do
-        name=$(basename "${clip%.*}")-x$scale-$tag
-        [ -s "$out/$name.json" ] && continue
-        echo "== $name" >&2
-        .build/release/hone evaluate --gt "$clip" --scale "$scale" --epochs "$epochs" --frames "$frames" --neighbours "$k" \
-            --config "$config" -o "$out/$name.ckpt" ${EXTRA:-} --json > "$out/$name.json.part" 2> "$out/$name.log"
-        mv "$out/$name.json.part" "$out/$name.json"
+        evaluate_once "$out" "$(basename "${clip%.*}")-x$scale-$tag" --gt "$clip" --scale "$scale" --epochs "$epochs" \
+            --frames "$frames" --neighbours "$k" --config "$config"
     done
 done
 python3 - "$out" "$tag" <<'PY'
