@@ -10,21 +10,42 @@ enum DirectConv {
 
     static func applies(_ g: ConvGeometry) -> Bool { Conv2dAlgorithm.specialised && g.stride == 1 && g.oc < 8 }
 
-    /// out[0..<16·R] (+)= Σ_c Σ_taps w · row of the padded input, for one output row.
+    /// out[o][0..<16·R] = Σ_c Σ_taps w[o] · row of the padded input, for O output
+    /// channels (weights `w`, `g.ckk` apart; sums `outStride` apart) of one output
+    /// row. Each input vector loaded serves all O channels.
     @inline(__always)
-    static func row<let R: Int>(_: Winograd.Rows<R>, _ padded: UnsafePointer<Float>, _ g: ConvGeometry, pw: Int, plane: Int,
-                                _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
-        var sums = InlineArray<R, Lanes>(repeating: .zero)
+    static func row<let O: Int, let R: Int>(_: Winograd.Rows<O>, _: Winograd.Rows<R>, _ padded: UnsafePointer<Float>, _ g: ConvGeometry,
+                                            pw: Int, plane: Int, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, outStride: Int) {
+        var sums = InlineArray<O, InlineArray<R, Lanes>>(repeating: .init(repeating: .zero))
         for c in 0..<g.c {
             for ki in 0..<g.kh {
                 let src = padded + c * plane + ki * pw
                 for kj in 0..<g.kw {
-                    let weight = Lanes(repeating: w[(c * g.kh + ki) * g.kw + kj])
-                    for r in 0..<R { sums[r] = sums[r].addingProduct(weight, Winograd.load(src + kj + r * width)) }
+                    var input = InlineArray<R, Lanes>(repeating: .zero)
+                    for r in 0..<R { input[r] = Winograd.load(src + kj + r * width) }
+                    let tap = (c * g.kh + ki) * g.kw + kj
+                    for o in 0..<O {
+                        let weight = Lanes(repeating: w[o * g.ckk + tap])
+                        for r in 0..<R { sums[o][r] = sums[o][r].addingProduct(weight, input[r]) }
+                    }
                 }
             }
         }
-        for r in 0..<R { Winograd.store(sums[r], out + r * width) }
+        for o in 0..<O { for r in 0..<R { Winograd.store(sums[o][r], out + o * outStride + r * width) } }
+    }
+
+    /// `row` for output channels o0 ..< o0 + O and all `vectors` of the row.
+    @inline(__always)
+    static func rows<let O: Int>(_ channels: Winograd.Rows<O>, _ src: UnsafePointer<Float>, _ g: ConvGeometry, pw: Int, plane: Int,
+                                 vectors: Int, _ w: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>, outStride: Int) {
+        var v = 0
+        while v + 4 <= vectors {
+            row(channels, Winograd.Rows<4>(), src + v * width, g, pw: pw, plane: plane, w, sums + v * width, outStride: outStride)
+            v += 4
+        }
+        for v in v..<vectors {
+            row(channels, Winograd.Rows<1>(), src + v * width, g, pw: pw, plane: plane, w, sums + v * width, outStride: outStride)
+        }
     }
 }
 
@@ -39,7 +60,7 @@ func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Un
     Parallel.forEach(g.n * bands) { unit in
         let (img, k) = unit.quotientAndRemainder(dividingBy: bands)
         let (top, count) = (k * band, min(band, g.oh - k * band))
-        Scratch.shared.with(g.c * rows * pw + vectors * width) { padded in
+        Scratch.shared.with(g.c * rows * pw + 4 * vectors * width) { padded in
             for c in 0..<g.c {
                 for r in 0..<(count + g.kh - 1) {
                     let (dst, iy) = (padded + (c * rows + r) * pw, top - g.pad + r)
@@ -49,21 +70,23 @@ func directForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Un
                     (dst + g.pad + g.w).update(repeating: 0, count: pw - g.pad - g.w)
                 }
             }
-            let sums = padded + g.c * rows * pw  // one output row in whole vectors
-            for o in 0..<g.oc {
-                let bias = b?[o] ?? 0
-                for i in 0..<count {
-                    let (src, weights) = (UnsafePointer(padded) + i * pw, w + o * g.ckk)
-                    var v = 0
-                    while v + 4 <= vectors {
-                        DirectConv.row(Winograd.Rows<4>(), src + v * width, g, pw: pw, plane: rows * pw, weights, sums + v * width)
-                        v += 4
+            let sums = padded + g.c * rows * pw  // one output row of up to 4 channels, in whole vectors
+            for i in 0..<count {
+                let src = UnsafePointer(padded) + i * pw
+                var o = 0
+                while o < g.oc {  // channels 4 at a time (3, the RGB tail, at once)
+                    let group = min(4, g.oc - o), weights = w + o * g.ckk, stride = vectors * width
+                    switch group {
+                    case 4: DirectConv.rows(Winograd.Rows<4>(), src, g, pw: pw, plane: rows * pw, vectors: vectors, weights, sums, outStride: stride)
+                    case 3: DirectConv.rows(Winograd.Rows<3>(), src, g, pw: pw, plane: rows * pw, vectors: vectors, weights, sums, outStride: stride)
+                    case 2: DirectConv.rows(Winograd.Rows<2>(), src, g, pw: pw, plane: rows * pw, vectors: vectors, weights, sums, outStride: stride)
+                    default: DirectConv.rows(Winograd.Rows<1>(), src, g, pw: pw, plane: rows * pw, vectors: vectors, weights, sums, outStride: stride)
                     }
-                    for v in v..<vectors {
-                        DirectConv.row(Winograd.Rows<1>(), src + v * width, g, pw: pw, plane: rows * pw, weights, sums + v * width)
+                    for k in 0..<group {
+                        let bias = b?[o + k] ?? 0, (line, sum) = (y + img * g.outPlane + (o + k) * g.ohw + (top + i) * g.ow, sums + k * stride)
+                        for ox in 0..<g.ow { line[ox] = (accumulate ? line[ox] : 0) + sum[ox] + bias }
                     }
-                    let line = y + img * g.outPlane + o * g.ohw + (top + i) * g.ow
-                    for ox in 0..<g.ow { line[ox] = (accumulate ? line[ox] : 0) + sums[ox] + bias }
+                    o += group
                 }
             }
         }

@@ -69,23 +69,50 @@ public func cropSpatial(_ x: Tensor, height h: Int, width w: Int) throws -> Tens
 /// The one index map behind pixel shuffle and unshuffle: depth channel
 /// c·r² + i·r + j at (h, w) is space pixel (h·r + i, w·r + j) of channel c.
 /// Copies depth→space when `toSpace`, else space→depth; adds when `accumulate`.
+/// Shapes: depth [n, c·r², h, w], space [n, c, h·r, w·r].
 private func shuffle(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                      n: Int, c: Int, h: Int, w: Int, r: Int, toSpace: Bool, accumulate: Bool) {
     Parallel.forEach(n * c) { nc in
         for i in 0..<r {
-            for j in 0..<r {
-                let depth = (nc * r * r + i * r + j) * h * w
-                for y in 0..<h {
-                    let d = depth + y * w
-                    let s = nc * h * r * w * r + (y * r + i) * w * r + j
-                    for x in 0..<w {
-                        let (from, to) = toSpace ? (d + x, s + x * r) : (s + x * r, d + x)
-                        if accumulate { dst[to] += src[from] } else { dst[to] = src[from] }
+            for y in 0..<h {
+                // One space row against its r depth rows (j = 0..<r).
+                let space = nc * h * r * w * r + (y * r + i) * w * r
+                let depth = (nc * r * r + i * r) * h * w + y * w
+                var x = 0
+                if r == 2 {  // ×2, the common case: 8 pixels of each depth row per 16-float vector
+                    while x + 8 <= w {
+                        let (d0, d1, s) = (depth + x, depth + h * w + x, space + 2 * x)
+                        if toSpace {
+                            var v = SIMD16<Float>()
+                            (v.evenHalf, v.oddHalf) = (load(src + d0), load(src + d1))
+                            put(v, dst + s, accumulate: accumulate)
+                        } else {
+                            let v: SIMD16<Float> = load(src + s)
+                            put(v.evenHalf, dst + d0, accumulate: accumulate)
+                            put(v.oddHalf, dst + d1, accumulate: accumulate)
+                        }
+                        x += 8
+                    }
+                }
+                for j in 0..<r {
+                    for x in x..<w {
+                        let (d, s) = (depth + j * h * w + x, space + x * r + j)
+                        let (from, to) = toSpace ? (d, s) : (s, d)
+                        dst[to] = accumulate ? dst[to] + src[from] : src[from]
                     }
                 }
             }
         }
     }
+}
+
+@inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+/// *p = v, or *p += v when `accumulate`.
+@inline(__always) private func put<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, accumulate: Bool) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: accumulate ? load(p) + v : v, as: V.self)
 }
 
 /// [n, c·r², h, w] → [n, c, h·r, w·r].

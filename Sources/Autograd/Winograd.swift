@@ -29,10 +29,11 @@ enum Winograd {
     struct Tiling {
         let g: ConvGeometry
         let rows, cols: Int
-        /// Tile rows per block: one block's 36 GEMMs see rowsPerBlock·cols columns.
-        /// Sized so a block's transformed input and output (36·(C+OC) floats a tile)
-        /// stay near 1 MB (a core's L2 cache), and so there are at least two blocks per core.
-        let rowsPerBlock: Int
+        /// How many blocks the tile rows are cut into: enough that a block's
+        /// transformed input and output (36·(C+OC) floats a tile) stay near 1 MB
+        /// (a core's L2 cache), at least two per core, and a multiple of the cores
+        /// so that none waits on another's last block.
+        let blockCount: Int
         /// Floats per row of a phase-split plane: whole vectors of tiles, plus the one
         /// column a window reaches past, rounded up to a group of 4 (phaseSplit writes 4 at a time).
         var phaseRow: Int { Winograd.padded(cols) + 4 }
@@ -40,14 +41,17 @@ enum Winograd {
         init(_ g: ConvGeometry) {
             self.g = g
             (rows, cols) = ((g.oh + 3) / 4, (g.ow + 3) / 4)
-            let byMemory = (1 << 18) / (Winograd.positions * (g.c + g.oc) * cols)
-            let byCores = (g.n * rows + 2 * Parallel.threads - 1) / (2 * Parallel.threads)
-            rowsPerBlock = max(1, min(byMemory, byCores))
+            let total = g.n * rows, threads = Parallel.threads
+            let byMemory = max(1, (1 << 18) / (Winograd.positions * (g.c + g.oc) * cols))
+            let wanted = max(2 * threads, (total + byMemory - 1) / byMemory)
+            blockCount = min(total, (wanted + threads - 1) / threads * threads)
         }
 
-        /// Blocks as ranges of tile rows over all images (row r is image r / rows, tile row r % rows).
+        /// Blocks as ranges of tile rows over all images (row r is image r / rows, tile row r % rows),
+        /// their sizes at most one row apart.
         var blocks: [Range<Int>] {
-            Swift.stride(from: 0, to: g.n * rows, by: rowsPerBlock).map { $0..<min(g.n * rows, $0 + rowsPerBlock) }
+            let total = g.n * rows
+            return (0..<blockCount).map { (total * $0 / blockCount)..<(total * ($0 + 1) / blockCount) }
         }
 
         /// Columns a block's transformed planes are laid out with: its tiles, plus room

@@ -11,7 +11,8 @@ public final class Benchmark {
     public let repeats: Int
     /// Report each workload's fastest run instead of the median.
     public let fastest: Bool
-    /// Only the workloads whose names start with this (nil: all).
+    /// Only the workloads whose names start with this, or with a trailing `$`
+    /// only the one named (nil: all).
     public let only: String?
     public private(set) var rows: [(name: String, value: Double, unit: String)] = []
 
@@ -41,7 +42,8 @@ public final class Benchmark {
 
     /// Adds a row when `only` wants its name.
     func measure(_ name: String, _ unit: String, _ value: () throws -> Double) rethrows {
-        if only.map({ name.hasPrefix($0) }) ?? true { rows.append((name, try value(), unit)) }
+        let wanted = only.map { $0.hasSuffix("$") ? name == $0.dropLast() : name.hasPrefix($0) } ?? true
+        if wanted { rows.append((name, try value(), unit)) }
     }
 
     func sgemm() {

@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Report each workload's fastest run instead of the median: steadier on a shared machine, for comparing code changes.")
     var fastest = false
 
-    @Option(help: "Run only the workloads whose names start with this (sgemm, conv, conv3x3_32ch, reference, infer, …).")
+    @Option(help: "Run only the workloads whose names start with this (sgemm, conv, conv3x3_32ch, reference, infer, …); with a trailing $ only the one named (infer_fast_160x90_fps$).")
     var only: String?
 
     func run() throws {

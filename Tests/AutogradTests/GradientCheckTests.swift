@@ -110,11 +110,13 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// Direct convolution (few output channels): rows wider than its 64-pixel
-    /// blocks, kernels 1, 3 and 5, and the accumulating input gradient of a
-    /// layer with few input channels.
+    /// blocks, kernels 1, 3 and 5, every size of its groups of up to 4 output
+    /// channels (1 to 7), and the accumulating input gradient of a layer with
+    /// few input channels.
     func testDirectConvolutionMatchesIm2col() throws {
         try assertMatchesIm2col([(2, 16, 9, 150, 3, 3, 1), (1, 3, 7, 70, 16, 3, 1), (1, 5, 6, 33, 2, 5, 2), (2, 4, 8, 20, 3, 1, 0),
-                                 (1, 2, 19, 17, 1, 3, 0)])
+                                 (1, 2, 19, 17, 1, 3, 0), (1, 4, 5, 40, 7, 3, 1), (1, 3, 4, 18, 6, 3, 1), (1, 3, 4, 18, 5, 3, 1),
+                                 (1, 8, 3, 70, 4, 3, 1)])
     }
 
     func testElementwiseWithBroadcasting() throws {
@@ -143,6 +145,9 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients([random([2, 8, 3, 5], seed: 3)]) { try pixelShuffle($0[0], 2) }
         try checkGradients([random([1, 9, 2, 3], seed: 4)]) { try pixelShuffle($0[0], 3) }
         try checkGradients([random([2, 2, 6, 4], seed: 5)]) { try pixelUnshuffle($0[0], 2) }
+        // Wide enough for the ×2 vector path (8 pixels a vector) and its scalar tail.
+        try checkGradients([random([1, 4, 2, 11], seed: 12)]) { try pixelShuffle($0[0], 2) }
+        try checkGradients([random([1, 1, 4, 22], seed: 13)]) { try pixelUnshuffle($0[0], 2) }
         try checkGradients([random([2, 2, 6, 5], seed: 6)]) { try cropSpatial($0[0], height: 5, width: 3) }
         try checkGradients([random([2, 7, 3, 4], seed: 7)]) { try sliceChannels($0[0], 2..<5) }
     }
@@ -153,6 +158,22 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(try sliceChannels(joined, 0..<3).array, a.array)
         XCTAssertEqual(try sliceChannels(joined, 3..<9).array, b.array)
         XCTAssertThrowsError(try sliceChannels(joined, 5..<10))
+    }
+
+    /// Against the index map written out: depth channel c·r² + i·r + j at
+    /// (y, x) is space pixel (y·r + i, x·r + j) of channel c.
+    func testPixelShuffleMatchesIndexMap() throws {
+        for (r, shape) in [(2, [2, 8, 3, 21]), (3, [1, 9, 2, 10])] {
+            let x = random(shape, seed: 14), y = try pixelShuffle(x, r)
+            let (n, c, h, w) = (shape[0], shape[1] / (r * r), shape[2], shape[3])
+            var expected = [Float](repeating: 0, count: x.count)
+            for b in 0..<n { for ch in 0..<c { for i in 0..<r { for j in 0..<r { for yy in 0..<h { for xx in 0..<w {
+                let depth = (((b * c + ch) * r * r + i * r + j) * h + yy) * w + xx
+                expected[((b * c + ch) * h * r + yy * r + i) * w * r + xx * r + j] = x.data[depth]
+            } } } } } }
+            XCTAssertEqual(y.array, expected, "×\(r)")
+            XCTAssertEqual(try pixelUnshuffle(y, r).array, x.array, "×\(r)")
+        }
     }
 
     func testPixelShuffleInvertsUnshuffle() throws {
