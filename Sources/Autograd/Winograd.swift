@@ -266,16 +266,23 @@ enum Winograd {
     static func transformInput(_ x: UnsafePointer<Float>, _ tiling: Tiling, _ block: Range<Int>,
                                _ v: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
         let g = tiling.g, ld = tiling.lanes(block), plane = tiling.plane(g.c, block), row = tiling.phaseRow
-        let (columns, split) = (scratch, scratch + 36 * width)  // Bᵀ·d as [6][6][16]; each tile row's 6 input rows by phase
+        // Bᵀ·d as [6][6][16]; the block's input lines by phase, 4 new ones per tile row (its
+        // window's first 2 are the previous row's last 2) and 6 where an image starts.
+        let (columns, split, edge) = (scratch, scratch + 36 * width, scratch + 36 * width + block.count * 24 * row)
         for c in 0..<g.c {
             // All rows first, so the vector loads below never wait on the scalar stores.
+            var line = 0
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
-                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad, lines: 6, pad: g.pad,
-                           count: tiling.cols + 1, row: row, split + r * 24 * row, line: split + block.count * 24 * row)
+                let shared = r > 0 && ty > 0 ? 2 : 0
+                if r > 0 { line += shared > 0 ? 4 : 6 }
+                phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad + shared, lines: 6 - shared,
+                           pad: g.pad, count: tiling.cols + 1, row: row, split + (line + shared) * 4 * row, line: edge)
             }
-            for r in 0..<block.count {  // in order: a run's spill past its row is overwritten by the next
-                let rows = split + r * 24 * row
+            line = 0
+            for (r, tileRow) in block.enumerated() {  // in order: a run's spill past its row is overwritten by the next
+                if r > 0 { line += tileRow % tiling.rows > 0 ? 4 : 6 }
+                let rows = split + line * 4 * row
                 for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
                     for j in 0..<6 {
                         inputTransform(rows + (j % 4) * row + j / 4 + tx, 4 * row, columns + j * width, 6 * width, lanes: width)

@@ -100,11 +100,13 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    /// Winograd F(4×4, 3×3): partial edge tiles, every padding it takes, and
-    /// enough tiles for several blocks per thread.
+    /// Winograd F(4×4, 3×3): partial edge tiles, every padding it takes,
+    /// enough tiles for several blocks per thread, blocks that run from one
+    /// image into the next, and lines wide enough to be split in place between
+    /// their edge vectors.
     func testWinogradMatchesIm2col() throws {
         try assertMatchesIm2col([(2, 8, 11, 9, 8, 3, 1), (1, 16, 4, 5, 12, 3, 1), (3, 9, 13, 6, 10, 3, 0), (1, 8, 7, 7, 8, 3, 2),
-                                 (2, 8, 45, 41, 16, 3, 1)])
+                                 (2, 8, 45, 41, 16, 3, 1), (3, 8, 9, 37, 8, 3, 0), (3, 8, 8, 50, 8, 3, 1), (1, 8, 6, 66, 8, 3, 2)])
         let x = random([1, 8, 6, 7], seed: 40), wt = random([8, 8, 3, 3], seed: 41), bias = random([8], seed: 42)
         try checkGradients([x, wt, bias]) { try conv2d($0[0], $0[1], $0[2], padding: 1) }
     }
