@@ -169,12 +169,13 @@ enum Winograd {
 
     // MARK: The 36 products
 
-    /// c = a·b for an m×k `a` and a k×n `b`, n a multiple of 32: the forward
-    /// product of each position ξ. OpenBLAS's sgemm would pack both operands
-    /// for each of these small products; here `b` is already laid out for
-    /// 32-column strips and each row of `a` is broadcast.
+    /// c = a·b (c += a·b when `accumulate`) for an m×k `a` and a k×n `b`, n a
+    /// multiple of 32: the forward product of each position ξ, and the weight
+    /// gradient's with `b` transposed first. OpenBLAS's sgemm would pack both
+    /// operands for each of these small products; here `b` is already laid out
+    /// for 32-column strips and each row of `a` is broadcast.
     static func multiply(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
-                         _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+                         _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
         var row = 0
         while m - row >= 8 { strips(rows: 8); row += 8 }
         while m - row >= 4 { strips(rows: 4); row += 4 }
@@ -184,9 +185,9 @@ enum Winograd {
             for col in Swift.stride(from: 0, to: n, by: 32) {
                 let (a, b, c) = (a + row * lda, b + col, c + row * ldc + col)
                 switch rows {
-                case 8: strip(Rows<8>(), a, lda, b, ldb, k, c, ldc)
-                case 4: strip(Rows<4>(), a, lda, b, ldb, k, c, ldc)
-                default: strip(Rows<1>(), a, lda, b, ldb, k, c, ldc)
+                case 8: strip(Rows<8>(), a, lda, b, ldb, k, c, ldc, accumulate)
+                case 4: strip(Rows<4>(), a, lda, b, ldb, k, c, ldc, accumulate)
+                default: strip(Rows<1>(), a, lda, b, ldb, k, c, ldc, accumulate)
                 }
             }
         }
@@ -197,8 +198,11 @@ enum Winograd {
     /// R rows × 32 columns of c, accumulated in 2R vector registers over k.
     @inline(__always)
     static func strip<let R: Int>(_: Rows<R>, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                                  _ k: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                                  _ k: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
         var (left, right) = (InlineArray<R, Lanes>(repeating: .zero), InlineArray<R, Lanes>(repeating: .zero))
+        if accumulate {
+            for r in 0..<R { (left[r], right[r]) = (load(c + r * ldc), load(c + r * ldc + width)) }
+        }
         for p in 0..<k {
             let (b0, b1) = (load(b + p * ldb), load(b + p * ldb + width))
             for r in 0..<R {
@@ -211,6 +215,24 @@ enum Winograd {
             store(left[r], c + r * ldc)
             store(right[r], c + r * ldc + width)
         }
+    }
+
+    /// out[j][i] = a[i][j] for i < `rows` (zero for i ≥ `rows`) and j < 16: one
+    /// 16×16 transpose in registers, by four rounds of interleaving row i with
+    /// row i + 8 (the perfect shuffle).
+    @inline(__always)
+    static func transpose16(_ a: UnsafePointer<Float>, lda: Int, rows: Int, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
+        var v = InlineArray<16, Lanes>(repeating: .zero)
+        for i in 0..<min(rows, 16) { v[i] = load(a + i * lda) }
+        for _ in 0..<4 {
+            var next = InlineArray<16, Lanes>(repeating: .zero)
+            for i in 0..<8 {
+                (next[2 * i].evenHalf, next[2 * i].oddHalf) = (v[i].lowHalf, v[i + 8].lowHalf)
+                (next[2 * i + 1].evenHalf, next[2 * i + 1].oddHalf) = (v[i].highHalf, v[i + 8].highHalf)
+            }
+            v = next
+        }
+        for j in 0..<16 { store(v[j], out + j * ldo) }
     }
 
     // MARK: Whole-tensor steps
@@ -378,31 +400,51 @@ func winogradForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: 
 }
 
 /// dw += ∂(Σ dy·y)/∂w: per block dU[ξ] += dM[ξ]·V[ξ]ᵀ, summed per thread, then mapped back by Gᵀ·dU·G.
+/// Each V[ξ] (C × tiles) is transposed to tiles × C first, so the product runs in
+/// `multiply`'s strips with C along the vector lanes: OpenBLAS would pack both
+/// operands for each of the 36 small products of every block.
 func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                             _ g: ConvGeometry) {
     let tiling = Winograd.Tiling(g), blocks = tiling.blocks, P = Winograd.kernelPlane(g)
-    let parts = min(Parallel.threads, blocks.count), uCount = 36 * P
-    Scratch.shared.with(parts * uCount + 27 * P) { acc in
+    let parts = min(Parallel.threads, blocks.count), cw = (g.c + 31) / 32 * 32, uCount = 36 * g.oc * cw  // dU[ξ][o][c], rows of cw
+    Scratch.shared.with(parts * uCount + 63 * P) { acc in
         acc.update(repeating: 0, count: parts * uCount)
         Parallel.forEach(parts) { p in
             let du = acc + p * uCount
             let mine = blocks[(blocks.count * p / parts)..<(blocks.count * (p + 1) / parts)]
-            let most = mine.map { 36 * (tiling.plane(g.c, $0) + tiling.plane(g.oc, $0)) + Winograd.scratchCount(tiling, $0) }.max() ?? 0
+            let most = mine.map { 36 * (tiling.plane(g.c, $0) + tiling.plane(g.oc, $0)) + Winograd.scratchCount(tiling, $0) + Winograd.padded($0.count * tiling.cols) * cw }.max() ?? 0
             Scratch.shared.with(most) { buffer in
                 for block in mine {
                     let ld = tiling.lanes(block), count = block.count * tiling.cols
                     let (vPlane, mPlane) = (tiling.plane(g.c, block), tiling.plane(g.oc, block))
                     let (v, dm, scratch) = (buffer, buffer + 36 * vPlane, buffer + 36 * (vPlane + mPlane))
+                    let vt = scratch + Winograd.scratchCount(tiling, block)  // V[ξ]ᵀ: tiles × cw
                     Winograd.transformInput(x, tiling, block, v, scratch)
                     Winograd.transformOutputAdjoint(dy, tiling, block, dm, scratch)
                     for xi in 0..<36 {
-                        gemm(transB: true, m: g.oc, n: g.c, k: count, dm + xi * mPlane, lda: ld,
-                             v + xi * vPlane, ldb: ld, beta: 1, du + xi * P, ldc: g.c)
+                        // Columns of vt from C to cw are never written: they only reach dU's columns past C, never read.
+                        for c in Swift.stride(from: 0, to: g.c, by: Winograd.width) {
+                            for k in Swift.stride(from: 0, to: count, by: Winograd.width) {
+                                Winograd.transpose16(v + xi * vPlane + c * ld + k, lda: ld, rows: g.c - c, vt + k * cw + c, ldo: cw)
+                            }
+                        }
+                        Winograd.multiply(m: g.oc, n: cw, k: count, dm + xi * mPlane, lda: ld, vt, ldb: cw,
+                                          du + xi * g.oc * cw, ldc: cw, accumulate: true)
                     }
                 }
             }
         }
-        for p in 1..<max(parts, 1) { axpy(acc + p * uCount, into: acc, count: uCount) }
-        Winograd.transformKernelsAdjoint(acc, g, dw, acc + parts * uCount)
+        // The parts' sums into the kernel-transform layout U[ξ][o·C + c], planes of P.
+        let u = acc + parts * uCount
+        for xi in 0..<36 {
+            for o in 0..<g.oc {
+                for c in 0..<g.c {
+                    var sum: Float = 0
+                    for p in 0..<parts { sum += acc[p * uCount + (xi * g.oc + o) * cw + c] }
+                    u[xi * P + o * g.c + c] = sum
+                }
+            }
+        }
+        Winograd.transformKernelsAdjoint(u, g, dw, u + 36 * P)
     }
 }
