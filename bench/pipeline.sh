@@ -29,7 +29,7 @@ frames_seconds() { sed -n 's/^wrote .*: \([0-9]*\) frames in \([0-9.]*\) s .*/\1
 
 for round in $(seq "$rounds"); do
     read -r frames e2e < <("$hone" infer --checkpoint checkpoints/base-x2.safetensors --video "$clip" -o "$work/out.mp4" 2>&1 | frames_seconds)
-    fps=$("$hone" bench --only infer_default --repeats 10 | awk '$1 == "infer_default_640x360_fps" {print $2}')
+    fps=$("$hone" bench --only 'infer_default_640x360_fps$' --repeats 10 | awk '$1 == "infer_default_640x360_fps" {print $2}')
     read -r small_frames small_seconds < <("$hone" infer --checkpoint "$work/fast.ckpt" --video "$small" -o "$work/small-out.mp4" 2>&1 | frames_seconds)
     echo "$frames $e2e $fps $small_frames $small_seconds" >> "$work/rows"
 done

@@ -2,10 +2,10 @@ import COpenBLAS
 import Foundation
 
 /// OpenBLAS picks its kernels by the core name it recognises, and Debian 12's
-/// 0.3.21 recognises neither AVX-512 AMD cores (Zen 4: falls back to
-/// "Haswell") nor recent Intel Xeons (Sapphire Rapids: falls back to SSE3
-/// "Prescott"), though both run the SkylakeX kernels: 204 against 109 sgemm
-/// GFLOPS per core measured on Zen 4, 153 against 32 reported on such a Xeon.
+/// 0.3.21 does not recognise recent Intel Xeons (Sapphire Rapids: falls back to
+/// SSE3 "Prescott"), though they run the SkylakeX kernels: 153 against 32 sgemm
+/// GFLOPS per core reported on such a Xeon. (Zen 4 it takes for "Cooperlake",
+/// an AVX-512 kernel; there SkylakeX measured 204 against Haswell's 109.)
 /// OpenBLAS picks when it loads, before main, so the choice has to be in the
 /// environment: re-exec once with OPENBLAS_CORETYPE set.
 public enum BLASKernel {

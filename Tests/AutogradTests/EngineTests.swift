@@ -125,6 +125,7 @@ extension EngineTests {
             ("Prescott", avx2, "HASWELL"),
             ("Haswell", avx2, nil),                // already the best it can run
             ("SkylakeX", avx512, nil),
+            ("Cooperlake", avx512, nil),           // what it makes of Zen 4 (AVX-512 BF16)
             ("Prescott", ["avx", "sse3"], nil),    // nothing better to pick
             ("Prescott", ["avx512f", "avx2"], nil), // AVX-512 without the rest is not enough for SkylakeX, nor AVX2 without FMA for Haswell
         ]

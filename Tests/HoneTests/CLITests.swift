@@ -523,6 +523,18 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(mean["psnrY"]!, 33.66, accuracy: 0.05)  // the published Set5 ×2 bicubic figure
     }
 
+    /// `--only` takes a prefix, or one workload's name with a trailing `$`.
+    func testBenchOnlySelectsByPrefixOrExactName() throws {
+        func rows(_ only: String) throws -> [String] {
+            let r = try hone(["bench", "--json", "--repeats", "1", "--only", only])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double]
+            return (json ?? [:]).keys.sorted()
+        }
+        XCTAssertEqual(try rows("sgemm_1024_gflops_1thread$"), ["sgemm_1024_gflops_1thread"])
+        XCTAssertEqual(try rows("sgemm"), ["sgemm_1024_gflops_1thread", "sgemm_1024_gflops_2threads"])
+    }
+
     func testHelpExplainsOptionsWithDefaults() throws {
         let r = try hone(["infer", "--help"])
         XCTAssertEqual(r.status, 0)
