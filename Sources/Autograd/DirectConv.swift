@@ -34,7 +34,7 @@ enum DirectConv {
         for o in 0..<O { for r in 0..<R { Winograd.store(sums[o][r], out + o * outStride + r * width) } }
     }
 
-    /// `row` for output channels o0 ..< o0 + O and all `vectors` of the row.
+    /// `row` for O output channels over all `vectors` of the row.
     @inline(__always)
     static func rows<let O: Int>(_ channels: Winograd.Rows<O>, _ src: UnsafePointer<Float>, _ g: ConvGeometry, pw: Int, plane: Int,
                                  vectors: Int, _ w: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>, outStride: Int) {

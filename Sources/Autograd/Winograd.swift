@@ -290,21 +290,22 @@ enum Winograd {
         let g = tiling.g, ld = tiling.lanes(block), plane = tiling.plane(g.c, block), row = tiling.phaseRow
         // Bᵀ·d as [6][6][16]; the block's input lines by phase, 4 new ones per tile row (its
         // window's first 2 are the previous row's last 2) and 6 where an image starts.
-        let (columns, split, edge) = (scratch, scratch + 36 * width, scratch + 36 * width + block.count * 24 * row)
+        let (columns, split) = (scratch, scratch + 36 * width), lineCopy = split + block.count * 24 * row
+        // Where tile row r's window starts in `split`, in lines (4·row floats each).
+        func firstLine(after previous: Int, _ r: Int, _ ty: Int) -> Int { r == 0 ? 0 : previous + (ty > 0 ? 4 : 6) }
         for c in 0..<g.c {
             // All rows first, so the vector loads below never wait on the scalar stores.
-            var line = 0
+            var first = 0
             for (r, tileRow) in block.enumerated() {
                 let (img, ty) = tileRow.quotientAndRemainder(dividingBy: tiling.rows)
                 let shared = r > 0 && ty > 0 ? 2 : 0
-                if r > 0 { line += shared > 0 ? 4 : 6 }
+                first = firstLine(after: first, r, ty)
                 phaseSplit(x + (img * g.c + c) * g.h * g.w, h: g.h, w: g.w, top: 4 * ty - g.pad + shared, lines: 6 - shared,
-                           pad: g.pad, count: tiling.cols + 1, row: row, split + (line + shared) * 4 * row, line: edge)
+                           pad: g.pad, count: tiling.cols + 1, row: row, split + (first + shared) * 4 * row, line: lineCopy)
             }
-            line = 0
             for (r, tileRow) in block.enumerated() {  // in order: a run's spill past its row is overwritten by the next
-                if r > 0 { line += tileRow % tiling.rows > 0 ? 4 : 6 }
-                let rows = split + line * 4 * row
+                first = firstLine(after: first, r, tileRow % tiling.rows)
+                let rows = split + first * 4 * row
                 for tx in Swift.stride(from: 0, to: tiling.cols, by: width) {
                     for j in 0..<6 {
                         inputTransform(rows + (j % 4) * row + j / 4 + tx, 4 * row, columns + j * width, 6 * width, lanes: width)
@@ -412,7 +413,9 @@ func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
         Parallel.forEach(parts) { p in
             let du = acc + p * uCount
             let mine = blocks[(blocks.count * p / parts)..<(blocks.count * (p + 1) / parts)]
-            let most = mine.map { 36 * (tiling.plane(g.c, $0) + tiling.plane(g.oc, $0)) + Winograd.scratchCount(tiling, $0) + Winograd.padded($0.count * tiling.cols) * cw }.max() ?? 0
+            let most = mine.map {
+                36 * (tiling.plane(g.c, $0) + tiling.plane(g.oc, $0)) + Winograd.scratchCount(tiling, $0) + Winograd.padded($0.count * tiling.cols) * cw
+            }.max() ?? 0
             Scratch.shared.with(most) { buffer in
                 for block in mine {
                     let ld = tiling.lanes(block), count = block.count * tiling.cols
