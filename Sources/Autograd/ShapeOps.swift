@@ -106,6 +106,7 @@ private func shuffle(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Fl
     }
 }
 
+/// 16 floats (or 8) at p, any alignment.
 @inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
@@ -142,6 +143,9 @@ public func pixelUnshuffle(_ x: Tensor, _ r: Int) throws -> Tensor {
 }
 
 /// 2×2 pooling with stride 2 (an odd last row or column is dropped, as in PyTorch).
+/// Shapes: x [n, c, h, w] → y [n, c, h / 2, w / 2]. Each output row is done 8
+/// outputs at a time from 16 floats of each of its two input rows (`Pairs`),
+/// then one by one.
 private func pool2(_ x: Tensor, op: String, max: Bool) throws -> Tensor {
     let (n, c, h, w) = try x.nchw(op)
     let (oh, ow) = (h / 2, w / 2)
@@ -150,9 +154,23 @@ private func pool2(_ x: Tensor, op: String, max: Bool) throws -> Tensor {
     Parallel.forEach(n * c) { p in
         let (xs, ys) = (x.data + p * h * w, y.data + p * oh * ow)
         for i in 0..<oh {
-            for j in 0..<ow {
-                let a = xs + 2 * i * w + 2 * j
-                ys[i * ow + j] = max ? Swift.max(a[0], a[1], a[w], a[w + 1]) : 0.25 * (a[0] + a[1] + a[w] + a[w + 1])
+            let (top, out) = (xs + 2 * i * w, ys + i * ow)
+            var j = 0
+            while j + 8 <= ow {
+                let (a, b): (SIMD16<Float>, SIMD16<Float>) = (load(top + 2 * j), load(top + w + 2 * j))
+                if max {
+                    // By selects: the standard library's pointwiseMax is not inlined.
+                    let m = a.replacing(with: b, where: a .< b), (even, odd) = (m.evenHalf, m.oddHalf)
+                    put(even.replacing(with: odd, where: even .< odd), out + j, accumulate: false)
+                } else {
+                    let s = a + b
+                    put((s.evenHalf + s.oddHalf) * 0.25, out + j, accumulate: false)
+                }
+                j += 8
+            }
+            for j in j..<ow {
+                let a = top + 2 * j
+                out[j] = max ? Swift.max(a[0], a[1], a[w], a[w + 1]) : 0.25 * (a[0] + a[1] + a[w] + a[w + 1])
             }
         }
     }
@@ -162,10 +180,32 @@ private func pool2(_ x: Tensor, op: String, max: Bool) throws -> Tensor {
         Parallel.forEach(n * c) { p in
             let (xs, ys, d, g) = (x.data + p * h * w, y.data + p * oh * ow, dy + p * oh * ow, dx + p * h * w)
             for i in 0..<oh {
-                for j in 0..<ow {
-                    let base = 2 * i * w + 2 * j
-                    let o = i * ow + j
+                let (top, gTop, m, dRow) = (xs + 2 * i * w, g + 2 * i * w, ys + i * ow, d + i * ow)
+                var j = 0
+                while j + 8 <= ow {
+                    let dj: SIMD8<Float> = load(dRow + j)
+                    var (upper, lower) = (SIMD16<Float>(), SIMD16<Float>())
                     if max {  // the first input equal to the max takes it all
+                        let (a, b): (SIMD16<Float>, SIMD16<Float>) = (load(top + 2 * j), load(top + w + 2 * j))
+                        let mj: SIMD8<Float> = load(m + j)
+                        let k0 = a.evenHalf .== mj
+                        let k1 = .!k0 .& (a.oddHalf .== mj)
+                        let k2 = .!k0 .& .!k1 .& (b.evenHalf .== mj)
+                        let k3 = .!k0 .& .!k1 .& .!k2
+                        (upper.evenHalf, upper.oddHalf) = (SIMD8().replacing(with: dj, where: k0), SIMD8().replacing(with: dj, where: k1))
+                        (lower.evenHalf, lower.oddHalf) = (SIMD8().replacing(with: dj, where: k2), SIMD8().replacing(with: dj, where: k3))
+                    } else {
+                        let q = 0.25 * dj
+                        (upper.evenHalf, upper.oddHalf) = (q, q)
+                        lower = upper
+                    }
+                    put(upper, gTop + 2 * j, accumulate: true)
+                    put(lower, gTop + w + 2 * j, accumulate: true)
+                    j += 8
+                }
+                for j in j..<ow {
+                    let (base, o) = (2 * i * w + 2 * j, i * ow + j)
+                    if max {
                         let m = ys[o]
                         let k = xs[base] == m ? 0 : xs[base + 1] == m ? 1 : xs[base + w] == m ? w : w + 1
                         g[base + k] += d[o]

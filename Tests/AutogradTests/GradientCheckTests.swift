@@ -183,8 +183,33 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(try pixelShuffle(try pixelUnshuffle(x, 2), 2).array, x.array)
     }
 
+    /// Against loops written out, with ties (few distinct values): max and mean
+    /// of each 2×2 window, and a max's gradient all to the window's first maximum
+    /// in reading order.
+    func testPoolingMatchesLoops() throws {
+        let (n, c, h, w) = (1, 3, 5, 35), (oh, ow) = (2, 17)
+        var rng = SeededRandom(seed: 15)
+        let x = try Tensor(shape: [n, c, h, w], values: (0..<(n * c * h * w)).map { _ in Float(Int.random(in: 0..<3, using: &rng)) })
+        x.requiresGrad = true
+        let (maximum, mean) = (try maxPool2(x), try avgPool2(x))
+        try sum(maximum).backward()
+        var (expectedMax, expectedMean) = ([Float](), [Float]())
+        var expectedGrad = [Float](repeating: 0, count: x.count)
+        for p in 0..<(n * c) { for i in 0..<oh { for j in 0..<ow {
+            let at = [0, 1, w, w + 1].map { p * h * w + 2 * i * w + 2 * j + $0 }
+            let values = at.map { x.data[$0] }, top = values.max()!
+            expectedMax.append(top)
+            expectedMean.append(0.25 * (values[0] + values[1] + values[2] + values[3]))
+            expectedGrad[at[values.firstIndex(of: top)!]] += 1
+        } } }
+        XCTAssertEqual(maximum.array, expectedMax)
+        XCTAssertEqual(mean.array, expectedMean)
+        XCTAssertEqual(x.grad!, expectedGrad)
+    }
+
     func testPooling() throws {
-        for shape in [[2, 3, 6, 4], [1, 2, 7, 5]] {
+        // The last is wide enough for the vector path (8 outputs at a time) and its tail.
+        for shape in [[2, 3, 6, 4], [1, 2, 7, 5], [1, 2, 4, 37]] {
             // Distinct values 0.05 apart, so a finite step never changes which input is the max.
             var rng = SeededRandom(seed: 11)
             let x = try Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { Float($0) * 0.05 }.shuffled(using: &rng))
