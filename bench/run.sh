@@ -22,7 +22,7 @@ for round in $(seq "$rounds"); do
     .build/release/hone bench --json --repeats "$repeats" ${ONLY:+--only "$ONLY"} > "bench/out/hone.$round.json"
     $py bench/torch_reference.py "$repeats" > "bench/out/torch.$round.json"
 done
-.build/release/hone bench --only none | head -n 1  # the CPU, its SIMD features and the OpenBLAS kernel in use
+.build/release/hone bench --cpu  # the CPU, its SIMD features and the OpenBLAS kernel in use
 $py - "$rounds" <<'PY'
 import json, sys, platform, os, datetime, statistics
 rounds = int(sys.argv[1])

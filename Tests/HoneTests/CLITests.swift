@@ -523,7 +523,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(mean["psnrY"]!, 33.66, accuracy: 0.05)  // the published Set5 ×2 bicubic figure
     }
 
-    /// `--only` takes a prefix, or one workload's name with a trailing `$`.
+    /// `--only` takes a prefix, or one workload's name with a trailing `$`; one
+    /// that matches nothing, or no repeats, is an error; `--cpu` prints only the CPU line.
     func testBenchOnlySelectsByPrefixOrExactName() throws {
         func rows(_ only: String) throws -> [String] {
             let r = try hone(["bench", "--json", "--repeats", "1", "--only", only])
@@ -533,6 +534,15 @@ final class CLITests: XCTestCase {
         }
         XCTAssertEqual(try rows("sgemm_1024_gflops_1thread$"), ["sgemm_1024_gflops_1thread"])
         XCTAssertEqual(try rows("sgemm"), ["sgemm_1024_gflops_1thread", "sgemm_1024_gflops_2threads"])
+        let none = try hone(["bench", "--only", "nothing_matches", "--repeats", "1"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssert(none.stderr.contains("No workload matches 'nothing_matches'"), none.stderr)
+        let zero = try hone(["bench", "--repeats", "0"])
+        XCTAssertNotEqual(zero.status, 0)
+        XCTAssert(zero.stderr.contains("--repeats must be at least 1"), zero.stderr)
+        let cpu = try hone(["bench", "--cpu"])
+        XCTAssertEqual(cpu.status, 0)
+        XCTAssert(cpu.stdout.hasPrefix("cpu ") && cpu.stdout.contains("OpenBLAS kernel"), cpu.stdout)
     }
 
     func testHelpExplainsOptionsWithDefaults() throws {
