@@ -35,11 +35,19 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("opencv_video"), .linkedLibrary("opencv_core")]),
         .target(name: "Autograd", dependencies: ["COpenBLAS"], swiftSettings: engineFlags),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Autograd"], swiftSettings: engineFlags),
-        .target(name: "SuperResolution", dependencies: ["Autograd", "VideoIO", "COpticalFlow", "Yams"], swiftSettings: engineFlags),
-        .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "SuperResolution"], swiftSettings: engineFlags),
+        // Imports point down only: Jobs → Training → Quality → Networks → Autograd, VideoIO.
+        // The networks, their files (checkpoints, ncnn imports, named models) and tiled inference.
+        .target(name: "Networks", dependencies: ["Autograd", "VideoIO", "COpticalFlow"], swiftSettings: engineFlags),
+        // Measures of pictures and videos: metrics, LPIPS, overshoot, flicker, damage estimates, rate-distortion.
+        .target(name: "Quality", dependencies: ["Autograd", "VideoIO", "Networks"], swiftSettings: engineFlags),
+        // Configs, damage, the frame cache, losses, the trainer and its runs.
+        .target(name: "Training", dependencies: ["Autograd", "VideoIO", "Networks", "Quality", "Yams"], swiftSettings: engineFlags),
+        // One job per command, with its options and report; pictures for people; delivery.
+        .target(name: "Jobs", dependencies: ["Autograd", "VideoIO", "Networks", "Quality", "Training", "Yams"], swiftSettings: engineFlags),
+        .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "Networks", "Training"], swiftSettings: engineFlags),
         // `hone serve`: the web page and JSON API over the job layer, with a job queue in SQLite.
         .target(name: "HoneServer", dependencies: [
-            "Autograd", "VideoIO", "SuperResolution",
+            "Autograd", "VideoIO", "Networks", "Quality", "Training", "Jobs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -49,14 +57,17 @@ let package = Package(
         ]),
         .executableTarget(
             name: "hone",
-            dependencies: ["Autograd", "VideoIO", "SuperResolution", "Benchmarks", "HoneServer", "CMalloc",
+            dependencies: ["Autograd", "VideoIO", "Networks", "Quality", "Training", "Jobs", "Benchmarks", "HoneServer", "CMalloc",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer targets for the parsers of untrusted files (`make fuzz`); a plain build replays inputs.
-        .executableTarget(name: "hone-fuzz", dependencies: ["SuperResolution"], path: "Fuzz"),
-        .target(name: "TestSupport", dependencies: ["Autograd"], path: "Tests/TestSupport"),
+        .executableTarget(name: "hone-fuzz", dependencies: ["Networks", "Training", "Jobs"], path: "Fuzz"),
+        .target(name: "TestSupport", dependencies: ["Autograd", "Training"], path: "Tests/TestSupport"),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Autograd", "TestSupport"]),
-        .testTarget(name: "SuperResolutionTests", dependencies: ["SuperResolution", "VideoIO", "Autograd", "TestSupport"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Quality", "Training", "Jobs", "VideoIO", "Autograd", "TestSupport"]),
+        .testTarget(name: "QualityTests", dependencies: ["Networks", "Quality", "Training", "Jobs", "VideoIO", "Autograd", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Networks", "Quality", "Training", "Jobs", "VideoIO", "Autograd", "TestSupport"]),
+        .testTarget(name: "JobsTests", dependencies: ["Networks", "Quality", "Training", "Jobs", "VideoIO", "Autograd", "TestSupport"]),
         .testTarget(name: "HoneTests", dependencies: ["hone", "TestSupport", "Yams"]),
     ]
 )

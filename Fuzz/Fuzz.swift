@@ -1,5 +1,8 @@
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 #if FUZZING
 /// libFuzzer's driver (compiler-rt's FuzzerInterface.h). Its arguments are

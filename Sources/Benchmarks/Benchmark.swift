@@ -1,7 +1,10 @@
 import Autograd
 import COpenBLAS
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// The engine's speed on fixed workloads, mirrored one for one in
 /// bench/torch_reference.py so that Hone and PyTorch can be compared on the

@@ -1,7 +1,10 @@
 import Foundation
 import Hummingbird
+import Jobs
+import Networks
+import Quality
 import Synchronization
-import SuperResolution
+import Training
 
 /// What the API says about a job: its record, its place in the queue, its
 /// live progress while running, and the files it offers once done.

@@ -1,7 +1,10 @@
 import Autograd
 import Foundation
+import Jobs
+import Networks
+import Quality
 import Synchronization
-import SuperResolution
+import Training
 import VideoIO
 
 /// A running job's stage and progress, kept in memory (the database keeps states, not steps).

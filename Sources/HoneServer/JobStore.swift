@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// The served jobs, in SQLite (`DIR/jobs.sqlite`, write-ahead log), and their
 /// folders (`DIR/jobs/<id>/`). Every change is committed before it is

@@ -2,7 +2,10 @@ import Autograd
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// The live mode: a page sends small camera frames over a WebSocket and gets
 /// each back upscaled ×2 by the shipped base and by bicubic, to show side by

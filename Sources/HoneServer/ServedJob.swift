@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// The loss a person picks by the look they want, mapped to the weights
 /// measured in notebooks-notes/overshoot.md (bikes.mp4, ×2, 2 epochs).

@@ -1,10 +1,13 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import Jobs
 import Logging
 import NIOCore
+import Networks
+import Quality
 import ServiceLifecycle
-import SuperResolution
+import Training
 
 /// How `hone serve` listens, keeps its jobs and limits its clients.
 public struct ServerOptions: Sendable {

@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 import VideoIO
 
 /// An answer the API gives instead of a result: a status and one line, as JSON `{"error": "…"}`.

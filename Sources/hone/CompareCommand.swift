@@ -1,5 +1,8 @@
 import ArgumentParser
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone compare`: the pictures people share — the same crop, method by method.
 struct CompareCommand: ParsableCommand {

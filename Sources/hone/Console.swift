@@ -1,5 +1,8 @@
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// A one-line progress bar on stderr: done/total, rate, ETA. Redrawn in place
 /// on a terminal; in logs, a line every tenth of the way.

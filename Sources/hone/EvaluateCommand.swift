@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone evaluate`: what fine-tuning buys, measured against ground truth.
 struct EvaluateCommand: ParsableCommand {

@@ -1,5 +1,8 @@
 import ArgumentParser
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone finetune`: teach a super-resolution network one video.
 struct FinetuneCommand: ParsableCommand {

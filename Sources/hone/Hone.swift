@@ -2,7 +2,10 @@ import ArgumentParser
 import Autograd
 import CMalloc
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 @main
 struct Hone: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 import VideoIO
 
 /// `hone infer`: run an upscaler over every frame of a video, keeping its audio.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 import VideoIO
 
 /// `hone info`: what Hone sees in a video, and optionally how fast it decodes.

@@ -1,5 +1,8 @@
 import ArgumentParser
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 import VideoIO
 
 /// `hone join`: segments from `hone infer --segment` back into one video.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone models`: the networks `--checkpoint` takes by name, and the import of other ncnn files.
 struct ModelsCommand: ParsableCommand {

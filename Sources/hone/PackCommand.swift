@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 import VideoIO
 
 /// `hone pack`: a small video plus the network that restores it, in one Matroska file.

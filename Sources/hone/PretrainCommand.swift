@@ -1,5 +1,8 @@
 import ArgumentParser
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone pretrain`: train a base model on photographs, for fine-tuning to start from.
 struct PretrainCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone eval`: image-quality scores against ground truth, bicubic alongside.
 struct ScoreImagesCommand: ParsableCommand {

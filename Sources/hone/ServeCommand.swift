@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import HoneServer
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone serve`: the web page and JSON API.
 struct ServeCommand: ParsableCommand {

@@ -1,5 +1,8 @@
 import ArgumentParser
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// `hone sweep`: the loss weights against overshoot, one short fine-tune per combination.
 struct SweepCommand: ParsableCommand {

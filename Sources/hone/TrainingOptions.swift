@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
+import Training
 
 /// Options `finetune`, `pretrain`, `evaluate` and `sweep` share.
 struct TrainingOptions: ParsableArguments {

@@ -1,6 +1,9 @@
 import Foundation
-import SuperResolution
+import Jobs
+import Networks
+import Quality
 import TestSupport
+import Training
 import VideoIO
 import XCTest
 

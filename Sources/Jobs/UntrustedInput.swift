@@ -1,0 +1,32 @@
+import Foundation
+import Networks
+import Quality
+import Training
+
+/// The parsers that read files people get from others — checkpoints
+/// (safetensors with Hone's metadata), configs and sweep grids (YAML), ncnn
+/// models (the .param text, a NUL byte, then the .bin, as one input) — each
+/// as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
+/// replay the seed corpus and every input that ever crashed one.
+public enum UntrustedInput: String, CaseIterable, Sendable {
+    case checkpoint, config, grid, ncnn
+
+    /// Parses `data` as this kind of file: true when it is accepted, false
+    /// when it is refused with an error. It must never trap or hang.
+    @discardableResult
+    public func parse(_ data: Data) -> Bool {
+        switch self {
+        case .checkpoint:
+            guard let file = try? Checkpoint.parse(data, path: "input") else { return false }
+            return (try? RunRecord(file, path: "input")) != nil
+        case .config:
+            return (try? HoneConfig.parse(String(decoding: data, as: UTF8.self), path: "input")) != nil
+        case .grid:
+            return (try? SweepJob.Grid.parse(String(decoding: data, as: UTF8.self), path: "input")) != nil
+        case .ncnn:
+            let cut = data.firstIndex(of: 0) ?? data.endIndex
+            let bin = cut < data.endIndex ? data[(cut + 1)...] : Data()
+            return (try? NCNNModel.parse(param: Data(data[..<cut]), bin: Data(bin), paramPath: "input.param", binPath: "input.bin").network()) != nil
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Autograd
+import Foundation
+import Networks
+import Quality
+import VideoIO
+
+/// One way footage is damaged, at a set strength: what `hone evaluate --degrade`
+/// applies to a clean clip, and what training draws at random strengths
+/// (`DegradationConfig`). Applied in the order a camera and a codec would:
+/// blur, then noise, then compression.
+public enum Damage: Equatable, Sendable, CustomStringConvertible {
+    /// Gaussian blur of σ pixels (defocus, soft lenses, bad scans).
+    case blur(sigma: Float)
+    /// Gaussian noise of σ 8-bit levels, plus shot noise of σ `poisson`·√x levels at intensity x ∈ [0, 1]
+    /// (the Poisson-Gaussian sensor model of Foi et al., IEEE TIP 2008).
+    case noise(sigma: Float, poisson: Float = 0)
+    /// JPEG compression at a quality of 1–100 (libjpeg's scale).
+    case jpeg(quality: Int)
+    /// H.264 through libx264 at a CRF (0–51), the clip as one stream (`X264RoundTrip`).
+    case x264(crf: Double)
+
+    /// Damages written `x264:crf=35`, `noise:sigma=10`, `noise:sigma=2,poisson=8`,
+    /// `blur:sigma=1.5`, `jpeg:quality=30`, joined by `+`.
+    /// - Throws: `UsageError` naming the item that is not one of these with a value in range.
+    public static func parse(_ text: String) throws -> [Damage] {
+        try text.split(separator: "+").map { item in
+            let parts = item.split(separator: ":", maxSplits: 1)
+            let kind = parts.first.map(String.init) ?? ""
+            guard ["blur", "noise", "jpeg", "x264"].contains(kind) else {
+                throw UsageError("--degrade: unknown damage '\(item)'; use blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+            }
+            var values: [String: Double] = [:]
+            for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
+                let kv = pair.split(separator: "=")
+                guard kv.count == 2, let v = Double(kv[1]), v.isFinite else { throw UsageError("--degrade: '\(pair)' in '\(item)' is not name=number") }
+                values[String(kv[0])] = v
+            }
+            func value(_ key: String, _ range: ClosedRange<Double>, default fallback: Double? = nil) throws -> Double {
+                guard let v = values.removeValue(forKey: key) ?? fallback else { throw UsageError("--degrade: '\(item)' needs \(key)=…") }
+                guard range.contains(v) else { throw UsageError("--degrade: \(key)=\(v) in '\(item)' is outside \(range.lowerBound)…\(range.upperBound)") }
+                return v
+            }
+            let damage: Damage = switch kind {
+            case "blur": .blur(sigma: Float(try value("sigma", 0...10)))
+            case "noise": .noise(sigma: Float(try value("sigma", 0...255)), poisson: Float(try value("poisson", 0...255, default: 0)))
+            case "jpeg": .jpeg(quality: Int(try value("quality", 1...100)))
+            default: .x264(crf: try value("crf", 0...51))
+            }
+            if let extra = values.keys.sorted().first { throw UsageError("--degrade: '\(item)' has no setting \(extra)") }
+            return damage
+        }.sorted { $0.order < $1.order }
+    }
+
+    /// The CRF of an x264 damage, else nil.
+    public var crf: Double? { if case .x264(let crf) = self { crf } else { nil } }
+
+    var order: Int {
+        switch self {
+        case .blur: 0
+        case .noise: 1
+        case .jpeg: 2
+        case .x264: 3
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .blur(let s): "blur:sigma=" + String(format: "%g", s)
+        case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
+        case .jpeg(let q): "jpeg:quality=\(q)"
+        case .x264(let c): "x264:crf=" + String(format: "%g", c)
+        }
+    }
+
+    /// A [1, 3, h, w] picture (even sides with x264) damaged as a stream of its own, noise seeded by `seed`.
+    /// - Throws: `VideoIOError` from the codecs.
+    public static func apply(_ damages: [Damage], to picture: Tensor, seed: UInt64) throws -> Tensor {
+        let stream = DamagedStream(damages, seed: seed)
+        return try (stream.push(picture) + stream.finish())[0]
+    }
+
+    /// Damages one RGB picture (3 planes of h×w) in place: blur and noise, then
+    /// rounding to 8 bits as a video stores it, then JPEG. x264 is left to the
+    /// caller: it needs the stream (`X264RoundTrip`).
+    static func apply(_ damages: [Damage], toPicture p: UnsafeMutablePointer<Float>, h: Int, w: Int, rng: inout SeededRandom) throws {
+        for damage in damages {
+            switch damage {
+            case .blur(let sigma): gaussianBlur(p, planes: 3, h: h, w: w, sigma: sigma)
+            case .noise(let sigma, let poisson):
+                guard sigma > 0 || poisson > 0 else { continue }
+                for j in 0..<(3 * h * w) { p[j] += (sigma + poisson * max(p[j], 0).squareRoot()) / 255 * rng.normal() }
+            case .jpeg, .x264: continue
+            }
+        }
+        for j in 0..<(3 * h * w) { p[j] = eightBit(p[j]) / 255 }
+        for case .jpeg(let quality) in damages {
+            let one = Tensor(shape: [1, 3, h, w])
+            one.data.update(from: p, count: 3 * h * w)
+            // A tensor owns its buffer: keep the result alive while copying from it.
+            let compressed = try Still.jpegRoundTrip(one, quality: quality)
+            withExtendedLifetime(compressed) { p.update(from: compressed.data, count: 3 * h * w) }
+        }
+    }
+}
+
+extension DegradationConfig {
+    /// The damages of one training picture, at strengths drawn from the config's ranges.
+    func draw(_ rng: inout SeededRandom) -> [Damage] {
+        var damages: [Damage] = []
+        if blur > 0 { damages.append(.blur(sigma: rng.uniform(0, blur))) }
+        if noise > 0 { damages.append(.noise(sigma: rng.uniform(0, noise))) }
+        if let poisson, poisson > 0 { damages.append(.noise(sigma: 0, poisson: rng.uniform(0, poisson))) }
+        if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
+        return damages
+    }
+
+    /// A CRF drawn from `x264_crf` for one batch, or nil when the config compresses with no
+    /// video codec or the batch falls outside `x264_share`.
+    func drawCRF(_ rng: inout SeededRandom) -> Double? {
+        guard let range = x264Range else { return nil }
+        if let share = x264Share, share < 1, Double(rng.uniform()) >= share { return nil }
+        return Double(rng.uniform(Float(range.lowerBound), Float(range.upperBound))).rounded()
+    }
+
+    /// `x264_crf` as a range (a checked config holds two ordered CRFs), or nil.
+    var x264Range: ClosedRange<Double>? {
+        guard let crf = x264CRF, crf.count == 2, crf[0] <= crf[1] else { return nil }
+        return crf[0]...crf[1]
+    }
+
+    /// Set strengths for scoring a ×1 run, where an undamaged input would
+    /// score nothing: half of each largest σ, the CRF range's middle.
+    var typical: [Damage] {
+        var damages: [Damage] = []
+        if blur > 0 { damages.append(.blur(sigma: blur / 2)) }
+        if noise > 0 || (poisson ?? 0) > 0 { damages.append(.noise(sigma: noise / 2, poisson: (poisson ?? 0) / 2)) }
+        if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
+        if let range = x264Range { damages.append(.x264(crf: ((range.lowerBound + range.upperBound) / 2).rounded())) }
+        return damages
+    }
+}
+
+/// In place, each RGB picture of [n, 3m, h, w] in turn: the config's damages at
+/// random strengths and 8-bit rounding, then the whole batch through one x264
+/// stream at a random CRF when `x264_crf` is set (for `x264_share` of the batches).
+/// - Throws: `VideoIOError` from the codecs.
+func corrupt(_ pictures: Tensor, _ config: DegradationConfig, rng: inout SeededRandom) throws {
+    let (h, w) = (pictures.shape[2], pictures.shape[3])
+    let n = pictures.count / (3 * h * w)
+    for img in 0..<n {
+        try Damage.apply(config.draw(&rng), toPicture: pictures.data + img * 3 * h * w, h: h, w: w, rng: &rng)
+    }
+    if let crf = config.drawCRF(&rng) {
+        let flat = Tensor(shape: [n, 3, h, w])
+        flat.data.update(from: pictures.data, count: pictures.count)
+        let compressed = try X264RoundTrip.apply(flat, crf: crf)
+        withExtendedLifetime(compressed) { pictures.data.update(from: compressed.data, count: pictures.count) }
+    }
+}
+
+/// Separable Gaussian blur of σ pixels, edges clamped, of `planes` h×w planes in place.
+func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, sigma: Float) {
+    guard sigma > 0.05 else { return }
+    let r = max(1, Int((3 * sigma).rounded(.up)))
+    var k = (-r...r).map { exp(-Float($0 * $0) / (2 * sigma * sigma)) }
+    let total = k.reduce(0, +)
+    k = k.map { $0 / total }
+    var tmp = [Float](repeating: 0, count: h * w)
+    for p in 0..<planes {
+        let img = data + p * h * w
+        for y in 0..<h { for x in 0..<w {
+            var s: Float = 0
+            for t in -r...r { s += k[t + r] * img[y * w + min(max(x + t, 0), w - 1)] }
+            tmp[y * w + x] = s
+        }}
+        for y in 0..<h { for x in 0..<w {
+            var s: Float = 0
+            for t in -r...r { s += k[t + r] * tmp[min(max(y + t, 0), h - 1) * w + x] }
+            img[y * w + x] = s
+        }}
+    }
+}
+
+/// A clip's pictures damaged in order, as one stream: `push` returns the
+/// damaged pictures that are ready, `finish` the rest (x264 holds some back).
+final class DamagedStream {
+    private let damages: [Damage]
+    private var rng: SeededRandom
+    private var codec: X264RoundTrip?
+
+    init(_ damages: [Damage], seed: UInt64 = 1) {
+        (self.damages, rng) = (damages, SeededRandom(seed: seed))
+    }
+
+    /// Damages one [1, 3, h, w] picture (even sides with x264).
+    /// - Throws: `VideoIOError` from the codecs.
+    func push(_ picture: Tensor) throws -> [Tensor] {
+        let out = picture.detached()
+        try Damage.apply(damages, toPicture: out.data, h: out.shape[2], w: out.shape[3], rng: &rng)
+        guard let crf = damages.lazy.compactMap(\.crf).first else { return [out] }
+        if codec == nil { codec = try X264RoundTrip(width: out.shape[3], height: out.shape[2], crf: crf) }
+        return try codec!.push(out)
+    }
+
+    func finish() throws -> [Tensor] { try codec?.finish() ?? [] }
+
+    /// The mean H.264 quantiser of what went through x264, or nil.
+    var meanQP: Double? { codec?.meanQP }
+}

