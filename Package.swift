@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Autograd", "VideoIO", "Networks", "Quality", "Yams"], swiftSettings: engineFlags),
         // One job per command, with its options and report; pictures for people; delivery.
         .target(name: "Jobs", dependencies: ["Autograd", "VideoIO", "Networks", "Quality", "Training", "Yams"], swiftSettings: engineFlags),
-        .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "Networks", "Training"], swiftSettings: engineFlags),
+        .target(name: "Benchmarks", dependencies: ["Autograd", "COpenBLAS", "Networks", "Quality", "Training"], swiftSettings: engineFlags),
         // `hone serve`: the web page and JSON API over the job layer, with a job queue in SQLite.
         .target(name: "HoneServer", dependencies: [
             "Autograd", "VideoIO", "Networks", "Quality", "Training", "Jobs",

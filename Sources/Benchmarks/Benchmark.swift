@@ -1,7 +1,6 @@
 import Autograd
 import COpenBLAS
 import Foundation
-import Jobs
 import Networks
 import Quality
 import Training

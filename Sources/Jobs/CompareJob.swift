@@ -84,7 +84,7 @@ public struct CompareJob {
         // Input and truth for a frame.
         func pair(_ frame: Frame) throws -> (lr: Tensor, hr: Tensor?) {
             guard case .groundTruth = source else { return (frame.image, nil) }
-            let hr = try SuperResolution.crop(frame.image, toMultipleOf: s)
+            let hr = try Quality.crop(frame.image, toMultipleOf: s)
             return (try bicubicInput(hr, scale: s), hr)
         }
         let pairs = try frames.map(pair)

@@ -78,11 +78,11 @@ public final class GroundTruth {
                 scores[m].psnrY += Metrics.psnrY(sr, hr, border: scale)
                 scores[m].ssimY += Metrics.ssimY(sr, hr, border: scale)
                 scores[m].lpips += lpips.distance(try lpips.features(sr), truthFeatures)
-                let o = Quality.overshoot(sr, reference: hr, border: scale, radius: scale)
+                let o = Artifacts.overshoot(sr, reference: hr, border: scale, radius: scale)
                 scores[m].overshootMean += o.mean
                 scores[m].overshootP99 += o.p99
                 if let next, let srNext {
-                    scores[m].flicker = (scores[m].flicker ?? 0) + Quality.flicker((sr, srNext), truth: (hr, next), border: scale)
+                    scores[m].flicker = (scores[m].flicker ?? 0) + Artifacts.flicker((sr, srNext), truth: (hr, next), border: scale)
                 }
             }
             try progress(done + 1, scored.count)

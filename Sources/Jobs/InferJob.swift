@@ -154,10 +154,10 @@ public struct InferJob {
             + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
         if method == .attached { observer.report("\(video): upscaling ×\(s) with the network `hone pack` attached to it") }
-        let overshoot = Quality.OvershootMeter(every: 10, scale: s)
+        let overshoot = Artifacts.OvershootMeter(every: 10, scale: s)
         let splitView = compare.map { path in
             SecondView(path: path) { original, enhanced in
-                SuperResolution.splitView(left: try resizeBicubic(original, .up(s)), right: enhanced, leftLabel: s == 1 ? "input" : "bicubic", rightLabel: "hone")
+                Jobs.splitView(left: try resizeBicubic(original, .up(s)), right: enhanced, leftLabel: s == 1 ? "input" : "bicubic", rightLabel: "hone")
             }
         }
         defer { observer.finishStage() }

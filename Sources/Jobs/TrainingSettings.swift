@@ -3,111 +3,12 @@ import Networks
 import Quality
 import Training
 
-/// A request a job cannot run as asked (a missing input, options that
-/// contradict each other): not a file's fault. The CLI shows it as a usage
-/// error (exit 64), a server as a bad request.
-public struct UsageError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// The default output name for `input`: its name without the extension plus
 /// `suffix` (".hone-x2.ckpt"), in the current folder.
 public func outputName(for input: String, _ suffix: String) -> String {
     URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent + suffix
 }
 
-/// Where a training run's weights start.
-public enum StartingModel: Equatable, Sendable {
-    /// The shipped base for the scale (checkpoints/base-x<scale>.safetensors; ×3
-    /// takes the ×2 base's layers but its upsampler) when it holds the config's model, else `random`.
-    case shipped
-    /// Random weights with a zero last layer: the untrained model is exactly bicubic.
-    case random
-    /// A checkpoint file; one of another scale gives the layers the scales share.
-    case checkpoint(String)
-
-    /// `random`, `shipped`, or a checkpoint's path.
-    public init(_ argument: String) {
-        self = switch argument {
-        case "random": .random
-        case "shipped": .shipped
-        default: .checkpoint(argument)
-        }
-    }
-
-    /// As written on a command line and in a checkpoint's metadata.
-    public var argument: String {
-        switch self {
-        case .shipped: "shipped"
-        case .random: "random"
-        case .checkpoint(let path): path
-        }
-    }
-
-    /// `.shipped` made concrete: the shipped base for the scale when it holds the config's model, else `.random`.
-    public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
-        guard self == .shipped else { return self }
-        guard let path = ProjectFiles.find("checkpoints/base-x\(scale == 3 ? 2 : scale).safetensors"),
-              let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path),
-              record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius == 0 else {
-            return .random
-        }
-        return .checkpoint(path)
-    }
-
-    /// Why a run at `run` cannot start from a base of scale `base`, or nil: a ×1
-    /// (restoration) model and an enlarging one learn different things, so
-    /// neither is a start for the other (layers are shared only between ×2, ×3 and ×4).
-    public static func scaleProblem(base: Int, run: Int) -> String? {
-        guard (base == 1) != (run == 1) else { return nil }
-        return "is a ×\(base) model, and a ×\(run) run cannot start from it: ×1 restores, ×2–×4 enlarge; "
-            + (run == 1 ? "start from checkpoints/base-x1.safetensors (the default) or random" : "drop --checkpoint to start from the shipped ×\(run) base")
-    }
-
-    /// How score tables name a model started from here.
-    public var label: String { self == .random ? "base (random init)" : "base" }
-}
-
-/// Loss weights that replace a config's (nil: the config's own).
-public struct LossWeights: Equatable, Sendable {
-    public var pixel: Float?
-    public var perceptual: [VGGLayer: Float]?
-    public var gram: Float?
-
-    public init(pixel: Float? = nil, perceptual: [VGGLayer: Float]? = nil, gram: Float? = nil) {
-        (self.pixel, self.perceptual, self.gram) = (pixel, perceptual, gram)
-    }
-
-    /// Weights written `relu2_2=0.02,relu3_3=0.02` (empty: none).
-    /// - Throws: `UsageError` naming the item that is not `layer=weight` with a known layer and a weight ≥ 0.
-    public static func perceptual(_ text: String) throws -> [VGGLayer: Float] {
-        var weights: [VGGLayer: Float] = [:]
-        for item in text.split(separator: ",") {
-            let parts = item.split(separator: "=")
-            guard parts.count == 2, let weight = Float(parts[1]), weight >= 0 else {
-                throw UsageError("'\(item)' is not layer=weight with a weight of 0 or more")
-            }
-            guard let layer = VGGLayer(rawValue: String(parts[0])) else {
-                throw UsageError("unknown layer \(parts[0]); use \(VGGLayer.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            weights[layer] = weight
-        }
-        return weights
-    }
-
-    /// Whether perceptual or gram terms are asked for (a weight above 0).
-    public var asksForPerceptualTerms: Bool { (perceptual ?? [:]).values.contains { $0 > 0 } || (gram ?? 0) > 0 }
-
-    /// `config` with these weights in place of its own.
-    public func applied(to config: HoneConfig) -> HoneConfig {
-        var config = config
-        if let pixel { config.loss.pixel = pixel }
-        if let gram { config.loss.gram = gram }
-        if let perceptual { config.loss.perceptual = Dictionary(uniqueKeysWithValues: perceptual.map { ($0.key.rawValue, $0.value) }) }
-        return config
-    }
-}
 
 /// What every training job (fine-tune, pretrain, evaluate, sweep) is asked
 /// besides its data.

@@ -1,14 +1,12 @@
 import Autograd
 import Foundation
+import VideoIO
 import Networks
 
 /// Quality as super-resolution papers report it: on the luma of BT.601
 /// (MATLAB's rgb2ycbcr, Y = 16 + 65.481·R + 128.553·G + 24.966·B for R, G, B
 /// in [0, 1]) of images rounded to 8 bits, with `border` pixels cropped. Like
 /// rgb2ycbcr on uint8 images, Y itself is rounded to an integer.
-/// A value as an 8-bit picture stores it, in levels 0…255.
-@inline(__always) func eightBit(_ v: Float) -> Float { (min(max(v, 0), 1) * 255).rounded() }
-
 public enum Metrics {
     /// Y in [16, 235] (8-bit scale) of image `n` of a [n, 3, h, w] batch, border cropped.
     static func luma(_ t: Tensor, image n: Int = 0, border: Int) -> (values: [Double], h: Int, w: Int) {

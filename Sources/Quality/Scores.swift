@@ -26,4 +26,7 @@ public struct MethodScore: Codable, Sendable {
     public var flicker: Double?
     /// Seconds spent upscaling (metrics excluded).
     public var seconds = 0.0
+
+    /// Zero scores for `method`, summed into by the scorer.
+    public init(method: String) { self.method = method }
 }

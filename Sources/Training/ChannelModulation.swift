@@ -44,7 +44,7 @@ public final class ChannelModulation {
     }
 
     /// The names of a convolution weight's channel scales and low-rank factors.
-    static func names(_ weight: String) -> (scale: String, out: String, in: String) {
+    package static func names(_ weight: String) -> (scale: String, out: String, in: String) {
         let layer = String(weight.dropLast(".weight".count))
         return (layer + ".channel_scale", layer + ".delta_out", layer + ".delta_in")
     }
@@ -92,7 +92,7 @@ public final class ChannelModulation {
     }
 
     /// W[o, k] = s[o] · W₀[o, k] + Σⱼ U[o, j] · V[j, k], for `out` rows of W₀'s length / out.
-    static func fold(into w: UnsafeMutablePointer<Float>, start: [Float], scale: UnsafePointer<Float>,
+    package static func fold(into w: UnsafeMutablePointer<Float>, start: [Float], scale: UnsafePointer<Float>,
                      factors: (u: UnsafePointer<Float>, v: UnsafePointer<Float>)?, out: Int, rank: Int) {
         let perChannel = start.count / out
         for o in 0..<out {

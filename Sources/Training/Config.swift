@@ -123,7 +123,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
     }
 
     /// One line for a decoding failure: the dotted key and what was wrong.
-    static func describe(_ error: DecodingError) -> String {
+    package static func describe(_ error: DecodingError) -> String {
         func key(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
         switch error {
         case .keyNotFound(let missing, let context):
@@ -143,7 +143,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
 /// Throws for YAML that Yams's recursive parser need not face: over 16 KiB
 /// (Hone's configs are a few hundred bytes) or flow collections nested
 /// deeper than 32 (100,000 `{` overflow the stack; found by fuzzing).
-func refuseDeepYAML(_ text: String, path: String) throws {
+package func refuseDeepYAML(_ text: String, path: String) throws {
     guard text.utf8.count <= 1 << 14 else { throw FileError(path, "is \(text.utf8.count) bytes; a config or grid is a few hundred") }
     var depth = 0
     for byte in text.utf8 {
@@ -156,7 +156,7 @@ func refuseDeepYAML(_ text: String, path: String) throws {
 /// level) on a thread with a 256 MB stack, so the deepest block nesting 16 KiB
 /// can hold (`? ? ? …`, `- - - …`: found by fuzzing) fails or parses instead of
 /// overflowing the stack. Only the pages used are ever committed.
-func onDeepStack<T>(_ body: @escaping () throws -> T) throws -> T {
+package func onDeepStack<T>(_ body: @escaping () throws -> T) throws -> T {
     let outcome = DeepStackOutcome<T>(), done = DispatchSemaphore(value: 0)
     let work = DeepStackWork { outcome.value = Result(catching: body) }
     let thread = Thread { work.run(); done.signal() }
@@ -174,7 +174,7 @@ private struct DeepStackWork: @unchecked Sendable { let run: () -> Void }
 /// YAML 1.1 base 60 (`1:30` is 90) with unchecked arithmetic, so a long one
 /// overflows and traps instead of failing (found by fuzzing); Hone's configs
 /// and grids hold no text where a colon would belong.
-func refuseBase60(_ node: Node, path: String) throws {
+package func refuseBase60(_ node: Node, path: String) throws {
     switch node {
     case .scalar(let scalar):
         if scalar.string.contains(":") {
@@ -196,6 +196,8 @@ public enum PixelLoss: String, Codable, CaseIterable, Sendable {
 }
 
 
+/// The `degradation` section: the synthetic damage a training input goes through
+/// (`Trainer.degrade`, in `Damage`'s order), each strength drawn up to its maximum.
 public struct DegradationConfig: Codable, Sendable, Equatable {
     /// Largest Gaussian blur σ (LR pixels) applied to a training input; 0 for none.
     public var blur: Float
@@ -233,6 +235,7 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     }
 }
 
+/// The `loss` section: the terms `SRLoss` sums and their weights.
 public struct LossConfig: Codable, Sendable, Equatable {
     /// Weight of the pixel loss.
     public var pixel: Float
@@ -250,6 +253,7 @@ public struct LossConfig: Codable, Sendable, Equatable {
     }
 }
 
+/// The `training` section: crops, batches and the optimiser's one-cycle schedule.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Side of a high-resolution training crop, in pixels (a multiple of the scale).
     public var patch: Int

@@ -183,18 +183,18 @@ func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: I
 
 /// A clip's pictures damaged in order, as one stream: `push` returns the
 /// damaged pictures that are ready, `finish` the rest (x264 holds some back).
-final class DamagedStream {
+package final class DamagedStream {
     private let damages: [Damage]
     private var rng: SeededRandom
     private var codec: X264RoundTrip?
 
-    init(_ damages: [Damage], seed: UInt64 = 1) {
+    package init(_ damages: [Damage], seed: UInt64 = 1) {
         (self.damages, rng) = (damages, SeededRandom(seed: seed))
     }
 
     /// Damages one [1, 3, h, w] picture (even sides with x264).
     /// - Throws: `VideoIOError` from the codecs.
-    func push(_ picture: Tensor) throws -> [Tensor] {
+    package func push(_ picture: Tensor) throws -> [Tensor] {
         let out = picture.detached()
         try Damage.apply(damages, toPicture: out.data, h: out.shape[2], w: out.shape[3], rng: &rng)
         guard let crf = damages.lazy.compactMap(\.crf).first else { return [out] }
@@ -202,8 +202,8 @@ final class DamagedStream {
         return try codec!.push(out)
     }
 
-    func finish() throws -> [Tensor] { try codec?.finish() ?? [] }
+    package func finish() throws -> [Tensor] { try codec?.finish() ?? [] }
 
     /// The mean H.264 quantiser of what went through x264, or nil.
-    var meanQP: Double? { codec?.meanQP }
+    package var meanQP: Double? { codec?.meanQP }
 }

@@ -55,7 +55,7 @@ public final class FrameCache {
             guard next < images.count else { return nil }
             var image = try Still.read(images[next])
             while max(image.shape[2], image.shape[3]) > maxSide {
-                image = try Grad.disabled { try resizeBicubic(try SuperResolution.crop(image, toMultipleOf: 2), .down(2)) }
+                image = try Grad.disabled { try resizeBicubic(try Quality.crop(image, toMultipleOf: 2), .down(2)) }
             }
             next += 1
             try progress(next, images.count)
@@ -234,7 +234,7 @@ public struct FrameSampling: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the frame `seconds` after the first is kept when `kept` are kept
     /// already: the first frame at or past each multiple of 1 / rate.
-    func keeps(seconds: Double, kept: Int, frameRate: Double) -> Bool {
+    package func keeps(seconds: Double, kept: Int, frameRate: Double) -> Bool {
         guard kept < limit else { return false }
         guard let rate else { return true }
         let halfFrame = frameRate > 0 ? 0.5 / frameRate : 0

@@ -44,13 +44,13 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     public static let ensembleLearningRate: Float = 0.3
 
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
-    static let ensembleNote = "targets: the starting model's 8-way self-ensemble output for up to \(ensembleFrames) frames, learnt from the frames "
+    package static let ensembleNote = "targets: the starting model's 8-way self-ensemble output for up to \(ensembleFrames) frames, learnt from the frames "
         + "themselves on the pixel loss alone; validation scores how close the model comes to them "
         + "(--targets frames learns from the frames degraded instead: downscaled when enlarging, sharper and lower in PSNR; "
         + "damaged further at ×1, which over-smooths)"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
-    static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
+    package static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
 }
 
 extension Trainer {

@@ -203,7 +203,7 @@ public final class Trainer {
     }
 
     /// In place: the config's degradations at random strengths (see the free function).
-    func corrupt(_ lr: Tensor) throws { try SuperResolution.corrupt(lr, config.degradation, rng: &rng) }
+    func corrupt(_ lr: Tensor) throws { try Training.corrupt(lr, config.degradation, rng: &rng) }
 
     /// Mean Y-PSNR/SSIM of `enhance` on the held-out frames, each downscaled as
     /// in training without noise or blur (at ×1, damaged at the config's typical
@@ -303,32 +303,3 @@ public final class Trainer {
         if let state = checkpoint.metadata["hone.rng"].flatMap(UInt64.init) { rng = SeededRandom(seed: state) }
     }
 }
-
-/// The input an evaluation gives a model for ground truth `hr` (sides a
-/// multiple of the scale): antialiased bicubic downscale (none at ×1), stored as 8 bits.
-public func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
-    let lr = try downscale(hr, scale: scale)
-    for j in 0..<lr.count { lr.data[j] = eightBit(lr.data[j]) / 255 }
-    return lr
-}
-
-/// A new tensor: the antialiased bicubic downscale of `hr`, or a copy at ×1.
-func downscale(_ hr: Tensor, scale: Int) throws -> Tensor {
-    try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
-}
-
-/// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.
-public func crop(_ t: Tensor, toMultipleOf m: Int) throws -> Tensor {
-    try crop(t, width: t.shape[3] / m * m, height: t.shape[2] / m * m)
-}
-
-/// The top-left width × height of a [n, c, h, w] tensor (at most its own size).
-public func crop(_ t: Tensor, width cw: Int, height ch: Int) throws -> Tensor {
-    let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-    guard cw <= w, ch <= h else { throw ShapeError("cannot crop \(t.shape) to \(cw)×\(ch)") }
-    if ch == h && cw == w { return t }
-    let out = Tensor(shape: [n, c, ch, cw])
-    for p in 0..<(n * c) { for r in 0..<ch { (out.data + (p * ch + r) * cw).update(from: t.data + (p * h + r) * w, count: cw) } }
-    return out
-}
-

@@ -1,5 +1,8 @@
 import CFFmpeg
 
+/// A value in [0, 1] as an 8-bit picture stores it, in levels 0…255.
+@inlinable @inline(__always) public func eightBit(_ v: Float) -> Float { (min(max(v, 0), 1) * 255).rounded() }
+
 /// A YUV↔RGB matrix and range, as tagged in a stream or chosen for one.
 public struct ColorSpace: Equatable, Sendable, CustomStringConvertible {
     public enum Matrix: String, Sendable { case bt601, bt709, bt2020 }

@@ -10,7 +10,7 @@ import XCTest
 /// What `hone pack` ships and how it is scored: channel modulation, the
 /// attachment's round trip, and the Bjøntegaard deltas.
 final class DeliveryTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let root = Media.projectRoot
     static let basePath = root.appendingPathComponent("checkpoints/base-x2.safetensors").path
 
     /// The worked example published with the `bjontegaard` package (FAU-LMS, README: libx265 at two presets).

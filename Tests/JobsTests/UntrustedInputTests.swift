@@ -2,6 +2,7 @@ import Foundation
 import Jobs
 import Networks
 import Quality
+import TestSupport
 import Training
 import XCTest
 
@@ -9,7 +10,7 @@ import XCTest
 /// each is accepted or refused, never a trap.
 final class UntrustedInputTests: XCTestCase {
     func inputs(_ folder: String, _ target: UntrustedInput) -> [URL] {
-        let dir = SuperResolutionTests.root.appendingPathComponent("fuzz/\(folder)/\(target.rawValue)")
+        let dir = Media.projectRoot.appendingPathComponent("fuzz/\(folder)/\(target.rawValue)")
         return ((try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []).sorted { $0.path < $1.path }
     }
 

@@ -210,7 +210,7 @@ final class ImportTests: XCTestCase {
         var job = FinetuneJob(video: try Media.clip(folder + "/clip.mp4", seconds: 1, size: "192x144", rate: 8))
         (job.output, job.epochs, job.start) = (folder + "/tuned.ckpt", 1, .checkpoint(imported))
         let config = folder + "/small.yaml"
-        try (try String(contentsOfFile: SuperResolutionTests.root.appendingPathComponent("configs/default.yaml").path, encoding: .utf8))
+        try (try String(contentsOfFile: Media.projectRoot.appendingPathComponent("configs/default.yaml").path, encoding: .utf8))
             .replacingOccurrences(of: "batch: 16", with: "batch: 2").write(toFile: config, atomically: true, encoding: .utf8)
         job.settings.config = config
         let run = try job.run(RecordingObserver())

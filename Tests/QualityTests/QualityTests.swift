@@ -15,7 +15,7 @@ final class QualityTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let root = Media.projectRoot
     func config(_ name: String) throws -> HoneConfig { try HoneConfig.load(Self.root.appendingPathComponent("configs/\(name).yaml").path) }
 
     /// Our metrics and bicubic reproduce the published Set5 ×2 bicubic numbers (33.66 dB, 0.9299).
@@ -63,22 +63,22 @@ final class QualityTests: XCTestCase {
             blurred.data[p] = 0.2 + 0.6 / (1 + exp(-1.7 * x))  // a step blurred by about one pixel
             sharpened.data[p] = truth.data[p] + 1.5 * (truth.data[p] - blurred.data[p])  // unsharp mask
         }
-        XCTAssertEqual(Quality.overshoot(truth, reference: truth, border: 2, radius: 2).p99, 0)
-        let halo = Quality.overshoot(sharpened, reference: truth, border: 2, radius: 2)
-        let blur = Quality.overshoot(blurred, reference: truth, border: 2, radius: 2)
+        XCTAssertEqual(Artifacts.overshoot(truth, reference: truth, border: 2, radius: 2).p99, 0)
+        let halo = Artifacts.overshoot(sharpened, reference: truth, border: 2, radius: 2)
+        let blur = Artifacts.overshoot(blurred, reference: truth, border: 2, radius: 2)
         XCTAssertGreaterThan(halo.p99, 20)
         XCTAssertGreaterThan(halo.mean, 10 * blur.mean)
         // A 3×3 window also counts the blur's tails: not a halo measure.
-        let narrowBlur = Quality.overshoot(blurred, reference: truth, border: 2, radius: 1)
-        XCTAssertGreaterThan(narrowBlur.mean, 0.1 * Quality.overshoot(sharpened, reference: truth, border: 2, radius: 1).mean)
+        let narrowBlur = Artifacts.overshoot(blurred, reference: truth, border: 2, radius: 1)
+        XCTAssertGreaterThan(narrowBlur.mean, 0.1 * Artifacts.overshoot(sharpened, reference: truth, border: 2, radius: 1).mean)
     }
 
     func testFlickerIsZeroForTheTruthAndGrowsWithFrameNoise() throws {
         var rng = SeededRandom(seed: 3)
         let f0 = Tensor.uniform([1, 3, 24, 24], rng: &rng), f1 = Tensor.uniform([1, 3, 24, 24], rng: &rng)
-        XCTAssertEqual(Quality.flicker((f0, f1), truth: (f0, f1), border: 2), 0)
+        XCTAssertEqual(Artifacts.flicker((f0, f1), truth: (f0, f1), border: 2), 0)
         let noisy = f1.detached()
         for i in 0..<noisy.count { noisy.data[i] = min(1, max(0, noisy.data[i] + 0.02 * rng.normal())) }
-        XCTAssertGreaterThan(Quality.flicker((f0, noisy), truth: (f0, f1), border: 2), 1)
+        XCTAssertGreaterThan(Artifacts.flicker((f0, noisy), truth: (f0, f1), border: 2), 1)
     }
 }

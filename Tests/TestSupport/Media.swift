@@ -95,6 +95,9 @@ public enum Media {
         return (maxDiff, mse == 0 ? .infinity : 10 * log10(255 * 255 / mse))
     }
 
+    /// The project's folder (configs/, checkpoints/, fuzz/ …).
+    public static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+
     /// ../shared/data beside the project, or nil when it is absent.
     public static let sharedData: URL? = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

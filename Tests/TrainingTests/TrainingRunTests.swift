@@ -40,7 +40,7 @@ final class TrainingRunTests: XCTestCase {
     func testConfigsNameTheFileTheKeyTheValueAndWhatIsAllowed() throws {
         XCTAssertNoThrow(try HoneConfig.parse(Self.tiny, path: "tiny.yaml"))
         for name in ["default", "fast", "quality", "pretrain"] {
-            let file = SuperResolutionTests.root.appendingPathComponent("configs/\(name).yaml").path
+            let file = Media.projectRoot.appendingPathComponent("configs/\(name).yaml").path
             XCTAssertNoThrow(try HoneConfig.load(file), name)
         }
         assertRejected(yaml("learning_rate: 0.003", "learning_rate: -0.001"), "training.learning_rate is -0.001; allowed: more than 0")

@@ -15,7 +15,7 @@ final class TrainingTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let root = Media.projectRoot
     func config(_ name: String) throws -> HoneConfig { try HoneConfig.load(Self.root.appendingPathComponent("configs/\(name).yaml").path) }
 
     /// A minute of 25 fps, losslessly coded, that shows its frame number N: grey

@@ -4,7 +4,7 @@ import Networks
 
 /// Measures of how an upscaled picture fails in ways PSNR hides, on the same
 /// 8-bit BT.601 luma as `Metrics`, border of `scale` pixels cropped.
-public enum Quality {
+public enum Artifacts {
     /// Overshoot in 8-bit luma levels: how far each output pixel leaves the
     /// min–max range of the reference within `radius` pixels of it (0 inside
     /// it). Halos and ringing beside edges leave that range. The window must

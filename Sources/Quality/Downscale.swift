@@ -1,0 +1,31 @@
+import Autograd
+import VideoIO
+
+/// The input an evaluation gives a model for ground truth `hr` (sides a
+/// multiple of the scale): antialiased bicubic downscale (none at ×1), stored as 8 bits.
+public func bicubicInput(_ hr: Tensor, scale: Int) throws -> Tensor {
+    let lr = try downscale(hr, scale: scale)
+    for j in 0..<lr.count { lr.data[j] = eightBit(lr.data[j]) / 255 }
+    return lr
+}
+
+/// A new tensor: the antialiased bicubic downscale of `hr`, or a copy at ×1.
+package func downscale(_ hr: Tensor, scale: Int) throws -> Tensor {
+    try Grad.disabled { scale == 1 ? hr.detached() : try resizeBicubic(hr, .down(scale)) }
+}
+
+/// The top-left part of a [n, c, h, w] tensor whose sides are multiples of m.
+public func crop(_ t: Tensor, toMultipleOf m: Int) throws -> Tensor {
+    try crop(t, width: t.shape[3] / m * m, height: t.shape[2] / m * m)
+}
+
+/// The top-left width × height of a [n, c, h, w] tensor (at most its own size).
+public func crop(_ t: Tensor, width cw: Int, height ch: Int) throws -> Tensor {
+    let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+    guard cw <= w, ch <= h else { throw ShapeError("cannot crop \(t.shape) to \(cw)×\(ch)") }
+    if ch == h && cw == w { return t }
+    let out = Tensor(shape: [n, c, ch, cw])
+    for p in 0..<(n * c) { for r in 0..<ch { (out.data + (p * ch + r) * cw).update(from: t.data + (p * h + r) * w, count: cw) } }
+    return out
+}
+
