@@ -57,7 +57,7 @@ extension GroundTruth {
         }
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
+            record.targets = settings.targets(base: record.base, model: config.model)
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 let estimate = inputDamage
                 record.config = estimate.restoring(config)
@@ -174,7 +174,7 @@ public struct EvaluateJob {
         }
         var scores = try gt.score(methods, observer: observer)
         lap("score")
-        if !damages.isEmpty {
+        if damages.contains(where: { $0.lensSigma == nil }) {  // denoisers and deblocking have nothing to undo in a lens blur alone
             scores.insert(contentsOf: try gt.bestClassicalFilters(observer: observer), at: kernels.count)
             lap("classical filters")
         }

@@ -33,7 +33,7 @@ public final class GroundTruth {
         lowRes = try FrameCache(source: truth.source + (label.isEmpty ? "" : " (\(label.joined(separator: ", ")))")) {
             while ready.isEmpty && i <= truth.count {
                 defer { i += 1 }
-                ready = i < truth.count ? try stream.push(try bicubicInput(try crop(truth.frame(i), toMultipleOf: multiple), scale: scale))
+                ready = i < truth.count ? try stream.push(try bicubicInput(Damage.applyLens(damages, to: try crop(truth.frame(i), toMultipleOf: multiple)), scale: scale))
                                         : try stream.finish()
             }
             return ready.isEmpty ? nil : ready.removeFirst()

@@ -36,7 +36,7 @@ public struct FinetuneJob {
         var run = try settings.openRun(output: outputPath(settings), fallback: "configs/default.yaml") { config in
             guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
-            record.targets = settings.targets ?? .automatic(base: record.base, model: config.model, loss: settings.loss)
+            record.targets = settings.targets(base: record.base, model: config.model)
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 // Restoration from the frames learns to undo this video's own damage, made a little worse.
                 let estimate = try DamageEstimate.analyse(video)

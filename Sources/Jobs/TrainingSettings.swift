@@ -33,6 +33,9 @@ public struct TrainingSettings: Sendable {
     public var targets: TrainingTargets?
     /// Frames each side a multi-frame model reads (k, replacing the config's `model.neighbours`); nil: the config's.
     public var neighbours: Int?
+    /// The video's camera blur, σ in full-resolution pixels (`Damage.lens`): training inputs are the
+    /// frames blurred by it before the downscale, replacing the config's `degradation.lens_blur`; nil: the config's.
+    public var lensSigma: Float?
 
     /// The starting checkpoint's model, which replaces the config's (`adopt`).
     var baseModel: ModelConfig?
@@ -40,6 +43,12 @@ public struct TrainingSettings: Sendable {
     public init() {}
 
     public var scaleOrDefault: Int { scale ?? 2 }
+
+    /// What a fresh run from `base` learns: the targets asked for, else frames when it learns the
+    /// video's own blur (a teacher's output knows nothing of it), else `TrainingTargets.automatic`.
+    public func targets(base: StartingModel, model: ModelConfig) -> TrainingTargets {
+        targets ?? (lensSigma != nil ? .frames : .automatic(base: base, model: model, loss: loss))
+    }
 
     /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.
     public static let restorationConfig = "configs/restore.yaml"
@@ -68,7 +77,11 @@ public struct TrainingSettings: Sendable {
         var loaded = loss.applied(to: try HoneConfig.load(path))
         if let baseModel { loaded.model = baseModel }
         if let neighbours { loaded.model.neighbours = neighbours }
+        if let lensSigma { loaded.degradation.lensBlur = [lensSigma, lensSigma] }
         if targets == .ensemble && loaded.model.radius > 0 { throw TrainingTargets.singleFrameOnly }
+        if targets == .ensemble && lensSigma != nil {
+            throw UsageError("--lens-sigma teaches the fine-tune the video's own blur, which ensemble targets do not hold: use --targets frames")
+        }
         if targets == .ensemble && loss.asksForPerceptualTerms {
             throw UsageError("ensemble targets train on the pixel loss alone: drop --loss-perceptual and --loss-gram, or use --targets frames")
         }
@@ -89,6 +102,7 @@ public struct TrainingSettings: Sendable {
             try run.requireUnchanged("--targets", given: targets?.rawValue, started: run.record.targets.rawValue)
             var given = loss.applied(to: try config.map(HoneConfig.load) ?? run.record.config)
             given.model.neighbours = run.record.config.model.neighbours  // checked above
+            if let lensSigma { given.degradation.lensBlur = [lensSigma, lensSigma] }
             guard given == run.record.config else {
                 throw FileError(output, "this run was started with another config or loss weights; drop --config and --loss-* to resume it, "
                                 + "or start a new run under another name")

@@ -56,6 +56,8 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require(d.x264CRF.map { $0.count == 2 && 0 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 51 } ?? true, "degradation.x264_crf",
                 d.x264CRF ?? [], "[low, high] with 0 ≤ low ≤ high ≤ 51, or absent")
         require((0...1).contains(d.x264Share ?? 1), "degradation.x264_share", d.x264Share ?? 1, "0 to 1 (a share of the batches)")
+        require(d.lensBlur.map { $0.count == 2 && 0 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 10 } ?? true, "degradation.lens_blur",
+                d.lensBlur ?? [], "[low, high] with 0 ≤ low ≤ high ≤ 10 (σ in full-resolution pixels), or absent")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
         for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
             require(weight >= 0 && weight.isFinite, "loss.perceptual.\(layer)", weight, "0 or more")
@@ -214,13 +216,19 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// The share of batches that go through x264 (absent: all of them), so that a model
     /// also meets damage that no codec has smoothed (raw sensor noise).
     public var x264Share: Double?
+    /// A range [low, high] of camera blur σ in *target* (full-resolution) pixels: each training
+    /// target is blurred by a Gaussian of a σ drawn from it before the downscale (`Damage.lens`),
+    /// so the network learns to undo a soft lens as well as the downscale; absent for none.
+    public var lensBlur: [Float]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share"
+        case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share", lensBlur = "lens_blur"
     }
 
-    public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil, x264Share: Double? = nil) {
+    public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil, x264Share: Double? = nil,
+                lensBlur: [Float]? = nil) {
         (self.blur, self.noise, self.jpegQuality, self.poisson, self.x264CRF, self.x264Share) = (blur, noise, jpegQuality, poisson, x264CRF, x264Share)
+        self.lensBlur = lensBlur
     }
 
     /// What a training input goes through, for people: "x264 at CRF 25–30, noise σ up to 2.0 levels".
@@ -231,6 +239,10 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
         if noise > 0 { parts.append(String(format: "noise σ up to %.1f levels", noise)) }
         if let p = poisson, p > 0 { parts.append(String(format: "shot noise σ up to %.1f levels at white", p)) }
         if blur > 0 { parts.append(String(format: "blur σ up to %.1f pixels", blur)) }
+        if let lens = lensRange {
+            parts.append(lens.lowerBound == lens.upperBound ? String(format: "lens blur σ %.2f full-resolution pixels", lens.lowerBound)
+                         : String(format: "lens blur σ %.2f–%.2f full-resolution pixels", lens.lowerBound, lens.upperBound))
+        }
         return parts.isEmpty ? "8-bit rounding alone" : parts.joined(separator: ", ")
     }
 }

@@ -7,9 +7,12 @@ import VideoIO
 /// One way footage is damaged, at a set strength: what `hone evaluate --degrade`
 /// applies to a clean clip, and what training draws at random strengths
 /// (`DegradationConfig`). Applied in the order a camera and a codec would:
-/// blur, then noise, then compression.
+/// the lens at full resolution, then the downscale, then blur, noise and compression.
 public enum Damage: Equatable, Sendable, CustomStringConvertible {
-    /// Gaussian blur of σ pixels (defocus, soft lenses, bad scans).
+    /// A camera's softness: Gaussian blur of σ pixels of the *full-resolution* picture (the
+    /// ground truth), before the downscale (`applyLens`); ×s smaller on the low-resolution grid.
+    case lens(sigma: Float)
+    /// Gaussian blur of σ pixels of the low-resolution picture, after the downscale (defocus, soft lenses, bad scans).
     case blur(sigma: Float)
     /// Gaussian noise of σ 8-bit levels, plus shot noise of σ `poisson`·√x levels at intensity x ∈ [0, 1]
     /// (the Poisson-Gaussian sensor model of Foi et al., IEEE TIP 2008).
@@ -20,14 +23,15 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     case x264(crf: Double)
 
     /// Damages written `x264:crf=35`, `noise:sigma=10`, `noise:sigma=2,poisson=8`,
-    /// `blur:sigma=1.5`, `jpeg:quality=30`, joined by `+`.
+    /// `lens:sigma=1.6` (σ in full-resolution pixels), `blur:sigma=1.5` (σ in low-resolution pixels),
+    /// `jpeg:quality=30`, joined by `+`.
     /// - Throws: `UsageError` naming the item that is not one of these with a value in range.
     public static func parse(_ text: String) throws -> [Damage] {
         try text.split(separator: "+").map { item in
             let parts = item.split(separator: ":", maxSplits: 1)
             let kind = parts.first.map(String.init) ?? ""
-            guard ["blur", "noise", "jpeg", "x264"].contains(kind) else {
-                throw UsageError("--degrade: unknown damage '\(item)'; use blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+            guard ["lens", "blur", "noise", "jpeg", "x264"].contains(kind) else {
+                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S, blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
             }
             var values: [String: Double] = [:]
             for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
@@ -41,6 +45,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
                 return v
             }
             let damage: Damage = switch kind {
+            case "lens": .lens(sigma: Float(try value("sigma", 0...10)))
             case "blur": .blur(sigma: Float(try value("sigma", 0...10)))
             case "noise": .noise(sigma: Float(try value("sigma", 0...255)), poisson: Float(try value("poisson", 0...255, default: 0)))
             case "jpeg": .jpeg(quality: Int(try value("quality", 1...100)))
@@ -56,6 +61,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     var order: Int {
         switch self {
+        case .lens: -1
         case .blur: 0
         case .noise: 1
         case .jpeg: 2
@@ -65,6 +71,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .lens(let s): "lens:sigma=" + String(format: "%g", s)
         case .blur(let s): "blur:sigma=" + String(format: "%g", s)
         case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
         case .jpeg(let q): "jpeg:quality=\(q)"
@@ -72,16 +79,29 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A [1, 3, h, w] picture (even sides with x264) damaged as a stream of its own, noise seeded by `seed`.
+    /// A [1, 3, h, w] picture (even sides with x264) damaged as a stream of its own at its own size
+    /// (the lens first), noise seeded by `seed`.
     /// - Throws: `VideoIOError` from the codecs.
     public static func apply(_ damages: [Damage], to picture: Tensor, seed: UInt64) throws -> Tensor {
         let stream = DamagedStream(damages, seed: seed)
-        return try (stream.push(picture) + stream.finish())[0]
+        return try (stream.push(applyLens(damages, to: picture)) + stream.finish())[0]
     }
+
+    /// The lens blur among `damages` applied to a full-resolution [n, 3, h, w] picture, as a new
+    /// tensor (the picture itself when there is none): what a soft camera recorded before the downscale.
+    public static func applyLens(_ damages: [Damage], to picture: Tensor) -> Tensor {
+        guard let sigma = damages.lazy.compactMap(\.lensSigma).first, sigma > 0 else { return picture }
+        let out = picture.detached()
+        gaussianBlur(out.data, planes: out.count / (out.shape[2] * out.shape[3]), h: out.shape[2], w: out.shape[3], sigma: sigma)
+        return out
+    }
+
+    /// The σ of a lens blur (full-resolution pixels), else nil.
+    public var lensSigma: Float? { if case .lens(let sigma) = self { sigma } else { nil } }
 
     /// Damages one RGB picture (3 planes of h×w) in place: blur and noise, then
     /// rounding to 8 bits as a video stores it, then JPEG. x264 is left to the
-    /// caller: it needs the stream (`X264RoundTrip`).
+    /// caller: it needs the stream (`X264RoundTrip`); the lens to `applyLens`, before the downscale.
     static func apply(_ damages: [Damage], toPicture p: UnsafeMutablePointer<Float>, h: Int, w: Int, rng: inout SeededRandom) throws {
         for damage in damages {
             switch damage {
@@ -89,7 +109,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
             case .noise(let sigma, let poisson):
                 guard sigma > 0 || poisson > 0 else { continue }
                 for j in 0..<(3 * h * w) { p[j] += (sigma + poisson * max(p[j], 0).squareRoot()) / 255 * rng.normal() }
-            case .jpeg, .x264: continue
+            case .lens, .jpeg, .x264: continue
             }
         }
         for j in 0..<(3 * h * w) { p[j] = eightBit(p[j]) / 255 }
@@ -122,6 +142,17 @@ extension DegradationConfig {
         return Double(rng.uniform(Float(range.lowerBound), Float(range.upperBound))).rounded()
     }
 
+    /// `lens_blur` as a range (a checked config holds two ordered σ), or nil when absent or all zero.
+    public var lensRange: ClosedRange<Float>? {
+        guard let lens = lensBlur, lens.count == 2, lens[0] <= lens[1], lens[1] > 0 else { return nil }
+        return lens[0]...lens[1]
+    }
+
+    /// The lens blur of one training target, drawn from `lens_blur`, or nil.
+    func drawLens(_ rng: inout SeededRandom) -> Damage? {
+        lensRange.map { .lens(sigma: rng.uniform($0.lowerBound, $0.upperBound)) }
+    }
+
     /// `x264_crf` as a range (a checked config holds two ordered CRFs), or nil.
     var x264Range: ClosedRange<Double>? {
         guard let crf = x264CRF, crf.count == 2, crf[0] <= crf[1] else { return nil }
@@ -132,6 +163,7 @@ extension DegradationConfig {
     /// score nothing: half of each largest σ, the CRF range's middle.
     var typical: [Damage] {
         var damages: [Damage] = []
+        if let lens = lensRange { damages.append(.lens(sigma: (lens.lowerBound + lens.upperBound) / 2)) }
         if blur > 0 { damages.append(.blur(sigma: blur / 2)) }
         if noise > 0 || (poisson ?? 0) > 0 { damages.append(.noise(sigma: noise / 2, poisson: (poisson ?? 0) / 2)) }
         if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }

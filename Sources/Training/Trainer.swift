@@ -195,9 +195,20 @@ public final class Trainer {
         return (lr, hr)
     }
 
-    /// Antialiased bicubic downscale, then `corrupt`.
-    func degrade(_ hr: Tensor) throws -> Tensor {
-        let lr = try downscale(hr, scale: scale)
+    /// The training inputs of targets `hr` [n, 3, h, w] (sides multiples of the scale) → [n, 3, h/s, w/s]:
+    /// the config's lens blur (each picture's σ drawn), antialiased bicubic downscale, then `corrupt`.
+    /// - Throws: `VideoIOError` from the codecs.
+    public func degrade(_ hr: Tensor) throws -> Tensor {
+        var soft = hr
+        if config.degradation.lensRange != nil {
+            let (h, w) = (hr.shape[2], hr.shape[3])
+            soft = hr.detached()
+            for img in 0..<hr.shape[0] {
+                guard case .lens(let sigma) = config.degradation.drawLens(&rng) else { continue }
+                gaussianBlur(soft.data + img * 3 * h * w, planes: 3, h: h, w: w, sigma: sigma)
+            }
+        }
+        let lr = try downscale(soft, scale: scale)
         try corrupt(lr)
         return lr
     }
@@ -224,7 +235,8 @@ public final class Trainer {
                 hr = try crop(hr, toMultipleOf: 2)  // x264 takes even sides
                 lr = try Damage.apply(config.degradation.typical, to: hr, seed: UInt64(i))
             } else {
-                lr = try bicubicInput(hr, scale: scale)
+                // Held-out real frames, damaged as training assumes the video was (a lens blur's middle σ).
+                lr = try bicubicInput(Damage.applyLens(config.degradation.typical, to: hr), scale: scale)
             }
             let sr = try enhance(lr)
             psnr += Metrics.psnrY(sr, hr, border: scale)

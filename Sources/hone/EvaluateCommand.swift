@@ -21,8 +21,8 @@ struct EvaluateCommand: ParsableCommand {
             video, flicker (mean difference between the output's and the truth's frame-to-frame \
             change, in levels). The wall time of each stage is reported.
             With --degrade (needed at --scale 1), the low-resolution clip (at ×1, the truth \
-            itself) is also damaged: blur, noise, JPEG or x264 at set strengths, the clip as one \
-            stream. FFmpeg's hqdn3d, nlmeans and deblock are then scored too, each at the best \
+            itself) is also damaged: a lens blur of the truth before the downscale, blur, noise, \
+            JPEG or x264 at set strengths, the clip as one stream. FFmpeg's hqdn3d, nlmeans and deblock are then scored too, each at the best \
             of three settings, and at ×1 the damaged input stands where bicubic and lanczos would.
             With --delivery, what `hone pack` is worth in bytes instead: for each --crf the \
             master is packed, and the pack's stream is upscaled by its own network, the generic \
@@ -71,7 +71,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Also score the base and fine-tuned models as self-ensembles: each run on the 8 flips and turns of a frame, averaged (8× the time).")
     var selfEnsemble = false
 
-    @Option(help: ArgumentHelp("Damage the ground truth (after any downscale) into the input: x264:crf=C, noise:sigma=S[,poisson=P], blur:sigma=S, jpeg:quality=Q, joined with + or repeated; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
+    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
     var degrade: [String] = []
 
     @OptionGroup var training: TrainingOptions

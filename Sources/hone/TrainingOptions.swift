@@ -37,12 +37,16 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("A multi-frame model: read k frames each side of the one enhanced, aligned by optical flow (1 or 2; 0: one frame). Evaluate fine-tunes it beside the single-frame model. (default: the config's model.neighbours)", valueName: "k"))
     var neighbours: Int?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("The video's camera blur: a Gaussian σ in full-resolution pixels (the video's own, before any downscale; `--degrade lens:sigma=S` in evaluate makes such a blur). Training inputs are the frames blurred by it, then downscaled, so the fine-tune learns to undo this softness; implies --targets frames. (default: none)", valueName: "σ"))
+    var lensSigma: Float?
+
     func validate() throws {
         if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
         guard saveEvery > 0 else { throw ValidationError("--save-every must be positive, got \(saveEvery)") }
         if let lossPixel, !(lossPixel >= 0) { throw ValidationError("--loss-pixel must be 0 or more, got \(lossPixel)") }
         if let lossGram, !(lossGram >= 0) { throw ValidationError("--loss-gram must be 0 or more, got \(lossGram)") }
         if let neighbours, !(0...2).contains(neighbours) { throw ValidationError("--neighbours must be 0, 1 or 2, got \(neighbours)") }
+        if let lensSigma, !(lensSigma >= 0 && lensSigma <= 10) { throw ValidationError("--lens-sigma must be 0 to 10 pixels, got \(lensSigma)") }
         _ = try settings()
     }
 
@@ -50,7 +54,7 @@ struct TrainingOptions: ParsableArguments {
     func settings() throws -> TrainingSettings {
         var settings = TrainingSettings()
         (settings.scale, settings.config, settings.resume, settings.saveEvery, settings.log) = (scale, config, resume, saveEvery, log)
-        (settings.neighbours, settings.targets) = (neighbours, targets)
+        (settings.neighbours, settings.targets, settings.lensSigma) = (neighbours, targets, lensSigma)
         do {
             settings.loss = LossWeights(pixel: lossPixel, perceptual: try lossPerceptual.map(LossWeights.perceptual), gram: lossGram)
         } catch let error as UsageError {

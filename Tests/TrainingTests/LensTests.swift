@@ -1,0 +1,90 @@
+import Autograd
+import Foundation
+import Jobs
+import Networks
+import Quality
+import TestSupport
+import Training
+import XCTest
+
+/// A camera's blur (`Damage.lens`): written, applied before the downscale at the σ asked, and learnt from.
+final class LensTests: XCTestCase {
+    func testLensParsesFirstAndRefusesWhatItCannotBe() throws {
+        XCTAssertEqual(try Damage.parse("x264:crf=28+lens:sigma=1.6"), [.lens(sigma: 1.6), .x264(crf: 28)], "the lens comes before the codec")
+        XCTAssertEqual(try Damage.parse("lens:sigma=1.6").map(\.description), ["lens:sigma=1.6"])
+        for bad in ["lens", "lens:sigma=11", "lens:sigma=-1", "lens:radius=2"] {
+            XCTAssertThrowsError(try Damage.parse(bad), bad) { XCTAssert("\($0)".contains("--degrade"), "\($0)") }
+        }
+    }
+
+    /// A point of light blurred by the lens spreads with the variance σ² in each direction
+    /// (less a little: the kernel is cut at 3σ), and its light is kept.
+    func testLensBlurOfAKnownSigmaIsMeasuredBack() throws {
+        for sigma: Float in [0.8, 1.6, 2.4] {
+            let (h, w) = (41, 41)
+            let point = Tensor(shape: [1, 3, h, w])
+            point.fill(0)
+            for c in 0..<3 { point.data[c * h * w + 20 * w + 20] = 1 }
+            let soft = Damage.applyLens([.lens(sigma: sigma), .x264(crf: 28)], to: point)
+            var (total, variance) = (0.0, 0.0)
+            for y in 0..<h { for x in 0..<w {
+                let v = Double(soft.data[y * w + x])
+                total += v
+                variance += v * Double((x - 20) * (x - 20))
+            }}
+            XCTAssertEqual(total, 1, accuracy: 1e-4, "σ \(sigma): light kept")
+            XCTAssertEqual(variance.squareRoot(), Double(sigma), accuracy: 0.03 * Double(sigma), "σ \(sigma) measured back")
+            XCTAssertEqual(point.data[20 * w + 20], 1, "the picture itself is left as it was")
+        }
+        let picture = Tensor(shape: [1, 3, 4, 4])
+        XCTAssert(Damage.applyLens([.noise(sigma: 3)], to: picture) === picture, "no lens: the picture itself")
+    }
+
+    /// `lens_blur` is checked, and a training target's lens blur comes before the downscale: the
+    /// edge of a step spreads by (σ/s)² more in low-resolution pixels² than a plain downscale's.
+    func testTrainingInputsOfALensBlurSpreadAnEdgeBySigmaOverScale() throws {
+        let tiny = """
+            model: {channels: 8, blocks: 1, activation: prelu, unet: false}
+            degradation: {blur: 0, noise: 0, lens_blur: [LENS]}
+            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
+            training: {patch: 32, batch: 4, learning_rate: 0.003, weight_decay: 0.0001, pct_start: 0.25,
+                       patches_per_frame: 1, validation_every: 4, seed: 7}
+            """
+        XCTAssertThrowsError(try HoneConfig.parse(tiny.replacingOccurrences(of: "LENS", with: "2, 1"), path: "bad.yaml")) {
+            XCTAssert("\($0)".contains("degradation.lens_blur"), "\($0)")
+        }
+        let folder = try Media.temporaryFolder("lens")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let step = folder.appendingPathComponent("step.png").path
+        try Media.ffmpeg(["-f", "lavfi", "-i", "color=c=black:size=96x64", "-vf", "drawbox=x=48:y=0:w=48:h=64:color=white:t=fill",
+                          "-frames:v", "1", step])
+        let photos = try FrameCache(images: Array(repeating: step, count: 4), maxSide: 96) { _, _ in }
+        /// The variance (low-resolution pixels²) of the edge's spread: the second moment of the row's differences.
+        func spread(_ lens: String) throws -> Double {
+            let config = try HoneConfig.parse(tiny.replacingOccurrences(of: "LENS", with: lens), path: "tiny.yaml")
+            let trainer = try Trainer(model: try makeNetwork(config.model, scale: 2), config: config, frames: photos, epochs: 1)
+            let lr = try trainer.degrade(photos.frame(0))
+            let w = lr.shape[3]
+            let row = (0..<w).map { Double(lr.data[10 * w + $0]) }
+            let d = (1..<w).map { row[$0] - row[$0 - 1] }
+            let total = d.reduce(0, +)
+            let mean = d.indices.reduce(0) { $0 + Double($1) * d[$1] } / total
+            return d.indices.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) * d[$1] } / total
+        }
+        XCTAssertEqual(try spread("2, 2") - spread("0, 0"), 1.0, accuracy: 0.15, "lens σ 2 at ×2: (2/2)² more")
+    }
+
+    /// Learning the video's own blur needs the frames as targets: `--lens-sigma` chooses them,
+    /// sets the config's range to that σ, and is refused beside ensemble targets.
+    func testLensSigmaLearnsFromTheFrames() throws {
+        var settings = TrainingSettings()
+        settings.config = Media.projectRoot.appendingPathComponent("configs/default.yaml").path
+        let model = try settings.loadConfig(fallback: "configs/default.yaml").model
+        XCTAssertEqual(settings.targets(base: .checkpoint("base.safetensors"), model: model), .ensemble, "today's default is kept")
+        settings.lensSigma = 1.6
+        XCTAssertEqual(settings.targets(base: .checkpoint("base.safetensors"), model: model), .frames)
+        XCTAssertEqual(try settings.loadConfig(fallback: "configs/default.yaml").degradation.lensBlur, [1.6, 1.6])
+        settings.targets = .ensemble
+        XCTAssertThrowsError(try settings.loadConfig(fallback: "configs/default.yaml")) { XCTAssert("\($0)".contains("--lens-sigma"), "\($0)") }
+    }
+}
