@@ -58,6 +58,7 @@ extension GroundTruth {
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             record.targets = settings.targets(base: record.base, model: config.model)
+            if scale > 1 { settings.learnDamage(inputDamage, record: &record, observer: observer) }
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 let estimate = inputDamage
                 record.config = estimate.restoring(config)
@@ -180,7 +181,7 @@ public struct EvaluateJob {
         }
         return Report(groundTruth: groundTruth, scale: scale, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
                       isVideo: gt.isVideo, checkpoints: checkpoints, targets: record.targets.rawValue,
-                      damages: damages.map(\.description), inputDamage: damages.isEmpty ? nil : gt.inputDamage)
+                      damages: damages.map(\.description), inputDamage: gt.inputDamage)
     }
 }
 

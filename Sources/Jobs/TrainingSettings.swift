@@ -47,7 +47,36 @@ public struct TrainingSettings: Sendable {
     /// What a fresh run from `base` learns: the targets asked for, else frames when it learns the
     /// video's own blur (a teacher's output knows nothing of it), else `TrainingTargets.automatic`.
     public func targets(base: StartingModel, model: ModelConfig) -> TrainingTargets {
-        targets ?? (lensSigma != nil ? .frames : .automatic(base: base, model: model, loss: loss))
+        targets ?? ((lensSigma ?? 0) > 0 ? .frames : .automatic(base: base, model: model, loss: loss))
+    }
+
+    /// The lens blur σ (full-resolution pixels) a fresh enlarging run learns when none was asked for
+    /// (no --lens-sigma, --targets or `lens_blur`): the softness `estimate` finds beyond a sharp
+    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpScene(scale:)`, when it reaches
+    /// `LensEstimate.worthLearning`; nil otherwise (today's default).
+    public func automaticLens(_ estimate: DamageEstimate, scale: Int, config: HoneConfig) -> Float? {
+        guard scale > 1, lensSigma == nil, targets == nil, config.degradation.lensRange == nil,
+              let found = estimate.lensSigma(scale: scale) else { return nil }
+        let sharp = LensEstimate.sharpScene(scale: scale)
+        let beyond = (max(0, found * found - sharp * sharp)).squareRoot()
+        return beyond >= LensEstimate.worthLearning ? Float((beyond * 100).rounded() / 100) : nil
+    }
+
+    /// Analyses a fresh run's video and, when it is soft (`automaticLens`), makes the run learn its
+    /// blur from the frames; says in one line what it found and chose.
+    public func learnDamage(_ estimate: DamageEstimate, record: inout RunRecord, observer: JobObserver) {
+        guard let sigma = automaticLens(estimate, scale: record.scale, config: record.config) else {
+            if record.scale > 1, lensSigma == nil, targets == nil, let found = estimate.lensSigma(scale: record.scale) {
+                observer.report(String(format: "sharp enough: edges as after a lens blur σ ≈ %.1f px at ×%d → %@ targets, as for a clean video",
+                                       found, record.scale, record.targets.rawValue))
+            }
+            return
+        }
+        record.config.degradation.lensBlur = [sigma, sigma]
+        record.targets = .frames
+        observer.report(String(format: "soft: edges as after a lens blur σ ≈ %.1f px at ×%d (%.1f beyond a sharp scene's)%@ → learning this blur from the frames",
+                               estimate.lensSigma(scale: record.scale) ?? 0, record.scale, sigma,
+                               estimate.meanQP.map { String(format: ", %@ QP %.0f", estimate.codec, $0) } ?? ""))
     }
 
     /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.

@@ -22,8 +22,15 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
     /// "The blur effect: perception and estimation with a new no-reference perceptual
     /// blur metric", SPIE 2007: how little a 9-tap box blur changes the luma's differences).
     public var blur: Double
+    /// The median reblur ratio of the frames' strong edges (`LensEstimate`; larger: sharper),
+    /// the median over the frames that have enough edges; nil when none has.
+    public var edgeRatio: Double?
     /// Frames looked at.
     public var frames: Int
+
+    /// The camera's blur: the σ in full-resolution pixels of a Gaussian lens blur before a
+    /// downscale of `scale` that leaves edges as soft as this video's (`LensEstimate.sigma`); nil without edges.
+    public func lensSigma(scale: Int) -> Double? { edgeRatio.map { LensEstimate.sigma(ratio: $0, scale: scale) } }
 
     /// Looks at up to `frames` frames spread through the first minute of a video.
     /// - Throws: `VideoIOError`/`FileError` naming the video when it cannot be read.
@@ -49,14 +56,20 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
         let lumas = pictures.map(luma)
         let sigmas = lumas.map { noiseSigma($0.plane, h: $0.h, w: $0.w) / lumaNoiseGain }.sorted()
         let blurs = lumas.map { blurMetric($0.plane, h: $0.h, w: $0.w) }
+        let ratios = lumas.compactMap { LensEstimate.reblurRatio($0.plane, h: $0.h, w: $0.w)?.ratio }.sorted()
         return DamageEstimate(codec: codec, meanQP: meanQP, noiseSigma: sigmas[sigmas.count / 2],
-                              blur: blurs.reduce(0, +) / Double(blurs.count), frames: pictures.count)
+                              blur: blurs.reduce(0, +) / Double(blurs.count), edgeRatio: ratios.isEmpty ? nil : ratios[ratios.count / 2],
+                              frames: pictures.count)
     }
 
     /// One line for people.
     public var summary: String {
-        String(format: "%@%@; noise σ ≈ %.1f levels per RGB channel (Immerkær); blur %.2f (0 sharp … 1 soft; Crété-Roffet); from %d frames",
-               codec, meanQP.map { String(format: ", mean QP %.1f", $0) } ?? " (no quantisers exported)", noiseSigma, blur, frames)
+        let lens = edgeRatio.map { ratio in
+            String(format: "; edges: reblur ratio %.2f, as a lens blur σ ≈ %.1f px before a ×2 downscale, %.1f before ×4", ratio,
+                   LensEstimate.sigma(ratio: ratio, scale: 2), LensEstimate.sigma(ratio: ratio, scale: 4))
+        } ?? "; too few edges to estimate a lens blur"
+        return String(format: "%@%@; noise σ ≈ %.1f levels per RGB channel (Immerkær); blur %.2f (0 sharp … 1 soft; Crété-Roffet)%@; from %d frames",
+                      codec, meanQP.map { String(format: ", mean QP %.1f", $0) } ?? " (no quantisers exported)", noiseSigma, blur, lens, frames)
     }
 
     /// The σ in luma of independent RGB noise of σ 1: the norm of BT.601's luma row (65.481, 128.553, 24.966)/255.

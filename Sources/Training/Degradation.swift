@@ -190,29 +190,6 @@ func corrupt(_ pictures: Tensor, _ config: DegradationConfig, rng: inout SeededR
     }
 }
 
-/// Separable Gaussian blur of σ pixels, edges clamped, of `planes` h×w planes in place.
-func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, sigma: Float) {
-    guard sigma > 0.05 else { return }
-    let r = max(1, Int((3 * sigma).rounded(.up)))
-    var k = (-r...r).map { exp(-Float($0 * $0) / (2 * sigma * sigma)) }
-    let total = k.reduce(0, +)
-    k = k.map { $0 / total }
-    var tmp = [Float](repeating: 0, count: h * w)
-    for p in 0..<planes {
-        let img = data + p * h * w
-        for y in 0..<h { for x in 0..<w {
-            var s: Float = 0
-            for t in -r...r { s += k[t + r] * img[y * w + min(max(x + t, 0), w - 1)] }
-            tmp[y * w + x] = s
-        }}
-        for y in 0..<h { for x in 0..<w {
-            var s: Float = 0
-            for t in -r...r { s += k[t + r] * tmp[min(max(y + t, 0), h - 1) * w + x] }
-            img[y * w + x] = s
-        }}
-    }
-}
-
 /// A clip's pictures damaged in order, as one stream: `push` returns the
 /// damaged pictures that are ready, `finish` the rest (x264 holds some back).
 package final class DamagedStream {
