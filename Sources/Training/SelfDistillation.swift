@@ -45,9 +45,9 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
 
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
     package static let ensembleNote = "targets: the starting model's 8-way self-ensemble output for up to \(ensembleFrames) frames, learnt from the frames "
-        + "themselves on the pixel loss alone; validation scores how close the model comes to them "
-        + "(--targets frames learns from the frames degraded instead: downscaled when enlarging, sharper and lower in PSNR; "
-        + "damaged further at ×1, which over-smooths)"
+        + "themselves on the pixel loss alone; validation scores the model on held-out real frames, downscaled when enlarging "
+        + "(damaged at ×1), as --targets frames does, which learns from such frames instead: sharper and lower in PSNR "
+        + "when enlarging, over-smoothed at ×1"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
     package static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
@@ -82,6 +82,6 @@ extension Trainer {
         gentle.training.learningRate *= TrainingTargets.ensembleLearningRate
         gentle.loss = TrainingTargets.pixelLossOnly(config.loss)
         return try Trainer(model: model, config: gentle, frames: high, inputs: .paired(low), epochs: epochs,
-                           stepsPerEpoch: stepsPerEpoch(pictures: frames.count, config: config))
+                           stepsPerEpoch: stepsPerEpoch(pictures: frames.count, config: config), validationTruth: low)
     }
 }

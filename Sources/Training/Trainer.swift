@@ -38,6 +38,10 @@ public final class Trainer {
     /// its low-resolution stack (`Alignment.stack` of the frames' `bicubicInput`s); nil for a single-frame model.
     let windows: FrameCache?
     public let trainFrames: [Int], validationFrames: [Int]
+    /// Real pictures to validate on instead of the targets (at those indices), one scale down as for
+    /// frames targets: a video's own frames when the targets are a teacher's output (ensemble targets),
+    /// so that validation says how the model does on the video, not how close it comes to the teacher.
+    public let validationTruth: FrameCache?
     /// ⌈training frames × patches per frame / batch⌉ unless given.
     public let stepsPerEpoch: Int
     public let epochs: Int
@@ -55,7 +59,7 @@ public final class Trainer {
     /// - Throws: `FileError` naming the pictures when they cannot train under `config`,
     ///   or when paired inputs are not 1/scale of their targets.
     public init(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, inputs: TrainingInputs = .degraded, tuning: Tuning = .allWeights,
-                epochs: Int, stepsPerEpoch: Int? = nil, vggWeights: String = VGG16.defaultPath) throws {
+                epochs: Int, stepsPerEpoch: Int? = nil, validationTruth: FrameCache? = nil, vggWeights: String = VGG16.defaultPath) throws {
         let t = config.training
         let smallest = frames.sizes.map { min($0.width, $0.height) }.min()!
         if let problem = Self.problem(config: config, scale: model.scale, pictures: frames.count, smallestSide: smallest, unit: "pictures") {
@@ -69,6 +73,7 @@ public final class Trainer {
             }
         }
         (self.model, self.config, self.frames, self.inputs, self.epochs) = (model, config, frames, inputs, epochs)
+        self.validationTruth = validationTruth
         windows = model.radius == 0 ? nil : try Self.windows(of: frames, inputs: inputs, radius: model.radius, scale: model.scale)
         modulation = switch tuning {
         case .allWeights: nil
@@ -223,12 +228,12 @@ public final class Trainer {
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
-            var hr = try crop(frames.frame(i), toMultipleOf: scale)
+            var hr = try crop((validationTruth ?? frames).frame(i), toMultipleOf: scale)
             let lr: Tensor
             if let windows {
                 let m = 2 * model.radius + 1
                 lr = try concat((i * m..<(i + 1) * m).map(windows.frame))
-            } else if case .paired(let low) = inputs {
+            } else if validationTruth == nil, case .paired(let low) = inputs {
                 lr = low.frame(i)
                 hr = try crop(hr, width: lr.shape[3] * scale, height: lr.shape[2] * scale)
             } else if scale == 1 {

@@ -137,6 +137,25 @@ final class TemporalTests: XCTestCase {
         XCTAssertGreaterThan(zip(try upscale(image).array, try upscale.selfEnsemble(image).array).map { abs($0 - $1) }.max()!, 1e-3)
     }
 
+    /// Whatever the targets, validation scores real frames: an ensemble trainer validates as a
+    /// frames trainer on the same video does, not against its teacher's outputs.
+    func testEnsembleTargetsValidateOnTheRealFrames() throws {
+        let clip = try frames("realshort.mp4", count: 12, width: 64, height: 48)
+        var next = 0
+        let cache = try FrameCache(source: "realshort") { defer { next += 1 }; return next < clip.count ? clip[next] : nil }
+        var config = try HoneConfig.parse(TrainingRunTests.tiny, path: "tiny.yaml")
+        (config.training.validationEvery, config.degradation) = (4, DegradationConfig())
+        let model = try makeNetwork(config.model, scale: 2, seed: 5)
+        for (name, t) in model.namedTensors() where name.hasPrefix("tail") { t.fill(0.01) }
+        let ensemble = try Trainer.forVideo(model: model, config: config, frames: cache, targets: .ensemble, epochs: 1, observer: RecordingObserver())
+        let plain = try Trainer.forVideo(model: model, config: config, frames: cache, targets: .frames, epochs: 1, observer: RecordingObserver())
+        XCTAssertEqual(ensemble.validationFrames, plain.validationFrames)
+        let upscale = TiledUpscaler(model)
+        let (real, seen) = (try ensemble.validate(upscale.callAsFunction), try plain.validate(upscale.callAsFunction))
+        XCTAssertEqual(real.psnr, seen.psnr, accuracy: 1e-9)
+        XCTAssertLessThan(real.psnr, 60, "the teacher's own outputs would score far higher")
+    }
+
     func testEnsembleTargetsPairTheFramesWithTheStartingModelsEnsemble() throws {
         let clip = try frames("realshort.mp4", count: 12, width: 64, height: 48)
         var next = 0
