@@ -9,15 +9,7 @@ import VideoIO
 import XCTest
 
 /// The networks and their files: shapes, the bicubic start, checkpoints, VGG16's weights, tiling.
-final class NetworksTests: XCTestCase {
-    var dir: URL!
-    override func setUpWithError() throws { dir = try Media.temporaryFolder("sr") }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
-    static let root = Media.projectRoot
-    func config(_ name: String) throws -> HoneConfig { try HoneConfig.load(Self.root.appendingPathComponent("configs/\(name).yaml").path) }
-
+final class NetworksTests: ScratchFolderTestCase {
     func testShippedConfigsBuildModelsOfTheirSize() throws {
         let sizes = try ["fast", "default", "quality"].map { try makeNetwork(config($0).model, scale: 2).parameterCount }
         XCTAssertEqual(sizes, [21_763, 219_003, 3_694_595], "the README quotes these")

@@ -9,15 +9,7 @@ import VideoIO
 import XCTest
 
 /// Metrics against published and independent references; overshoot and flicker.
-final class QualityTests: XCTestCase {
-    var dir: URL!
-    override func setUpWithError() throws { dir = try Media.temporaryFolder("sr") }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
-    static let root = Media.projectRoot
-    func config(_ name: String) throws -> HoneConfig { try HoneConfig.load(Self.root.appendingPathComponent("configs/\(name).yaml").path) }
-
+final class QualityTests: ScratchFolderTestCase {
     /// Our metrics and bicubic reproduce the published Set5 ×2 bicubic numbers (33.66 dB, 0.9299).
     func testMetricsReproducePublishedBicubicOnSet5() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }

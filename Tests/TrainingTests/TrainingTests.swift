@@ -9,15 +9,7 @@ import VideoIO
 import XCTest
 
 /// The loss, the trainer's checkpoints, the photograph and frame caches.
-final class TrainingTests: XCTestCase {
-    var dir: URL!
-    override func setUpWithError() throws { dir = try Media.temporaryFolder("sr") }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
-    static let root = Media.projectRoot
-    func config(_ name: String) throws -> HoneConfig { try HoneConfig.load(Self.root.appendingPathComponent("configs/\(name).yaml").path) }
-
+final class TrainingTests: ScratchFolderTestCase {
     /// A minute of 25 fps, losslessly coded, that shows its frame number N: grey
     /// 16 + ⌊N/8⌋ on the left half and 16 + 25·(N mod 8) on the right (video levels).
     func countingClip() throws -> String {
