@@ -1,4 +1,10 @@
-# Sourced by the ground-truth benches (temporal.sh, restoration.sh).
+# Sourced by the ground-truth benches (temporal.sh, restoration.sh, real-damage.sh).
+# Sets data (DATA: the shared clips' folder), bikes (the demo's clip, fetched once) and
+# clips (CLIPS: the four test clips); results are read back with bench/results.py.
+data=${DATA:-../shared/data/clips}
+bikes=$(bash scripts/fetch-demo-video.sh)
+clips=${CLIPS:-"$data/chaplin.mp4 $data/tears_of_steel.webm $data/realshort.mp4 $bikes"}
+
 # evaluate_once OUT NAME ARGS…: `hone evaluate ARGS -o OUT/NAME.ckpt ${EXTRA} --json`
 # into OUT/NAME.json (its log in OUT/NAME.log), unless that result exists:
 # a bench run again resumes where it stopped.

@@ -10,10 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/evaluate-once.sh
-data=${DATA:-../shared/data/clips}
-bikes="${HONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hone}/bikes.mp4"
-[ -f "$bikes" ] || make --no-print-directory demo >/dev/null
-clips=${CLIPS:-"$data/chaplin.mp4 $data/tears_of_steel.webm $data/realshort.mp4 $bikes"}
 damages=${DAMAGES:-"x264:crf=35 noise:sigma=10"}
 epochs=${EPOCHS:-3} frames=${FRAMES:-8} tag=${TAG:-shipped}
 out=bench/out/restoration; mkdir -p "$out"
@@ -23,15 +19,13 @@ for damage in $damages; do
             --epochs "$epochs" --frames "$frames"
     done
 done
-python3 - "$out" "$tag" <<'PY'
-import json, sys, glob, os
-out, tag = sys.argv[1], sys.argv[2]
+PYTHONPATH=bench python3 - "$out" "$tag" <<'PY'
+from results import runs
 print(f"{'clip':22} {'damage':16} {'method':30} {'Y-PSNR':>7} {'Y-SSIM':>7} {'LPIPS':>7} {'vs input':>9} {'vs base':>8}")
-for path in sorted(glob.glob(f"{out}/*-{tag}.json")):
-    r = json.load(open(path))
+for r in runs():
     by = {m["method"]: m for m in r["methods"]}
     for m in r["methods"]:
-        print(f"{os.path.basename(r['groundTruth']):22} {'+'.join(r['damages']):16} {m['method']:30} {m['psnrY']:7.2f} {m['ssimY']:7.4f} "
+        print(f"{r['clip']:22} {'+'.join(r['damages']):16} {m['method']:30} {m['psnrY']:7.2f} {m['ssimY']:7.4f} "
               f"{m['lpips']:7.4f} {m['psnrY'] - by['input']['psnrY']:+9.2f} {m['psnrY'] - by['base']['psnrY']:+8.2f}")
     filters = [m for m in r["methods"] if m["method"] not in ("input", "base", "fine-tuned")]
     best = max(filters, key=lambda m: m["psnrY"])

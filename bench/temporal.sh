@@ -9,10 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/evaluate-once.sh
-data=${DATA:-../shared/data/clips}
-bikes="${HONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hone}/bikes.mp4"
-[ -f "$bikes" ] || make --no-print-directory demo >/dev/null
-clips=${CLIPS:-"$data/chaplin.mp4 $data/tears_of_steel.webm $data/realshort.mp4 $bikes"}
 k=${K:-1} epochs=${EPOCHS:-3} frames=${FRAMES:-8} tag=${TAG:-k$k}
 out=bench/out/temporal; mkdir -p "$out"
 for scale in ${SCALES:-2 4}; do
@@ -22,15 +18,13 @@ for scale in ${SCALES:-2 4}; do
             --frames "$frames" --neighbours "$k" --config "$config"
     done
 done
-python3 - "$out" "$tag" <<'PY'
-import json, sys, glob, os
-out, tag = sys.argv[1], sys.argv[2]
+PYTHONPATH=bench python3 - "$out" "$tag" <<'PY'
+from results import runs
 print(f"{'clip':22} {'x':>2} {'method':22} {'Y-PSNR':>7} {'Y-SSIM':>7} {'LPIPS':>7} {'flicker':>8} {'vs base':>8}")
-for path in sorted(glob.glob(f"{out}/*-{tag}.json")):
-    r = json.load(open(path))
+for r in runs():
     base = next(m for m in r["methods"] if m["method"].startswith("base"))
     for m in r["methods"]:
-        print(f"{os.path.basename(r['groundTruth']):22} {r['scale']:2} {m['method']:22} {m['psnrY']:7.2f} {m['ssimY']:7.4f} {m['lpips']:7.4f} "
+        print(f"{r['clip']:22} {r['scale']:2} {m['method']:22} {m['psnrY']:7.2f} {m['ssimY']:7.4f} {m['lpips']:7.4f} "
               f"{m.get('flicker') or 0:8.3f} {m['psnrY'] - base['psnrY']:+8.2f}")
     print("   stages (s): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["stages"].items())))
 PY

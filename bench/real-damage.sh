@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Learning the video's own damage on the ground-truth protocol (notebooks-notes/real-damage.md):
+# `hone evaluate --scale 4` on each test clip, each DAMAGE (default: a camera blur of σ 1.6
+# ground-truth pixels, and none), three ways: today's fine-tune (--lens-sigma 0: no lens
+# learnt, ensemble targets), the lens σ given (--lens-sigma 1.6, the oracle; blurred clips only)
+# and the automatic choice (no flags: the blur estimated from the clip). 3 epochs, 16 frames
+# scored, bench/temporal-x4.yaml (48² crops: the clips' ×4 downscales are too small for 96²).
+# Results: bench/out/real-damage/*.json, finished runs skipped; a table at the end.
+# CLIPS, DAMAGES ("none" for a clean downscale), EPOCHS, FRAMES, TAG and EXTRA override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/evaluate-once.sh
+damages=${DAMAGES:-"lens:sigma=1.6 none"}
+epochs=${EPOCHS:-3} frames=${FRAMES:-16} tag=${TAG:-x4}
+out=bench/out/real-damage; mkdir -p "$out"
+for damage in $damages; do
+    degrade=(); [ "$damage" = none ] || degrade=(--degrade "$damage")
+    modes="today auto"; [ "$damage" = "lens:sigma=1.6" ] && modes="today oracle auto"
+    for clip in $clips; do
+        for mode in $modes; do
+            case $mode in today) how=(--lens-sigma 0);; oracle) how=(--lens-sigma 1.6);; auto) how=();; esac
+            evaluate_once "$out" "$(basename "${clip%.*}")-${damage//[:=,]/-}-$mode-$tag" --gt "$clip" --scale 4 "${degrade[@]}" \
+                --epochs "$epochs" --frames "$frames" --config bench/temporal-x4.yaml "${how[@]}"
+        done
+    done
+done
+PYTHONPATH=bench python3 - "$out" "$tag" <<'PY'
+from results import runs
+print(f"{'clip':22} {'damage':16} {'fine-tune':8} {'base':>7} {'tuned':>7} {'vs base':>8} {'LPIPS base':>10} {'tuned':>7}")
+for r in runs():
+    by = {m["method"]: m for m in r["methods"]}
+    mode = r["checkpoints"][0].split("-")[-2]
+    b, t = by["base"], by["fine-tuned"]
+    print(f"{r['clip']:22} {'+'.join(r['damages']) or 'none':16} {mode:8} {b['psnrY']:7.2f} {t['psnrY']:7.2f} {t['psnrY'] - b['psnrY']:+8.2f} "
+          f"{b['lpips']:10.4f} {t['lpips']:7.4f}")
+PY
