@@ -50,7 +50,7 @@ extension GroundTruth {
     /// would on that clip), checkpointing to `output`; returns the best-validated
     /// model and its record. When resuming, a finished run is reused as it is.
     public func fineTune(source: String, base: StartingModel, epochs: Int, output: String, settings: TrainingSettings,
-                         observer: JobObserver) throws -> (any UpscalingNetwork, RunRecord) {
+                         fromShipped: Bool = false, observer: JobObserver) throws -> (any UpscalingNetwork, RunRecord) {
         if settings.resume, let done = try? loadNetwork(checkpoint: output), done.1.epochsDone >= done.1.epochs {
             observer.report("\(output): fine-tuning already finished")
             return done
@@ -58,7 +58,7 @@ extension GroundTruth {
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             record.targets = settings.targets(base: record.base, model: config.model)
-            if scale > 1 { settings.learnDamage(inputDamage, record: &record, observer: observer) }
+            if scale > 1 { settings.learnDamage(inputDamage, record: &record, fromShipped: fromShipped, observer: observer) }
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 let estimate = inputDamage
                 record.config = estimate.restoring(config)
@@ -151,15 +151,19 @@ public struct EvaluateJob {
         single.neighbours = nil
         let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))
         let checkpoint = output ?? outputName(for: groundTruth, ".evaluate-x\(scale).ckpt")
-        let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: checkpoint, settings: single, observer: observer)
+        let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: checkpoint, settings: single,
+                                              fromShipped: start == .shipped, observer: observer)
         var checkpoints = [checkpoint]
         lap("fine-tune")
         let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
         let kernels: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = scale == 1 ? [("input", { $0.image })]
             : [("bicubic", { try resizeBicubic($0.image, .up(scale)) }), ("lanczos", { try resizeLanczos($0.image, .up(scale)) })]
-        var methods = kernels + [
-            (base.label, TiledUpscaler(baseModel).callAsFunction),
-            ("fine-tuned", TiledUpscaler(tuned).callAsFunction)]
+        var methods = kernels + [(base.label, TiledUpscaler(baseModel).callAsFunction)]
+        if record.base != base {  // the automatic choice started from the soft-footage base
+            let soft = try TrainingRun.model(base: record.base, config: record.config, scale: scale, observer: observer)
+            methods.append(("soft base", TiledUpscaler(soft).callAsFunction))
+        }
+        methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction))
         if radius > 0 {
             guard gt.isVideo else { throw UsageError("--neighbours needs a ground-truth video: the pictures of a folder have no neighbours") }
             observer.report("multi-frame: fine-tuning a model that reads \(radius) frame\(radius == 1 ? "" : "s") each side")

@@ -79,12 +79,12 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A [1, 3, h, w] picture (even sides with x264) damaged as a stream of its own at its own size
-    /// (the lens first), noise seeded by `seed`.
+    /// A [1, 3, h, w] picture (even sides with x264) damaged as a stream of its own at its own size,
+    /// noise seeded by `seed`; the lens is left to `applyLens`, before any downscale.
     /// - Throws: `VideoIOError` from the codecs.
     public static func apply(_ damages: [Damage], to picture: Tensor, seed: UInt64) throws -> Tensor {
         let stream = DamagedStream(damages, seed: seed)
-        return try (stream.push(applyLens(damages, to: picture)) + stream.finish())[0]
+        return try (stream.push(picture) + stream.finish())[0]
     }
 
     /// The lens blur among `damages` applied to a full-resolution [n, 3, h, w] picture, as a new

@@ -40,6 +40,17 @@ public enum StartingModel: Equatable, Sendable {
         return .checkpoint(path)
     }
 
+    /// The shipped soft-footage base for the scale (checkpoints/base-x<scale>-soft.safetensors:
+    /// trained on lens blur, noise and x264, `configs/soft.yaml`) when it holds the config's model, else nil.
+    public static func shippedSoft(scale: Int, config: HoneConfig) -> StartingModel? {
+        guard let path = ProjectFiles.find("checkpoints/base-x\(scale)-soft.safetensors"),
+              let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path),
+              record.scale == scale, record.config.model.singleFrame == config.model.singleFrame, config.model.radius == 0 else {
+            return nil
+        }
+        return .checkpoint(path)
+    }
+
     /// Why a run at `run` cannot start from a base of scale `base`, or nil: a ×1
     /// (restoration) model and an enlarging one learn different things, so
     /// neither is a start for the other (layers are shared only between ×2, ×3 and ×4).

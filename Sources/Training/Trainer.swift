@@ -238,10 +238,13 @@ public final class Trainer {
                 hr = try crop(hr, width: lr.shape[3] * scale, height: lr.shape[2] * scale)
             } else if scale == 1 {
                 hr = try crop(hr, toMultipleOf: 2)  // x264 takes even sides
-                lr = try Damage.apply(config.degradation.typical, to: hr, seed: UInt64(i))
+                lr = try Damage.apply(config.degradation.typical, to: Damage.applyLens(config.degradation.typical, to: hr), seed: UInt64(i))
             } else {
-                // Held-out real frames, damaged as training assumes the video was (a lens blur's middle σ).
-                lr = try bicubicInput(Damage.applyLens(config.degradation.typical, to: hr), scale: scale)
+                // Held-out real frames, damaged as training assumes the video was: a lens blur's and a
+                // CRF range's middle, when the config has them (its noise and blur stay out, as they always have).
+                let assumed = config.degradation.typical.filter { $0.lensSigma != nil || $0.crf != nil }
+                if assumed.contains(where: { $0.crf != nil }) { hr = try crop(hr, toMultipleOf: 2 * scale) }  // x264 takes even sides
+                lr = try Damage.apply(assumed, to: try bicubicInput(Damage.applyLens(assumed, to: hr), scale: scale), seed: UInt64(i))
             }
             let sr = try enhance(lr)
             psnr += Metrics.psnrY(sr, hr, border: scale)

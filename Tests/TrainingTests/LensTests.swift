@@ -126,7 +126,7 @@ final class LensEstimateTests: XCTestCase {
             let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: sigma)], to: $0), scale: 4) }
             var record = RunRecord(config: config, scale: 4, base: .random, epochs: 1)
             let observer = RecordingObserver()
-            TrainingSettings().learnDamage(DamageEstimate.measure(low, codec: "test", meanQP: nil), record: &record, observer: observer)
+            TrainingSettings().learnDamage(DamageEstimate.measure(low, codec: "test", meanQP: nil), record: &record, fromShipped: false, observer: observer)
             XCTAssertEqual(observer.reports.count, 1, "\(observer.reports)")
             XCTAssert(observer.reports[0].hasPrefix(soft ? "soft: " : "sharp enough: "), observer.reports[0])
             XCTAssertEqual(record.config.degradation.lensRange != nil, soft, "lens σ \(sigma): \(observer.reports[0])")
