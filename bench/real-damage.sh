@@ -3,7 +3,8 @@
 # `hone evaluate --scale 4` on each test clip, each DAMAGE (default: a camera blur of σ 1.6
 # ground-truth pixels, and none), three ways: today's fine-tune (--lens-sigma 0: no lens
 # learnt, ensemble targets), the lens σ given (--lens-sigma 1.6, the oracle; blurred clips only)
-# and the automatic choice (no flags: the blur estimated from the clip). 3 epochs, 16 frames
+# and the automatic choice (no flags: the blur estimated from the clip, and the soft-footage base
+# when the clip is soft: its own row). 3 epochs, 16 frames
 # scored, bench/temporal-x4.yaml (48² crops: the clips' ×4 downscales are too small for 96²).
 # Results: bench/out/real-damage/*.json, finished runs skipped; a table at the end.
 # CLIPS, DAMAGES ("none" for a clean downscale), EPOCHS, FRAMES, TAG and EXTRA override the defaults.
@@ -26,11 +27,12 @@ for damage in $damages; do
 done
 PYTHONPATH=bench python3 - "$out" "$tag" <<'PY'
 from results import runs
-print(f"{'clip':22} {'damage':16} {'fine-tune':8} {'base':>7} {'tuned':>7} {'vs base':>8} {'LPIPS base':>10} {'tuned':>7}")
+print(f"{'clip':22} {'damage':16} {'fine-tune':8} {'base':>7} {'soft':>7} {'tuned':>7} {'vs base':>8} {'LPIPS base':>10} {'tuned':>7}")
 for r in runs():
-    by = {m["method"]: m for m in r["methods"]}
+    by = r["by"]
     mode = r["checkpoints"][0].split("-")[-2]
     b, t = by["base"], by["fine-tuned"]
-    print(f"{r['clip']:22} {'+'.join(r['damages']) or 'none':16} {mode:8} {b['psnrY']:7.2f} {t['psnrY']:7.2f} {t['psnrY'] - b['psnrY']:+8.2f} "
+    soft = f"{by['soft base']['psnrY']:7.2f}" if "soft base" in by else f"{'-':>7}"
+    print(f"{r['clip']:22} {'+'.join(r['damages']) or 'none':16} {mode:8} {b['psnrY']:7.2f} {soft} {t['psnrY']:7.2f} {t['psnrY'] - b['psnrY']:+8.2f} "
           f"{b['lpips']:10.4f} {t['lpips']:7.4f}")
 PY

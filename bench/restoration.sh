@@ -23,7 +23,7 @@ PYTHONPATH=bench python3 - "$out" "$tag" <<'PY'
 from results import runs
 print(f"{'clip':22} {'damage':16} {'method':30} {'Y-PSNR':>7} {'Y-SSIM':>7} {'LPIPS':>7} {'vs input':>9} {'vs base':>8}")
 for r in runs():
-    by = {m["method"]: m for m in r["methods"]}
+    by = r["by"]
     for m in r["methods"]:
         print(f"{r['clip']:22} {'+'.join(r['damages']):16} {m['method']:30} {m['psnrY']:7.2f} {m['ssimY']:7.4f} "
               f"{m['lpips']:7.4f} {m['psnrY'] - by['input']['psnrY']:+9.2f} {m['psnrY'] - by['base']['psnrY']:+8.2f}")

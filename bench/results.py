@@ -1,5 +1,6 @@
 """The ground-truth benches' results: `hone evaluate --json` reports in OUT whose names end in -TAG.json
-(OUT and TAG are the script's first two arguments), each with its clip's file name as "clip"."""
+(OUT and TAG are the script's first two arguments), each with its clip's file name as "clip" and
+its methods by name as "by"."""
 import glob
 import json
 import os
@@ -12,4 +13,5 @@ def runs():
         with open(path) as f:
             report = json.load(f)
         report["clip"] = os.path.basename(report["groundTruth"])
+        report["by"] = {m["method"]: m for m in report["methods"]}
         yield report
