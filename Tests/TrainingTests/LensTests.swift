@@ -116,8 +116,8 @@ final class LensEstimateTests: XCTestCase {
         }
     }
 
-    /// With nothing asked, a soft clip learns its blur from the frames and a sharp one keeps today's
-    /// targets; each says so in one line.
+    /// With nothing asked, a soft clip learns its blur from the frames at ×4 and a sharp one keeps
+    /// today's targets, as every clip does at ×2; each says so in one line.
     func testAutomaticChoiceLearnsTheBlurOfASoftClipOnly() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
         let truth = Array(try Media.decodeRGB(shared.appendingPathComponent("clips/tears_of_steel.webm").path, width: 960, height: 400).prefix(4))
@@ -131,6 +131,11 @@ final class LensEstimateTests: XCTestCase {
             XCTAssert(observer.reports[0].hasPrefix(soft ? "soft: " : "sharp enough: "), observer.reports[0])
             XCTAssertEqual(record.config.degradation.lensRange != nil, soft, "lens σ \(sigma): \(observer.reports[0])")
         }
+        let soft2 = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 2) }
+        var atTwo = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
+        let said = RecordingObserver()
+        TrainingSettings().learnDamage(DamageEstimate.measure(soft2, codec: "test", meanQP: nil), record: &atTwo, fromShipped: false, observer: said)
+        XCTAssert(said.reports.first?.hasPrefix("analysed: ") == true && atTwo.config.degradation.lensRange == nil, "×2 learns no blur by itself: \(said.reports)")
         var asked = TrainingSettings()
         asked.lensSigma = 0  // --lens-sigma 0: no lens, and no analysis overrides it
         let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 4) }
