@@ -52,14 +52,14 @@ public struct TrainingSettings: Sendable {
 
     /// The lens blur σ (full-resolution pixels) a fresh ×4 run learns when none was asked for
     /// (no --lens-sigma, --targets or `lens_blur`): the softness `estimate` finds beyond a sharp
-    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpScene(scale:)`, when it reaches
+    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpSceneAtX4`, when it reaches
     /// `LensEstimate.worthLearning`; nil otherwise (today's default). Only at ×4: in ground-truth
     /// runs at ×2 (a lens blur, then x264) the estimate overshot and the fine-tune lost up to 0.85 dB
     /// (notebooks-notes/real-damage.md).
     public func automaticLens(_ estimate: DamageEstimate, scale: Int, config: HoneConfig) -> Float? {
         guard scale == 4, lensSigma == nil, targets == nil, config.degradation.lensRange == nil,
               let found = estimate.lensSigma(scale: scale) else { return nil }
-        let sharp = LensEstimate.sharpScene(scale: scale)
+        let sharp = LensEstimate.sharpSceneAtX4
         let beyond = (max(0, found * found - sharp * sharp)).squareRoot()
         return beyond >= LensEstimate.worthLearning ? Float((beyond * 100).rounded() / 100) : nil
     }
@@ -68,7 +68,8 @@ public struct TrainingSettings: Sendable {
     /// blur from the frames, starting from the shipped soft-footage base (`StartingModel.shippedSoft`)
     /// when the run would start from the shipped base (`fromShipped`); says in one line what it found and chose.
     public func learnDamage(_ estimate: DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) {
-        guard record.scale > 1, lensSigma == nil, targets == nil, let found = estimate.lensSigma(scale: record.scale) else { return }
+        guard record.scale > 1, lensSigma == nil, targets == nil, record.config.degradation.lensRange == nil,
+              let found = estimate.lensSigma(scale: record.scale) else { return }
         guard let sigma = automaticLens(estimate, scale: record.scale, config: record.config) else {
             observer.report(String(format: "%@: edges as after a lens blur σ ≈ %.1f px at ×%d → %@ targets%@", record.scale == 4 ? "sharp enough" : "analysed",
                                    found, record.scale, record.targets.rawValue,
