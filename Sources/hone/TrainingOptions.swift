@@ -37,7 +37,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("A multi-frame model: read k frames each side of the one enhanced, aligned by optical flow (1 or 2; 0: one frame). Evaluate fine-tunes it beside the single-frame model. (default: the config's model.neighbours)", valueName: "k"))
     var neighbours: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The video's camera blur: a Gaussian σ in full-resolution pixels (the video's own, before any downscale; `--degrade lens:sigma=S` in evaluate makes such a blur). Training inputs are the frames blurred by it, then downscaled, so the fine-tune learns to undo this softness; implies --targets frames. (default: none)", valueName: "σ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The video's camera blur: a Gaussian σ in full-resolution pixels (the video's own, before any downscale; `--degrade lens:sigma=S` in evaluate makes such a blur). Training inputs are the frames blurred by it, then downscaled, so the fine-tune learns to undo this softness; implies --targets frames; 0: none. (default: at ×4, estimated from the video when it is soft (`hone info --analyse`); else none)", valueName: "σ"))
     var lensSigma: Float?
 
     func validate() throws {
