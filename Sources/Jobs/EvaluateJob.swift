@@ -40,12 +40,6 @@ extension GroundTruth {
         }
     }
 
-    /// What the input clip suffers from, measured as `hone info --analyse` would on a file.
-    public var inputDamage: DamageEstimate {
-        let pictures = scored.prefix(8).map { lowRes.frame($0) }
-        return DamageEstimate.measure(pictures, codec: damages.contains { $0.crf != nil } ? "h264" : "uncompressed", meanQP: inputQP)
-    }
-
     /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`
     /// would on that clip), checkpointing to `output`; returns the best-validated
     /// model and its record. When resuming, a finished run is reused as it is.

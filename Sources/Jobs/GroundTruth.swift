@@ -21,6 +21,10 @@ public final class GroundTruth {
     public let inputQP: Double?
     /// The truth is cropped to a multiple of this: the scale, twice it when x264 needs even inputs.
     let multiple: Int
+    /// What the input clip suffers from, measured as `hone info --analyse` would on a file (once: the
+    /// fine-tune's automatic choice and the report both read it).
+    public private(set) lazy var inputDamage: DamageEstimate = DamageEstimate.measure(
+        scored.prefix(8).map { lowRes.frame($0) }, codec: damages.contains { $0.crf != nil } ? "h264" : "uncompressed", meanQP: inputQP)
 
     public init(truth: FrameCache, scale: Int, isVideo: Bool, count: Int, damages: [Damage] = []) throws {
         (self.truth, self.scale, self.isVideo, self.damages) = (truth, scale, isVideo, damages)

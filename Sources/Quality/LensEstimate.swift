@@ -23,26 +23,28 @@ public enum LensEstimate {
         twice.withUnsafeMutableBufferPointer { gaussianBlur($0.baseAddress!, planes: 1, h: h, w: w, sigma: 2) }
         func gradient(_ p: [Float], _ i: Int) -> (x: Float, y: Float) { ((p[i + 1] - p[i - 1]) / 2, (p[i + w] - p[i - w]) / 2) }
         func magnitude(_ p: [Float], _ i: Int) -> Float { let g = gradient(p, i); return (g.x * g.x + g.y * g.y).squareRoot() }
-        // Edge centres: the gradient's magnitude peaks across the edge (along its larger component).
-        var centres: [(i: Int, g: Float)] = []
         let margin = 6  // the wider reblur's reach
+        // Each pixel's gradient magnitude once; the edge centres are where it peaks across the edge
+        // (along the gradient's larger component).
+        var g = [Float](repeating: 0, count: h * w)
+        for r in (margin - 1)..<(h - margin + 1) { for c in (margin - 1)..<(w - margin + 1) { g[r * w + c] = magnitude(y, r * w + c) } }
+        var centres: [(i: Int, g: Float)] = []
         for r in margin..<(h - margin) { for c in margin..<(w - margin) {
             let i = r * w + c
+            guard g[i] >= 2 else { continue }
             let d = gradient(y, i)
-            let g = (d.x * d.x + d.y * d.y).squareRoot()
-            guard g >= 2 else { continue }
             let step = abs(d.x) >= abs(d.y) ? 1 : w
-            if g >= magnitude(y, i - step), g > magnitude(y, i + step) { centres.append((i, g)) }
+            if g[i] >= g[i - step], g[i] > g[i + step] { centres.append((i, g[i])) }
         }}
         // The strongest tenth: real edges rather than texture, noise or the codec's blocks.
         let strong = centres.map(\.g).sorted()
         guard strong.count >= 200 else { return nil }
         let threshold = strong[strong.count * 9 / 10]
         var ratios: [Double] = []
-        for (i, g) in centres where g >= threshold {
+        for (i, g0) in centres where g0 >= threshold {
             let (g1, g2) = (magnitude(once, i), magnitude(twice, i))
-            guard g1 - g2 > 1e-3, g > g1 else { continue }
-            ratios.append(Double((g - g1) / (g1 - g2)))
+            guard g1 - g2 > 1e-3, g0 > g1 else { continue }
+            ratios.append(Double((g0 - g1) / (g1 - g2)))
         }
         guard ratios.count >= 20 else { return nil }
         ratios.sort()

@@ -32,20 +32,20 @@ public enum StartingModel: Equatable, Sendable {
     /// `.shipped` made concrete: the shipped base for the scale when it holds the config's model, else `.random`.
     public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
         guard self == .shipped else { return self }
-        guard let path = ProjectFiles.find("checkpoints/base-x\(scale == 3 ? 2 : scale).safetensors"),
-              let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path),
-              record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius == 0 else {
-            return .random
-        }
-        return .checkpoint(path)
+        return Self.shippedFile("base-x\(scale == 3 ? 2 : scale)", holding: config) ?? .random
     }
 
     /// The shipped soft-footage base for the scale (checkpoints/base-x<scale>-soft.safetensors:
     /// trained on lens blur, noise and x264, `configs/soft.yaml`) when it holds the config's model, else nil.
     public static func shippedSoft(scale: Int, config: HoneConfig) -> StartingModel? {
-        guard let path = ProjectFiles.find("checkpoints/base-x\(scale)-soft.safetensors"),
+        config.model.radius == 0 ? shippedFile("base-x\(scale)-soft", holding: config) : nil
+    }
+
+    /// checkpoints/`name`.safetensors when it is shipped and holds the single-frame form of the config's model, else nil.
+    private static func shippedFile(_ name: String, holding config: HoneConfig) -> StartingModel? {
+        guard let path = ProjectFiles.find("checkpoints/\(name).safetensors"),
               let file = try? Checkpoint.load(path), let record = try? RunRecord(file, path: path),
-              record.scale == scale, record.config.model.singleFrame == config.model.singleFrame, config.model.radius == 0 else {
+              record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius == 0 else {
             return nil
         }
         return .checkpoint(path)
