@@ -52,7 +52,7 @@ extension GroundTruth {
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             record.targets = settings.targets(base: record.base, model: config.model)
-            if scale > 1 { settings.learnDamage(inputDamage, record: &record, fromShipped: fromShipped, observer: observer) }
+            if scale > 1 { settings.learnDamage({ inputDamage }, record: &record, fromShipped: fromShipped, observer: observer) }
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 let estimate = inputDamage
                 record.config = estimate.restoring(config)

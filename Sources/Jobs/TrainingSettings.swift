@@ -64,12 +64,18 @@ public struct TrainingSettings: Sendable {
         return beyond >= LensEstimate.worthLearning ? Float((beyond * 100).rounded() / 100) : nil
     }
 
-    /// Analyses a fresh run's video and, when it is soft (`automaticLens`), makes the run learn its
+    /// Says what a fresh run learns of the lens: the blur asked for (`--lens-sigma`), or, with none asked,
+    /// analyses the video and, when it is soft (`automaticLens`), makes the run learn its
     /// blur from the frames, starting from the shipped soft-footage base (`StartingModel.shippedSoft`)
     /// when the run would start from the shipped base (`fromShipped`); says in one line what it found and chose.
-    public func learnDamage(_ estimate: DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) {
-        guard record.scale > 1, lensSigma == nil, targets == nil, record.config.degradation.lensRange == nil,
-              let found = estimate.lensSigma(scale: record.scale) else { return }
+    /// `estimate` is only made (the video analysed) when nothing was asked.
+    public func learnDamage(_ estimate: () throws -> DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) rethrows {
+        if let sigma = lensSigma, sigma > 0 {
+            observer.report(String(format: "lens: learning a blur of σ %.2f px (--lens-sigma) from the frames", sigma))
+        }
+        guard record.scale > 1, lensSigma == nil, targets == nil, record.config.degradation.lensRange == nil else { return }
+        let estimate = try estimate()
+        guard let found = estimate.lensSigma(scale: record.scale) else { return }
         guard let sigma = automaticLens(estimate, scale: record.scale, config: record.config) else {
             observer.report(String(format: "%@: edges as after a lens blur σ ≈ %.1f px at ×%d → %@ targets%@", record.scale == 4 ? "sharp enough" : "analysed",
                                    found, record.scale, record.targets.rawValue,

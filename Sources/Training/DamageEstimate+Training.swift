@@ -13,10 +13,13 @@ extension DamageEstimate {
         return DegradationConfig(blur: blur > 0.45 ? 1 : 0, noise: Float(max(1, 2 * noiseSigma)), x264CRF: crf)
     }
 
-    /// `config` with the degradation a ×1 fine-tune on this video learns from (`fineTuning`).
+    /// `config` with the degradation a ×1 fine-tune on this video learns from (`fineTuning`); a lens
+    /// blur the config asks for (`--lens-sigma`) is kept.
     public func restoring(_ config: HoneConfig) -> HoneConfig {
         var config = config
+        let lens = config.degradation.lensBlur
         config.degradation = fineTuning
+        config.degradation.lensBlur = lens
         return config
     }
 }

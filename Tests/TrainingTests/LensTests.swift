@@ -126,7 +126,7 @@ final class LensEstimateTests: XCTestCase {
             let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: sigma)], to: $0), scale: 4) }
             var record = RunRecord(config: config, scale: 4, base: .random, epochs: 1)
             let observer = RecordingObserver()
-            TrainingSettings().learnDamage(DamageEstimate.measure(low, codec: "test", meanQP: nil), record: &record, fromShipped: false, observer: observer)
+            TrainingSettings().learnDamage({ DamageEstimate.measure(low, codec: "test", meanQP: nil) }, record: &record, fromShipped: false, observer: observer)
             XCTAssertEqual(observer.reports.count, 1, "\(observer.reports)")
             XCTAssert(observer.reports[0].hasPrefix(soft ? "soft: " : "sharp enough: "), observer.reports[0])
             XCTAssertEqual(record.config.degradation.lensRange != nil, soft, "lens σ \(sigma): \(observer.reports[0])")
@@ -134,7 +134,7 @@ final class LensEstimateTests: XCTestCase {
         let soft2 = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 2) }
         var atTwo = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
         let said = RecordingObserver()
-        TrainingSettings().learnDamage(DamageEstimate.measure(soft2, codec: "test", meanQP: nil), record: &atTwo, fromShipped: false, observer: said)
+        TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "test", meanQP: nil) }, record: &atTwo, fromShipped: false, observer: said)
         XCTAssert(said.reports.first?.hasPrefix("analysed: ") == true && atTwo.config.degradation.lensRange == nil, "×2 learns no blur by itself: \(said.reports)")
         var asked = TrainingSettings()
         asked.lensSigma = 0  // --lens-sigma 0: no lens, and no analysis overrides it
