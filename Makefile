@@ -113,8 +113,9 @@ bench: setup
 # Retrains the shipped base models from scratch, as they were made (about two
 # hours on 2 cores): photographs from Debian packages, ×2 from random weights,
 # then ×4 starting from the ×2 model, the ×1 restoration model on its own
-# damage mix (configs/restore.yaml), and the ×4 soft-footage base from the ×4
-# one on lens blur, noise and x264 (configs/soft.yaml). Writes into checkpoints/.
+# damage mix (configs/restore.yaml), and the ×4 and ×2 soft-footage bases from the
+# clean ones on lens blur, noise and x264 (configs/soft.yaml, configs/soft-x2.yaml).
+# Writes into checkpoints/.
 base-checkpoints: setup
 	@photos=$$(bash scripts/pretrain-corpus.sh) && \
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/pretrain.yaml --steps 10000 --epoch-steps 500 \
@@ -124,7 +125,9 @@ base-checkpoints: setup
 	.build/release/hone pretrain --images "$$photos" --scale 1 --config configs/restore.yaml --steps 12000 --epoch-steps 1000 \
 		-o checkpoints/base-x1.safetensors --log checkpoints/base-x1.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/soft.yaml --steps 2000 --epoch-steps 250 \
-		--checkpoint checkpoints/base-x4.safetensors -o checkpoints/base-x4-soft.safetensors --log checkpoints/base-x4-soft.log.tsv
+		--checkpoint checkpoints/base-x4.safetensors -o checkpoints/base-x4-soft.safetensors --log checkpoints/base-x4-soft.log.tsv && \
+	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/soft-x2.yaml --steps 2000 --epoch-steps 250 \
+		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-soft.safetensors --log checkpoints/base-x2-soft.log.tsv
 
 clean:
 	rm -rf .build

@@ -127,6 +127,8 @@ public struct InferJob {
         public let warnings: [String]
         /// No-reference overshoot against the bicubic upscale (at ×1, the input; every 10th frame), in 8-bit luma levels.
         public let overshoot: (mean: Double, p99: Double)?
+        /// No-reference blockiness of the output and of the bicubic upscale (`Artifacts.blockiness`; every 10th frame).
+        public let blockiness: (output: Double, bicubic: Double)?
         public let scale: Int
     }
 
@@ -154,7 +156,7 @@ public struct InferJob {
             + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
         if method == .attached { observer.report("\(video): upscaling ×\(s) with the network `hone pack` attached to it") }
-        let overshoot = Artifacts.OvershootMeter(every: 10, scale: s)
+        let artifacts = Artifacts.NoReferenceMeter(every: 10, scale: s)
         let splitView = compare.map { path in
             SecondView(path: path) { original, enhanced in
                 Jobs.splitView(left: try resizeBicubic(original, .up(s)), right: enhanced, leftLabel: s == 1 ? "input" : "bicubic", rightLabel: "hone")
@@ -166,12 +168,12 @@ public struct InferJob {
                              segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s, video: video) + (selfEnsemble ? " ×8" : "")) },
                              radius: enhancer.radius, enhance: { window in
                 let sr = try enhancer.enhance(window)
-                try overshoot.add(sr, input: window.image)
+                try artifacts.add(sr, input: window.image)
                 return sr
             }, progress: observer.progress("infer", unit: "frames"))
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
-                      warnings: report.warnings, overshoot: overshoot.result, scale: s)
+                      warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness, scale: s)
     }
 
     /// Where segment `number` lies in `video`, from its packets.

@@ -52,42 +52,54 @@ public struct TrainingSettings: Sendable {
 
     /// The lens blur σ (full-resolution pixels) a fresh ×4 run learns when none was asked for
     /// (no --lens-sigma, --targets or `lens_blur`): the softness `estimate` finds beyond a sharp
-    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpSceneAtX4`, when it reaches
+    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpScene(scale:)`, when it reaches
     /// `LensEstimate.worthLearning`; nil otherwise (today's default). Only at ×4: in ground-truth
-    /// runs at ×2 (a lens blur, then x264) the estimate overshot and the fine-tune lost up to 0.85 dB
-    /// (notebooks-notes/real-damage.md).
+    /// runs at ×2 (a lens blur, then x264) learning the blur, or the blur and the codec, from the
+    /// frames lost up to 0.85 dB: at ×2 the frames hold the damage (notebooks-notes/real-damage.md).
     public func automaticLens(_ estimate: DamageEstimate, scale: Int, config: HoneConfig) -> Float? {
         guard scale == 4, lensSigma == nil, targets == nil, config.degradation.lensRange == nil,
               let found = estimate.lensSigma(scale: scale) else { return nil }
-        let sharp = LensEstimate.sharpSceneAtX4
+        let sharp = LensEstimate.sharpScene(scale: scale)
         let beyond = (max(0, found * found - sharp * sharp)).squareRoot()
         return beyond >= LensEstimate.worthLearning ? Float((beyond * 100).rounded() / 100) : nil
     }
 
-    /// Says what a fresh run learns of the lens: the blur asked for (`--lens-sigma`), or, with none asked,
-    /// analyses the video and, when it is soft (`automaticLens`), makes the run learn its
-    /// blur from the frames, starting from the shipped soft-footage base (`StartingModel.shippedSoft`)
-    /// when the run would start from the shipped base (`fromShipped`); says in one line what it found and chose.
-    /// `estimate` is only made (the video analysed) when nothing was asked.
+    /// Says what a fresh run learns of the video's damage, in one line: the lens blur asked for
+    /// (`--lens-sigma`), or, with nothing asked, what the video's analysis chose. At ×4 a soft
+    /// video (`automaticLens`) learns its blur from the frames; at ×2 a compressed one
+    /// (`DamageEstimate.isCompressed`) keeps today's targets. Either starts from the shipped
+    /// soft-footage base of its scale (`StartingModel.shippedSoft`) when the run would start from
+    /// the shipped base (`fromShipped`). `estimate` is only made when nothing was asked.
     public func learnDamage(_ estimate: () throws -> DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) rethrows {
         if let sigma = lensSigma, sigma > 0 {
             observer.report(String(format: "lens: learning a blur of σ %.2f px (--lens-sigma) from the frames", sigma))
         }
         guard record.scale > 1, lensSigma == nil, targets == nil, record.config.degradation.lensRange == nil else { return }
         let estimate = try estimate()
-        guard let found = estimate.lensSigma(scale: record.scale) else { return }
-        guard let sigma = automaticLens(estimate, scale: record.scale, config: record.config) else {
-            observer.report(String(format: "%@: edges as after a lens blur σ ≈ %.1f px at ×%d → %@ targets%@", record.scale == 4 ? "sharp enough" : "analysed",
-                                   found, record.scale, record.targets.rawValue,
-                                   record.scale == 4 ? ", as for a clean video" : " (a blur is learnt by itself at ×4 only; --lens-sigma S asks for it)"))
-            return
+        let edges = estimate.lensSigma(scale: record.scale).map { String(format: "edges as after a lens blur σ ≈ %.1f px at ×%d", $0, record.scale) }
+            ?? "too few edges to estimate a lens blur"
+        func startSoft() -> String {
+            guard fromShipped, let soft = StartingModel.shippedSoft(scale: record.scale, config: record.config) else { return "" }
+            record.base = soft
+            return ", starting from the soft-footage base"
         }
-        record.config.degradation.lensBlur = [sigma, sigma]
-        record.targets = .frames
-        let soft = fromShipped ? StartingModel.shippedSoft(scale: record.scale, config: record.config) : nil
-        if let soft { record.base = soft }
-        observer.report(String(format: "soft: edges as after a lens blur σ ≈ %.1f px at ×%d (%.1f beyond a sharp scene's) → learning this blur from the frames%@",
-                               found, record.scale, sigma, soft != nil ? ", starting from the soft-footage base" : ""))
+        if let sigma = automaticLens(estimate, scale: record.scale, config: record.config) {
+            record.config.degradation.lensBlur = [sigma, sigma]
+            record.targets = .frames
+            observer.report(String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma) + startSoft())
+        } else if record.scale == 2, estimate.isCompressed {
+            let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
+                ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
+            observer.report("compressed: \(codec), \(edges) → \(record.targets.rawValue) targets\(startSoft())"
+                            + " (its frames hold the codec's damage: they are not learnt from)")
+        } else {
+            let (verdict, why) = switch record.scale {
+            case 4: ("sharp enough", ", as for a clean video")
+            case 2: ("not compressed", ", as for a clean video (a blur alone is learnt at ×4 only; --lens-sigma S asks for it)")
+            default: ("analysed", "")
+            }
+            observer.report("\(verdict): \(edges) → \(record.targets.rawValue) targets\(why)")
+        }
     }
 
     /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.

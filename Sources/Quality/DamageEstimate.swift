@@ -25,8 +25,22 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
     /// The median reblur ratio of the frames' strong edges (`LensEstimate`; larger: sharper),
     /// the median over the frames that have enough edges; nil when none has.
     public var edgeRatio: Double?
+    /// The codec's blocks: `Artifacts.blockiness` of the pictures as they are (the excess luma
+    /// step across their 8×8 grid; 0 none), the median over the frames; nil in estimates made before it was measured.
+    public var blockiness: Double?
     /// Frames looked at.
     public var frames: Int
+
+    /// Whether the codec left visible damage: a mean QP of at least `compressedQP`, or, for codecs
+    /// that export none, blocks of at least `blockyPictures`.
+    public var isCompressed: Bool { (meanQP ?? 0) >= Self.compressedQP || (blockiness ?? 0) >= Self.blockyPictures }
+
+    /// The H.264 QP from which a stream counts as compressed: the test clips as they are read
+    /// 24.4 (chaplin) and 27.5 (realshort), and their blocks survive a bicubic upscale
+    /// (blockiness 0.37 and 0.17; notebooks-notes/real-damage.md).
+    public static let compressedQP = 24.0
+    /// The blockiness from which pictures count as compressed when the stream exports no QP.
+    public static let blockyPictures = 0.1
 
     /// The camera's blur: the σ in full-resolution pixels of a Gaussian lens blur before a
     /// downscale of `scale` that leaves edges as soft as this video's (`LensEstimate.sigma`); nil without edges.
@@ -57,9 +71,10 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
         let sigmas = lumas.map { noiseSigma($0.plane, h: $0.h, w: $0.w) / lumaNoiseGain }.sorted()
         let blurs = lumas.map { blurMetric($0.plane, h: $0.h, w: $0.w) }
         let ratios = lumas.compactMap { LensEstimate.reblurRatio($0.plane, h: $0.h, w: $0.w)?.ratio }.sorted()
+        let blocks = pictures.map { Artifacts.blockiness($0, scale: 1) }.sorted()
         return DamageEstimate(codec: codec, meanQP: meanQP, noiseSigma: sigmas[sigmas.count / 2],
                               blur: blurs.reduce(0, +) / Double(blurs.count), edgeRatio: ratios.isEmpty ? nil : ratios[ratios.count / 2],
-                              frames: pictures.count)
+                              blockiness: blocks[blocks.count / 2], frames: pictures.count)
     }
 
     /// One line for people.
@@ -68,8 +83,9 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
             String(format: "; edges: reblur ratio %.2f, as a lens blur σ ≈ %.1f px before a ×2 downscale, %.1f before ×4", ratio,
                    LensEstimate.sigma(ratio: ratio, scale: 2), LensEstimate.sigma(ratio: ratio, scale: 4))
         } ?? "; too few edges to estimate a lens blur"
-        return String(format: "%@%@; noise σ ≈ %.1f levels per RGB channel (Immerkær); blur %.2f (0 sharp … 1 soft; Crété-Roffet)%@; from %d frames",
-                      codec, meanQP.map { String(format: ", mean QP %.1f", $0) } ?? " (no quantisers exported)", noiseSigma, blur, lens, frames)
+        return String(format: "%@%@; noise σ ≈ %.1f levels per RGB channel (Immerkær); blur %.2f (0 sharp … 1 soft; Crété-Roffet)%@%@; from %d frames",
+                      codec, meanQP.map { String(format: ", mean QP %.1f", $0) } ?? " (no quantisers exported)", noiseSigma, blur, lens,
+                      blockiness.map { String(format: "; blockiness %.2f (excess step at 8×8 block edges; 0 none)", $0) } ?? "", frames)
     }
 
     /// The σ in luma of independent RGB noise of σ 1: the norm of BT.601's luma row (65.481, 128.553, 24.966)/255.

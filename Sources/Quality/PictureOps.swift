@@ -30,6 +30,41 @@ public func crop(_ t: Tensor, width cw: Int, height ch: Int) throws -> Tensor {
     return out
 }
 
+/// Anisotropic Gaussian blur, edges clamped, of `planes` h×w planes in place: σ pixels along
+/// the direction `angle` degrees anticlockwise from the horizontal (y grows downward, so
+/// anticlockwise as seen), `across` pixels perpendicular to it; the kernel, cut at 3σ of
+/// the larger, is exp(−½ vᵀΣ⁻¹v) with Σ = R diag(σ², across²) Rᵀ, normalised to sum 1.
+package func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, sigma: Float, across: Float, angle: Float) {
+    let (a, b) = (max(sigma, 0.05), max(across, 0.05))
+    let r = max(1, Int((3 * max(a, b)).rounded(.up))), side = 2 * r + 1
+    let (c, s) = (cos(angle * .pi / 180), sin(angle * .pi / 180))
+    var kernel = [Float](repeating: 0, count: side * side)
+    for dy in -r...r { for dx in -r...r {
+        // Coordinates along and across the direction; up is −y on screen.
+        let (u, v) = (Float(dx) * c - Float(dy) * s, Float(dx) * s + Float(dy) * c)
+        kernel[(dy + r) * side + dx + r] = exp(-0.5 * (u * u / (a * a) + v * v / (b * b)))
+    }}
+    let total = kernel.reduce(0, +)
+    for i in kernel.indices { kernel[i] /= total }
+    var copy = [Float](repeating: 0, count: h * w)
+    kernel.withUnsafeBufferPointer { k in
+        copy.withUnsafeMutableBufferPointer { src in
+            for p in 0..<planes {
+                let img = data + p * h * w
+                src.baseAddress!.update(from: img, count: h * w)
+                for y in 0..<h { for x in 0..<w {
+                    var sum: Float = 0
+                    for dy in -r...r {
+                        let row = min(max(y + dy, 0), h - 1) * w, kr = (dy + r) * side + r
+                        for dx in -r...r { sum += k[kr + dx] * src[row + min(max(x + dx, 0), w - 1)] }
+                    }
+                    img[y * w + x] = sum
+                }}
+            }
+        }
+    }
+}
+
 /// Separable Gaussian blur of σ pixels, edges clamped, of `planes` h×w planes in place.
 package func gaussianBlur(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, sigma: Float) {
     guard sigma > 0.05 else { return }

@@ -11,7 +11,9 @@ import VideoIO
 public enum Damage: Equatable, Sendable, CustomStringConvertible {
     /// A camera's softness: Gaussian blur of σ pixels of the *full-resolution* picture (the
     /// ground truth), before the downscale (`applyLens`); ×s smaller on the low-resolution grid.
-    case lens(sigma: Float)
+    /// Anisotropic when `across` is given: σ along the direction `angle` degrees
+    /// anticlockwise from the horizontal, `across` perpendicular to it (as Real-ESRGAN draws its kernels).
+    case lens(sigma: Float, across: Float? = nil, angle: Float = 0)
     /// Gaussian blur of σ pixels of the low-resolution picture, after the downscale (defocus, soft lenses, bad scans).
     case blur(sigma: Float)
     /// Gaussian noise of σ 8-bit levels, plus shot noise of σ `poisson`·√x levels at intensity x ∈ [0, 1]
@@ -23,7 +25,8 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     case x264(crf: Double)
 
     /// Damages written `x264:crf=35`, `noise:sigma=10`, `noise:sigma=2,poisson=8`,
-    /// `lens:sigma=1.6` (σ in full-resolution pixels), `blur:sigma=1.5` (σ in low-resolution pixels),
+    /// `lens:sigma=1.6` (σ in full-resolution pixels), `lens:sigma=2,across=1,angle=45` (anisotropic),
+    /// `blur:sigma=1.5` (σ in low-resolution pixels),
     /// `jpeg:quality=30`, joined by `+`.
     /// - Throws: `UsageError` naming the item that is not one of these with a value in range.
     public static func parse(_ text: String) throws -> [Damage] {
@@ -31,7 +34,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
             let parts = item.split(separator: ":", maxSplits: 1)
             let kind = parts.first.map(String.init) ?? ""
             guard ["lens", "blur", "noise", "jpeg", "x264"].contains(kind) else {
-                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S, blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S[,across=S2,angle=A], blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
             }
             var values: [String: Double] = [:]
             for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
@@ -45,7 +48,9 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
                 return v
             }
             let damage: Damage = switch kind {
-            case "lens": .lens(sigma: Float(try value("sigma", 0...10)))
+            case "lens":
+                .lens(sigma: Float(try value("sigma", 0...10)), across: values["across"] == nil ? nil : Float(try value("across", 0...10)),
+                      angle: Float(try value("angle", -180...180, default: 0)))
             case "blur": .blur(sigma: Float(try value("sigma", 0...10)))
             case "noise": .noise(sigma: Float(try value("sigma", 0...255)), poisson: Float(try value("poisson", 0...255, default: 0)))
             case "jpeg": .jpeg(quality: Int(try value("quality", 1...100)))
@@ -71,7 +76,8 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .lens(let s): "lens:sigma=" + String(format: "%g", s)
+        case .lens(let s, let across, let angle):
+            "lens:sigma=" + String(format: "%g", s) + (across.map { String(format: ",across=%g,angle=%g", $0, angle) } ?? "")
         case .blur(let s): "blur:sigma=" + String(format: "%g", s)
         case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
         case .jpeg(let q): "jpeg:quality=\(q)"
@@ -90,14 +96,21 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     /// The lens blur among `damages` applied to a full-resolution [n, 3, h, w] picture, as a new
     /// tensor (the picture itself when there is none): what a soft camera recorded before the downscale.
     public static func applyLens(_ damages: [Damage], to picture: Tensor) -> Tensor {
-        guard let sigma = damages.lazy.compactMap(\.lensSigma).first, sigma > 0 else { return picture }
+        guard case .lens(let sigma, let across, let angle)? = damages.first(where: { $0.lensSigma != nil }), sigma > 0 || (across ?? 0) > 0 else {
+            return picture
+        }
         let out = picture.detached()
-        gaussianBlur(out.data, planes: out.count / (out.shape[2] * out.shape[3]), h: out.shape[2], w: out.shape[3], sigma: sigma)
+        let (planes, h, w) = (out.count / (out.shape[2] * out.shape[3]), out.shape[2], out.shape[3])
+        if let across, across != sigma {
+            gaussianBlur(out.data, planes: planes, h: h, w: w, sigma: sigma, across: across, angle: angle)
+        } else {
+            gaussianBlur(out.data, planes: planes, h: h, w: w, sigma: sigma)
+        }
         return out
     }
 
-    /// The σ of a lens blur (full-resolution pixels), else nil.
-    public var lensSigma: Float? { if case .lens(let sigma) = self { sigma } else { nil } }
+    /// The σ of a lens blur (full-resolution pixels; along its direction when anisotropic), else nil.
+    public var lensSigma: Float? { if case .lens(let sigma, _, _) = self { sigma } else { nil } }
 
     /// Damages one RGB picture (3 planes of h×w) in place: blur and noise, then
     /// rounding to 8 bits as a video stores it, then JPEG. x264 is left to the

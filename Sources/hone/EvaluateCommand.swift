@@ -71,7 +71,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Also score the base and fine-tuned models as self-ensembles: each run on the 8 flips and turns of a frame, averaged (8× the time).")
     var selfEnsemble = false
 
-    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
+    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
     var degrade: [String] = []
 
     @OptionGroup var training: TrainingOptions

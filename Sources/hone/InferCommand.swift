@@ -80,6 +80,10 @@ struct InferCommand: ParsableCommand {
             say(String(format: "overshoot against %@ (no reference; 8-bit luma levels, every 10th frame): mean %.3f, p99 %.2f",
                        report.scale == 1 ? "the input" : "bicubic", overshoot.mean, overshoot.p99))
         }
+        if let blockiness = report.blockiness {
+            say(String(format: "blockiness (the excess luma step at the input's 8×8 block edges; 0 = none; every 10th frame): output %.3f, %@ %.3f",
+                       blockiness.output, report.scale == 1 ? "input" : "bicubic", blockiness.bicubic))
+        }
     }
 }
 

@@ -8,7 +8,7 @@ import Training
 import VideoIO
 import XCTest
 
-/// Metrics against published and independent references; overshoot and flicker.
+/// Metrics against published and independent references; overshoot, blockiness and flicker.
 final class QualityTests: ScratchFolderTestCase {
     /// Our metrics and bicubic reproduce the published Set5 ×2 bicubic numbers (33.66 dB, 0.9299).
     func testMetricsReproducePublishedBicubicOnSet5() throws {
@@ -63,6 +63,35 @@ final class QualityTests: ScratchFolderTestCase {
         // A 3×3 window also counts the blur's tails: not a halo measure.
         let narrowBlur = Artifacts.overshoot(blurred, reference: truth, border: 2, radius: 1)
         XCTAssertGreaterThan(narrowBlur.mean, 0.1 * Artifacts.overshoot(sharpened, reference: truth, border: 2, radius: 1).mean)
+    }
+
+    /// A codec's coarse block means read as blockiness, before and after a bicubic
+    /// upscale (on the upscale's grid); the same texture without them, or the grid
+    /// missed by half a block, reads near 0.
+    func testBlockinessSeesTheBlockGridAndOnlyIt() throws {
+        let (h, w) = (64, 64)
+        var rng = SeededRandom(seed: 5)
+        let smooth = Tensor.uniform([1, 3, h, w], rng: &rng), blocky = Tensor(shape: [1, 3, h, w])
+        gaussianBlur(smooth.data, planes: 3, h: h, w: w, sigma: 1.5)  // a texture with no grid of its own, on a ramp
+        for c in 0..<3 { for y in 0..<h { for x in 0..<w {
+            let i = (c * h + y) * w + x
+            smooth.data[i] = min(1, max(0, 0.15 + 0.7 * Float(x + y) / Float(h + w) + 2 * (smooth.data[i] - 0.5)))
+        }}}
+        // Each 8×8 block keeps its texture around a mean quantised to 1/8 of the range, as a coarse DC coefficient does.
+        for c in 0..<3 { for by in 0..<(h / 8) { for bx in 0..<(w / 8) {
+            var mean: Float = 0
+            for y in 0..<8 { for x in 0..<8 { mean += smooth.data[(c * h + by * 8 + y) * w + bx * 8 + x] / 64 } }
+            let shift = (mean * 8).rounded() / 8 - mean
+            for y in 0..<8 { for x in 0..<8 { let i = (c * h + by * 8 + y) * w + bx * 8 + x; blocky.data[i] = smooth.data[i] + shift } }
+        }}}
+        XCTAssertEqual(Artifacts.blockiness(smooth, scale: 1), 0, accuracy: 0.1)
+        XCTAssertGreaterThan(Artifacts.blockiness(blocky, scale: 1), 0.3)
+        let up = try resizeBicubic(blocky, .up(2))
+        XCTAssertGreaterThan(Artifacts.blockiness(up, scale: 2), 0.5)
+        XCTAssertEqual(Artifacts.blockiness(try resizeBicubic(smooth, .up(2)), scale: 2), 0, accuracy: 0.1)
+        // Read on a grid of 4: half its edges miss the blocks, so less is seen.
+        XCTAssertLessThan(Artifacts.blockiness(up, scale: 1), 0.6 * Artifacts.blockiness(up, scale: 2))
+        XCTAssertEqual(Artifacts.blockiness(Tensor(shape: [1, 3, 1, 1]), scale: 2), 0)
     }
 
     func testFlickerIsZeroForTheTruthAndGrowsWithFrameNoise() throws {

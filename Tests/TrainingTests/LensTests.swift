@@ -40,6 +40,33 @@ final class LensTests: XCTestCase {
         XCTAssert(Damage.applyLens([.noise(sigma: 3)], to: picture) === picture, "no lens: the picture itself")
     }
 
+    /// An anisotropic lens spreads a point with σ² along its direction and across² across it.
+    func testAnisotropicLensIsMeasuredBackAlongAndAcross() throws {
+        let damages = try Damage.parse("lens:sigma=2.4,across=1.0,angle=30")
+        XCTAssertEqual(damages, [.lens(sigma: 2.4, across: 1.0, angle: 30)])
+        XCTAssertEqual(damages.map(\.description), ["lens:sigma=2.4,across=1,angle=30"])
+        let (h, w) = (41, 41)
+        let point = Tensor(shape: [1, 3, h, w])
+        point.fill(0)
+        for c in 0..<3 { point.data[c * h * w + 20 * w + 20] = 1 }
+        let soft = Damage.applyLens(damages, to: point)
+        let (c, s) = (cos(30 * Double.pi / 180), sin(30 * Double.pi / 180))
+        var (total, along, acrossVariance, mixed) = (0.0, 0.0, 0.0, 0.0)
+        for y in 0..<h { for x in 0..<w {
+            let v = Double(soft.data[y * w + x]), (dx, dy) = (Double(x - 20), Double(y - 20))
+            let (u, t) = (dx * c - dy * s, dx * s + dy * c)  // along and across; up is −y
+            total += v; along += v * u * u; acrossVariance += v * t * t; mixed += v * u * t
+        }}
+        XCTAssertEqual(total, 1, accuracy: 1e-4, "light kept")
+        XCTAssertEqual(along.squareRoot(), 2.4, accuracy: 0.03 * 2.4, "σ along")
+        XCTAssertEqual(acrossVariance.squareRoot(), 1.0, accuracy: 0.03, "σ across")
+        XCTAssertEqual(mixed, 0, accuracy: 0.01, "the axes are where the angle says")
+        XCTAssertGreaterThan(soft.data[(20 - 1) * w + 20 + 2], soft.data[(20 + 1) * w + 20 + 2], "30° leans up to the right")
+        for bad in ["lens:sigma=2,across=11", "lens:sigma=2,angle=200"] {
+            XCTAssertThrowsError(try Damage.parse(bad), bad)
+        }
+    }
+
     /// `lens_blur` is checked, and a training target's lens blur comes before the downscale: the
     /// edge of a step spreads by (σ/s)² more in low-resolution pixels² than a plain downscale's.
     func testTrainingInputsOfALensBlurSpreadAnEdgeBySigmaOverScale() throws {
@@ -117,7 +144,7 @@ final class LensEstimateTests: XCTestCase {
     }
 
     /// With nothing asked, a soft clip learns its blur from the frames at ×4 and a sharp one keeps
-    /// today's targets, as every clip does at ×2; each says so in one line.
+    /// today's targets; at ×2 a compressed clip starts from the soft-footage base; each says so in one line.
     func testAutomaticChoiceLearnsTheBlurOfASoftClipOnly() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
         let truth = Array(try Media.decodeRGB(shared.appendingPathComponent("clips/tears_of_steel.webm").path, width: 960, height: 400).prefix(4))
@@ -135,7 +162,17 @@ final class LensEstimateTests: XCTestCase {
         var atTwo = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
         let said = RecordingObserver()
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "test", meanQP: nil) }, record: &atTwo, fromShipped: false, observer: said)
-        XCTAssert(said.reports.first?.hasPrefix("analysed: ") == true && atTwo.config.degradation.lensRange == nil, "×2 learns no blur by itself: \(said.reports)")
+        XCTAssert(said.reports.first?.hasPrefix("not compressed: ") == true && atTwo.config.degradation.lensRange == nil, "×2 learns no blur alone: \(said.reports)")
+        // Compressed, the same clip keeps today's targets and starts from the ×2 soft-footage base.
+        var compressed = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
+        let told = RecordingObserver()
+        TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "h264", meanQP: 28.4) }, record: &compressed, fromShipped: true, observer: told)
+        XCTAssertEqual(told.reports.count, 1, "\(told.reports)")
+        XCTAssert(told.reports[0].hasPrefix("compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ "), told.reports[0])
+        XCTAssert(told.reports[0].contains("starting from the soft-footage base"), told.reports[0])
+        XCTAssertEqual(compressed.base, StartingModel.shippedSoft(scale: 2, config: config))
+        XCTAssertNotNil(StartingModel.shippedSoft(scale: 2, config: config), "base-x2-soft is shipped")
+        XCTAssertNil(compressed.config.degradation.lensRange, "nothing of the damage is learnt at ×2")
         var asked = TrainingSettings()
         asked.lensSigma = 0  // --lens-sigma 0: no lens, and no analysis overrides it
         let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 4) }
