@@ -17,8 +17,9 @@ public enum Metrics {
     /// `luma` as bytes: a quarter of its memory at 8K, where whole-picture measures add up.
     static func lumaLevels(_ t: Tensor, image n: Int = 0, border: Int) -> (values: [UInt8], h: Int, w: Int) {
         let (h, w) = (t.shape[2], t.shape[3])
-        let (ch, cw) = (h - 2 * border, w - 2 * border)
-        var y = [UInt8](repeating: 0, count: max(ch * cw, 0))
+        // A picture thinner than twice the border has nothing left to measure (1-pixel videos exist).
+        let (ch, cw) = (max(h - 2 * border, 0), max(w - 2 * border, 0))
+        var y = [UInt8](repeating: 0, count: ch * cw)
         let plane = h * w, base = t.data + n * 3 * plane
         func q(_ v: Float) -> Double { Double(eightBit(v)) / 255 }
         for r in 0..<ch {
@@ -41,7 +42,7 @@ public enum Metrics {
     public static func psnrRGB(_ a: Tensor, _ b: Tensor, border: Int, image: Int = 0) -> Double {
         let (h, w) = (a.shape[2], a.shape[3]), plane = h * w
         var se = 0.0, n = 0
-        for c in 0..<3 { for y in border..<(h - border) { for x in border..<(w - border) {
+        for c in 0..<3 { for y in border..<max(h - border, border) { for x in border..<max(w - border, border) {
             let i = image * 3 * plane + c * plane + y * w + x
             let d = Double(eightBit(a.data[i]) - eightBit(b.data[i]))
             se += d * d

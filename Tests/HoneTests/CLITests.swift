@@ -75,6 +75,24 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Media.probe(path("out.mp4"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
     }
 
+    /// Videos one pixel wide or tall are upscaled (the no-reference meters crop a border larger than them), by
+    /// bicubic and by a network, into .mkv (FFV1 takes odd sides); none ends in a crash.
+    func testThinFramesAreUpscaledNotCrashedOn() throws {
+        let base = Media.projectRoot.appendingPathComponent("checkpoints/base-x2.safetensors").path
+        for size in ["1x1", "8x1", "1x8"] {
+            let clip = path("thin-\(size).mkv")
+            try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=\(size):rate=10", "-t", "1", "-c:v", "ffv1", clip])
+            for checkpoint in ["bicubic", base] {
+                let output = path("thin-\(size)-\(checkpoint == base ? "base" : "bicubic").mkv")
+                let r = try hone(["infer", "--checkpoint", checkpoint, "--video", clip, "-o", output])
+                XCTAssertEqual(r.status, 0, "\(size), \(checkpoint): \(r.stderr)")
+                let v = try Media.probe(output, stream: "v:0", "stream=width,height")
+                let (w, h) = (Int(size.split(separator: "x")[0])!, Int(size.split(separator: "x")[1])!)
+                XCTAssertEqual([v["width"], v["height"]], ["\(2 * w)", "\(2 * h)"], "\(size), \(checkpoint)")
+            }
+        }
+    }
+
     func testBadInputsGetOneLineAndNoOutput() throws {
         let output = path("out.mp4")
         Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
