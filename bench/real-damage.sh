@@ -6,22 +6,28 @@
 # and the automatic choice (no flags: the blur estimated from the clip, and the soft-footage base
 # when the clip is soft: its own row). 3 epochs, 16 frames
 # scored, bench/temporal-x4.yaml (48² crops: the clips' ×4 downscales are too small for 96²).
-# Results: bench/out/real-damage/*.json, finished runs skipped; a table at the end.
-# CLIPS, DAMAGES ("none" for a clean downscale), EPOCHS, FRAMES, TAG and EXTRA override the defaults.
+# SCALE=2 runs ×2 instead (configs/default.yaml; default damages "lens:sigma=1.0+x264:crf=28
+# none"; today's fine-tune and the automatic choice, which starts a compressed clip from the
+# ×2 soft-footage base). Results: bench/out/real-damage/*.json, finished runs skipped; a table
+# at the end. CLIPS, DAMAGES ("none" for a clean downscale), MODES, EPOCHS, FRAMES, TAG and
+# EXTRA override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/evaluate-once.sh
-damages=${DAMAGES:-"lens:sigma=1.6 none"}
-epochs=${EPOCHS:-3} frames=${FRAMES:-16} tag=${TAG:-x4}
+scale=${SCALE:-4}
+if [ "$scale" = 4 ]; then config=(--config bench/temporal-x4.yaml); damages=${DAMAGES:-"lens:sigma=1.6 none"}
+else config=(); damages=${DAMAGES:-"lens:sigma=1.0+x264:crf=28 none"}; fi
+epochs=${EPOCHS:-3} frames=${FRAMES:-16} tag=${TAG:-x$scale}
 out=bench/out/real-damage; mkdir -p "$out"
 for damage in $damages; do
     degrade=(); [ "$damage" = none ] || degrade=(--degrade "$damage")
-    modes="today auto"; [ "$damage" = "lens:sigma=1.6" ] && modes="today oracle auto"
+    modes="today auto"; [ "$damage" = "lens:sigma=1.6" ] && [ "$scale" = 4 ] && modes="today oracle auto"
+    modes=${MODES:-$modes}
     for clip in $clips; do
         for mode in $modes; do
             case $mode in today) how=(--lens-sigma 0);; oracle) how=(--lens-sigma 1.6);; auto) how=();; esac
-            evaluate_once "$out" "$(basename "${clip%.*}")-${damage//[:=,]/-}-$mode-$tag" --gt "$clip" --scale 4 "${degrade[@]}" \
-                --epochs "$epochs" --frames "$frames" --config bench/temporal-x4.yaml "${how[@]}"
+            evaluate_once "$out" "$(basename "${clip%.*}")-${damage//[:=,+]/-}-$mode-$tag" --gt "$clip" --scale "$scale" "${degrade[@]}" \
+                --epochs "$epochs" --frames "$frames" "${config[@]}" "${how[@]}"
         done
     done
 done

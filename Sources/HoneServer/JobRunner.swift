@@ -208,7 +208,8 @@ final class JobRunner: @unchecked Sendable {
         let stills = try writeStills(of: upload, checkpoint: checkpoint, into: folder, observer: observer)
         return JobResult(bicubicPSNR: record.validation["bicubic"]?.psnr, basePSNR: record.validation["base"]?.psnr,
                          finetunedPSNR: record.validation["model"]?.psnr, targets: record.targets.rawValue, overshootMean: report.overshoot?.mean,
-                         overshootP99: report.overshoot?.p99, frames: report.frames, stills: stills, warnings: report.warnings)
+                         overshootP99: report.overshoot?.p99, blockiness: report.blockiness?.output, bicubicBlockiness: report.blockiness?.bicubic,
+                         damageFound: record.damageFound, frames: report.frames, stills: stills, warnings: report.warnings)
     }
 
     /// Frames at a quarter, half and three quarters of the video, upscaled by

@@ -201,13 +201,15 @@ function result(job) {
       " · ", el("a", { href: files + "compare.mp4", textContent: `comparison video (${kernel} left, Hone right)` }),
       " · ", el("a", { href: files + "model.ckpt", download: "", textContent: "the fine-tuned checkpoint" })));
   const table = el("table", {},
-    el("tr", {}, el("th", { textContent: r.targets === "ensemble" ? "Validation Y-PSNR (held-out frames, against the base's 8-way self-ensemble output, which fine-tuning learns)"
-      : `Validation Y-PSNR (held-out frames, ${kernel === "input" ? "damaged" : "one scale down"})` }), el("th", { textContent: "" })),
+    el("tr", {}, el("th", { textContent: `Validation Y-PSNR (held-out real frames, ${kernel === "input" ? "damaged" : "one scale down"})` }), el("th", { textContent: "" })),
     el("tr", {}, el("td", { textContent: kernel }), el("td", { textContent: dB(r.bicubicPSNR) })),
     el("tr", {}, el("td", { textContent: "Hone's base, before fine-tuning" }), el("td", { textContent: dB(r.basePSNR) })),
     el("tr", {}, el("td", { textContent: "fine-tuned" }), el("td", { textContent: dB(r.finetunedPSNR) })),
     el("tr", {}, el("td", { textContent: `overshoot beyond ${kernel === "input" ? "the input" : "bicubic"} (mean / 99th percentile, 8-bit levels)` }),
-      el("td", { textContent: r.overshootMean == null ? "–" : `${r.overshootMean.toFixed(3)} / ${r.overshootP99.toFixed(2)}` })));
+      el("td", { textContent: r.overshootMean == null ? "–" : `${r.overshootMean.toFixed(3)} / ${r.overshootP99.toFixed(2)}` })),
+    el("tr", {}, el("td", { textContent: `blockiness, Hone / ${kernel} (excess step at the input's 8×8 block edges; 0 none)` }),
+      el("td", { textContent: r.blockiness == null ? "–" : `${r.blockiness.toFixed(3)} / ${r.bicubicBlockiness.toFixed(3)}` })));
+  if (r.damageFound) box.append(el("p", { textContent: "What Hone found in this video: " + r.damageFound }));
   box.append(table);
   for (const w of r.warnings) box.append(el("p", { className: "muted", textContent: "note: " + w }));
   for (let n = 1; n <= r.stills; n++) box.append(slider(files + `still-${n}-bicubic.png`, files + `still-${n}-hone.png`, kernel));

@@ -74,15 +74,20 @@ public struct JobResult: Codable, Sendable, Equatable {
     public var targets: String?
     /// No-reference overshoot of the enhanced video against its bicubic upscale (8-bit luma levels): mean and 99th percentile.
     public var overshootMean, overshootP99: Double?
+    /// No-reference blockiness (`Artifacts.blockiness`) of the enhanced video and of its bicubic upscale.
+    public var blockiness, bicubicBlockiness: Double?
+    /// What the analysis of the video found and chose, in one line (`RunRecord.damageFound`); nil when it was not analysed.
+    public var damageFound: String?
     public var frames: Int
     /// Still frames shown bicubic against Hone (`still-N-bicubic.png`, `still-N-hone.png`).
     public var stills: Int
     public var warnings: [String]
 
     public init(bicubicPSNR: Double?, basePSNR: Double?, finetunedPSNR: Double?, targets: String?, overshootMean: Double?, overshootP99: Double?,
-                frames: Int, stills: Int, warnings: [String]) {
+                blockiness: Double?, bicubicBlockiness: Double?, damageFound: String?, frames: Int, stills: Int, warnings: [String]) {
         (self.bicubicPSNR, self.basePSNR, self.finetunedPSNR, self.targets) = (bicubicPSNR, basePSNR, finetunedPSNR, targets)
         (self.overshootMean, self.overshootP99, self.frames, self.stills, self.warnings) = (overshootMean, overshootP99, frames, stills, warnings)
+        (self.blockiness, self.bicubicBlockiness, self.damageFound) = (blockiness, bicubicBlockiness, damageFound)
     }
 }
 

@@ -83,23 +83,26 @@ public struct TrainingSettings: Sendable {
             record.base = soft
             return ", starting from the soft-footage base"
         }
+        let line: String
         if let sigma = automaticLens(estimate, scale: record.scale, config: record.config) {
             record.config.degradation.lensBlur = [sigma, sigma]
             record.targets = .frames
-            observer.report(String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma) + startSoft())
+            line = String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma) + startSoft()
         } else if record.scale == 2, estimate.isCompressed {
             let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
                 ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
-            observer.report("compressed: \(codec), \(edges) → \(record.targets.rawValue) targets\(startSoft())"
-                            + " (its frames hold the codec's damage: they are not learnt from)")
+            line = "compressed: \(codec), \(edges) → \(record.targets.rawValue) targets\(startSoft())"
+                + " (its frames hold the codec's damage: they are not learnt from)"
         } else {
             let (verdict, why) = switch record.scale {
             case 4: ("sharp enough", ", as for a clean video")
             case 2: ("not compressed", ", as for a clean video (a blur alone is learnt at ×4 only; --lens-sigma S asks for it)")
             default: ("analysed", "")
             }
-            observer.report("\(verdict): \(edges) → \(record.targets.rawValue) targets\(why)")
+            line = "\(verdict): \(edges) → \(record.targets.rawValue) targets\(why)"
         }
+        record.damageFound = line
+        observer.report(line)
     }
 
     /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.

@@ -23,6 +23,8 @@ public struct RunRecord {
     public var sampling: FrameSampling?
     /// What a video's fine-tune learnt to produce.
     public var targets = TrainingTargets.frames
+    /// What the analysis of the video found and chose, in the one line it said (nil when the video was not analysed).
+    public var damageFound: String?
 
     public init(config: HoneConfig, scale: Int, video: String = "", images: [String] = [], base: StartingModel, epochs: Int,
                 epochSteps: Int? = nil, epochsDone: Int = 0, validation: [String: Score] = [:]) {
@@ -49,6 +51,7 @@ public struct RunRecord {
                   epochSteps: m["hone.epoch_steps"].flatMap { Int($0) }, epochsDone: Int(m["hone.epochs_done"] ?? "") ?? 0,
                   validation: decoded("hone.validation", [:]))
         targets = m["hone.targets"].flatMap(TrainingTargets.init) ?? .frames
+        damageFound = m["hone.damage_found"]
         if let limit = m["hone.frame_limit"].flatMap({ Int($0) }) {
             sampling = FrameSampling(rate: m["hone.sample_fps"].flatMap { Double($0) }.flatMap { $0 > 0 ? $0 : nil }, limit: max(limit, 1))
         }
@@ -64,6 +67,7 @@ public struct RunRecord {
                  "hone.epochs_done": "\(epochsDone)", "hone.validation": json(validation)]
         if let epochSteps { m["hone.epoch_steps"] = "\(epochSteps)" }
         if targets != .frames { m["hone.targets"] = targets.rawValue }
+        if let damageFound { m["hone.damage_found"] = damageFound }
         if let sampling {
             m["hone.frame_limit"] = "\(sampling.limit)"
             if let rate = sampling.rate { m["hone.sample_fps"] = "\(rate)" }

@@ -135,6 +135,8 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(result["frames"] as? Int, 20)
         XCTAssertEqual(result["stills"] as? Int, 3)
         XCTAssertNotNil(result["finetunedPSNR"] as? Double)
+        XCTAssertNotNil(result["blockiness"] as? Double)
+        XCTAssert((result["damageFound"] as? String)?.contains("targets") == true, "the video's analysis is said: \(result)")
         XCTAssert((job["reports"] as? [String] ?? []).contains { $0.hasPrefix("epoch 1/1") }, "\(job)")
 
         let video = try await server.send("GET", "api/jobs/\(id)/files/enhanced.mp4")

@@ -173,6 +173,7 @@ final class LensEstimateTests: XCTestCase {
         XCTAssertEqual(compressed.base, StartingModel.shippedSoft(scale: 2, config: config))
         XCTAssertNotNil(StartingModel.shippedSoft(scale: 2, config: config), "base-x2-soft is shipped")
         XCTAssertNil(compressed.config.degradation.lensRange, "nothing of the damage is learnt at ×2")
+        XCTAssertEqual(compressed.damageFound, told.reports[0], "the record keeps the line (the web page shows it)")
         var asked = TrainingSettings()
         asked.lensSigma = 0  // --lens-sigma 0: no lens, and no analysis overrides it
         let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 4) }
