@@ -66,10 +66,12 @@ public struct TrainingSettings: Sendable {
 
     /// Says what a fresh run learns of the video's damage, in one line: the lens blur asked for
     /// (`--lens-sigma`), or, with nothing asked, what the video's analysis chose. At ×4 a soft
-    /// video (`automaticLens`) learns its blur from the frames; at ×2 a compressed one
-    /// (`DamageEstimate.isCompressed`) keeps today's targets. Either starts from the shipped
-    /// soft-footage base of its scale (`StartingModel.shippedSoft`) when the run would start from
-    /// the shipped base (`fromShipped`). `estimate` is only made when nothing was asked.
+    /// video (`automaticLens`) learns its blur from the frames, starting from the shipped ×4
+    /// soft-footage base (`StartingModel.shippedSoft`) when the run would start from the shipped
+    /// base (`fromShipped`). At ×2 nothing changes by itself; a compressed video
+    /// (`DamageEstimate.isCompressed`) is told of the ×2 soft-footage base, which gained on
+    /// soft, compressed clips but lost up to 1.3 dB on sharp ones (notebooks-notes/real-damage.md).
+    /// `estimate` is only made when nothing was asked.
     public func learnDamage(_ estimate: () throws -> DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) rethrows {
         if let sigma = lensSigma, sigma > 0 {
             observer.report(String(format: "lens: learning a blur of σ %.2f px (--lens-sigma) from the frames", sigma))
@@ -78,21 +80,21 @@ public struct TrainingSettings: Sendable {
         let estimate = try estimate()
         let edges = estimate.lensSigma(scale: record.scale).map { String(format: "edges as after a lens blur σ ≈ %.1f px at ×%d", $0, record.scale) }
             ?? "too few edges to estimate a lens blur"
-        func startSoft() -> String {
-            guard fromShipped, let soft = StartingModel.shippedSoft(scale: record.scale, config: record.config) else { return "" }
-            record.base = soft
-            return ", starting from the soft-footage base"
-        }
         let line: String
         if let sigma = automaticLens(estimate, scale: record.scale, config: record.config) {
             record.config.degradation.lensBlur = [sigma, sigma]
             record.targets = .frames
-            line = String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma) + startSoft()
+            let soft = fromShipped ? StartingModel.shippedSoft(scale: record.scale, config: record.config) : nil
+            if let soft { record.base = soft }
+            line = String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma)
+                + (soft != nil ? ", starting from the soft-footage base" : "")
         } else if record.scale == 2, estimate.isCompressed {
             let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
                 ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
-            line = "compressed: \(codec), \(edges) → \(record.targets.rawValue) targets\(startSoft())"
-                + " (its frames hold the codec's damage: they are not learnt from)"
+            let soft = StartingModel.shippedSoft(scale: 2, config: record.config).map { start in
+                if case .checkpoint(let path) = start { " (if it is also soft, try --checkpoint \(path); on sharp footage it lost up to 1.3 dB)" } else { "" }
+            } ?? ""
+            line = "compressed: \(codec), \(edges) → \(record.targets.rawValue) targets, as for a clean video\(soft)"
         } else {
             let (verdict, why) = switch record.scale {
             case 4: ("sharp enough", ", as for a clean video")

@@ -144,7 +144,7 @@ final class LensEstimateTests: XCTestCase {
     }
 
     /// With nothing asked, a soft clip learns its blur from the frames at ×4 and a sharp one keeps
-    /// today's targets; at ×2 a compressed clip starts from the soft-footage base; each says so in one line.
+    /// today's targets; at ×2 every clip keeps today's run, a compressed one told of the soft base; each says so in one line.
     func testAutomaticChoiceLearnsTheBlurOfASoftClipOnly() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
         let truth = Array(try Media.decodeRGB(shared.appendingPathComponent("clips/tears_of_steel.webm").path, width: 960, height: 400).prefix(4))
@@ -163,15 +163,14 @@ final class LensEstimateTests: XCTestCase {
         let said = RecordingObserver()
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "test", meanQP: nil) }, record: &atTwo, fromShipped: false, observer: said)
         XCTAssert(said.reports.first?.hasPrefix("not compressed: ") == true && atTwo.config.degradation.lensRange == nil, "×2 learns no blur alone: \(said.reports)")
-        // Compressed, the same clip keeps today's targets and starts from the ×2 soft-footage base.
+        // Compressed, the same clip keeps today's run and is told of the ×2 soft-footage base.
         var compressed = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
         let told = RecordingObserver()
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "h264", meanQP: 28.4) }, record: &compressed, fromShipped: true, observer: told)
         XCTAssertEqual(told.reports.count, 1, "\(told.reports)")
         XCTAssert(told.reports[0].hasPrefix("compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ "), told.reports[0])
-        XCTAssert(told.reports[0].contains("starting from the soft-footage base"), told.reports[0])
-        XCTAssertEqual(compressed.base, StartingModel.shippedSoft(scale: 2, config: config))
-        XCTAssertNotNil(StartingModel.shippedSoft(scale: 2, config: config), "base-x2-soft is shipped")
+        XCTAssert(told.reports[0].contains("try --checkpoint ") && told.reports[0].contains("base-x2-soft.safetensors"), told.reports[0])
+        XCTAssertEqual(compressed.base, .random, "the start is not changed at ×2")
         XCTAssertNil(compressed.config.degradation.lensRange, "nothing of the damage is learnt at ×2")
         XCTAssertEqual(compressed.damageFound, told.reports[0], "the record keeps the line (the web page shows it)")
         var asked = TrainingSettings()
