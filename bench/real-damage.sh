@@ -7,8 +7,8 @@
 # when the clip is soft: its own row). 3 epochs, 16 frames
 # scored, bench/temporal-x4.yaml (48² crops: the clips' ×4 downscales are too small for 96²).
 # SCALE=2 runs ×2 instead (configs/default.yaml; default damages "lens:sigma=1.0+x264:crf=28
-# none"; today's fine-tune and the automatic choice, which starts a compressed clip from the
-# ×2 soft-footage base). Results: bench/out/real-damage/*.json, finished runs skipped; a table
+# none"; today's fine-tune, the automatic choice, and "soft": the fine-tune from the ×2
+# soft-footage base, which nothing chooses by itself). Results: bench/out/real-damage/*.json, finished runs skipped; a table
 # at the end. CLIPS, DAMAGES ("none" for a clean downscale), MODES, EPOCHS, FRAMES, TAG and
 # EXTRA override the defaults.
 set -euo pipefail
@@ -22,10 +22,11 @@ out=bench/out/real-damage; mkdir -p "$out"
 for damage in $damages; do
     degrade=(); [ "$damage" = none ] || degrade=(--degrade "$damage")
     modes="today auto"; [ "$damage" = "lens:sigma=1.6" ] && [ "$scale" = 4 ] && modes="today oracle auto"
+    [ "$scale" = 2 ] && modes="today auto soft"
     modes=${MODES:-$modes}
     for clip in $clips; do
         for mode in $modes; do
-            case $mode in today) how=(--lens-sigma 0);; oracle) how=(--lens-sigma 1.6);; auto) how=();; esac
+            case $mode in today) how=(--lens-sigma 0);; oracle) how=(--lens-sigma 1.6);; auto) how=();; soft) how=(--checkpoint checkpoints/base-x2-soft.safetensors);; esac
             evaluate_once "$out" "$(basename "${clip%.*}")-${damage//[:=,+]/-}-$mode-$tag" --gt "$clip" --scale "$scale" "${degrade[@]}" \
                 --epochs "$epochs" --frames "$frames" "${config[@]}" "${how[@]}"
         done
