@@ -52,14 +52,14 @@ public struct TrainingSettings: Sendable {
 
     /// The lens blur σ (full-resolution pixels) a fresh ×4 run learns when none was asked for
     /// (no --lens-sigma, --targets or `lens_blur`): the softness `estimate` finds beyond a sharp
-    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpScene(scale:)`, when it reaches
+    /// scene's, √(σ̂² − σ₀²) with σ₀ = `LensEstimate.sharpSceneAtX4`, when it reaches
     /// `LensEstimate.worthLearning`; nil otherwise (today's default). Only at ×4: in ground-truth
     /// runs at ×2 (a lens blur, then x264) learning the blur, or the blur and the codec, from the
     /// frames lost up to 0.85 dB: at ×2 the frames hold the damage (notebooks-notes/real-damage.md).
     public func automaticLens(_ estimate: DamageEstimate, scale: Int, config: HoneConfig) -> Float? {
         guard scale == 4, lensSigma == nil, targets == nil, config.degradation.lensRange == nil,
               let found = estimate.lensSigma(scale: scale) else { return nil }
-        let sharp = LensEstimate.sharpScene(scale: scale)
+        let sharp = LensEstimate.sharpSceneAtX4
         let beyond = (max(0, found * found - sharp * sharp)).squareRoot()
         return beyond >= LensEstimate.worthLearning ? Float((beyond * 100).rounded() / 100) : nil
     }
@@ -91,8 +91,8 @@ public struct TrainingSettings: Sendable {
         } else if record.scale == 2, estimate.isCompressed {
             let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
                 ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
-            let soft = StartingModel.shippedSoft(scale: 2, config: record.config).map { start in
-                if case .checkpoint(let path) = start { " (if it is also soft, try --checkpoint \(path); on sharp footage it lost up to 1.3 dB)" } else { "" }
+            let soft = StartingModel.shippedSoft(scale: 2, config: record.config).map {
+                " (if it is also soft, try --checkpoint \($0.argument); on sharp footage it lost up to 1.3 dB)"
             } ?? ""
             line = "compressed: \(codec), \(edges) → \(record.targets.rawValue) targets, as for a clean video\(soft)"
         } else {

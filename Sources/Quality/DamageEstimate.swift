@@ -36,10 +36,11 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
     public var isCompressed: Bool { (meanQP ?? 0) >= Self.compressedQP || (blockiness ?? 0) >= Self.blockyPictures }
 
     /// The H.264 QP from which a stream counts as compressed: the test clips as they are read
-    /// 24.4 (chaplin) and 27.5 (realshort), and their blocks survive a bicubic upscale
-    /// (blockiness 0.37 and 0.17; notebooks-notes/real-damage.md).
+    /// 24.4 (chaplin) and 27.5 (realshort), and their blocks survive a ×2 bicubic upscale
+    /// (blockiness 0.26 and 0.05; notebooks-notes/real-damage.md).
     public static let compressedQP = 24.0
-    /// The blockiness from which pictures count as compressed when the stream exports no QP.
+    /// The blockiness from which pictures count as compressed when the stream exports no QP:
+    /// clean downscales of the four test clips read 0.03–0.04, chaplin as it is 0.23.
     public static let blockyPictures = 0.1
 
     /// The camera's blur: the σ in full-resolution pixels of a Gaussian lens blur before a

@@ -51,15 +51,15 @@ public enum LensEstimate {
         return (ratios[ratios.count / 2], ratios.count)
     }
 
-    /// The σ this estimate may give a scene that no lens blurred, downscaled ×`scale`: the largest
-    /// over the four test clips' ground truths (×4: bikes 1.9; chaplin, realshort and tears_of_steel
-    /// 1.65, 1.24 and 0. ×2: 0.54–0.84, and 1.04 after x264 at CRF 28; notebooks-notes/real-damage.md).
+    /// The σ this estimate may give a scene that no lens blurred, downscaled ×4: the largest over
+    /// the four test clips' ground truths (bikes 1.9; chaplin, realshort and tears_of_steel 1.65, 1.24
+    /// and 0; at ×2 they read 0.54–0.84, and up to 1.04 after x264 at CRF 28; notebooks-notes/real-damage.md).
     /// Scenes differ in their own softness as much as the lens blurs to be found, so only softness
     /// beyond the softest clean scene is taken for a lens: learning a blur the video does not have
     /// cost up to 3 dB there, finding too little costs only part of the gain.
-    public static func sharpScene(scale: Int) -> Double { scale >= 4 ? 1.9 : 1.05 }
+    public static let sharpSceneAtX4 = 1.9
 
-    /// The least lens σ beyond `sharpScene(scale:)` (full-resolution pixels) that an automatic fine-tune learns.
+    /// The least lens σ beyond `sharpSceneAtX4` (full-resolution pixels) that an automatic fine-tune learns.
     public static let worthLearning = 0.5
 
     /// The lens σ (full-resolution pixels) whose synthetic edges, downscaled ×`scale`, show `ratio`:
