@@ -116,10 +116,18 @@ public final class MediaInput {
         let found = avformat_find_stream_info(ctx, nil)
         var best: Int32 = 0
         if found >= 0 { best = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0) }
+        if best >= 0, CoverArt.isCover(ctx.pointee.streams[Int(best)]!) {
+            // The best-looking stream can be cover art (a large picture beside a small video): never upscale the cover.
+            let streams = UnsafeBufferPointer(start: ctx.pointee.streams, count: Int(ctx.pointee.nb_streams)).map { $0! }
+            best = streams.first { $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO && !CoverArt.isCover($0) }?.pointee.index
+                ?? -1
+        }
         guard found >= 0, best >= 0 else {
+            let onlyCover = (0..<Int(ctx.pointee.nb_streams)).contains { CoverArt.isCover(ctx.pointee.streams[$0]!) }
             var c: UnsafeMutablePointer<AVFormatContext>? = ctx
             avformat_close_input(&c)
             if found < 0 { throw VideoIOError.notMedia(path, ffmpegMessage(found)) }
+            if onlyCover { throw VideoIOError.failed(path, "has no video stream, only cover art") }
             throw VideoIOError.noVideoStream(path)
         }
         videoIndex = best

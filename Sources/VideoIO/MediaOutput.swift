@@ -180,6 +180,8 @@ public final class MediaOutput {
     let startOffset: Int64
     private var copies: [Int32: (stream: UnsafeMutablePointer<AVStream>, inTimeBase: AVRational)] = [:]
     private var audio: [Int32: AudioTranscoder] = [:]
+    /// Cover art carried as attached pictures: each input stream and its output stream.
+    private var covers: [(input: UnsafeMutablePointer<AVStream>, output: UnsafeMutablePointer<AVStream>)] = []
     private var converter: PixelConverter?
     /// Each written frame's duration by its pts, until its packet comes out of the encoder.
     private var durations: [Int64: Int64] = [:]
@@ -319,19 +321,31 @@ public final class MediaOutput {
                                       first: yuv, timeBase: inputTimeBase, path: path)
         }
 
-        // Other streams: audio and subtitles, copied or re-encoded; attachments (subtitle fonts) into Matroska.
+        // Other streams: audio and subtitles, copied or re-encoded; cover art; attachments (subtitle fonts) into Matroska.
         for stream in input.streams where stream.pointee.index != input.videoIndex && !videoOnly {
             let par = stream.pointee.codecpar!
             let kind = par.pointee.codec_type
-            if kind == AVMEDIA_TYPE_ATTACHMENT, formatName == "matroska",
-               av_dict_get(stream.pointee.metadata, "mimetype", nil, 0).map({ String(cString: $0.pointee.value) }) != Attachment.honeNetworkMIMEType,
-               let out = avformat_new_stream(oc, nil) {
-                avcodec_parameters_copy(out.pointee.codecpar, par)
-                copyTags(stream.pointee.metadata, into: &out.pointee.metadata)
+            let name = String(cString: avcodec_get_name(par.pointee.codec_id))
+            if CoverArt.isCover(stream) {
+                switch CoverArt.add(stream, to: oc) {
+                case .picture(let out): covers.append((stream, out))
+                case .attachment: break
+                case nil: warnings.append("cover art (\(name)) dropped: .\(ext) does not hold it; .mp4 and .mkv do")
+                }
+                continue
+            }
+            if kind == AVMEDIA_TYPE_ATTACHMENT {
+                func tag(_ key: String) -> String { av_dict_get(stream.pointee.metadata, key, nil, 0).map { String(cString: $0.pointee.value) } ?? "" }
+                guard tag("mimetype") != Attachment.honeNetworkMIMEType else { continue }
+                if formatName == "matroska", let out = avformat_new_stream(oc, nil) {
+                    avcodec_parameters_copy(out.pointee.codecpar, par)
+                    copyTags(stream.pointee.metadata, into: &out.pointee.metadata)
+                } else {
+                    warnings.append("attachment \(tag("filename").isEmpty ? name : tag("filename")) dropped: only .mkv holds attachments")
+                }
                 continue
             }
             guard kind == AVMEDIA_TYPE_AUDIO || kind == AVMEDIA_TYPE_SUBTITLE else { continue }
-            let name = String(cString: avcodec_get_name(par.pointee.codec_id))
             if Self.canCopy(par.pointee.codec_id, kind: kind, into: ofmt) {
                 guard let out = avformat_new_stream(oc, nil) else { continue }
                 avcodec_parameters_copy(out.pointee.codecpar, par)
@@ -352,14 +366,19 @@ public final class MediaOutput {
 
     /// MP4 and MOV muxers accept codecs (Vorbis, say) that few players play
     /// from them, so there only the widely played audio codecs are copied.
-    /// A muxer with no default codec for a kind (GIF, pictures for sound) holds none of it.
+    /// A muxer with no default audio codec (GIF, pictures) holds no sound.
+    /// Subtitles go wherever the muxer says it writes them (a .mov takes EIA-608
+    /// captions, though it has no default subtitle codec); one that cannot tell takes none.
     static func canCopy(_ codec: AVCodecID, kind: AVMediaType, into ofmt: UnsafePointer<AVOutputFormat>) -> Bool {
         let name = String(cString: ofmt.pointee.name)
-        guard (kind == AVMEDIA_TYPE_AUDIO ? ofmt.pointee.audio_codec : ofmt.pointee.subtitle_codec) != AV_CODEC_ID_NONE else { return false }
-        if kind == AVMEDIA_TYPE_AUDIO, name.contains("mp4") || name.contains("mov") {
-            return [AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_ALAC].contains(codec)
+        if kind == AVMEDIA_TYPE_AUDIO {
+            guard ofmt.pointee.audio_codec != AV_CODEC_ID_NONE else { return false }
+            if name.contains("mp4") || name.contains("mov") {
+                return [AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_ALAC].contains(codec)
+            }
         }
-        return avformat_query_codec(ofmt, codec, FF_COMPLIANCE_NORMAL) != 0
+        let accepted = avformat_query_codec(ofmt, codec, FF_COMPLIANCE_NORMAL)  // < 0: the muxer cannot tell
+        return kind == AVMEDIA_TYPE_AUDIO ? accepted != 0 : accepted == 1
     }
 
     deinit {
@@ -389,6 +408,7 @@ public final class MediaOutput {
         opened = true
         let r = avformat_write_header(format, nil)
         guard r >= 0 else { throw writeError(r, path) }
+        for cover in covers { try CoverArt.writePicture(of: cover.input, to: cover.output, in: format, path: path) }
     }
 
     /// Encodes one RGB frame ([1, 3, height, width], values in [0, 1]) and its

@@ -104,6 +104,78 @@ final class VideoIOTests: XCTestCase {
         XCTAssertEqual(try Media.probe(path("subs-out.mp4"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
     }
 
+    /// EIA-608 captions (a QuickTime `c608` track) stay in a .mov, byte for byte;
+    /// Matroska, whose muxer has no id for them, gets a note.
+    func testClosedCaptionsKeptInQuickTime() throws {
+        let clip = try makeClip("plain.mov", video: ["-c:v", "libx264", "-pix_fmt", "yuv420p"], audio: ["-c:a", "aac"])
+        try """
+            Scenarist_SCC V1.0
+
+            00:00:00:10	9420 9420 94ae 94ae 9452 9452 97a2 97a2 c845 4c4c cf20 d7cf 52cc c480 942c 942c 8080 8080 942f 942f
+
+            00:00:01:10	9420 9420 942c 942c 94ae 94ae 9452 9452 c2d9 c520 80 942f 942f
+
+            """.write(toFile: path("cc.scc"), atomically: true, encoding: .utf8)
+        try Media.ffmpeg(["-i", clip, "-i", path("cc.scc"), "-map", "0", "-map", "1", "-c", "copy", path("cc.mov")])
+        func captions(_ file: String) throws -> Data { try Media.ffmpeg(["-i", file, "-map", "0:s:0", "-c", "copy", "-f", "data", "-"]) }
+        XCTAssertEqual(try Media.probe(path("cc.mov"), stream: "s:0", "stream=codec_name")["codec_name"], "eia_608")
+
+        let kept = try upscale(path("cc.mov"), path("cc-out.mov"))
+        XCTAssertEqual(try Media.probe(path("cc-out.mov"), stream: "s:0", "stream=codec_name")["codec_name"], "eia_608")
+        XCTAssertEqual(try captions(path("cc-out.mov")), try captions(path("cc.mov")))
+        XCTAssertFalse(kept.warnings.contains { $0.contains("subtitles") }, "\(kept.warnings)")
+        try assertPreserved(path("cc.mov"), path("cc-out.mov"), audioCopied: true)
+
+        let dropped = try upscale(path("cc.mov"), path("cc-out.mkv"))
+        XCTAssertNil(try Media.probe(path("cc-out.mkv"), stream: "s:0", "stream=codec_name")["codec_name"])
+        XCTAssert(dropped.warnings.contains { $0.contains("subtitles (eia_608) dropped: .mkv") }, "\(dropped.warnings)")
+    }
+
+    /// The streams of `file`: type, codec, size, whether it is an attached picture, and its file name and MIME type tags.
+    func streams(_ file: String) throws -> [[String: Any]] {
+        let json = try Media.run("ffprobe", ["-v", "error", "-show_entries",
+                                             "stream=index,codec_type,codec_name,width,height:stream_disposition=attached_pic:stream_tags=filename,mimetype",
+                                             "-of", "json", file])
+        return (try JSONSerialization.jsonObject(with: json) as? [String: Any])?["streams"] as? [[String: Any]] ?? []
+    }
+
+    /// Cover art before or after the video, in MP4 (`covr`) or Matroska (an
+    /// attachment), is carried as cover art, byte for byte, into .mp4 and .mkv,
+    /// and never taken for the video, even when it is the larger picture; a .mov,
+    /// whose writer has no cover, gets a note.
+    func testCoverArtIsCarriedNotUpscaled() throws {
+        let clip = try makeClip("plain.mp4", video: ["-c:v", "libx264", "-pix_fmt", "yuv420p"], audio: ["-c:a", "aac"])
+        let cover = path("cover.jpg")
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x320", "-frames:v", "1", cover])
+        let coverBytes = try Data(contentsOf: URL(fileURLWithPath: cover))
+        try Media.ffmpeg(["-i", clip, "-i", cover, "-map", "1", "-map", "0", "-c", "copy", "-disposition:v:0", "attached_pic", path("first.mp4")])
+        try Media.ffmpeg(["-i", clip, "-i", cover, "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:1", "attached_pic", path("last.mp4")])
+        try Media.ffmpeg(["-i", clip, "-map", "0", "-c", "copy", "-attach", cover, "-metadata:s:t", "mimetype=image/jpeg",
+                          "-metadata:s:t", "filename=cover.jpg", path("attached.mkv")])
+        for input in ["first.mp4", "last.mp4", "attached.mkv"] {
+            XCTAssertEqual(try streams(path(input)).filter { ($0["disposition"] as? [String: Int])?["attached_pic"] == 1 }.count, 1, input)
+            for ext in ["mp4", "mkv"] {
+                let output = path("\(input).out.\(ext)")
+                let report = try upscale(path(input), output)
+                let all = try streams(output)
+                let covers = all.filter { ($0["disposition"] as? [String: Int])?["attached_pic"] == 1 }
+                let videos = all.filter { $0["codec_type"] as? String == "video" && ($0["disposition"] as? [String: Int])?["attached_pic"] != 1 }
+                XCTAssertEqual(videos.count, 1, "\(input) → .\(ext): \(all)")
+                XCTAssertEqual(videos.first?["width"] as? Int, 192, "\(input) → .\(ext): the video is upscaled, not the cover")
+                XCTAssertEqual(covers.count, 1, "\(input) → .\(ext): \(all)")
+                XCTAssertEqual(covers.first?["codec_name"] as? String, "mjpeg")
+                if ext == "mkv" { XCTAssertEqual((covers.first?["tags"] as? [String: String])?["mimetype"], "image/jpeg") }
+                let index = covers.first?["index"] as? Int ?? 0
+                XCTAssertEqual(try Media.ffmpeg(["-i", output, "-map", "0:\(index)", "-c", "copy", "-f", "data", "-"]), coverBytes, "\(input) → .\(ext)")
+                XCTAssertEqual(try Media.frameTimes(output).count, 50)
+                XCTAssert(report.warnings.isEmpty, "\(input) → .\(ext): \(report.warnings)")
+            }
+        }
+        let mov = try upscale(path("last.mp4"), path("last.out.mov"))
+        XCTAssert(mov.warnings.contains("cover art (mjpeg) dropped: .mov does not hold it; .mp4 and .mkv do"), "\(mov.warnings)")
+        XCTAssertEqual(try streams(path("last.out.mov")).filter { $0["codec_type"] as? String == "video" }.count, 1)
+    }
+
     func testVariableFrameRateSurvives() throws {
         // Every third frame of 25 fps dropped: gaps alternate 40 ms and 80 ms.
         let vfr = path("vfr.mkv")
