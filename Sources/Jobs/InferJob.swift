@@ -111,6 +111,12 @@ public struct InferJob {
     /// `JoinJob` to put together; nil: the whole video.
     public var segment: SegmentNumber?
 
+    /// Frames per part of a resumable run (`ResumePlan`): a video longer than one part
+    /// is encoded in parts kept beside the output, so the same command run again after
+    /// a kill continues where it stopped; nil: one encode, started over if killed.
+    /// 250 by default, x264's own keyframe interval, so parts add few keyframes.
+    public var partFrames: Int? = 250
+
     /// The CRF a segment is encoded at unless told otherwise: at 4K, 0.11 MB a frame and
     /// 52 dB Y-PSNR from lossless, where FFV1 takes 11.7 MB and 4× longer to join
     /// (measured, notebooks-notes/long-videos.md).
@@ -130,6 +136,8 @@ public struct InferJob {
         /// No-reference blockiness of the output and of the bicubic upscale (`Artifacts.blockiness`; every 10th frame).
         public let blockiness: (output: Double, bicubic: Double)?
         public let scale: Int
+        /// Frames an interrupted run had finished, reused (not counted in `frames`).
+        public let reusedFrames: Int
     }
 
     /// - Throws: `UsageError` when no video is given and the method names none;
@@ -156,6 +164,14 @@ public struct InferJob {
             + (compare.map { [try OutputLock($0, inputs: inputs + [outputPath])] } ?? [])
         defer { withExtendedLifetime(locks) {} }
         if method == .attached { observer.report("\(video): upscaling ×\(s) with the network `hone pack` attached to it") }
+        let resume = try resumePlan(video: video, output: outputPath, scale: s)
+        if let resume {
+            resume.notes.forEach(observer.report)
+            if resume.reused > 0 {
+                observer.report("\(outputPath): continuing an interrupted run: \(resume.reusedFrames) of \(resume.index.count) frames "
+                                + "(\(resume.reused) of \(resume.parts.count) parts) reused from \(resume.folder)")
+            }
+        }
         let artifacts = Artifacts.NoReferenceMeter(every: 10, scale: s)
         let splitView = compare.map { path in
             SecondView(path: path) { original, enhanced in
@@ -164,16 +180,42 @@ public struct InferJob {
         }
         defer { observer.finishStage() }
         let report = try Grad.disabled {
-            try enhanceVideo(input: video, output: outputPath, resize: .up(s), settings: encoder, decoding: decoding, secondView: splitView,
-                             segment: try part.map { ($0.part, $0.index, try Self.identity(of: method, scale: s, video: video) + (selfEnsemble ? " ×8" : "")) },
-                             radius: enhancer.radius, enhance: { window in
-                let sr = try enhancer.enhance(window)
-                try artifacts.add(sr, input: window.image)
-                return sr
-            }, progress: observer.progress("infer", unit: "frames"))
+            do {
+                return try enhanceVideo(input: video, output: outputPath, resize: .up(s), settings: encoder, decoding: decoding, secondView: splitView,
+                                        segment: try part.map { ($0.part, $0.index, try methodIdentity(video: video, scale: s)) },
+                                        resume: resume, radius: enhancer.radius, enhance: { window in
+                    let sr = try enhancer.enhance(window)
+                    try artifacts.add(sr, input: window.image)
+                    return sr
+                }, progress: observer.progress("infer", unit: "frames"))
+            } catch is JobCancelled where resume != nil {
+                observer.report("the finished parts stay in \(resume!.folder): the same command continues from them")
+                throw JobCancelled(saved: resume!.folder)
+            }
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
-                      warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness, scale: s)
+                      warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness, scale: s,
+                      reusedFrames: resume?.reusedFrames ?? 0)
+    }
+
+    /// What enhanced the frames, for a segment's or a part's tags.
+    func methodIdentity(video: String, scale: Int) throws -> String {
+        try Self.identity(of: method, scale: scale, video: video) + (selfEnsemble ? " ×8" : "")
+    }
+
+    /// The parts of a resumable run, or nil for a run written in one go: standard input or output,
+    /// pictures, a GIF, a split view, a segment, or a video no longer than one part.
+    func resumePlan(video: String, output: String, scale: Int) throws -> ResumePlan? {
+        let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+        guard let partFrames, partFrames > 0, video != "-", output != "-", !output.contains("%"), !["png", "jpg", "jpeg", "gif"].contains(ext),
+              compare == nil, segment == nil,
+              let input = try? MediaInput(video, frameRate: decoding.frameRate), !input.info.isStill, input.info.estimatedFrames > partFrames
+        else { return nil }
+        let identity = ["METHOD": try methodIdentity(video: video, scale: scale), "SCALE": "\(scale)",
+                        "ENCODER": "\(encoder.codec?.rawValue ?? "auto") crf \(encoder.crf) bitrate \(encoder.bitRate ?? 0) preset \(encoder.preset)",
+                        "DECODING": "deinterlace \(decoding.deinterlace) tone-map \(decoding.toneMap) fps \(decoding.frameRate ?? 0)",
+                        "OUTPUT": ext]
+        return try ResumePlan(source: video, output: output, partFrames: partFrames, identity: identity, decoding: decoding)
     }
 
     /// Where segment `number` lies in `video`, from its packets.

@@ -210,7 +210,7 @@ public final class MediaOutput {
             throw VideoIOError.cannotWrite(path, "one picture holds one frame; write a sequence such as out/%04d.png, or a .gif")
         }
         // MP4 and MOV carry a rotation tag; elsewhere the pixels are turned, so players show the same picture.
-        let holdsRotation = ["mp4", "mov", "3gp", "3g2", "ipod"].contains(formatName)
+        let holdsRotation = Self.holdsRotation(formatName)
         turns = holdsRotation || !turnsPixels ? 0 : input.info.quarterTurns
         (encodedWidth, encodedHeight) = turns % 2 == 1 ? (height, width) : (width, height)
         if encoding.needsEvenSize, width % 2 != 0 || height % 2 != 0 {
@@ -364,6 +364,9 @@ public final class MediaOutput {
         }
     }
 
+    /// Whether a container (libavformat's name) has a rotation tag.
+    static func holdsRotation(_ formatName: String) -> Bool { ["mp4", "mov", "3gp", "3g2", "ipod"].contains(formatName) }
+
     /// MP4 and MOV muxers accept codecs (Vorbis, say) that few players play
     /// from them, so there only the widely played audio codecs are copied.
     /// A muxer with no default audio codec (GIF, pictures) holds no sound.
@@ -485,6 +488,35 @@ public final class MediaOutput {
         } else if let transcoder = audio[index] {
             try transcoder.push(packet, output: self)
         }
+    }
+
+    /// Takes the video stream's codec header (H.264's SPS and PPS, …) from `parameters`:
+    /// those of parts written with the same settings, whose packets `writeEncoded` muxes
+    /// as they are (a Matroska part's H.264 is avcC and length-prefixed, the encoder's Annex B).
+    func adoptVideoExtradata(from parameters: UnsafePointer<AVCodecParameters>) {
+        let par = videoStream.pointee.codecpar!
+        av_freep(&par.pointee.extradata)
+        par.pointee.extradata_size = 0
+        let size = Int(parameters.pointee.extradata_size)
+        guard size > 0, let bytes = av_mallocz(size + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else { return }
+        bytes.copyMemory(from: parameters.pointee.extradata, byteCount: size)
+        par.pointee.extradata = bytes.assumingMemoryBound(to: UInt8.self)
+        par.pointee.extradata_size = Int32(size)
+    }
+
+    /// Muxes a video packet encoded elsewhere with this output's settings (a part of a
+    /// resumable run), at `pts` and `dts`, shown for `duration`, in the input's video time base.
+    func writeEncoded(_ encoded: UnsafeMutablePointer<AVPacket>, pts: Int64, dts: Int64, duration: Int64) throws {
+        try open()
+        guard let packet = av_packet_clone(encoded) else { throw VideoIOError.failed(path, "out of memory") }
+        var owned: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&owned) }
+        let offset = shift(inputTimeBase)
+        (packet.pointee.pts, packet.pointee.dts, packet.pointee.duration) = (pts - offset, dts - offset, duration)
+        av_packet_rescale_ts(packet, inputTimeBase, videoStream.pointee.time_base)
+        packet.pointee.stream_index = videoStream.pointee.index
+        packet.pointee.pos = -1
+        try mux(packet)
     }
 
     /// The start offset in `timeBase` units.

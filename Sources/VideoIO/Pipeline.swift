@@ -30,20 +30,29 @@ public struct SecondView {
 /// the whole run succeeds; `progress` may throw (e.g. on Ctrl-C) to stop it cleanly.
 /// With a `segment`, only its frames are written, video alone, tagged for
 /// `joinSegments` (`method` names what enhanced them, so segments of other runs are refused).
+/// With a `resume` plan, the frames go into its parts, starting after those an
+/// earlier run finished, and the parts are then put together into `output`.
 /// `enhance` sees each frame with up to `radius` frames either side (a multi-frame
 /// model's window): frames are enhanced `radius` frames behind decoding, and only
 /// the window's frames are kept.
 /// - Throws: `VideoIOError` naming the file that failed, or what `enhance` or `progress` threw.
 public func enhanceVideo(input: String, output: String, resize: ResizeFactor, settings: EncoderSettings = EncoderSettings(),
                          decoding: DecodingOptions = DecodingOptions(), secondView: SecondView? = nil,
-                         segment: (part: VideoSegment, index: FrameIndex, method: String)? = nil, radius: Int = 0,
+                         segment: (part: VideoSegment, index: FrameIndex, method: String)? = nil, resume: ResumePlan? = nil, radius: Int = 0,
                          enhance: (FrameWindow) throws -> Tensor,
                          progress: (_ done: Int, _ total: Int) throws -> Void) throws -> PipelineReport {
     let start = Date()
+    if let resume, resume.reused == resume.parts.count {
+        let warnings = try assemble(resume, input: input, output: output, resize: resize, settings: settings, decoding: decoding)
+        return PipelineReport(frames: 0, seconds: Date().timeIntervalSince(start), enhanceSeconds: 0, warnings: warnings)
+    }
     var options = decoding
-    options.span = segment?.part.span
+    options.span = segment?.part.span ?? resume?.span(radius: radius)
     let reader = try VideoReader(input, options: options)
     let (w, h) = outputSize(width: reader.info.width, height: reader.info.height, resize)
+    // Frames decoded before the first to run, for its window only (a resumed multi-frame run).
+    var context = resume?.start(radius: radius).context ?? 0
+    let expected = resume.map { $0.index.count - $0.start(radius: radius).first } ?? reader.expectedFrames
     // The first frame is decoded before the outputs exist: its colour and HDR metadata
     // decide their encoder. Packets of other streams read on the way wait with it.
     var early: [Item] = []
@@ -53,10 +62,18 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
         early.append(.packet(copy))
     }) else { throw VideoIOError.failed(input, "has no video frames that can be decoded") }
     early.append(.frame(first, original: first.image))
-    let color = reader.pictureColor
+    let color = resume?.color ?? reader.pictureColor
     let tags = segment.map { SegmentTag.tags(for: $0.part, source: input, index: $0.index, method: $0.method, decoding: decoding) } ?? [:]
-    let out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color,
-                              videoOnly: segment != nil, turnsPixels: segment == nil, tags: tags)
+    let out: FrameSink = if let resume {
+        // Each part's pixels are turned as the output's will be; its rotation tag is the output's own.
+        try PartWriter(resume) { [input = reader.input] path, tags in
+            try MediaOutput(path, input: input, width: w, height: h, settings: settings, color: color, videoOnly: true,
+                            turnsPixels: !MediaOutput.holdsRotation(try OutputTarget(output, pipeFormat: "mpegts").formatName), tags: tags)
+        }
+    } else {
+        try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color,
+                        videoOnly: segment != nil, turnsPixels: segment == nil, tags: tags)
+    }
     let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings, color: color) }
     // Up to 4 frames wait between stages, fewer when large: one 3840×2160
     // Float32 frame is 100 MB, and x264 needs about 1 GB beside them.
@@ -66,7 +83,7 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
     let failure = FirstError()
     func stop(_ error: Error) { failure.record(error); decoded.cancel(); enhanced.cancel() }
 
-    let decoding = Stage {
+    let decoder = Stage {
         do {
             while let item = early.first {
                 early.removeFirst()
@@ -81,7 +98,7 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
             decoded.close()
         } catch { stop(error) }
     }
-    let encoding = Stage {
+    let encoder = Stage {
         do {
             while let item = enhanced.take() {
                 switch item {
@@ -115,7 +132,7 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
         let alpha = try frame.alpha.flatMap { alpha in try resize.isUp ? resizeBicubic(alpha, resize) : nil }
         guard enhanced.put(.frame(Frame(pts: frame.pts, duration: frame.duration, image: result, alpha: alpha), original: frame.image)) else { return false }
         frames += 1
-        try progress(frames, max(frames, reader.expectedFrames))
+        try progress(frames, max(frames, expected))
         return true
     }
     do {
@@ -123,6 +140,7 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
         while open, let item = decoded.take() {
             guard case .frame(let frame, _) = item else { open = enhanced.put(item); continue }
             held.append(frame)
+            if context > 0 { context -= 1; continue }
             waiting += 1
             if waiting > radius { open = try enhanceNext() }
         }
@@ -130,8 +148,8 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
         while open, waiting > 0 { open = try enhanceNext() }
         enhanced.close()
     } catch { stop(error) }
-    decoding.join()
-    encoding.join()
+    decoder.join()
+    encoder.join()
     decoded.drain { $0.free() }
     enhanced.drain { $0.free() }
     do {
@@ -144,8 +162,27 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
         compare?.abort()
         throw error
     }
+    let warnings = try resume.map { try assemble($0, input: input, output: output, resize: resize, settings: settings, decoding: decoding) }
     return PipelineReport(frames: frames, seconds: Date().timeIntervalSince(start), enhanceSeconds: enhanceSeconds,
-                          warnings: reader.notes + [reader.damage].compactMap { $0 } + out.warnings)
+                          warnings: reader.notes + [reader.damage].compactMap { $0 } + (warnings ?? out.warnings))
+}
+
+/// Puts the finished parts of `plan` together into `output` with the input's
+/// other streams, then deletes them; returns what could not be carried over.
+private func assemble(_ plan: ResumePlan, input: String, output: String, resize: ResizeFactor, settings: EncoderSettings,
+                      decoding: DecodingOptions) throws -> [String] {
+    let source = try MediaInput(input, frameRate: decoding.frameRate)
+    let (w, h) = outputSize(width: source.info.width, height: source.info.height, resize)
+    let out = try MediaOutput(output, input: source, width: w, height: h, settings: settings, color: plan.color)
+    do {
+        try joinParts(plan, source: source, output: out, progress: { _, _ in })
+        try out.finish()
+    } catch {
+        out.abort()
+        throw error
+    }
+    plan.removeParts()
+    return out.warnings
 }
 
 /// A frame with the decoded frames around it, oldest first: up to the

@@ -207,26 +207,7 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
     let out = try MediaOutput(output, input: sourceInput, width: reference.input.info.width, height: reference.input.info.height,
                               settings: settings, color: probe.pictureColor)
     do {
-        // The source's other streams are copied as the frames advance, so the muxer interleaves them.
-        guard let packet = av_packet_alloc() else { throw VideoIOError.failed(sourcePath, "out of memory") }
-        var owned: UnsafeMutablePointer<AVPacket>? = packet
-        defer { av_packet_free(&owned) }
-        var pending = false, sourceEnded = false
-        func passPackets(until seconds: Double) throws {
-            while !sourceEnded {
-                if !pending {
-                    guard try sourceInput.read(into: packet) else { sourceEnded = true; return }
-                    guard packet.pointee.stream_index != sourceInput.videoIndex else { av_packet_unref(packet); continue }
-                    pending = true
-                }
-                let stream = sourceInput.streams[Int(packet.pointee.stream_index)]
-                let time = packet.pointee.dts != Int64.min ? packet.pointee.dts : packet.pointee.pts
-                if time != Int64.min, Double(time) * av_q2d(stream.pointee.time_base) > seconds { return }
-                try out.pass(packet)
-                av_packet_unref(packet)
-                pending = false
-            }
-        }
+        let others = SourcePackets(sourceInput, into: out)
         let timeBase = av_q2d(sourceInput.videoStream.pointee.time_base)
         var written = 0
         for number in 1...reference.count {
@@ -236,7 +217,7 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
                 guard let frame = try reader.next() else {
                     throw VideoIOError.failed(path, "ends after \(position - segment.frames.lowerBound) of its \(segment.frames.count) frames; rerun segment \(segment.number)/\(segment.count)")
                 }
-                try passPackets(until: Double(index.pts[position]) * timeBase)
+                try others.pass(until: Double(index.pts[position]) * timeBase)
                 try out.write(frame.image, alpha: frame.alpha, pts: index.pts[position], duration: index.durations[position])
                 written += 1
                 try progress(written, index.count)
@@ -244,12 +225,40 @@ public func joinSegments(_ paths: [String], source: String?, output: String, set
             if try reader.next() != nil { throw VideoIOError.failed(path, "holds more than its \(segment.frames.count) frames") }
             if let damage = reader.damage { throw VideoIOError.failed(path, "is damaged (\(damage)); rerun segment \(segment.number)/\(segment.count)") }
         }
-        try passPackets(until: .infinity)
+        try others.pass(until: .infinity)
         try out.finish()
         return JoinReport(frames: written, segments: reference.count, seconds: Date().timeIntervalSince(start), warnings: out.warnings)
     } catch {
         out.abort()
         throw error
+    }
+}
+
+/// A source's streams other than the video, copied into an output as its
+/// frames are written, so the muxer interleaves them.
+final class SourcePackets {
+    private let source: MediaInput, output: MediaOutput
+    private let packet = av_packet_alloc()!
+    private var pending = false, ended = false
+
+    init(_ source: MediaInput, into output: MediaOutput) { (self.source, self.output) = (source, output) }
+    deinit { var p: UnsafeMutablePointer<AVPacket>? = packet; av_packet_free(&p) }
+
+    /// Copies the packets that come before `seconds` (the next video frame's time).
+    func pass(until seconds: Double) throws {
+        while !ended {
+            if !pending {
+                guard try source.read(into: packet) else { ended = true; return }
+                guard packet.pointee.stream_index != source.videoIndex else { av_packet_unref(packet); continue }
+                pending = true
+            }
+            let stream = source.streams[Int(packet.pointee.stream_index)]
+            let time = packet.pointee.dts != Int64.min ? packet.pointee.dts : packet.pointee.pts
+            if time != Int64.min, Double(time) * av_q2d(stream.pointee.time_base) > seconds { return }
+            try output.pass(packet)
+            av_packet_unref(packet)
+            pending = false
+        }
     }
 }
 

@@ -56,7 +56,11 @@ struct InferCommand: ParsableCommand {
             })
     var segment: SegmentNumber?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("A video longer than this is encoded in parts of this many frames, kept in .<output name>.hone-parts beside the output until the end, so the same command run again after a kill (power cut, SIGKILL) continues where it stopped; 0: one encode. (default: 250)", valueName: "frames"))
+    var partFrames: Int?
+
     func validate() throws {
+        if let partFrames, partFrames < 0 { throw ValidationError("--part-frames must be 0 (off) or a number of frames, got \(partFrames)") }
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
         if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
@@ -67,13 +71,15 @@ struct InferCommand: ParsableCommand {
         var job = InferJob(method: try checkpoint.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
         (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
         job.selfEnsemble = selfEnsemble
+        if let partFrames { job.partFrames = partFrames }
         job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
         let report = try job.run(ConsoleObserver())
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): \(report.scale == 1 ? "the input" : "bicubic") (left) against \(checkpoint ?? "the attached network") (right)") }
-        say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s") in \(String(format: "%.1f", report.seconds)) s "
+        say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s")"
+              + (report.reusedFrames > 0 ? " (and \(report.reusedFrames) reused from the interrupted run)" : "") + " in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "
               + String(format: "%@ took %.1f s of it, decoding and encoding ran alongside", report.scale == 1 ? "restoring" : "upscaling", report.enhanceSeconds))
         if let overshoot = report.overshoot {

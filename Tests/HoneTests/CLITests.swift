@@ -93,6 +93,66 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Starts hone with `args` and kills it with SIGKILL (as a power cut would)
+    /// once `folder` holds `parts` finished parts.
+    func killed(_ args: [String], whenPartsReach parts: Int, in folder: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.hone)
+        p.arguments = args
+        (p.standardOutput, p.standardError) = (FileHandle.nullDevice, FileHandle.nullDevice)
+        try p.run()
+        func finished() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("part-") && $0.hasSuffix(".mkv") }.count }
+        while p.isRunning, finished() < parts { usleep(2000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "finished before it could be killed at \(parts) parts")
+    }
+
+    /// `hone infer` killed with SIGKILL twice, at different points, continues where it
+    /// stopped when run again, says how much it reuses, and writes what an
+    /// uninterrupted run writes: the same frames (framemd5) and audio, with FFV1 and
+    /// with x264; nothing is left under the output's name until the end, nor beside it after.
+    /// A changed option starts over, with a note.
+    func testKilledInferContinuesWhereItStopped() throws {
+        let clip = path("long.mp4")
+        try Media.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-f", "lavfi", "-i", "sine", "-t", "4",
+                          "-c:v", "libx264", "-g", "30", "-c:a", "aac", "-shortest", clip])
+        let base = Media.projectRoot.appendingPathComponent("checkpoints/base-x2.safetensors").path
+        func framemd5(_ file: String, _ stream: String) throws -> String {
+            String(decoding: try Media.ffmpeg(["-i", file, "-map", "0:\(stream)", "-f", "framemd5", "-"]), as: UTF8.self)
+                .split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        }
+        for codec in ["ffv1", "h264"] {
+            let ext = codec == "ffv1" ? "mkv" : "mp4"
+            // The self-ensemble makes each frame slow enough to be killed between parts.
+            let args = ["infer", "--checkpoint", base, "--video", clip, "--self-ensemble", "--part-frames", "10", "--preset", "ultrafast", "--codec", codec]
+            let whole = path("whole.\(ext)")
+            let uninterrupted = try hone(args + ["-o", whole])
+            XCTAssertEqual(uninterrupted.status, 0, uninterrupted.stderr)
+            let output = path("killed.\(ext)"), parts = path(".killed.\(ext).hone-parts")
+            for at in [2, 6] {
+                try killed(args + ["-o", output], whenPartsReach: at, in: parts)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+            }
+            let resumed = try hone(args + ["-o", output])
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssert(resumed.stdout.contains("continuing an interrupted run: ") && resumed.stdout.contains("of 100 frames"), resumed.stdout)
+            XCTAssert(resumed.stdout.contains("reused from the interrupted run"), resumed.stdout)
+            XCTAssertEqual(try framemd5(output, "v"), try framemd5(whole, "v"), codec)
+            XCTAssertEqual(try framemd5(output, "a"), try framemd5(whole, "a"), codec)
+            XCTAssertEqual(try Media.frameTimes(output), try Media.frameTimes(whole))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: parts))
+            Self.assertNoOutput(path("absent"))  // no temporary file beside the outputs
+        }
+        // Another CRF: the parts are not this run's.
+        let args = ["infer", "--checkpoint", base, "--video", clip, "--self-ensemble", "--part-frames", "10", "--preset", "ultrafast", "-o", path("crf.mp4")]
+        try killed(args, whenPartsReach: 3, in: path(".crf.mp4.hone-parts"))
+        let changed = try hone(args + ["--crf", "30"])
+        XCTAssertEqual(changed.status, 0, changed.stderr)
+        XCTAssert(changed.stdout.contains("its parts were made with other encoder options (codec, CRF, preset); starting over"), changed.stdout)
+        XCTAssertFalse(changed.stdout.contains("continuing"), changed.stdout)
+    }
+
     func testBadInputsGetOneLineAndNoOutput() throws {
         let output = path("out.mp4")
         Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
