@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import Jobs
 import Networks
@@ -105,6 +106,10 @@ struct JobAPI: Sendable {
         do { jobOptions = try JobOptions(query: query) } catch let error as UsageError { throw APIError(.badRequest, error.description) }
         // Shown on the page, never used as a path.
         let name = String((query["name"] ?? "video").filter { !$0.isNewline }.prefix(200))
+        // A client that lost the answer to its upload (a dropped connection, a server restart) sends it again
+        // with the same Idempotency-Key, and gets the job it already has instead of a second one.
+        let submission = request.headers.first { $0.name.canonicalName == "idempotency-key" }.map { String($0.value.prefix(200)) }
+        if let submission, let job = try store.job(submission: submission) { return try json(try status(job.id)) }
         guard try store.queue().count < options.maxQueue else {
             throw APIError(.tooManyRequests, "the queue is full (\(options.maxQueue) job\(options.maxQueue == 1 ? "" : "s") waiting); try again when one has finished")
         }
@@ -115,7 +120,7 @@ struct JobAPI: Sendable {
         defer { uploading.count.subtract(1, ordering: .relaxed) }
 
         let job = JobRecord(id: JobRecord.newID(), name: name, options: jobOptions, state: .queued, created: Date().timeIntervalSince1970,
-                            reports: [])
+                            reports: [], submission: submission)
         let folder = store.folder(of: job.id)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         do {
@@ -123,7 +128,12 @@ struct JobAPI: Sendable {
                                                 into: folder, maxBytes: options.maxUpload, name: name)
             var job = job
             job.reports.append(String(format: "uploaded %@: %d×%d, %.1f s at %.3g fps", info.codec, info.width, info.height, info.duration, info.frameRate))
-            try store.insert(job)
+            do { try store.insert(job) } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                // The same submission, sent twice at once: the other one was stored first.
+                try? FileManager.default.removeItem(at: folder)
+                guard let submission, let first = try store.job(submission: submission) else { throw error }
+                return try json(try status(first.id))
+            }
             runner.poke()
             return try json(try status(job.id), status: .created)
         } catch {

@@ -168,9 +168,11 @@ final class JobRunner: @unchecked Sendable {
             let upload = store.folder(of: id).appendingPathComponent(Upload.fileName).path
             outcome = (.failed, "\(error)".replacingOccurrences(of: upload, with: job.name), nil)
         }
-        _ = try? store.update(id) { job in
+        if let ended = try? store.update(id, { job in
             (job.state, job.message, job.result) = outcome
             job.finished = Date().timeIntervalSince1970
+        }) {
+            store.removeLeftovers(of: ended)
         }
         say("job \(id) (\(job.name)): \(outcome.0.rawValue) after \(Int(Date().timeIntervalSince(start).rounded())) s"
             + (outcome.0 == .failed ? ": \(outcome.1 ?? "")" : ""))

@@ -49,6 +49,11 @@ final class JobStore: Sendable {
                     t.column("result", .jsonText)
                 }
             }
+            migrator.registerMigration("v2: submissions") { db in
+                // The client's Idempotency-Key: a submission retried after a lost answer finds its job.
+                try db.alter(table: "job") { t in t.add(column: "submission", .text) }
+                try db.create(index: "job_submission", on: "job", columns: ["submission"], unique: true)
+            }
             try migrator.migrate(database)
         } catch {
             throw FileError(path, "cannot open the job database (\(error))")
@@ -96,6 +101,44 @@ final class JobStore: Sendable {
     func delete(_ id: String) throws {
         _ = try database.write { try JobRecord.deleteOne($0, key: id) }
         try? FileManager.default.removeItem(at: folder(of: id))
+    }
+
+    /// The job submitted with the client's Idempotency-Key `key`, if any.
+    func job(submission key: String) throws -> JobRecord? {
+        try database.read { try JobRecord.filter(Column("submission") == key).fetchOne($0) }
+    }
+
+    /// After a crash: deletes what no job owns — folders of uploads that never
+    /// became a job, temporary files — keeping each job's own files (and a queued
+    /// job's finished parts of its video, to resume from).
+    /// - Returns: how many files and folders were deleted.
+    func removeLeftovers() throws -> Int {
+        let jobs = Dictionary(uniqueKeysWithValues: try all().map { ($0.id, $0) })
+        let root = folder.appendingPathComponent("jobs")
+        var removed = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
+            if let job = jobs[name] {
+                removed += removeLeftovers(of: job)
+            } else if (try? FileManager.default.removeItem(at: root.appendingPathComponent(name))) != nil {
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    /// Deletes what is not one of `job`'s files from its folder.
+    /// - Returns: how many files and folders were deleted.
+    @discardableResult
+    func removeLeftovers(of job: JobRecord) -> Int {
+        let folder = folder(of: job.id)
+        var kept = Set([Upload.fileName] + [ResultFile.enhanced, .comparison, .checkpoint].map(\.rawValue))
+        if job.state == .queued || job.state == .running { kept.insert(".\(ResultFile.enhanced.rawValue).hone-parts") }
+        var removed = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !kept.contains(name) {
+            if name.hasPrefix("still-"), name.hasSuffix(".png") { continue }
+            if (try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))) != nil { removed += 1 }
+        }
+        return removed
     }
 
     /// After a stop or a crash: jobs that were running are queued again (first in line).

@@ -109,6 +109,8 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     /// Lines the job reported: each epoch's validation, what was written.
     var reports: [String]
     var result: JobResult?
+    /// The Idempotency-Key the client sent with the upload, if any.
+    var submission: String?
 
     static func newID() -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")

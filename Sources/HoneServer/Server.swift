@@ -47,6 +47,7 @@ public enum Server {
         let logger = Logger(label: "hone.serve", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = try JobStore(data: options.data)
         let requeued = try store.requeueInterrupted()
+        let leftovers = try store.removeLeftovers()
         let runner = JobRunner(store: store, saveEvery: options.saveEvery, say: say)
         let api = JobAPI(store: store, runner: runner, options: options)
 
@@ -71,7 +72,8 @@ public enum Server {
                 let port = channel.localAddress?.port ?? options.port
                 let host = options.host.contains(":") ? "[\(options.host)]" : options.host
                 say("Hone is serving http://\(host):\(port)/ (data in \(store.folder.path)"
-                         + (requeued > 0 ? "; \(requeued) interrupted job\(requeued == 1 ? "" : "s") resumed" : "") + ")")
+                         + (requeued > 0 ? "; \(requeued) interrupted job\(requeued == 1 ? "" : "s") resumed" : "")
+                         + (leftovers > 0 ? "; \(leftovers) leftover\(leftovers == 1 ? "" : "s") of an interrupted run removed" : "") + ")")
                 runner.start()
             },
             logger: logger
