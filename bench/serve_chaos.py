@@ -121,7 +121,7 @@ def free_port():
 
 
 def make_clip(path, seconds):
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-f", "lavfi",
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=144x96:rate=25", "-f", "lavfi",
                     "-i", "sine", "-t", str(seconds), "-c:v", "libx264", "-c:a", "aac", "-shortest", path], check=True)
     with open(path, "rb") as f:
         return f.read()
@@ -158,6 +158,9 @@ class Clients:
                 finally:
                     self.uploading.clear()
                 answer = json.loads(body or b"{}")
+                if status == 429:  # the queue is full: wait for room, as a person would
+                    time.sleep(1)
+                    continue
                 with self.lock:
                     if status in (200, 201):
                         self.accepted[key] = answer["id"]
@@ -243,8 +246,17 @@ def check(data, reference, accepted, keys, figures, problems, expect_done):
         problems.append(f"{duplicated} jobs more than submissions")
     if orphans:
         problems.append(f"left over: {orphans}")
+    figures["failures"] = sorted({rows[job][1] for job in accepted.values() if job in rows and rows[job][0] == "failed"})
     figures.update(accepted=len(accepted), done=done, failed=failed, lost=len(lost), duplicated=duplicated, orphans=len(orphans),
                    integrity=integrity)
+
+
+def jobs_of_database(data):
+    database = sqlite3.connect(os.path.join(data, "jobs.sqlite"))
+    try:
+        return database.execute("SELECT state, message FROM job").fetchall()
+    finally:
+        database.close()
 
 
 # The job run alone, with no kills: what every result must equal.
@@ -258,6 +270,8 @@ job_seconds = time.monotonic() - started
 reference = probe(os.path.join(alone.data, "jobs", job, "enhanced.mp4"))
 alone.stop()
 print(f"the job alone: {job_seconds:.1f} s, {reference}", flush=True)
+if reference is None:
+    raise SystemExit(f"the job run alone has no result: {jobs_of_database(alone.data)}; see {alone.log.name}")
 
 # Kills while jobs come in and run.
 server = Server(os.path.join(work, "chaos"), free_port())
@@ -266,7 +280,16 @@ clients = Clients(server, args.jobs, args.clients)
 clients.start()
 kills = {"upload": 0, "fine-tune": 0, "upscale and encode": 0, "other": 0}
 targets = ["upload", "fine-tune", "upscale and encode"]
+def pending():
+    try:
+        return clients.running() or any(j["state"] in ("queued", "running") for j in jobs_of(server.port))
+    except OSError:
+        return True
+
+
 for k in range(args.kills):
+    if not pending():
+        break
     target = targets[k % len(targets)]
     waited = time.monotonic()
     hit = "other"
@@ -296,8 +319,9 @@ figures, problems = {"seed": seed, "job_alone_s": round(job_seconds, 1), "kills"
 check(server.data, reference, clients.accepted, set(clients.keys), figures, problems, expect_done=True)
 figures["refused"] = len(clients.refused)
 for key, (status, error) in clients.refused.items():
-    if status != 429:
-        problems.append(f"submission refused: {status} {error}")
+    problems.append(f"submission refused: {status} {error}")
+if sum(kills.values()) < args.kills:
+    problems.append(f"the jobs ran out after {sum(kills.values())} of {args.kills} kills; submit more")
 
 # A disk that fills up: a small tmpfs as the data folder (or, where it cannot be mounted, files limited in size).
 disk = os.path.join(work, "disk")
@@ -317,7 +341,7 @@ try:
     check(full.data, reference, fill.accepted, set(fill.keys), disk_figures, problems, expect_done=False)
     disk_figures["refused"] = {f"{status}": error for status, error in fill.refused.values()}
     for status, error in fill.refused.values():
-        if status not in (429, 507) or "\n" in error:
+        if status != 507 or "\n" in error:
             problems.append(f"on a full disk, an upload was refused with {status} {error!r}")
     figures["full_disk"] = disk_figures
 finally:

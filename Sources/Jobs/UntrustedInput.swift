@@ -5,11 +5,12 @@ import Training
 
 /// The parsers that read files people get from others — checkpoints
 /// (safetensors with Hone's metadata), configs and sweep grids (YAML), ncnn
-/// models (the .param text, a NUL byte, then the .bin, as one input) — each
-/// as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
+/// models (the .param text, a NUL byte, then the .bin, as one input), the
+/// network a `hone pack` video carries, damage lists (`--degrade`, as a script
+/// or another person's notes give them) — each as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
 /// replay the seed corpus and every input that ever crashed one.
 public enum UntrustedInput: String, CaseIterable, Sendable {
-    case checkpoint, config, grid, ncnn
+    case checkpoint, config, grid, ncnn, delivery, degrade
 
     /// Parses `data` as this kind of file: true when it is accepted, false
     /// when it is refused with an error. It must never trap or hang.
@@ -27,6 +28,11 @@ public enum UntrustedInput: String, CaseIterable, Sendable {
             let cut = data.firstIndex(of: 0) ?? data.endIndex
             let bin = cut < data.endIndex ? data[(cut + 1)...] : Data()
             return (try? NCNNModel.parse(param: Data(data[..<cut]), bin: Data(bin), paramPath: "input.param", binPath: "input.bin").network()) != nil
+        case .delivery:
+            // Its seed (fuzz/corpus/delivery) is a pack of the shipped ×2 base: remake it with `hone pack` when that base changes.
+            return (try? Delivery.decode(data, source: "input")) != nil
+        case .degrade:
+            return (try? Damage.parse(String(decoding: data, as: UTF8.self))) != nil
         }
     }
 }

@@ -113,6 +113,54 @@ final class ServeTests: XCTestCase {
         try Media.clip(path(name), seconds: seconds, size: size, rate: 10)
     }
 
+    /// An upload sent again with the same Idempotency-Key (its answer was lost) gets the
+    /// job it made, not a second one; a folder no job owns, and a job's temporary files,
+    /// are gone after a restart.
+    func testARetriedUploadIsOneJobAndLeftoversGoAtRestart() async throws {
+        let data = path("data")
+        var server = try Served(data: data)
+        let clip = try Data(contentsOf: URL(fileURLWithPath: try makeClip("clip.mp4")))
+        let key = ["Idempotency-Key": "7d1f0c2e-retry"]
+        let first = try await server.send("POST", "api/jobs?name=a.mp4&epochs=1", body: clip, headers: key)
+        let again = try await server.send("POST", "api/jobs?name=a.mp4&epochs=1", body: clip, headers: key)
+        XCTAssertEqual([first.status, again.status], [201, 200], again.error)
+        XCTAssertEqual(again.json["id"] as? String, first.json["id"] as? String)
+        let other = try await server.send("POST", "api/jobs?name=b.mp4&epochs=1", body: clip, headers: ["Idempotency-Key": "another"])
+        XCTAssertEqual(other.status, 201)
+        let listed = try await server.send("GET", "api/jobs")
+        XCTAssertEqual((listed.json["jobs"] as? [Any])?.count, 2)
+        server.stop(SIGKILL)
+
+        let id = try XCTUnwrap(first.json["id"] as? String)
+        let jobs = URL(fileURLWithPath: data).appendingPathComponent("jobs")
+        let orphan = jobs.appendingPathComponent("aaaaaaaaaaaaaaaaaaaaaaaaaa")  // an upload killed before it became a job
+        try FileManager.default.createDirectory(at: orphan, withIntermediateDirectories: true)
+        try Data("half".utf8).write(to: orphan.appendingPathComponent(".partial-upload"))
+        let temporary = jobs.appendingPathComponent(id).appendingPathComponent(".enhanced.mp4.partial-999999.mp4")
+        try Data("half".utf8).write(to: temporary)
+        server = try Served(data: data)
+        defer { server.stop() }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: orphan.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temporary.path))
+        XCTAssert(FileManager.default.fileExists(atPath: jobs.appendingPathComponent(id).appendingPathComponent("upload").path))
+    }
+
+    /// The short chaos run (`bench/serve_chaos.py --short`): jobs from two clients while
+    /// the server is killed with SIGKILL during an upload, a fine-tune and an encode and
+    /// restarted, then a data folder that fills up. Its seed is printed, to replay a failure.
+    func testServerSurvivesKillsAndAFullDisk() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [Media.projectRoot.appendingPathComponent("bench/serve_chaos.py").path, CLITests.hone, "--short", "--limit", "150"]
+        let output = Pipe()
+        (p.standardOutput, p.standardError) = (output, output)
+        try p.run()
+        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        print(said)
+        XCTAssertEqual(p.terminationStatus, 0, said)
+    }
+
     func testAJobFromUploadToDownload() async throws {
         let server = try Served(data: path("data"))
         defer { server.stop() }
