@@ -39,6 +39,7 @@ parser.add_argument("--kills", type=int, default=21)
 parser.add_argument("--disk-mb", type=float, default=3.0)
 parser.add_argument("--disk-jobs", type=int, default=4)
 parser.add_argument("--seed", type=int)
+parser.add_argument("--no-tmpfs", action="store_true", help="limit the file size instead of mounting a tmpfs (as where mount is not allowed)")
 parser.add_argument("--short", action="store_true", help="the version in `make test`: 4 jobs, 3 kills, 2 jobs on a full disk")
 parser.add_argument("--limit", type=float, default=1800, help="seconds before the run gives up")
 args = parser.parse_args()
@@ -326,7 +327,7 @@ if sum(kills.values()) < args.kills:
 # A disk that fills up: a small tmpfs as the data folder (or, where it cannot be mounted, files limited in size).
 disk = os.path.join(work, "disk")
 os.makedirs(disk)
-mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(args.disk_mb * 1024)}k", "tmpfs", disk],
+mounted = not args.no_tmpfs and subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(args.disk_mb * 1024)}k", "tmpfs", disk],
                          capture_output=True).returncode == 0
 full = Server(os.path.join(disk, "data"), free_port(), limit_bytes=None if mounted else int(args.disk_mb * 2 ** 20))
 try:
@@ -336,10 +337,18 @@ try:
     while fill.running() and time.monotonic() < deadline:
         time.sleep(0.2)
     wait_until_finished(full, list(fill.accepted.values()))
+    # An upload larger than the room left: refused (507), nothing kept.
+    try:
+        status, body = call(full.port, "POST", "/api/jobs?name=big.mp4", body=os.urandom(int(args.disk_mb * 2 * 2 ** 20)))
+        big = (status, json.loads(body or b"{}").get("error", ""))
+    except OSError as error:
+        big = (0, str(error))
     full.stop()
     disk_figures = {"filesystem": "tmpfs" if mounted else "RLIMIT_FSIZE", "megabytes": args.disk_mb}
     check(full.data, reference, fill.accepted, set(fill.keys), disk_figures, problems, expect_done=False)
-    disk_figures["refused"] = {f"{status}": error for status, error in fill.refused.values()}
+    disk_figures["refused"] = {f"{status}": error for status, error in list(fill.refused.values()) + [big]}
+    if big[0] != 507:
+        problems.append(f"an upload larger than the disk got {big}, not 507")
     for status, error in fill.refused.values():
         if status != 507 or "\n" in error:
             problems.append(f"on a full disk, an upload was refused with {status} {error!r}")

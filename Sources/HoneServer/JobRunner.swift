@@ -166,7 +166,9 @@ final class JobRunner: @unchecked Sendable {
         } catch {
             // Messages name the upload as the person called it, not the server's copy.
             let upload = store.folder(of: id).appendingPathComponent(Upload.fileName).path
-            outcome = (.failed, "\(error)".replacingOccurrences(of: upload, with: job.name), nil)
+            // …and its files by their own names, not the server's paths.
+            outcome = (.failed, "\(error)".replacingOccurrences(of: upload, with: job.name)
+                .replacingOccurrences(of: store.folder(of: id).path + "/", with: ""), nil)
         }
         if let ended = try? store.update(id, { job in
             (job.state, job.message, job.result) = outcome
