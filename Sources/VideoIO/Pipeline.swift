@@ -64,15 +64,17 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
     early.append(.frame(first, original: first.image))
     let color = resume?.color ?? reader.pictureColor
     let tags = segment.map { SegmentTag.tags(for: $0.part, source: input, index: $0.index, method: $0.method, decoding: decoding) } ?? [:]
-    let out: FrameSink = if let resume {
+    let out: FrameSink
+    if let resume {
         // Each part's pixels are turned as the output's will be; its rotation tag is the output's own.
-        try PartWriter(resume) { [input = reader.input] path, tags in
+        let turnsPixels = !MediaOutput.holdsRotation(try OutputTarget(output, pipeFormat: "mpegts").formatName)
+        out = PartWriter(resume) { [input = reader.input] path, tags in
             try MediaOutput(path, input: input, width: w, height: h, settings: settings, color: color, videoOnly: true,
-                            turnsPixels: !MediaOutput.holdsRotation(try OutputTarget(output, pipeFormat: "mpegts").formatName), tags: tags)
+                            turnsPixels: turnsPixels, tags: tags)
         }
     } else {
-        try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color,
-                        videoOnly: segment != nil, turnsPixels: segment == nil, tags: tags)
+        out = try MediaOutput(output, input: reader.input, width: w, height: h, settings: settings, color: color,
+                              videoOnly: segment != nil, turnsPixels: segment == nil, tags: tags)
     }
     let compare = try secondView.map { try MediaOutput($0.path, input: reader.input, width: w, height: h, settings: settings, color: color) }
     // Up to 4 frames wait between stages, fewer when large: one 3840×2160
@@ -175,7 +177,7 @@ private func assemble(_ plan: ResumePlan, input: String, output: String, resize:
     let (w, h) = outputSize(width: source.info.width, height: source.info.height, resize)
     let out = try MediaOutput(output, input: source, width: w, height: h, settings: settings, color: plan.color)
     do {
-        try joinParts(plan, source: source, output: out, progress: { _, _ in })
+        try joinParts(plan, source: source, output: out)
         try out.finish()
     } catch {
         out.abort()

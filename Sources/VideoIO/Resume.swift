@@ -170,7 +170,8 @@ final class PartWriter: FrameSink {
     private var current: MediaOutput?
     /// The part being written, and the position of the next frame.
     private var part: Int, position: Int
-    private(set) var warnings: [String] = []
+    /// What the output cannot carry is said when the parts are put together.
+    let warnings: [String] = []
 
     init(_ plan: ResumePlan, make: @escaping (_ path: String, _ tags: [String: String]) throws -> MediaOutput) {
         (self.plan, self.make) = (plan, make)
@@ -183,7 +184,6 @@ final class PartWriter: FrameSink {
         if current == nil {
             let tags = Dictionary(uniqueKeysWithValues: plan.identity.map { (ResumePlan.tagPrefix + $0.key, $0.value) })
             current = try make(ResumePlan.partPath(plan.folder, part), tags)
-            if part == 0 { warnings = current!.warnings }
         }
         try current!.write(image, alpha: alpha, pts: pts, duration: duration)
         position += 1
@@ -211,8 +211,8 @@ final class PartWriter: FrameSink {
 /// Puts the parts of `plan` together into its output, their packets as they
 /// are, with `source`'s other streams and metadata. Timestamps are the
 /// source's (from its index), as a whole run writes them.
-/// - Throws: `VideoIOError` naming the part or output at fault; whatever `progress` throws. Nothing is left under the output on failure.
-func joinParts(_ plan: ResumePlan, source: MediaInput, output: MediaOutput, progress: (_ done: Int, _ total: Int) throws -> Void) throws {
+/// - Throws: `VideoIOError` naming the part or output at fault.
+func joinParts(_ plan: ResumePlan, source: MediaInput, output: MediaOutput) throws {
     let paths = plan.parts.indices.map { ResumePlan.partPath(plan.folder, $0) }
     // Each part's presentation times, in decoding order, put back on the source's clock:
     // the part's own are Matroska's milliseconds, so its k-th smallest is the part's k-th frame.
@@ -236,18 +236,23 @@ func joinParts(_ plan: ResumePlan, source: MediaInput, output: MediaOutput, prog
 
     let others = SourcePackets(source, into: output)
     let timeBase = av_q2d(source.videoStream.pointee.time_base)
-    var written = 0
-    for ((path, frames), pts) in zip(zip(paths, plan.parts), times) {
+    var header: Data?
+    for (number, ((path, frames), pts)) in zip(zip(paths, plan.parts), times).enumerated() {
         let part = try MediaInput(path)
-        if written == 0 { output.adoptVideoExtradata(from: part.videoStream.pointee.codecpar) }
+        let par = part.videoStream.pointee.codecpar!
+        let extradata = par.pointee.extradata.map { Data(bytes: $0, count: Int(par.pointee.extradata_size)) } ?? Data()
+        if number == 0 { output.adoptVideoExtradata(from: par) }
+        // One stream needs one codec header: an encoder changed between runs (an upgrade) would give another.
+        guard extradata == (header ?? extradata) else {
+            throw VideoIOError.failed(path, "was encoded with another codec header than the first part; delete \(plan.folder) and run again")
+        }
+        header = extradata
         var k = 0
         try forEachPacket(of: part) { packet in
             let position = frames.lowerBound + k
             try others.pass(until: Double(plan.index.pts[position]) * timeBase)
             try output.writeEncoded(packet, pts: pts[k], dts: plan.index.pts[position] - delay, duration: plan.index.durations[position])
             k += 1
-            written += 1
-            try progress(written, plan.index.count)
         }
     }
     try others.pass(until: .infinity)
