@@ -100,6 +100,10 @@ public struct InferJob {
     public var output: String?
     /// The kernels' factor (a checkpoint has its own).
     public var scale: Int?
+    /// Where an output named by default goes; nil: the current folder.
+    public var outputFolder: String?
+    /// Leave an output that is already there and report it `skipped` (a batch run again).
+    public var skipWritten = false
     /// A split-view video to write beside the output: bicubic (left) against the enhanced frame (right).
     public var compare: String?
     public var encoder = EncoderSettings()
@@ -138,6 +142,8 @@ public struct InferJob {
         public let scale: Int
         /// Frames an interrupted run had finished, reused (not counted in `frames`).
         public let reusedFrames: Int
+        /// The output was there already and was left as it is (`skipWritten`).
+        public let skipped: Bool
     }
 
     /// - Throws: `UsageError` when no video is given and the method names none;
@@ -156,8 +162,13 @@ public struct InferJob {
         let part = try segment.map { try Self.plan($0, of: video, frameRate: decoding.frameRate, compare: compare, output: output) }
         // A pack's upscale is Matroska too, so its subtitles stay, and named without the pack's ".hone".
         let named = video == "-" ? "stdin" : method == .attached && video.hasSuffix(".hone.mkv") ? String(video.dropLast(".hone.mkv".count)) + ".mkv" : video
-        let outputPath = output ?? outputName(for: named, segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" }
-                                                  ?? ".hone-x\(s).\(still ? "png" : method == .attached ? "mkv" : "mp4")")
+        let defaultName = outputName(for: named, segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" }
+                                         ?? ".hone-x\(s).\(still ? "png" : method == .attached ? "mkv" : "mp4")")
+        let outputPath = output ?? outputFolder.map { URL(fileURLWithPath: $0).appendingPathComponent(defaultName).path } ?? defaultName
+        if skipWritten, FileManager.default.fileExists(atPath: outputPath) {
+            return Report(output: outputPath, frames: 0, seconds: 0, enhanceSeconds: 0, warnings: [], overshoot: nil, blockiness: nil, scale: s,
+                          reusedFrames: 0, skipped: true)
+        }
         if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
         let inputs = if case .checkpoint(let path) = method { [video, path] } else { [video] }
         let locks = try (outputPath == "-" ? [] : [OutputLock(outputPath, inputs: inputs)])
@@ -195,7 +206,7 @@ public struct InferJob {
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
                       warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness, scale: s,
-                      reusedFrames: resume?.reusedFrames ?? 0)
+                      reusedFrames: resume?.reusedFrames ?? 0, skipped: false)
     }
 
     /// What enhanced the frames, for a segment's or a part's tags.

@@ -21,8 +21,8 @@ struct InferCommand: ParsableCommand {
     @Option(help: "A checkpoint file, a name from `hone models` (realesrgan-animevideov3-x2, …), or the baseline `bicubic` or `lanczos`. (default: the network a `hone pack` video carries)")
     var checkpoint: String?
 
-    @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. (default: the video the checkpoint was fine-tuned on)")
-    var video: String?
+    @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. Given more than once, or a folder: each video (and picture) into the folder -o names, under its default name; those already there are skipped, so the same command run again finishes only what is missing. (default: the video the checkpoint was fine-tuned on)")
+    var video: [String] = []
 
     @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, <name>.hone-x<scale>.mkv for a pack <name>.hone.mkv, in the current folder)")
     var output: String?
@@ -64,18 +64,52 @@ struct InferCommand: ParsableCommand {
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
         if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
-        if checkpoint == nil, video == nil { throw ValidationError("--checkpoint or --video (a pack from `hone pack`) is required") }
+        if checkpoint == nil, video.isEmpty { throw ValidationError("--checkpoint or --video (a pack from `hone pack`) is required") }
+        if isBatch {
+            if compare != nil { throw ValidationError("--compare writes one split view; give one --video with it") }
+            if segment != nil { throw ValidationError("--segment cuts one video; give one --video with it") }
+            if output == "-" || output?.contains("%") == true { throw ValidationError("with several videos, -o names a folder") }
+        }
+    }
+
+    /// Several videos, or a folder of them.
+    var isBatch: Bool {
+        var isFolder: ObjCBool = false
+        return video.count > 1 || video.first.map { FileManager.default.fileExists(atPath: $0, isDirectory: &isFolder) && isFolder.boolValue } == true
     }
 
     func run() throws {
         var job = InferJob(method: try checkpoint.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
-        (job.video, job.output, job.scale, job.compare, job.segment) = (video, output, scale, compare, segment)
+        (job.video, job.output, job.scale, job.compare, job.segment) = (video.first, output, scale, compare, segment)
         job.selfEnsemble = selfEnsemble
         if let partFrames { job.partFrames = partFrames }
         job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
+        if isBatch { return try runBatch(job) }
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
         let report = try job.run(ConsoleObserver())
+        sayReport(report)
+    }
+
+    /// Each video into the folder -o names; exits 1 when one failed.
+    func runBatch(_ template: InferJob) throws {
+        let (videos, ignored) = try BatchInferJob.videos(in: video)
+        let job = BatchInferJob(template: template, inputs: videos, folder: output ?? ".")
+        if !ignored.isEmpty { say("ignored \(ignored.count) file\(ignored.count == 1 ? "" : "s") that FFmpeg does not read as video: \(ignored.joined(separator: ", "))") }
+        let outcomes = try job.run(ConsoleObserver()) { video, outcome in
+            switch outcome {
+            case .written(let report): sayReport(report)
+            case .skipped(let output): say("skipped \(video): \(output) is there already")
+            case .failed(let reason): say("failed: \(reason)")
+            }
+        }
+        let failed = outcomes.filter { if case .failed = $0.outcome { true } else { false } }.count
+        let skipped = outcomes.filter { if case .skipped = $0.outcome { true } else { false } }.count
+        say("\(outcomes.count - failed - skipped) written, \(skipped) skipped (there already), \(failed) failed, into \(job.folder)")
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    func sayReport(_ report: InferJob.Report) {
         for w in report.warnings { say("note: \(w)") }
         if let compare { say("wrote \(compare): \(report.scale == 1 ? "the input" : "bicubic") (left) against \(checkpoint ?? "the attached network") (right)") }
         say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s")"

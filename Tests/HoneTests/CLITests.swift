@@ -153,6 +153,34 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(changed.stdout.contains("continuing"), changed.stdout)
     }
 
+    /// A folder of videos (and a file that is not one) into another folder; run again,
+    /// only what is missing is written; a list of videos with one that cannot be read
+    /// writes the others, names the one, and exits 1.
+    func testAFolderOfVideosRunAgainFinishesOnlyWhatIsMissing() throws {
+        let videos = dir.appendingPathComponent("videos")
+        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
+        for name in ["a", "b"] { try Media.clip(videos.appendingPathComponent("\(name).mp4").path, seconds: 1, size: "96x64", rate: 25) }
+        try Data("not a video".utf8).write(to: videos.appendingPathComponent("notes.txt"))
+        let out = path("out")
+        let args = ["infer", "--checkpoint", "bicubic", "--video", videos.path, "-o", out, "--preset", "ultrafast"]
+        let first = try hone(args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssert(first.stdout.contains("2 written, 0 skipped (there already), 0 failed"), first.stdout)
+        XCTAssert(first.stdout.contains("ignored 1 file that FFmpeg does not read as video: \(videos.path)/notes.txt"), first.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["a.hone-x2.mp4", "b.hone-x2.mp4"])
+        try FileManager.default.removeItem(atPath: "\(out)/b.hone-x2.mp4")
+        let again = try hone(args)
+        XCTAssert(again.stdout.contains("skipped \(videos.path)/a.mp4") && again.stdout.contains("1 written, 1 skipped"), again.stdout)
+        XCTAssertEqual(try Media.probe("\(out)/b.hone-x2.mp4", stream: "v:0", "stream=width")["width"], "192")
+
+        let list = try hone(["infer", "--checkpoint", "bicubic", "--video", "\(videos.path)/a.mp4", "--video", "\(videos.path)/notes.txt",
+                             "-o", path("list"), "--preset", "ultrafast"])
+        XCTAssertEqual(list.status, 1, list.stderr)
+        XCTAssert(list.stdout.contains("failed: \(videos.path)/notes.txt: not a media file"), list.stdout)
+        XCTAssert(list.stdout.contains("1 written, 0 skipped (there already), 1 failed"), list.stdout)
+        XCTAssert(FileManager.default.fileExists(atPath: path("list/a.hone-x2.mp4")))
+    }
+
     func testBadInputsGetOneLineAndNoOutput() throws {
         let output = path("out.mp4")
         Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
