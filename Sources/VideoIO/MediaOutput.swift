@@ -13,6 +13,11 @@ public struct EncoderSettings: Sendable {
         case hevc
         /// FFV1 in 16-bit RGB: lossless, for evaluation (use a .mkv output).
         case ffv1
+        /// AV1 (SVT-AV1), 10-bit yuv420p10le: the smallest files for thin links. Its CRF
+        /// has its own scale, 0–63 (`av1CRF` unless given).
+        case av1
+        /// Apple ProRes 422 HQ (prores_ks), 10-bit 4:2:2, for editing (.mov or .mkv); no CRF.
+        case prores
     }
     /// nil: H.264, or HEVC Main 10 for HDR and wide-gamut sources.
     public var codec: Codec?
@@ -20,6 +25,11 @@ public struct EncoderSettings: Sendable {
     /// An average rate in bits a second instead of the CRF (x264/x265's ABR, one pass).
     public var bitRate: Int?
     public var preset: String
+
+    /// AV1's CRF when none is given: 24 gave the Y-PSNR of x264 at CRF 18 (47.06 against 47.09 dB)
+    /// in 0.70× the bytes, on chaplin.mp4 upscaled to 1280×720, SVT-AV1 1.4.1 at preset 8 against
+    /// x264 medium (notebooks-notes/performance.md).
+    public static let av1CRF = 24
 
     public init(codec: Codec? = nil, crf: Int = 18, bitRate: Int? = nil, preset: String = "medium") {
         (self.codec, self.crf, self.bitRate, self.preset) = (codec, crf, bitRate, preset)
@@ -64,6 +74,8 @@ enum VideoEncoding: Equatable {
         case .video(.h264): "libx264"
         case .video(.hevc): "libx265"
         case .video(.ffv1): "ffv1"
+        case .video(.av1): "libsvtav1"
+        case .video(.prores): "prores_ks"
         case .png: "png"
         case .jpeg: "mjpeg"
         case .gif: "gif"
@@ -73,19 +85,26 @@ enum VideoEncoding: Equatable {
     var holdsAlpha: Bool { self == .video(.ffv1) || self == .png }
     /// Codecs that store RGB, where the YUV matrix plays no part.
     var isRGB: Bool { [.video(.ffv1), .png, .gif].contains(self) }
-    var needsEvenSize: Bool { [.video(.h264), .video(.hevc), .jpeg].contains(self) }
+    var needsEvenSize: Bool { [.video(.h264), .video(.hevc), .video(.av1), .video(.prores), .jpeg].contains(self) }
 
     /// What frames are converted to, and what the encoder takes (GIF goes through a palette filter between the two).
     func pixelFormats(alpha: Bool) -> (converted: AVPixelFormat, encoded: AVPixelFormat) {
         switch self {
         case .video(.h264): (AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P)
-        case .video(.hevc): (AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV420P10LE)
+        case .video(.hevc), .video(.av1): (AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV420P10LE)
+        case .video(.prores): (AV_PIX_FMT_YUV422P10LE, AV_PIX_FMT_YUV422P10LE)
         case .video(.ffv1): alpha ? (AV_PIX_FMT_GBRAP16LE, AV_PIX_FMT_GBRAP16LE) : (AV_PIX_FMT_GBRP16LE, AV_PIX_FMT_GBRP16LE)
         case .png: alpha ? (AV_PIX_FMT_RGBA64BE, AV_PIX_FMT_RGBA64BE) : (AV_PIX_FMT_RGB48BE, AV_PIX_FMT_RGB48BE)
         case .jpeg: (AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ420P)
         case .gif: (AV_PIX_FMT_RGB24, AV_PIX_FMT_PAL8)
         }
     }
+}
+
+/// SVT-AV1's preset (0 slowest … 13) for x264's preset name: medium is SVT's 8, which took
+/// 1.33× x264 medium's time at 1280×720 on 2 cores (notebooks-notes/performance.md).
+func svtAV1Preset(_ x264: String) -> Int {
+    ["ultrafast": 12, "superfast": 11, "veryfast": 10, "faster": 9, "fast": 8, "medium": 8, "slow": 6, "slower": 5, "veryslow": 4, "placebo": 2][x264] ?? 8
 }
 
 /// x264 keeps its lookahead frames at full size (about 24 MB each at 3840×2160,
@@ -188,6 +207,8 @@ public final class MediaOutput {
     private let rgb: UnsafeMutablePointer<AVFrame>, yuv: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
     private var opened = false, finished = false
+    /// Whether the encoder has been given a frame.
+    private var framesSent = false
     public private(set) var warnings: [String] = []
 
     /// Video at width×height with the input's timing; the input's audio and
@@ -241,8 +262,12 @@ public final class MediaOutput {
         }
         (encoder, videoStream) = (enc, vs)
         // 1: held, 0: not, negative: the muxer does not say (MPEG-TS, NUT), and it is tried.
-        guard avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) != 0 else {
-            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use \(encoding == .video(.ffv1) ? ".mkv" : ".mp4 or .mkv")")
+        // FFmpeg 5.1's MOV writer names AV1 but refuses it at the header; only these hold it.
+        let holds = encoding == .video(.av1) ? ["mp4", "matroska", "webm"].contains(formatName)
+            : avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) != 0
+        guard holds else {
+            let fits = switch encoding { case .video(.ffv1): ".mkv"; case .video(.prores): ".mov or .mkv"; default: ".mp4 or .mkv" }
+            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use \(fits)")
         }
         keepsAlpha = input.info.hasAlpha && encoding.holdsAlpha
         if input.info.hasAlpha && !keepsAlpha {
@@ -286,6 +311,13 @@ public final class MediaOutput {
             if ["mp4", "mov"].contains(formatName) { vs.pointee.codecpar.pointee.codec_tag = 0x3163_7668 }  // 'hvc1', as Apple's players want
         case .video(.ffv1):
             enc.pointee.level = 3  // FFV1 version 3: needed for slice threads
+        case .video(.av1):
+            if let bitRate = settings.bitRate { enc.pointee.bit_rate = Int64(bitRate) } else { av_opt_set(enc.pointee.priv_data, "crf", "\(settings.crf)", 0) }
+            av_opt_set(enc.pointee.priv_data, "preset", "\(svtAV1Preset(settings.preset))", 0)
+            setenv("SVT_LOG", "1", 0)  // SVT-AV1 prints its configuration to stderr unless told errors only
+        case .video(.prores):
+            av_opt_set(enc.pointee.priv_data, "profile", "hq", 0)
+            av_opt_set(enc.pointee.priv_data, "vendor", "apl0", 0)  // as Apple's encoder signs it; some players look for it
         case .jpeg:
             enc.pointee.flags |= AV_CODEC_FLAG_QSCALE
             enc.pointee.global_quality = 2 * FF_QP2LAMBDA  // near the best MJPEG quality, as for stills people keep
@@ -386,8 +418,12 @@ public final class MediaOutput {
 
     deinit {
         if !finished { abort() }
-        var c: UnsafeMutablePointer<AVCodecContext>? = encoder
-        avcodec_free_context(&c)
+        // SVT-AV1 1.4 never returns from closing an encoder that got no frame (a run that failed
+        // before its first): that one is left for the process's exit, so the error is still said.
+        if encoding != .video(.av1) || framesSent {
+            var c: UnsafeMutablePointer<AVCodecContext>? = encoder
+            avcodec_free_context(&c)
+        }
         var f: UnsafeMutablePointer<AVFrame>? = rgb
         av_frame_free(&f)
         f = yuv
@@ -451,6 +487,8 @@ public final class MediaOutput {
 
     /// Sends a frame (nil flushes) and writes every packet the encoder has ready.
     private func encode(_ frame: UnsafeMutablePointer<AVFrame>?) throws {
+        guard frame != nil || framesSent || encoding != .video(.av1) else { return }  // SVT-AV1 1.4 hangs on an end with no frames
+        framesSent = framesSent || frame != nil
         var r = avcodec_send_frame(encoder, frame)
         guard r >= 0 || r == hone_averror_eof() else { throw VideoIOError.failed(path, "video encoding failed: \(ffmpegMessage(r))") }
         while true {
@@ -573,7 +611,7 @@ final class AudioTranscoder {
         avcodec_parameters_to_context(dec, par)
         dec.pointee.pkt_timebase = input.pointee.time_base
         guard avcodec_open2(dec, dc, nil) >= 0 else { throw VideoIOError.unsupportedCodec(path, "audio decoder") }
-        enc.pointee.sample_rate = dec.pointee.sample_rate
+        enc.pointee.sample_rate = Self.sampleRate(of: ec, nearest: dec.pointee.sample_rate)
         av_channel_layout_copy(&enc.pointee.ch_layout, &dec.pointee.ch_layout)
         if enc.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
             av_channel_layout_default(&enc.pointee.ch_layout, dec.pointee.ch_layout.nb_channels)
@@ -596,6 +634,15 @@ final class AudioTranscoder {
             throw VideoIOError.failed(path, "cannot set up audio resampling")
         }
         (resampler, self.fifo) = (swr, fifo)
+    }
+
+    /// The input's rate if the encoder takes it, else the lowest it takes above it (Opus
+    /// takes 48 kHz, not 44.1), else its highest; the resampler converts.
+    static func sampleRate(of codec: UnsafePointer<AVCodec>, nearest rate: Int32) -> Int32 {
+        guard let list = codec.pointee.supported_samplerates else { return rate }
+        var rates: [Int32] = []
+        while list[rates.count] != 0 { rates.append(list[rates.count]) }
+        return rates.contains(rate) ? rate : rates.filter { $0 > rate }.min() ?? rates.max() ?? rate
     }
 
     deinit {

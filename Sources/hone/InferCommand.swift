@@ -132,7 +132,7 @@ struct EncoderOptions: ParsableArguments {
     static let defaultCRF = 18
     static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
 
-    @Option(help: "Video codec: h264 (8-bit, plays everywhere), hevc (10-bit HEVC with HDR10 metadata) or ffv1 (lossless, for evaluation; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
+    @Option(help: "Video codec: h264 (8-bit, plays everywhere), hevc (10-bit HEVC with HDR10 metadata), av1 (10-bit SVT-AV1: the smallest files; its --crf is 0–63, default 24), prores (ProRes 422 HQ for editing, .mov or .mkv; no CRF) or ffv1 (lossless, for evaluation; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
     var codec: EncoderSettings.Codec?
 
     @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51). (default: 18; 12 for `infer --segment`)")
@@ -143,11 +143,12 @@ struct EncoderOptions: ParsableArguments {
 
     func validate() throws {
         try Self.check(preset: preset)
-        if let crf, !(0...51).contains(crf) { throw ValidationError("--crf must be between 0 and 51, got \(crf)") }
+        let most = codec == .av1 ? 63 : 51
+        if let crf, !(0...most).contains(crf) { throw ValidationError("--crf must be between 0 and \(most)\(codec == .av1 ? " for AV1" : ""), got \(crf)") }
     }
 
     func settings(defaultCRF: Int = defaultCRF) -> EncoderSettings {
-        EncoderSettings(codec: codec, crf: crf ?? defaultCRF, preset: preset)
+        EncoderSettings(codec: codec, crf: crf ?? (codec == .av1 ? EncoderSettings.av1CRF : defaultCRF), preset: preset)
     }
 
     /// The presets' names, for checking another command's --preset.

@@ -65,7 +65,9 @@ public enum Media {
     /// (as Hone does; scaling 4:2:0 chroma planes directly differs on colour edges).
     public static func decodeRGB(_ path: String, width: Int, height: Int) throws -> [Tensor] {
         let filter = "scale=flags=\(swsFlags),format=gbrp,scale=\(width):\(height):flags=bicubic+accurate_rnd"
-        let bytes = try ffmpeg(["-i", path, "-vf", filter, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        // Every decoded frame once (no frame-rate conversion): a file whose video starts after 0 (Matroska
+        // shifts it past an AAC priming) would otherwise gain a duplicate first frame.
+        let bytes = try ffmpeg(["-i", path, "-vf", filter, "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         let size = width * height * 3
         return stride(from: 0, to: bytes.count - size + 1, by: size).map { start in
             let t = Tensor(shape: [1, 3, height, width])

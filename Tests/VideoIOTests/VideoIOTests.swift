@@ -176,6 +176,35 @@ final class VideoIOTests: XCTestCase {
         XCTAssertEqual(try streams(path("last.out.mov")).filter { $0["codec_type"] as? String == "video" }.count, 1)
     }
 
+    /// AV1 (SVT-AV1, 10-bit) into .mp4, .mkv and .webm (its AAC re-encoded to Opus at
+    /// 48 kHz there), ProRes 422 HQ into .mov and .mkv: frames, timestamps and audio
+    /// kept, pictures close to a lossless run; AV1 in .mov and ProRes in .mp4 are refused
+    /// in one line (an SVT-AV1 encoder closed before its first frame used to hang).
+    func testAV1AndProResOutputs() throws {
+        let clip = try makeClip("in.mp4", video: ["-c:v", "libx264", "-pix_fmt", "yuv420p"], audio: ["-c:a", "aac"])
+        try upscale(clip, path("lossless.mkv"), settings: EncoderSettings(codec: .ffv1))
+        let av1 = EncoderSettings(codec: .av1, crf: EncoderSettings.av1CRF, preset: "ultrafast")
+        let prores = EncoderSettings(codec: .prores, preset: "ultrafast")
+        for (name, settings, pixels) in [("av1.mp4", av1, "yuv420p10le"), ("av1.mkv", av1, "yuv420p10le"), ("av1.webm", av1, "yuv420p10le"),
+                                         ("prores.mov", prores, "yuv422p10le"), ("prores.mkv", prores, "yuv422p10le")] {
+            try upscale(clip, path(name), settings: settings)
+            // Matroska starts the video 23 ms in, past the AAC priming, as `ffmpeg -c copy` does.
+            if !name.hasSuffix(".mkv") && !name.hasSuffix(".webm") { try assertPreserved(clip, path(name)) }
+            let gaps = zip(try Media.frameTimes(path(name)).adjacentGaps(), try Media.frameTimes(clip).adjacentGaps()).map { abs($0 - $1) }
+            XCTAssertEqual(gaps.count, 49, name)
+            XCTAssertLessThan(gaps.max() ?? 1, 0.002, name)
+            let v = try Media.probe(path(name), stream: "v:0", "stream=codec_name,pix_fmt")
+            XCTAssertEqual([v["codec_name"], v["pix_fmt"]], [settings.codec == .av1 ? "av1" : "prores", pixels], name)
+            if name.hasSuffix(".webm") { XCTAssertEqual(try Media.probe(path(name), stream: "a:0", "stream=codec_name,sample_rate"), ["codec_name": "opus", "sample_rate": "48000"]) }
+            let psnr = zip(try Media.decodeRGB(path(name), width: 192, height: 128), try Media.decodeRGB(path("lossless.mkv"), width: 192, height: 128))
+                .map { Media.compare8bit($0, $1).psnr }.min() ?? 0
+            XCTAssertGreaterThan(psnr, 30, name)
+        }
+        XCTAssertThrowsError(try upscale(clip, path("av1.mov"), settings: av1)) { XCTAssert("\($0)".contains("cannot hold av1 video; use .mp4 or .mkv"), "\($0)") }
+        XCTAssertThrowsError(try upscale(clip, path("prores.mp4"), settings: prores)) { XCTAssert("\($0)".contains("use .mov or .mkv"), "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("av1.mov")))
+    }
+
     func testVariableFrameRateSurvives() throws {
         // Every third frame of 25 fps dropped: gaps alternate 40 ms and 80 ms.
         let vfr = path("vfr.mkv")
