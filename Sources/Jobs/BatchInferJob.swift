@@ -27,7 +27,7 @@ public struct BatchInferJob {
     /// FFmpeg reads as video or a picture, by name; hidden files and Hone's own
     /// outputs (`*.hone-x*`) are passed over. Also the folders' other files, ignored.
     /// - Throws: `FileError` naming an input that does not exist.
-    public static func videos(in inputs: [String]) throws -> (videos: [String], ignored: [String]) {
+    static func videos(in inputs: [String]) throws -> (videos: [String], ignored: [String]) {
         var videos: [String] = [], ignored: [String] = []
         for input in inputs {
             var isFolder: ObjCBool = false
@@ -45,10 +45,20 @@ public struct BatchInferJob {
     }
 
     /// Upscales each video in turn; `each` hears every outcome as it comes.
-    /// - Throws: `FileError` for an input or output folder that cannot be used; `JobCancelled` (the video
-    ///   under way keeps its finished parts; the next run continues it).
+    /// - Throws: `FileError` for an input or output folder that cannot be used; `UsageError` when
+    ///   there is no video, or two would be written under one name (a.mp4 and a.mkv); `JobCancelled`
+    ///   (the video under way keeps its finished parts; the next run continues it).
     public func run(_ observer: JobObserver, each: (_ video: String, _ outcome: Outcome) -> Void) throws -> [(video: String, outcome: Outcome)] {
-        let (videos, _) = try Self.videos(in: inputs)
+        let (videos, ignored) = try Self.videos(in: inputs)
+        if !ignored.isEmpty {
+            observer.report("ignored \(ignored.count) file\(ignored.count == 1 ? "" : "s") that FFmpeg does not read as video: \(ignored.joined(separator: ", "))")
+        }
+        guard !videos.isEmpty else { throw UsageError("no video in \(inputs.joined(separator: ", ")) (FFmpeg reads none of its files)") }
+        // Outputs are named from the input's name without its extension.
+        let named = Dictionary(grouping: videos) { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+        if let clash = named.values.first(where: { $0.count > 1 }) {
+            throw UsageError("\(clash.joined(separator: " and ")) would be written under one name in \(folder); upscale one of them on its own with -o")
+        }
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw FileError(folder, "cannot create the output folder (\(error.localizedDescription))")
         }

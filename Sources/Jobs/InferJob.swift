@@ -199,9 +199,10 @@ public struct InferJob {
                     try artifacts.add(sr, input: window.image)
                     return sr
                 }, progress: observer.progress("infer", unit: "frames"))
-            } catch is JobCancelled where resume != nil {
-                observer.report("the finished parts stay in \(resume!.folder): the same command continues from them")
-                throw JobCancelled(saved: resume!.folder)
+            } catch {
+                guard let resume, resume.keepsFinishedParts() else { throw error }
+                observer.report("the finished parts stay in \(resume.folder): the same command continues from them")
+                throw error is JobCancelled ? JobCancelled(saved: resume.folder) : error
             }
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,

@@ -28,13 +28,16 @@ public final class OutputLock: Sendable {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw FileError(path, "cannot write: no such folder \(folder)")
         }
-        lockPath = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".lock").path
-        descriptor = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        // Claimed before any stored property is set: a refused lock must not deinitialise, whose
+        // `unlink` would take the holder's lock file away and let a third run in.
+        let lockPath = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".lock").path
+        let descriptor = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileError(path, "cannot write into \(folder) (\(String(cString: strerror(errno))))") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw FileError(path, "another Hone run is writing this file; wait for it or choose another output")
         }
+        (self.lockPath, self.descriptor) = (lockPath, descriptor)
         _ = Self.removedAtExit
         Self.held.withLock { _ = $0.insert(lockPath) }
     }

@@ -221,22 +221,14 @@ public final class MediaOutput {
     public init(_ path: String, input: MediaInput, width: Int, height: Int, settings: EncoderSettings = EncoderSettings(),
                 color: PictureColor? = nil, videoOnly: Bool = false, turnsPixels: Bool = true, tags: [String: String] = [:]) throws {
         let color = color ?? PictureColor(space: input.info.colorSpace, tags: input.info.color, hdr: nil)
-        let videoCodec = settings.codec(for: color)
         self.path = path
         (self.width, self.height) = (width, height)
-        target = try OutputTarget(path, pipeFormat: videoCodec == .ffv1 ? "nut" : "mpegts")
+        (target, encoding) = try Self.check(path, frames: input.info.estimatedFrames, width: width, height: height, codec: settings.codec(for: color))
         let (ofmt, formatName, ext) = (target.format, target.formatName, target.fileExtension)
-        encoding = try VideoEncoding(format: formatName, fileExtension: ext, video: videoCodec, path: path)
-        if formatName == "image2", target.kind == .file, input.info.estimatedFrames > 1 {
-            throw VideoIOError.cannotWrite(path, "one picture holds one frame; write a sequence such as out/%04d.png, or a .gif")
-        }
         // MP4 and MOV carry a rotation tag; elsewhere the pixels are turned, so players show the same picture.
         let holdsRotation = Self.holdsRotation(formatName)
         turns = holdsRotation || !turnsPixels ? 0 : input.info.quarterTurns
         (encodedWidth, encodedHeight) = turns % 2 == 1 ? (height, width) : (width, height)
-        if encoding.needsEvenSize, width % 2 != 0 || height % 2 != 0 {
-            throw VideoIOError.cannotWrite(path, "\(encoding.name) in 4:2:0 needs even sizes, got \(width)×\(height)")
-        }
         var oc: UnsafeMutablePointer<AVFormatContext>?
         guard avformat_alloc_output_context2(&oc, ofmt, nil, target.writePath) >= 0, let oc else {
             throw VideoIOError.cannotWrite(path, "cannot create the output container")
@@ -261,14 +253,6 @@ public final class MediaOutput {
             throw VideoIOError.cannotWrite(path, "encoder \(encoderName) is not available in this FFmpeg")
         }
         (encoder, videoStream) = (enc, vs)
-        // 1: held, 0: not, negative: the muxer does not say (MPEG-TS, NUT), and it is tried.
-        // FFmpeg 5.1's MOV writer names AV1 but refuses it at the header; only these hold it.
-        let holds = encoding == .video(.av1) ? ["mp4", "matroska", "webm"].contains(formatName)
-            : avformat_query_codec(ofmt, videoCodec.pointee.id, FF_COMPLIANCE_NORMAL) != 0
-        guard holds else {
-            let fits = switch encoding { case .video(.ffv1): ".mkv"; case .video(.prores): ".mov or .mkv"; default: ".mp4 or .mkv" }
-            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use \(fits)")
-        }
         keepsAlpha = input.info.hasAlpha && encoding.holdsAlpha
         if input.info.hasAlpha && !keepsAlpha {
             warnings.append("transparency dropped: \(encoding.name) has no alpha channel; --codec ffv1 with a .mkv output, or .png pictures, keep it")
@@ -394,6 +378,35 @@ public final class MediaOutput {
                 warnings.append("\(kind == AVMEDIA_TYPE_AUDIO ? "audio" : "subtitles") (\(name)) dropped: .\(ext) \(formatName == "gif" || formatName.hasPrefix("image2") ? "holds pictures only" : "does not take them")")
             }
         }
+    }
+
+    /// Refuses, before anything is encoded, what an output at `path` cannot be: an
+    /// unknown container, a codec it cannot hold, odd sizes for 4:2:0, several frames
+    /// into one picture. A resumable run checks its output so, before its parts.
+    /// - Returns: where the output goes and how its video is encoded.
+    /// - Throws: `VideoIOError.cannotWrite` naming `path`.
+    static func check(_ path: String, frames: Int, width: Int, height: Int, codec: EncoderSettings.Codec) throws -> (OutputTarget, VideoEncoding) {
+        let target = try OutputTarget(path, pipeFormat: codec == .ffv1 ? "nut" : "mpegts")
+        let (formatName, ext) = (target.formatName, target.fileExtension)
+        let encoding = try VideoEncoding(format: formatName, fileExtension: ext, video: codec, path: path)
+        if formatName == "image2", target.kind == .file, frames > 1 {
+            throw VideoIOError.cannotWrite(path, "one picture holds one frame; write a sequence such as out/%04d.png, or a .gif")
+        }
+        if encoding.needsEvenSize, width % 2 != 0 || height % 2 != 0 {
+            throw VideoIOError.cannotWrite(path, "\(encoding.name) in 4:2:0 needs even sizes, got \(width)×\(height)")
+        }
+        guard let encoder = avcodec_find_encoder_by_name(encoding.encoderName) else {
+            throw VideoIOError.cannotWrite(path, "encoder \(encoding.encoderName) is not available in this FFmpeg")
+        }
+        // 1: held, 0: not, negative: the muxer does not say (MPEG-TS, NUT), and it is tried.
+        // FFmpeg 5.1's MOV writer names AV1 but refuses it at the header; only these hold it.
+        let holds = encoding == .video(.av1) ? ["mp4", "matroska", "webm"].contains(formatName)
+            : avformat_query_codec(target.format, encoder.pointee.id, FF_COMPLIANCE_NORMAL) != 0
+        guard holds else {
+            let fits = switch encoding { case .video(.ffv1): ".mkv"; case .video(.prores): ".mov or .mkv"; default: ".mp4 or .mkv" }
+            throw VideoIOError.cannotWrite(path, "a .\(ext) file cannot hold \(encoding.name) video; use \(fits)")
+        }
+        return (target, encoding)
     }
 
     /// Whether a container (libavformat's name) has a rotation tag.
@@ -618,7 +631,7 @@ final class AudioTranscoder {
         }
         enc.pointee.sample_fmt = ec.pointee.sample_fmts?.pointee ?? AV_SAMPLE_FMT_FLTP
         enc.pointee.bit_rate = 192_000
-        enc.pointee.time_base = AVRational(num: 1, den: dec.pointee.sample_rate)
+        enc.pointee.time_base = AVRational(num: 1, den: enc.pointee.sample_rate)  // one tick a sample, at the encoder's rate
         if oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { enc.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         let r = avcodec_open2(enc, ec, nil)
         guard r >= 0 else { throw VideoIOError.cannotWrite(path, "cannot open audio encoder: \(ffmpegMessage(r))") }

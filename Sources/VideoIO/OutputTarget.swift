@@ -40,6 +40,16 @@ struct OutputTarget {
         } else {
             kind = .file
             writePath = folder.appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path + "." + url.pathExtension
+            Self.removeKilledRuns(of: url)
+        }
+    }
+
+    /// Deletes the temporary files of runs killed while writing `url` (their process is gone).
+    private static func removeKilledRuns(of url: URL) {
+        let folder = url.deletingLastPathComponent(), prefix = ".\(url.lastPathComponent).partial-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasPrefix(prefix) {
+            let pid = Int32(name.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
+            if pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         }
     }
 

@@ -66,8 +66,10 @@ public func enhanceVideo(input: String, output: String, resize: ResizeFactor, se
     let tags = segment.map { SegmentTag.tags(for: $0.part, source: input, index: $0.index, method: $0.method, decoding: decoding) } ?? [:]
     let out: FrameSink
     if let resume {
+        // The output is checked now: a whole run is not spent on parts it cannot take.
+        let (target, _) = try MediaOutput.check(output, frames: resume.index.count, width: w, height: h, codec: settings.codec(for: color))
         // Each part's pixels are turned as the output's will be; its rotation tag is the output's own.
-        let turnsPixels = !MediaOutput.holdsRotation(try OutputTarget(output, pipeFormat: "mpegts").formatName)
+        let turnsPixels = !MediaOutput.holdsRotation(target.formatName)
         out = PartWriter(resume) { [input = reader.input] path, tags in
             try MediaOutput(path, input: input, width: w, height: h, settings: settings, color: color, videoOnly: true,
                             turnsPixels: turnsPixels, tags: tags)

@@ -35,9 +35,8 @@ public struct ResumePlan: Sendable {
     /// folder of parts for an earlier run's work: parts made by the same
     /// `identity` (the method, the options, …; the source's fingerprint, part
     /// length and FFmpeg version are added) and holding all their frames are
-    /// kept, from the first on; the rest, and temporary files of killed runs,
-    /// are deleted. `radius` frames before the first part to run are decoded for
-    /// a multi-frame network's window.
+    /// kept, from the first on; the rest (a killed run's part under way among
+    /// them) are deleted. The first frame's colour is probed, as a whole run finds it.
     /// - Throws: `VideoIOError` naming the source (cannot be read or indexed) or the folder (cannot be made).
     public init(source: String, output: String, partFrames: Int, identity: [String: String], decoding: DecodingOptions) throws {
         let outputURL = URL(fileURLWithPath: output)
@@ -77,14 +76,6 @@ public struct ResumePlan: Sendable {
         let kept = Set((0..<reused).map { URL(fileURLWithPath: Self.partPath(folder, $0)).lastPathComponent })
         for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where !kept.contains(name) {
             try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
-        }
-        // The output's temporary file of a run killed while putting the parts together.
-        let prefix = ".\(outputURL.lastPathComponent).partial-"
-        for name in (try? fm.contentsOfDirectory(atPath: outputURL.deletingLastPathComponent().path)) ?? [] where name.hasPrefix(prefix) {
-            let pid = Int32(name.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
-            if pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
-                try? fm.removeItem(at: outputURL.deletingLastPathComponent().appendingPathComponent(name))
-            }
         }
         self.notes = notes
     }
@@ -148,6 +139,14 @@ public struct ResumePlan: Sendable {
 
     /// Deletes the parts (after the output is complete).
     func removeParts() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// After a run that stopped: whether any part is finished, for the next run; if none is,
+    /// the folder is deleted, so a run that failed at once leaves nothing beside its output.
+    public func keepsFinishedParts() -> Bool {
+        let finished = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).contains { $0.hasPrefix("part-") && $0.hasSuffix(".mkv") }
+        if !finished { removeParts() }
+        return finished
+    }
 }
 
 /// What the pipeline writes frames to: an output file, or the parts of a resumable run.

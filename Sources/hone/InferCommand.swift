@@ -68,9 +68,14 @@ struct InferCommand: ParsableCommand {
         if isBatch {
             if compare != nil { throw ValidationError("--compare writes one split view; give one --video with it") }
             if segment != nil { throw ValidationError("--segment cuts one video; give one --video with it") }
-            if output == "-" || output?.contains("%") == true { throw ValidationError("with several videos, -o names a folder") }
+            if output == "-" || output?.contains("%") == true || output.map({ Self.fileExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }) == true {
+                throw ValidationError("with several videos, -o names a folder, not \(output!)")
+            }
         }
     }
+
+    /// Extensions of the files `infer` writes, which a folder for many outputs is not named with.
+    static let fileExtensions: Set = ["mp4", "m4v", "mkv", "mov", "webm", "ts", "gif", "png", "jpg", "jpeg"]
 
     /// Several videos, or a folder of them.
     var isBatch: Bool {
@@ -93,9 +98,7 @@ struct InferCommand: ParsableCommand {
 
     /// Each video into the folder -o names; exits 1 when one failed.
     func runBatch(_ template: InferJob) throws {
-        let (videos, ignored) = try BatchInferJob.videos(in: video)
-        let job = BatchInferJob(template: template, inputs: videos, folder: output ?? ".")
-        if !ignored.isEmpty { say("ignored \(ignored.count) file\(ignored.count == 1 ? "" : "s") that FFmpeg does not read as video: \(ignored.joined(separator: ", "))") }
+        let job = BatchInferJob(template: template, inputs: video, folder: output ?? ".")
         let outcomes = try job.run(ConsoleObserver()) { video, outcome in
             switch outcome {
             case .written(let report): sayReport(report)
@@ -144,6 +147,7 @@ struct EncoderOptions: ParsableArguments {
     func validate() throws {
         try Self.check(preset: preset)
         let most = codec == .av1 ? 63 : 51
+        if crf != nil, codec == .prores { throw ValidationError("--crf does not apply to ProRes, whose quality is its profile (422 HQ)") }
         if let crf, !(0...most).contains(crf) { throw ValidationError("--crf must be between 0 and \(most)\(codec == .av1 ? " for AV1" : ""), got \(crf)") }
     }
 

@@ -151,6 +151,23 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(changed.status, 0, changed.stderr)
         XCTAssert(changed.stdout.contains("its parts were made with other encoder options (codec, CRF, preset); starting over"), changed.stdout)
         XCTAssertFalse(changed.stdout.contains("continuing"), changed.stdout)
+        // Two runs on one output: the second is refused and leaves the first's lock, so a third is refused too.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: Self.hone)
+        holder.arguments = ["infer", "--checkpoint", base, "--video", clip, "--self-ensemble", "-o", path("held.mp4")]
+        (holder.standardOutput, holder.standardError) = (FileHandle.nullDevice, FileHandle.nullDevice)
+        try holder.run()
+        while holder.isRunning, !FileManager.default.fileExists(atPath: path(".held.mp4.lock")) { usleep(2000) }
+        for _ in 0..<2 {
+            Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "-o", path("held.mp4")]),
+                                    naming: "held.mp4", "another Hone run is writing this file")
+        }
+        holder.waitUntilExit()
+        XCTAssertEqual(holder.terminationStatus, 0)
+        // A run that fails before its first part leaves no folder of parts.
+        let refused = try hone(["infer", "--checkpoint", "bicubic", "--video", clip, "--part-frames", "10", "--codec", "av1", "-o", path("refused.mov")])
+        Self.assertOneLineError(refused, naming: "refused.mov", "cannot hold av1 video")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path(".refused.mov.hone-parts")))
     }
 
     /// A folder of videos (and a file that is not one) into another folder; run again,
@@ -179,6 +196,16 @@ final class CLITests: XCTestCase {
         XCTAssert(list.stdout.contains("failed: \(videos.path)/notes.txt: not a media file"), list.stdout)
         XCTAssert(list.stdout.contains("1 written, 0 skipped (there already), 1 failed"), list.stdout)
         XCTAssert(FileManager.default.fileExists(atPath: path("list/a.hone-x2.mp4")))
+
+        // Refused before anything is written: no video, two videos for one output name, a file name for the folder.
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", empty.path, "-o", path("none")]), naming: empty.path, "no video in")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("none")))
+        try FileManager.default.copyItem(atPath: "\(videos.path)/a.mp4", toPath: "\(videos.path)/a.mov")
+        Self.assertOneLineError(try hone(args), naming: "a.mov", "would be written under one name")
+        XCTAssertNotEqual(try hone(["infer", "--checkpoint", "bicubic", "--video", videos.path, "-o", path("one.mp4")]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("one.mp4")))
     }
 
     func testBadInputsGetOneLineAndNoOutput() throws {
