@@ -4,6 +4,7 @@ import Jobs
 import Networks
 import Quality
 import Training
+import VideoIO
 
 /// The served jobs, in SQLite (`DIR/jobs.sqlite`, write-ahead log), and their
 /// folders (`DIR/jobs/<id>/`). Every change is committed before it is
@@ -132,7 +133,9 @@ final class JobStore: Sendable {
     func removeLeftovers(of job: JobRecord) -> Int {
         let folder = folder(of: job.id)
         var kept = Set([Upload.fileName] + [ResultFile.enhanced, .comparison, .checkpoint].map(\.rawValue))
-        if job.state == .queued || job.state == .running { kept.insert(".\(ResultFile.enhanced.rawValue).hone-parts") }
+        if job.state == .queued || job.state == .running {
+            kept.insert(URL(fileURLWithPath: ResumePlan.folder(of: folder.appendingPathComponent(ResultFile.enhanced.rawValue).path)).lastPathComponent)
+        }
         var removed = 0
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !kept.contains(name) {
             if name.hasPrefix("still-"), name.hasSuffix(".png") { continue }

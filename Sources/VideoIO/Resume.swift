@@ -39,9 +39,8 @@ public struct ResumePlan: Sendable {
     /// them) are deleted. The first frame's colour is probed, as a whole run finds it.
     /// - Throws: `VideoIOError` naming the source (cannot be read or indexed) or the folder (cannot be made).
     public init(source: String, output: String, partFrames: Int, identity: [String: String], decoding: DecodingOptions) throws {
-        let outputURL = URL(fileURLWithPath: output)
         self.output = output
-        let folder = outputURL.deletingLastPathComponent().appendingPathComponent(".\(outputURL.lastPathComponent).hone-parts").path
+        let folder = Self.folder(of: output)
         self.folder = folder
         let index = try FrameIndex(source, frameRate: decoding.frameRate)
         self.index = index
@@ -80,6 +79,12 @@ public struct ResumePlan: Sendable {
         self.notes = notes
     }
 
+    /// The folder of `output`'s parts: `.<output name>.hone-parts` beside it.
+    public static func folder(of output: String) -> String {
+        let url = URL(fileURLWithPath: output)
+        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).hone-parts").path
+    }
+
     /// Positions cut every `every` frames, each cut moved on past frames that share a timestamp
     /// (a part starts and ends by time).
     static func cut(_ index: FrameIndex, every: Int) -> [Range<Int>] {
@@ -108,14 +113,7 @@ public struct ResumePlan: Sendable {
             return "its parts were made with \(what ?? "another \(key.lowercased())")"
         }
         var count = 0
-        if let packet = av_packet_alloc() {
-            var owned: UnsafeMutablePointer<AVPacket>? = packet
-            defer { av_packet_free(&owned) }
-            while (try? input.read(into: packet)) == true {
-                if packet.pointee.stream_index == input.videoIndex { count += 1 }
-                av_packet_unref(packet)
-            }
-        }
+        try? forEachPacket(of: input) { _ in count += 1 }
         return count == frames ? nil : "part \(URL(fileURLWithPath: path).lastPathComponent) holds \(count) of its \(frames) frames"
     }
 
@@ -258,7 +256,7 @@ func joinParts(_ plan: ResumePlan, source: MediaInput, output: MediaOutput) thro
 }
 
 /// Calls `body` with each video packet of `input`, in file order.
-private func forEachPacket(of input: MediaInput, _ body: (UnsafeMutablePointer<AVPacket>) throws -> Void) throws {
+func forEachPacket(of input: MediaInput, _ body: (UnsafeMutablePointer<AVPacket>) throws -> Void) throws {
     guard let packet = av_packet_alloc() else { throw VideoIOError.failed(input.path, "out of memory") }
     var owned: UnsafeMutablePointer<AVPacket>? = packet
     defer { av_packet_free(&owned) }

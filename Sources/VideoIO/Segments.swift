@@ -26,14 +26,9 @@ public struct FrameIndex: Sendable {
         let input = try MediaInput(path, frameRate: frameRate)
         // Only the video's packets are needed: the demuxer may skip the others' data.
         for stream in input.streams where stream.pointee.index != input.videoIndex { stream.pointee.discard = AVDISCARD_ALL }
-        guard let packet = av_packet_alloc() else { throw VideoIOError.failed(path, "out of memory") }
-        var owned: UnsafeMutablePointer<AVPacket>? = packet
-        defer { av_packet_free(&owned) }
         var frames: [(pts: Int64, duration: Int64, key: Bool)] = []
         var videoBytes = 0
-        while try input.read(into: packet) {
-            defer { av_packet_unref(packet) }
-            guard packet.pointee.stream_index == input.videoIndex else { continue }
+        try forEachPacket(of: input) { packet in
             videoBytes += Int(packet.pointee.size)
             let time = packet.pointee.pts != Int64.min ? packet.pointee.pts : packet.pointee.dts
             guard time != Int64.min else { throw VideoIOError.failed(path, "its video packets carry no timestamps, so it cannot be cut into segments") }
