@@ -58,6 +58,12 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require((0...1).contains(d.x264Share ?? 1), "degradation.x264_share", d.x264Share ?? 1, "0 to 1 (a share of the batches)")
         require(d.lensBlur.map { $0.count == 2 && 0 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 10 } ?? true, "degradation.lens_blur",
                 d.lensBlur ?? [], "[low, high] with 0 ≤ low ≤ high ≤ 10 (σ in full-resolution pixels), or absent")
+        for (key, share) in [("lens_anisotropic", d.lensAnisotropic), ("lens_shaped", d.lensShaped), ("jpeg_share", d.jpegShare),
+                             ("second_order", d.secondOrder)] {
+            require((0...1).contains(share ?? 0), "degradation.\(key)", share ?? 0, "0 to 1 (a share)")
+        }
+        require(d.jpegRange.map { $0.count == 2 && 1 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 100 } ?? true, "degradation.jpeg_range",
+                d.jpegRange ?? [], "[low, high] with 1 ≤ low ≤ high ≤ 100 (JPEG quality), or absent")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
         for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
             require(weight >= 0 && weight.isFinite, "loss.perceptual.\(layer)", weight, "0 or more")
@@ -220,9 +226,24 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// target is blurred by a Gaussian of a σ drawn from it before the downscale (`Damage.lens`),
     /// so the network learns to undo a soft lens as well as the downscale; absent for none.
     public var lensBlur: [Float]?
+    /// The share of lens blurs drawn anisotropic: σ across drawn from `lens_blur` too, at an angle
+    /// drawn from −90…90° (absent: none), as Real-ESRGAN draws its kernels (Wang et al., ICCVW 2021).
+    public var lensAnisotropic: Double?
+    /// The share of lens blurs drawn with another profile than the Gaussian: half generalized
+    /// Gaussians (β 0.5–4), half plateaus (β 1–2), Real-ESRGAN's ranges (`KernelShape`); absent: none.
+    public var lensShaped: Double?
+    /// A JPEG quality range [low, high] drawn per training input, after blur and noise; absent for none.
+    public var jpegRange: [Int]?
+    /// The share of training inputs that go through `jpeg_range` (absent: all).
+    public var jpegShare: Double?
+    /// The share of training inputs damaged twice: a second draw of blur, noise and JPEG after the
+    /// first, before x264 (Real-ESRGAN's second-order degradation); absent: none.
+    public var secondOrder: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share", lensBlur = "lens_blur"
+        case lensAnisotropic = "lens_anisotropic", lensShaped = "lens_shaped", jpegRange = "jpeg_range", jpegShare = "jpeg_share"
+        case secondOrder = "second_order"
     }
 
     public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil, x264Share: Double? = nil,
@@ -236,14 +257,19 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
         var parts: [String] = []
         if let crf = x264Range { parts.append(String(format: "x264 at CRF %.0f–%.0f", crf.lowerBound, crf.upperBound)) }
         if let q = jpegQuality, q > 0 { parts.append("JPEG at quality \(q)") }
+        if let q = jpegRange, q.count == 2 { parts.append("JPEG at quality \(q[0])–\(q[1])" + share(jpegShare)) }
         if noise > 0 { parts.append(String(format: "noise σ up to %.1f levels", noise)) }
         if let p = poisson, p > 0 { parts.append(String(format: "shot noise σ up to %.1f levels at white", p)) }
         if blur > 0 { parts.append(String(format: "blur σ up to %.1f pixels", blur)) }
         if let lens = lensRange {
             parts.append(lens.lowerBound == lens.upperBound ? String(format: "lens blur σ %.2f full-resolution pixels", lens.lowerBound)
                          : String(format: "lens blur σ %.2f–%.2f full-resolution pixels", lens.lowerBound, lens.upperBound))
+            if let a = lensAnisotropic, a > 0 { parts.append("anisotropic" + share(a)) }
+            if let a = lensShaped, a > 0 { parts.append("generalized or plateau kernels" + share(a)) }
         }
+        if let s = secondOrder, s > 0 { parts.append("damaged twice" + share(s)) }
         return parts.isEmpty ? "8-bit rounding alone" : parts.joined(separator: ", ")
+        func share(_ s: Double?) -> String { s.map { $0 < 1 ? String(format: " (%.0f %%)", $0 * 100) : "" } ?? "" }
     }
 }
 

@@ -13,7 +13,8 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     /// ground truth), before the downscale (`applyLens`); ×s smaller on the low-resolution grid.
     /// Anisotropic when `across` is given: σ along the direction `angle` degrees
     /// anticlockwise from the horizontal, `across` perpendicular to it (as Real-ESRGAN draws its kernels).
-    case lens(sigma: Float, across: Float? = nil, angle: Float = 0)
+    /// `shape` is the kernel's profile (a generalized Gaussian or a plateau instead of a Gaussian).
+    case lens(sigma: Float, across: Float? = nil, angle: Float = 0, shape: KernelShape = .gaussian)
     /// Gaussian blur of σ pixels of the low-resolution picture, after the downscale (defocus, soft lenses, bad scans).
     case blur(sigma: Float)
     /// Gaussian noise of σ 8-bit levels, plus shot noise of σ `poisson`·√x levels at intensity x ∈ [0, 1]
@@ -26,6 +27,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     /// Damages written `x264:crf=35`, `noise:sigma=10`, `noise:sigma=2,poisson=8`,
     /// `lens:sigma=1.6` (σ in full-resolution pixels), `lens:sigma=2,across=1,angle=45` (anisotropic),
+    /// `lens:sigma=1.6,beta=2` (a generalized Gaussian of exponent β), `lens:sigma=1.6,plateau=1.5` (a plateau kernel),
     /// `blur:sigma=1.5` (σ in low-resolution pixels),
     /// `jpeg:quality=30`, joined by `+`.
     /// - Throws: `UsageError` naming the item that is not one of these with a value in range.
@@ -34,7 +36,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
             let parts = item.split(separator: ":", maxSplits: 1)
             let kind = parts.first.map(String.init) ?? ""
             guard ["lens", "blur", "noise", "jpeg", "x264"].contains(kind) else {
-                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S[,across=S2,angle=A], blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B], blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
             }
             var values: [String: Double] = [:]
             for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
@@ -47,10 +49,19 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
                 guard range.contains(v) else { throw UsageError("--degrade: \(key)=\(v) in '\(item)' is outside \(range.lowerBound)…\(range.upperBound)") }
                 return v
             }
+            func lensShape() throws -> KernelShape {
+                switch (values["beta"], values["plateau"]) {
+                case (nil, nil): return .gaussian
+                case (_?, nil): return .generalized(beta: Float(try value("beta", 0.2...8)))
+                case (nil, _?): return .plateau(beta: Float(try value("plateau", 0.5...8)))
+                case (_?, _?): throw UsageError("--degrade: '\(item)' has both beta and plateau; a kernel has one shape")
+                }
+            }
             let damage: Damage = switch kind {
             case "lens":
                 .lens(sigma: Float(try value("sigma", 0...10)), across: values["across"] == nil ? nil : Float(try value("across", 0...10)),
-                      angle: Float(try value("angle", -180...180, default: 0)))
+                      angle: Float(try value("angle", -180...180, default: 0)),
+                      shape: try lensShape())
             case "blur": .blur(sigma: Float(try value("sigma", 0...10)))
             case "noise": .noise(sigma: Float(try value("sigma", 0...255)), poisson: Float(try value("poisson", 0...255, default: 0)))
             case "jpeg": .jpeg(quality: Int(try value("quality", 1...100)))
@@ -76,8 +87,13 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .lens(let s, let across, let angle):
+        case .lens(let s, let across, let angle, let shape):
             "lens:sigma=" + String(format: "%g", s) + (across.map { String(format: ",across=%g,angle=%g", $0, angle) } ?? "")
+                + { switch shape {
+                    case .gaussian: ""
+                    case .generalized(let beta): String(format: ",beta=%g", beta)
+                    case .plateau(let beta): String(format: ",plateau=%g", beta)
+                } }()
         case .blur(let s): "blur:sigma=" + String(format: "%g", s)
         case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
         case .jpeg(let q): "jpeg:quality=\(q)"
@@ -96,21 +112,25 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     /// The lens blur among `damages` applied to a full-resolution [n, 3, h, w] picture, as a new
     /// tensor (the picture itself when there is none): what a soft camera recorded before the downscale.
     public static func applyLens(_ damages: [Damage], to picture: Tensor) -> Tensor {
-        guard case .lens(let sigma, let across, let angle)? = damages.first(where: { $0.lensSigma != nil }), sigma > 0 || (across ?? 0) > 0 else {
-            return picture
-        }
+        guard let lens = damages.first(where: { $0.lensSigma != nil }) else { return picture }
         let out = picture.detached()
-        let (planes, h, w) = (out.count / (out.shape[2] * out.shape[3]), out.shape[2], out.shape[3])
-        if let across, across != sigma {
-            gaussianBlur(out.data, planes: planes, h: h, w: w, sigma: sigma, across: across, angle: angle)
-        } else {
-            gaussianBlur(out.data, planes: planes, h: h, w: w, sigma: sigma)
-        }
+        lens.blurLens(out.data, planes: out.count / (out.shape[2] * out.shape[3]), h: out.shape[2], w: out.shape[3])
         return out
     }
 
+    /// A lens blur applied to `planes` h×w planes in place: separable when it is an isotropic
+    /// Gaussian, else through its full 2-D kernel; nothing for any other damage.
+    package func blurLens(_ data: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int) {
+        guard case .lens(let sigma, let across, let angle, let shape) = self, sigma > 0 || (across ?? 0) > 0 else { return }
+        if shape == .gaussian, across == nil || across == sigma {
+            gaussianBlur(data, planes: planes, h: h, w: w, sigma: sigma)
+        } else {
+            Quality.blur(data, planes: planes, h: h, w: w, sigma: sigma, across: across ?? sigma, angle: angle, shape: shape)
+        }
+    }
+
     /// The σ of a lens blur (full-resolution pixels; along its direction when anisotropic), else nil.
-    public var lensSigma: Float? { if case .lens(let sigma, _, _) = self { sigma } else { nil } }
+    public var lensSigma: Float? { if case .lens(let sigma, _, _, _) = self { sigma } else { nil } }
 
     /// Damages one RGB picture (3 planes of h×w) in place: blur and noise, then
     /// rounding to 8 bits as a video stores it, then JPEG. x264 is left to the
@@ -138,12 +158,15 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
 extension DegradationConfig {
     /// The damages of one training picture, at strengths drawn from the config's ranges.
-    func draw(_ rng: inout SeededRandom) -> [Damage] {
+    package func draw(_ rng: inout SeededRandom) -> [Damage] {
         var damages: [Damage] = []
         if blur > 0 { damages.append(.blur(sigma: rng.uniform(0, blur))) }
         if noise > 0 { damages.append(.noise(sigma: rng.uniform(0, noise))) }
         if let poisson, poisson > 0 { damages.append(.noise(sigma: 0, poisson: rng.uniform(0, poisson))) }
         if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
+        if let q = jpegRange, q.count == 2, jpegShare.map({ Double(rng.uniform()) < $0 }) ?? true {
+            damages.append(.jpeg(quality: min(q[1], Int(rng.uniform(Float(q[0]), Float(q[1] + 1))))))
+        }
         return damages
     }
 
@@ -162,8 +185,17 @@ extension DegradationConfig {
     }
 
     /// The lens blur of one training target, drawn from `lens_blur`, or nil.
-    func drawLens(_ rng: inout SeededRandom) -> Damage? {
-        lensRange.map { .lens(sigma: rng.uniform($0.lowerBound, $0.upperBound)) }
+    package func drawLens(_ rng: inout SeededRandom) -> Damage? {
+        guard let range = lensRange else { return nil }
+        let sigma = rng.uniform(range.lowerBound, range.upperBound)
+        var (across, angle, shape): (Float?, Float, KernelShape) = (nil, 0, .gaussian)
+        if let share = lensAnisotropic, Double(rng.uniform()) < share {
+            (across, angle) = (rng.uniform(range.lowerBound, range.upperBound), rng.uniform(-90, 90))
+        }
+        if let share = lensShaped, Double(rng.uniform()) < share {
+            shape = rng.uniform() < 0.5 ? .generalized(beta: rng.uniform(0.5, 4)) : .plateau(beta: rng.uniform(1, 2))
+        }
+        return .lens(sigma: sigma, across: across, angle: angle, shape: shape)
     }
 
     /// `x264_crf` as a range (a checked config holds two ordered CRFs), or nil.
@@ -180,20 +212,25 @@ extension DegradationConfig {
         if blur > 0 { damages.append(.blur(sigma: blur / 2)) }
         if noise > 0 || (poisson ?? 0) > 0 { damages.append(.noise(sigma: noise / 2, poisson: (poisson ?? 0) / 2)) }
         if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
+        if let q = jpegRange, q.count == 2 { damages.append(.jpeg(quality: (q[0] + q[1]) / 2)) }
         if let range = x264Range { damages.append(.x264(crf: ((range.lowerBound + range.upperBound) / 2).rounded())) }
         return damages
     }
 }
 
 /// In place, each RGB picture of [n, 3m, h, w] in turn: the config's damages at
-/// random strengths and 8-bit rounding, then the whole batch through one x264
+/// random strengths and 8-bit rounding (twice for `second_order` of them), then the whole batch through one x264
 /// stream at a random CRF when `x264_crf` is set (for `x264_share` of the batches).
 /// - Throws: `VideoIOError` from the codecs.
-func corrupt(_ pictures: Tensor, _ config: DegradationConfig, rng: inout SeededRandom) throws {
+package func corrupt(_ pictures: Tensor, _ config: DegradationConfig, rng: inout SeededRandom) throws {
     let (h, w) = (pictures.shape[2], pictures.shape[3])
     let n = pictures.count / (3 * h * w)
     for img in 0..<n {
-        try Damage.apply(config.draw(&rng), toPicture: pictures.data + img * 3 * h * w, h: h, w: w, rng: &rng)
+        let picture = pictures.data + img * 3 * h * w
+        try Damage.apply(config.draw(&rng), toPicture: picture, h: h, w: w, rng: &rng)
+        if let share = config.secondOrder, share > 0, Double(rng.uniform()) < share {
+            try Damage.apply(config.draw(&rng), toPicture: picture, h: h, w: w, rng: &rng)
+        }
     }
     if let crf = config.drawCRF(&rng) {
         let flat = Tensor(shape: [n, 3, h, w])

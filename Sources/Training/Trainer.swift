@@ -209,8 +209,7 @@ public final class Trainer {
             let (h, w) = (hr.shape[2], hr.shape[3])
             soft = hr.detached()
             for img in 0..<hr.shape[0] {
-                guard let sigma = config.degradation.drawLens(&rng)?.lensSigma else { continue }
-                gaussianBlur(soft.data + img * 3 * h * w, planes: 3, h: h, w: w, sigma: sigma)
+                config.degradation.drawLens(&rng)?.blurLens(soft.data + img * 3 * h * w, planes: 3, h: h, w: w)
             }
         }
         let lr = try downscale(soft, scale: scale)

@@ -1,0 +1,121 @@
+import Autograd
+import Foundation
+import Quality
+import TestSupport
+import Training
+import XCTest
+
+/// The distribution of damage the real-damage bases train on (Real-ESRGAN's, Wang et al. 2021):
+/// kernel shapes, anisotropic draws, a JPEG range and a second round, each measured back.
+final class DamageDistributionTests: XCTestCase {
+    /// A point of light blurred by `damage` on a 61² plane: its light and, along x, its
+    /// standard deviation and kurtosis (m₄/m₂², 3 for a Gaussian).
+    private func spread(_ damage: Damage) -> (total: Double, sd: Double, kurtosis: Double, response: [Float]) {
+        let n = 61, c = 30
+        var plane = [Float](repeating: 0, count: n * n)
+        plane[c * n + c] = 1
+        plane.withUnsafeMutableBufferPointer { damage.blurLens($0.baseAddress!, planes: 1, h: n, w: n) }
+        var (total, m2, m4) = (0.0, 0.0, 0.0)
+        for y in 0..<n { for x in 0..<n {
+            let (v, d) = (Double(plane[y * n + x]), Double(x - c))
+            total += v; m2 += v * d * d; m4 += v * d * d * d * d
+        }}
+        return (total, m2.squareRoot(), m4 / (m2 * m2), plane)
+    }
+
+    func testKernelShapesAreMeasuredBack() throws {
+        let gaussian = spread(.lens(sigma: 2))
+        XCTAssertEqual(gaussian.kurtosis, 3, accuracy: 0.1, "the Gaussian's kurtosis")
+        // β = 1 is the Gaussian itself, through the 2-D kernel instead of the separable one.
+        let one = spread(.lens(sigma: 2, shape: .generalized(beta: 1)))
+        XCTAssertLessThan(zip(one.response, gaussian.response).map { abs($0 - $1) }.max()!, 2e-4, "the same but for where the kernel is cut")
+        // σ 1 for the heavy tails, to fit inside the 10-pixel cut; σ 3 for the flat top, to span pixels.
+        let flat = spread(.lens(sigma: 3, shape: .generalized(beta: 4)))
+        let peaked = spread(.lens(sigma: 1, shape: .generalized(beta: 0.5)))
+        let plateau = spread(.lens(sigma: 1, shape: .plateau(beta: 1.5)))
+        for (name, s) in [("β 4", flat), ("β 0.5", peaked), ("plateau", plateau)] {
+            XCTAssertEqual(s.total, 1, accuracy: 1e-4, "\(name): light kept")
+        }
+        XCTAssertLessThan(flat.kurtosis, 2.5, "a flat top: lighter tails than a Gaussian")
+        XCTAssertGreaterThan(peaked.kurtosis, 3.3, "a sharp peak: heavier tails")
+        XCTAssertGreaterThan(plateau.kurtosis, 4, "a plateau's long tails")
+        // β 4's top is flat: the centre and its neighbour differ by less than 1 % (a Gaussian of σ 3's by 5 %).
+        XCTAssertLessThan(1 - flat.response[30 * 61 + 31] / flat.response[30 * 61 + 30], 0.01)
+    }
+
+    func testShapedLensParsesAndRefusesTwoShapes() throws {
+        XCTAssertEqual(try Damage.parse("lens:sigma=1.6,beta=2"), [.lens(sigma: 1.6, shape: .generalized(beta: 2))])
+        XCTAssertEqual(try Damage.parse("lens:sigma=2,across=1,angle=45,plateau=1.5"),
+                       [.lens(sigma: 2, across: 1, angle: 45, shape: .plateau(beta: 1.5))])
+        for text in ["lens:sigma=1.6,beta=2", "lens:sigma=2,across=1,angle=45,plateau=1.5"] {
+            XCTAssertEqual(try Damage.parse(text).map(\.description), [text], "written as it is read")
+        }
+        for bad in ["lens:sigma=1.6,beta=2,plateau=1", "lens:sigma=1.6,beta=0", "lens:sigma=1.6,plateau=9"] {
+            XCTAssertThrowsError(try Damage.parse(bad), bad) { XCTAssert("\($0)".contains("--degrade"), "\($0)") }
+        }
+    }
+
+    /// Drawn lenses follow the config's shares: anisotropic and shaped ones about as often as asked,
+    /// every σ inside `lens_blur`; JPEG qualities inside `jpeg_range` for `jpeg_share` of the inputs.
+    func testDrawsFollowTheConfigsShares() throws {
+        var config = DegradationConfig(lensBlur: [0.5, 3])
+        (config.lensAnisotropic, config.lensShaped, config.jpegRange, config.jpegShare) = (0.4, 0.3, [40, 95], 0.25)
+        var rng = SeededRandom(seed: 3)
+        var (anisotropic, shaped, jpegs) = (0, 0, [Int]())
+        let draws = 4000
+        for _ in 0..<draws {
+            guard case .lens(let sigma, let across, let angle, let shape)? = config.drawLens(&rng) else { return XCTFail("no lens drawn") }
+            XCTAssert((0.5...3).contains(sigma) && (-90...90).contains(angle))
+            if let across { anisotropic += 1; XCTAssert((0.5...3).contains(across)) }
+            switch shape {
+            case .gaussian: break
+            case .generalized(let beta): shaped += 1; XCTAssert((0.5...4).contains(beta))
+            case .plateau(let beta): shaped += 1; XCTAssert((1...2).contains(beta))
+            }
+            for case .jpeg(let q) in config.draw(&rng) { jpegs.append(q) }
+        }
+        XCTAssertEqual(Double(anisotropic) / Double(draws), 0.4, accuracy: 0.03)
+        XCTAssertEqual(Double(shaped) / Double(draws), 0.3, accuracy: 0.03)
+        XCTAssertEqual(Double(jpegs.count) / Double(draws), 0.25, accuracy: 0.03)
+        XCTAssertEqual(jpegs.min(), 40)
+        XCTAssertEqual(jpegs.max(), 95)
+        guard case .lens(_, nil, _, .gaussian)? = DegradationConfig(lensBlur: [0, 1]).drawLens(&rng) else {
+            return XCTFail("no shares: an isotropic Gaussian, as the soft bases drew")
+        }
+    }
+
+    /// A second round adds a second draw of noise: on a flat grey picture the noise's variance doubles.
+    func testSecondOrderDamagesTwice() throws {
+        func variance(secondOrder: Double?) throws -> Double {
+            var config = DegradationConfig(noise: 8)
+            config.secondOrder = secondOrder
+            let pictures = Tensor(shape: [64, 3, 32, 32])
+            pictures.fill(0.5)
+            var rng = SeededRandom(seed: 5)
+            try corrupt(pictures, config, rng: &rng)
+            return pictures.array.reduce(0) { $0 + Double(($1 - 0.5) * 255) * Double(($1 - 0.5) * 255) } / Double(pictures.count)
+        }
+        XCTAssertEqual(try variance(secondOrder: 1) / variance(secondOrder: nil), 2, accuracy: 0.2)
+        XCTAssertEqual(try variance(secondOrder: 0) / variance(secondOrder: nil), 1, accuracy: 1e-9, "a share of 0 draws nothing more")
+    }
+
+    func testConfigChecksTheNewKeys() throws {
+        let text = """
+            model: {channels: 8, blocks: 1, activation: prelu, unet: false}
+            degradation: {blur: 0, noise: 0, KEY}
+            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
+            training: {patch: 32, batch: 4, learning_rate: 0.003, weight_decay: 0.0001, pct_start: 0.25,
+                       patches_per_frame: 1, validation_every: 4, seed: 7}
+            """
+        for (bad, key) in [("lens_anisotropic: 1.5", "lens_anisotropic"), ("second_order: -1", "second_order"),
+                           ("jpeg_range: [90, 40]", "jpeg_range"), ("jpeg_share: 2", "jpeg_share"), ("lens_shaped: 3", "lens_shaped")] {
+            XCTAssertThrowsError(try HoneConfig.parse(text.replacingOccurrences(of: "KEY", with: bad), path: "bad.yaml"), bad) {
+                XCTAssert("\($0)".contains("degradation.\(key)"), "\($0)")
+            }
+        }
+        let config = try HoneConfig.load(Media.projectRoot.appendingPathComponent("configs/real-x4.yaml").path)
+        XCTAssertEqual(config.degradation.summary, "x264 at CRF 18–36, JPEG at quality 40–95 (30 %), noise σ up to 3.0 levels, "
+                       + "shot noise σ up to 3.0 levels at white, lens blur σ 0.00–3.00 full-resolution pixels, anisotropic (40 %), "
+                       + "generalized or plateau kernels (30 %), damaged twice (30 %)")
+    }
+}
