@@ -114,7 +114,8 @@ bench: setup
 # hours on 2 cores): photographs from Debian packages, ×2 from random weights,
 # then ×4 starting from the ×2 model, the ×1 restoration model on its own
 # damage mix (configs/restore.yaml), and the ×4 and ×2 soft-footage bases from the
-# clean ones on lens blur, noise and x264 (configs/soft.yaml, configs/soft-x2.yaml).
+# clean ones on lens blur, noise and x264 (configs/soft.yaml, configs/soft-x2.yaml), and
+# the ×4 real-damage base from the soft one on Real-ESRGAN's mix of damage (configs/real-x4.yaml).
 # Writes into checkpoints/.
 base-checkpoints: setup
 	@photos=$$(bash scripts/pretrain-corpus.sh) && \
@@ -127,7 +128,9 @@ base-checkpoints: setup
 	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/soft.yaml --steps 2000 --epoch-steps 250 \
 		--checkpoint checkpoints/base-x4.safetensors -o checkpoints/base-x4-soft.safetensors --log checkpoints/base-x4-soft.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/soft-x2.yaml --steps 2000 --epoch-steps 250 \
-		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-soft.safetensors --log checkpoints/base-x2-soft.log.tsv
+		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-soft.safetensors --log checkpoints/base-x2-soft.log.tsv && \
+	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/real-x4.yaml --steps 6000 --epoch-steps 250 \
+		--checkpoint checkpoints/base-x4-soft.safetensors -o checkpoints/base-x4-real.safetensors --log checkpoints/base-x4-real.log.tsv
 
 clean:
 	rm -rf .build

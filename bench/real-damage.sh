@@ -8,7 +8,10 @@
 # scored, bench/temporal-x4.yaml (48² crops: the clips' ×4 downscales are too small for 96²).
 # SCALE=2 runs ×2 instead (configs/default.yaml; default damages "lens:sigma=1.0+x264:crf=28
 # none"; today's fine-tune, the automatic choice, and "soft": the fine-tune from the ×2
-# soft-footage base, which nothing chooses by itself). Results: bench/out/real-damage/*.json, finished runs skipped; a table
+# soft-footage base, which nothing chooses by itself). MODES=models (×4) is the automatic choice
+# with the ×4 real-damage base (configs/real-x4.yaml), Real-ESRGAN's networks and, at lens σ 1.6,
+# the single-blur ceiling (configs/ceiling-x4.yaml; trained first when missing) scored beside
+# it as they are (--also). Results: bench/out/real-damage/*.json, finished runs skipped; a table
 # at the end. CLIPS, DAMAGES ("none" for a clean downscale), MODES, EPOCHS, FRAMES, TAG and
 # EXTRA override the defaults.
 set -euo pipefail
@@ -19,6 +22,11 @@ if [ "$scale" = 4 ]; then config=(--config bench/temporal-x4.yaml); damages=${DA
 else config=(); damages=${DAMAGES:-"lens:sigma=1.0+x264:crf=28 none"}; fi
 epochs=${EPOCHS:-3} frames=${FRAMES:-16} tag=${TAG:-x$scale}
 out=bench/out/real-damage; mkdir -p "$out"
+ceiling=${CEILING:-bench/out/ceiling-x4.safetensors}
+if [[ " ${MODES:-} " == *" models "* ]] && [ ! -s "$ceiling" ]; then  # the single-blur ceiling, about 15 minutes
+    .build/release/hone pretrain --images "$(bash scripts/pretrain-corpus.sh)" --scale 4 --config configs/ceiling-x4.yaml --steps 6000 \
+        --epoch-steps 250 --checkpoint checkpoints/base-x4.safetensors -o "$ceiling" --log "${ceiling%.safetensors}.log.tsv"
+fi
 for damage in $damages; do
     degrade=(); [ "$damage" = none ] || degrade=(--degrade "$damage")
     modes="today auto"; [ "$damage" = "lens:sigma=1.6" ] && [ "$scale" = 4 ] && modes="today oracle auto"
@@ -26,7 +34,10 @@ for damage in $damages; do
     modes=${MODES:-$modes}
     for clip in $clips; do
         for mode in $modes; do
-            case $mode in today) how=(--lens-sigma 0);; oracle) how=(--lens-sigma 1.6);; auto) how=();; soft) how=(--checkpoint checkpoints/base-x2-soft.safetensors);; esac
+            case $mode in today) how=(--lens-sigma 0);; oracle) how=(--lens-sigma 1.6);; auto) how=();; soft) how=(--checkpoint checkpoints/base-x2-soft.safetensors);;
+                models) how=(--also checkpoints/base-x4-real.safetensors --also realesrgan-animevideov3-x4)
+                      [ "$damage" = "lens:sigma=1.6" ] && how+=(--also "$ceiling" --also realesrgan-x4plus);;
+            esac
             evaluate_once "$out" "$(basename "${clip%.*}")-${damage//[:=,+]/-}-$mode-$tag" --gt "$clip" --scale "$scale" "${degrade[@]}" \
                 --epochs "$epochs" --frames "$frames" "${config[@]}" "${how[@]}"
         done
@@ -34,6 +45,15 @@ for damage in $damages; do
 done
 PYTHONPATH=bench python3 - "$out" "$tag" <<'PY'
 from results import runs
+# The runs with other models beside ("fine-tuned" is the automatic choice; the rest as they are).
+real = [r for r in runs() if "base-x4-real" in r["by"]]
+if real:
+    names = ["bicubic", "base", "soft base", "base-x4-real", "fine-tuned", "ceiling-x4", "realesrgan-animevideov3-x4", "realesrgan-x4plus"]
+    print(f"{'clip':16} {'damage':30} " + " ".join(f"{n[:13]:>13}" for n in names))
+    for r in real:
+        by = r["by"]
+        cells = [f"{by[n]['psnrY']:6.2f}/{by[n]['lpips']:.3f}" if n in by else f"{'-':>13}" for n in names]
+        print(f"{r['clip']:16} {'+'.join(r['damages']) or 'none':30} " + " ".join(cells))
 print(f"{'clip':22} {'damage':16} {'fine-tune':8} {'base':>7} {'soft':>7} {'tuned':>7} {'vs base':>8} {'LPIPS base':>10} {'tuned':>7}")
 for r in runs():
     by = r["by"]

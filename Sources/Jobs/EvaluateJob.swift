@@ -103,6 +103,9 @@ public struct EvaluateJob {
     public var selfEnsemble = false
     /// What damages the truth (after the downscale) into the input clip; needed at ×1.
     public var damages: [Damage] = []
+    /// Checkpoints scored beside the rest as they are, after the fine-tuned model (other bases,
+    /// the networks a user would otherwise use); each must upscale at the run's scale.
+    public var also: [String] = []
 
     public init(groundTruth: String) { self.groundTruth = groundTruth }
 
@@ -139,6 +142,12 @@ public struct EvaluateJob {
             settings.targets = settings.targets ?? .frames
         }
 
+        // Loaded before the long work, so that a wrong one is told at once.
+        let others = try also.map { path in
+            let (model, _) = try loadNetwork(checkpoint: path)
+            guard model.scale == scale else { throw UsageError("--also: \(path) upscales ×\(model.scale), this run ×\(scale)") }
+            return (name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, model: model)
+        }
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, damages: damages, observer: observer)
         lap(scale == 1 ? "decode and damage" : damages.isEmpty ? "decode and downscale" : "decode, downscale and damage")
         var single = settings
@@ -158,6 +167,7 @@ public struct EvaluateJob {
             methods.append(("soft base", TiledUpscaler(soft).callAsFunction))
         }
         methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction))
+        methods += others.map { ($0.name, TiledUpscaler($0.model).callAsFunction) }
         if radius > 0 {
             guard gt.isVideo else { throw UsageError("--neighbours needs a ground-truth video: the pictures of a folder have no neighbours") }
             observer.report("multi-frame: fine-tuning a model that reads \(radius) frame\(radius == 1 ? "" : "s") each side")

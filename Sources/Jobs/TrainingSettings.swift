@@ -67,8 +67,10 @@ public struct TrainingSettings: Sendable {
     /// Says what a fresh run learns of the video's damage, in one line: the lens blur asked for
     /// (`--lens-sigma`), or, with nothing asked, what the video's analysis chose. At ×4 a soft
     /// video (`automaticLens`) learns its blur from the frames, starting from the shipped ×4
-    /// soft-footage base (`StartingModel.shippedSoft`) when the run would start from the shipped
-    /// base (`fromShipped`). At ×2 nothing changes by itself; a compressed video
+    /// soft-footage base (`StartingModel.shipped(.soft, …)`) when the run would start from the shipped
+    /// base (`fromShipped`); a soft video that is also compressed (`DamageEstimate.isCompressed`)
+    /// keeps ensemble targets instead, from the ×4 real-damage base: learning the blur from frames
+    /// that hold the codec's damage lost on them. At ×2 nothing changes by itself; a compressed video
     /// (`DamageEstimate.isCompressed`) is told of the ×2 soft-footage base, which gained on
     /// soft, compressed clips but lost up to 1.3 dB on sharp ones (notebooks-notes/real-damage.md).
     /// `estimate` is only made when nothing was asked.
@@ -80,18 +82,23 @@ public struct TrainingSettings: Sendable {
         let estimate = try estimate()
         let edges = estimate.lensSigma(scale: record.scale).map { String(format: "edges as after a lens blur σ ≈ %.1f px at ×%d", $0, record.scale) }
             ?? "too few edges to estimate a lens blur"
+        let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
+            ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
         let line: String
-        if let sigma = automaticLens(estimate, scale: record.scale, config: record.config) {
+        if let sigma = automaticLens(estimate, scale: record.scale, config: record.config), estimate.isCompressed {
+            let real = fromShipped ? StartingModel.shipped(.real, scale: record.scale, config: record.config) : nil
+            if let real { (record.base, record.targets) = (real, .ensemble) }
+            line = String(format: "soft and compressed: %@, %@ (%.1f beyond a sharp scene's) → %@ targets", codec, edges, sigma, record.targets.rawValue)
+                + (real != nil ? ", starting from the real-damage base" : "") + " (learning a blur from compressed frames loses)"
+        } else if let sigma = automaticLens(estimate, scale: record.scale, config: record.config) {
             record.config.degradation.lensBlur = [sigma, sigma]
             record.targets = .frames
-            let soft = fromShipped ? StartingModel.shippedSoft(scale: record.scale, config: record.config) : nil
+            let soft = fromShipped ? StartingModel.shipped(.soft, scale: record.scale, config: record.config) : nil
             if let soft { record.base = soft }
             line = String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma)
                 + (soft != nil ? ", starting from the soft-footage base" : "")
         } else if record.scale == 2, estimate.isCompressed {
-            let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
-                ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
-            let soft = StartingModel.shippedSoft(scale: 2, config: record.config).map {
+            let soft = StartingModel.shipped(.soft, scale: 2, config: record.config).map {
                 " (if it is also soft, try --checkpoint \($0.argument); on sharp footage it lost up to 1.3 dB)"
             } ?? ""
             line = "compressed: \(codec), \(edges) → \(record.targets.rawValue) targets, as for a clean video\(soft)"

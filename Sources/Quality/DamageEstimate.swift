@@ -31,9 +31,15 @@ public struct DamageEstimate: Codable, Sendable, Equatable {
     /// Frames looked at.
     public var frames: Int
 
-    /// Whether the codec left visible damage: a mean QP of at least `compressedQP`, or, for codecs
-    /// that export none, blocks of at least `blockyPictures`.
-    public var isCompressed: Bool { (meanQP ?? 0) >= Self.compressedQP || (blockiness ?? 0) >= Self.blockyPictures }
+    /// Whether the codec left visible damage: a mean QP of at least `compressedQP`, or, for lossy
+    /// codecs that export none, blocks of at least `blockyPictures` (a lossless stream has no blocks
+    /// of its own: a lens-blurred ×4 downscale of tears_of_steel read 0.13).
+    public var isCompressed: Bool {
+        (meanQP ?? 0) >= Self.compressedQP || (!Self.lossless.contains(codec) && (blockiness ?? 0) >= Self.blockyPictures)
+    }
+
+    /// Codecs (FFmpeg's names, and "uncompressed" for pictures that went through none) that store pictures without loss.
+    static let lossless: Set<String> = ["uncompressed", "rawvideo", "ffv1", "png", "apng", "huffyuv", "ffvhuff", "utvideo", "qtrle", "v210", "v410", "r210"]
 
     /// The H.264 QP from which a stream counts as compressed: the test clips as they are read
     /// 24.4 (chaplin) and 27.5 (realshort), and their blocks survive a ×2 bicubic upscale

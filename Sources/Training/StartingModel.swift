@@ -35,10 +35,10 @@ public enum StartingModel: Equatable, Sendable {
         return Self.shippedFile("base-x\(scale == 3 ? 2 : scale)", holding: config) ?? .random
     }
 
-    /// The shipped soft-footage base for the scale (checkpoints/base-x<scale>-soft.safetensors:
-    /// trained on lens blur, noise and x264, `configs/soft.yaml`) when it holds the config's model, else nil.
-    public static func shippedSoft(scale: Int, config: HoneConfig) -> StartingModel? {
-        config.model.radius == 0 ? shippedFile("base-x\(scale)-soft", holding: config) : nil
+    /// The shipped base for the scale that knows `damage` (checkpoints/base-x<scale>-<damage>.safetensors)
+    /// when it is shipped and holds the config's model, else nil.
+    public static func shipped(_ damage: DamageBase, scale: Int, config: HoneConfig) -> StartingModel? {
+        config.model.radius == 0 ? shippedFile("base-x\(scale)-\(damage.rawValue)", holding: config) : nil
     }
 
     /// checkpoints/`name`.safetensors when it is shipped and holds the single-frame form of the config's model, else nil.
@@ -62,4 +62,13 @@ public enum StartingModel: Equatable, Sendable {
 
     /// How score tables name a model started from here.
     public var label: String { self == .random ? "base (random init)" : "base" }
+}
+
+/// The shipped bases trained on damage besides the clean bicubic downscale.
+public enum DamageBase: String, Sendable {
+    /// Soft footage: lens blur, light noise and x264 (`configs/soft.yaml`, `configs/soft-x2.yaml`).
+    case soft
+    /// Real damage as Real-ESRGAN draws it: anisotropic, generalized-Gaussian and plateau lenses,
+    /// Gaussian and shot noise, JPEG, a second round, x264 (`configs/real-x4.yaml`).
+    case real
 }

@@ -59,6 +59,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The base model, scored and fine-tuned from: a checkpoint or a name from `hone models`. (default: checkpoints/base-x<scale>.safetensors when it holds the config's model, else random)")
     var checkpoint: String?
 
+    @Option(help: ArgumentHelp("Another model scored beside the rest as it is (not fine-tuned): a checkpoint or a name from `hone models` (e.g. realesrgan-animevideov3-x4, the tool a user might otherwise use); repeatable.", valueName: "model"))
+    var also: [String] = []
+
     @Option(parsing: .unconditional, help: "Frames (or images) scored, spread through the ground truth.")
     var frames = 16
 
@@ -71,7 +74,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Also score the base and fine-tuned models as self-ensembles: each run on the 8 flips and turns of a frame, averaged (8× the time).")
     var selfEnsemble = false
 
-    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
+    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it; beta a generalized Gaussian's exponent, plateau a plateau kernel's), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
     var degrade: [String] = []
 
     @OptionGroup var training: TrainingOptions
@@ -81,7 +84,7 @@ struct EvaluateCommand: ParsableCommand {
         guard epochs ?? 1 >= 1, frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1") }
         if delivery {
             if Set(crf).count < 4 { throw ValidationError("--delivery needs at least 4 different CRFs for a Bjøntegaard fit, got \(Set(crf).count)") }
-            let unused = [("--checkpoint", checkpoint != nil), ("--resume", training.resume), ("--log", training.log != nil),
+            let unused = [("--checkpoint", checkpoint != nil), ("--also", !also.isEmpty), ("--resume", training.resume), ("--log", training.log != nil),
                           ("--loss-pixel", training.lossPixel != nil), ("--loss-perceptual", training.lossPerceptual != nil),
                           ("--loss-gram", training.lossGram != nil), ("--sample", sampling.sample != nil)].filter(\.1).map(\.0)
             if !unused.isEmpty {
@@ -98,6 +101,7 @@ struct EvaluateCommand: ParsableCommand {
         (job.epochs, job.frames, job.output, job.settings) = (epochs ?? 3, frames, output, sampling.applied(to: try training.settings()))
         job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
         job.selfEnsemble = selfEnsemble
+        job.also = try also.map(modelPath)
         job.damages = try degrade.flatMap(Damage.parse)
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }

@@ -481,11 +481,16 @@ final class CLITests: XCTestCase {
 
     func testEvaluateScoresEveryMethodAgainstGroundTruth() throws {
         let clip = try makeClip("truth.mp4", seconds: 1)
-        let r = try hone(["evaluate", "--gt", clip, "--epochs", "1", "--frames", "2", "--config", try tinyConfig(), "-o", path("e.ckpt"), "--json"])
+        let shipped = Media.projectRoot.appendingPathComponent("checkpoints").path
+        // A model scored beside the rest must upscale at the run's scale; told before any work.
+        Self.assertOneLineError(try hone(["evaluate", "--gt", clip, "--also", shipped + "/base-x4.safetensors", "-o", path("e.ckpt")]),
+                                naming: "base-x4.safetensors", "upscales ×4, this run ×2")
+        let r = try hone(["evaluate", "--gt", clip, "--epochs", "1", "--frames", "2", "--config", try tinyConfig(), "-o", path("e.ckpt"), "--json",
+                          "--also", shipped + "/base-x2.safetensors"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
         let methods = try XCTUnwrap(report["methods"] as? [[String: Any]])
-        XCTAssertEqual(methods.map { $0["method"] as? String }, ["bicubic", "lanczos", "base (random init)", "fine-tuned"])
+        XCTAssertEqual(methods.map { $0["method"] as? String }, ["bicubic", "lanczos", "base (random init)", "fine-tuned", "base-x2"])
         for m in methods {
             XCTAssertGreaterThan(m["psnrY"] as! Double, 15)
             XCTAssertNotNil(m["flicker"] as? Double)

@@ -144,7 +144,8 @@ final class LensEstimateTests: XCTestCase {
     }
 
     /// With nothing asked, a soft clip learns its blur from the frames at ×4 and a sharp one keeps
-    /// today's targets; at ×2 every clip keeps today's run, a compressed one told of the soft base; each says so in one line.
+    /// today's targets, a soft and compressed one starts from the real-damage base; at ×2 every clip keeps
+    /// today's run, a compressed one told of the soft base; each says so in one line.
     func testAutomaticChoiceLearnsTheBlurOfASoftClipOnly() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
         let truth = Array(try Media.decodeRGB(shared.appendingPathComponent("clips/tears_of_steel.webm").path, width: 960, height: 400).prefix(4))
@@ -153,7 +154,8 @@ final class LensEstimateTests: XCTestCase {
             let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: sigma)], to: $0), scale: 4) }
             var record = RunRecord(config: config, scale: 4, base: .random, epochs: 1)
             let observer = RecordingObserver()
-            TrainingSettings().learnDamage({ DamageEstimate.measure(low, codec: "test", meanQP: nil) }, record: &record, fromShipped: false, observer: observer)
+            TrainingSettings().learnDamage({ DamageEstimate.measure(low, codec: "uncompressed", meanQP: nil) }, record: &record, fromShipped: false,
+                                           observer: observer)
             XCTAssertEqual(observer.reports.count, 1, "\(observer.reports)")
             XCTAssert(observer.reports[0].hasPrefix(soft ? "soft: " : "sharp enough: "), observer.reports[0])
             XCTAssertEqual(record.config.degradation.lensRange != nil, soft, "lens σ \(sigma): \(observer.reports[0])")
@@ -173,9 +175,20 @@ final class LensEstimateTests: XCTestCase {
         XCTAssertEqual(compressed.base, .random, "the start is not changed at ×2")
         XCTAssertNil(compressed.config.degradation.lensRange, "nothing of the damage is learnt at ×2")
         XCTAssertEqual(compressed.damageFound, told.reports[0], "the record keeps the line (the web page shows it)")
+        // Soft and compressed at ×4: ensemble targets from the real-damage base, nothing learnt of the blur.
+        let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 4) }
+        var both = RunRecord(config: config, scale: 4, base: .random, epochs: 1)
+        let found = RecordingObserver()
+        TrainingSettings().learnDamage({ DamageEstimate.measure(low, codec: "h264", meanQP: 33.1) }, record: &both, fromShipped: true, observer: found)
+        XCTAssertEqual(found.reports.count, 1, "\(found.reports)")
+        XCTAssert(found.reports[0].hasPrefix("soft and compressed: h264 at mean QP 33.1, edges as after a lens blur σ ≈ "), found.reports[0])
+        XCTAssert(found.reports[0].contains("→ ensemble targets, starting from the real-damage base"), found.reports[0])
+        XCTAssertEqual(both.base, StartingModel.shipped(.real, scale: 4, config: config))
+        XCTAssert(both.base.argument.hasSuffix("checkpoints/base-x4-real.safetensors"), both.base.argument)
+        XCTAssertEqual(both.targets, .ensemble)
+        XCTAssertNil(both.config.degradation.lensRange)
         var asked = TrainingSettings()
         asked.lensSigma = 0  // --lens-sigma 0: no lens, and no analysis overrides it
-        let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 4) }
         XCTAssertNil(asked.automaticLens(DamageEstimate.measure(low, codec: "test", meanQP: nil), scale: 4, config: config))
     }
 }
