@@ -48,18 +48,20 @@ from results import runs
 # The runs with other models beside ("fine-tuned" is the automatic choice; the rest as they are).
 real = [r for r in runs() if "base-x4-real" in r["by"]]
 if real:
-    names = ["bicubic", "base", "soft base", "base-x4-real", "fine-tuned", "ceiling-x4", "realesrgan-animevideov3-x4", "realesrgan-x4plus"]
+    names = ["bicubic", "base", "base-x4-soft", "base-x4-real", "fine-tuned", "ceiling-x4", "realesrgan-animevideov3-x4", "realesrgan-x4plus"]
     print(f"{'clip':16} {'damage':30} " + " ".join(f"{n[:13]:>13}" for n in names))
     for r in real:
         by = r["by"]
+        if "soft base" in by: by["base-x4-soft"] = by["soft base"]  # its name before session 15
         cells = [f"{by[n]['psnrY']:6.2f}/{by[n]['lpips']:.3f}" if n in by else f"{'-':>13}" for n in names]
         print(f"{r['clip']:16} {'+'.join(r['damages']) or 'none':30} " + " ".join(cells))
-print(f"{'clip':22} {'damage':16} {'fine-tune':8} {'base':>7} {'soft':>7} {'tuned':>7} {'vs base':>8} {'LPIPS base':>10} {'tuned':>7}")
+print(f"{'clip':22} {'damage':16} {'fine-tune':8} {'base':>7} {'start':>7} {'tuned':>7} {'vs base':>8} {'LPIPS base':>10} {'tuned':>7}")
 for r in runs():
     by = r["by"]
     mode = r["checkpoints"][0].split("-")[-2]
     b, t = by["base"], by["fine-tuned"]
-    soft = f"{by['soft base']['psnrY']:7.2f}" if "soft base" in by else f"{'-':>7}"
+    start = by.get("base-x4-soft") or by.get("base-x2-soft") or by.get("soft base")  # "soft base" before session 15
+    soft = f"{start['psnrY']:7.2f}" if start else f"{'-':>7}"
     print(f"{r['clip']:22} {'+'.join(r['damages']) or 'none':16} {mode:8} {b['psnrY']:7.2f} {soft} {t['psnrY']:7.2f} {t['psnrY'] - b['psnrY']:+8.2f} "
           f"{b['lpips']:10.4f} {t['lpips']:7.4f}")
 PY

@@ -162,9 +162,9 @@ public struct EvaluateJob {
         let kernels: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = scale == 1 ? [("input", { $0.image })]
             : [("bicubic", { try resizeBicubic($0.image, .up(scale)) }), ("lanczos", { try resizeLanczos($0.image, .up(scale)) })]
         var methods = kernels + [(base.label, TiledUpscaler(baseModel).callAsFunction)]
-        if record.base != base {  // the automatic choice started from the soft-footage base
-            let soft = try TrainingRun.model(base: record.base, config: record.config, scale: scale, observer: observer)
-            methods.append(("soft base", TiledUpscaler(soft).callAsFunction))
+        if record.base != base {  // the automatic choice started from another shipped base: scored by its file's name
+            let start = try TrainingRun.model(base: record.base, config: record.config, scale: scale, observer: observer)
+            methods.append((URL(fileURLWithPath: record.base.argument).deletingPathExtension().lastPathComponent, TiledUpscaler(start).callAsFunction))
         }
         methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction))
         methods += others.map { ($0.name, TiledUpscaler($0.model).callAsFunction) }
