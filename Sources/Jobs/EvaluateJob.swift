@@ -164,7 +164,7 @@ public struct EvaluateJob {
         var methods = kernels + [(base.label, TiledUpscaler(baseModel).callAsFunction)]
         if record.base != base {  // the automatic choice started from another shipped base: scored by its file's name
             let start = try TrainingRun.model(base: record.base, config: record.config, scale: scale, observer: observer)
-            methods.append((URL(fileURLWithPath: record.base.argument).deletingPathExtension().lastPathComponent, TiledUpscaler(start).callAsFunction))
+            methods.append((record.base.fileName, TiledUpscaler(start).callAsFunction))
         }
         methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction))
         methods += others.map { ($0.name, TiledUpscaler($0.model).callAsFunction) }

@@ -84,19 +84,20 @@ public struct TrainingSettings: Sendable {
             ?? "too few edges to estimate a lens blur"
         let codec = estimate.meanQP.map { String(format: "%@ at mean QP %.1f", estimate.codec, $0) }
             ?? String(format: "%@ with blockiness %.2f", estimate.codec, estimate.blockiness ?? 0)
+        let lens = automaticLens(estimate, scale: record.scale, config: record.config)
         let line: String
-        if let sigma = automaticLens(estimate, scale: record.scale, config: record.config), estimate.isCompressed {
+        if let sigma = lens, estimate.isCompressed {
             let real = fromShipped ? StartingModel.shipped(.real, scale: record.scale, config: record.config) : nil
             if let real { (record.base, record.targets) = (real, .ensemble) }
             line = String(format: "soft and compressed: %@, %@ (%.1f beyond a sharp scene's) → %@ targets", codec, edges, sigma, record.targets.rawValue)
-                + (real != nil ? ", starting from the real-damage base" : "") + " (learning a blur from compressed frames loses)"
-        } else if let sigma = automaticLens(estimate, scale: record.scale, config: record.config) {
+                + (real.map { ", starting from the real-damage base (\($0.fileName))" } ?? "") + ": learning a blur from compressed frames loses"
+        } else if let sigma = lens {
             record.config.degradation.lensBlur = [sigma, sigma]
             record.targets = .frames
             let soft = fromShipped ? StartingModel.shipped(.soft, scale: record.scale, config: record.config) : nil
             if let soft { record.base = soft }
             line = String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma)
-                + (soft != nil ? ", starting from the soft-footage base" : "")
+                + (soft.map { ", starting from the soft-footage base (\($0.fileName))" } ?? "")
         } else if record.scale == 2, estimate.isCompressed {
             let soft = StartingModel.shipped(.soft, scale: 2, config: record.config).map {
                 " (if it is also soft, try --checkpoint \($0.argument); on sharp footage it lost up to 1.3 dB)"

@@ -42,7 +42,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
             for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
                 let kv = pair.split(separator: "=")
                 guard kv.count == 2, let v = Double(kv[1]), v.isFinite else { throw UsageError("--degrade: '\(pair)' in '\(item)' is not name=number") }
-                values[String(kv[0])] = v
+                guard values.updateValue(v, forKey: String(kv[0])) == nil else { throw UsageError("--degrade: '\(item)' gives \(kv[0]) twice") }
             }
             func value(_ key: String, _ range: ClosedRange<Double>, default fallback: Double? = nil) throws -> Double {
                 guard let v = values.removeValue(forKey: key) ?? fallback else { throw UsageError("--degrade: '\(item)' needs \(key)=…") }

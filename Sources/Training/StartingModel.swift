@@ -29,6 +29,11 @@ public enum StartingModel: Equatable, Sendable {
         }
     }
 
+    /// A checkpoint's file name without its folder and extension ("base-x4-real"); else `argument`.
+    public var fileName: String {
+        if case .checkpoint(let path) = self { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent } else { argument }
+    }
+
     /// `.shipped` made concrete: the shipped base for the scale when it holds the config's model, else `.random`.
     public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
         guard self == .shipped else { return self }

@@ -51,7 +51,7 @@ final class DamageDistributionTests: XCTestCase {
         for text in ["lens:sigma=1.6,beta=2", "lens:sigma=2,across=1,angle=45,plateau=1.5"] {
             XCTAssertEqual(try Damage.parse(text).map(\.description), [text], "written as it is read")
         }
-        for bad in ["lens:sigma=1.6,beta=2,plateau=1", "lens:sigma=1.6,beta=0", "lens:sigma=1.6,plateau=9"] {
+        for bad in ["lens:sigma=1.6,beta=2,plateau=1", "lens:sigma=1.6,beta=0", "lens:sigma=1.6,plateau=9", "lens:sigma=1.6,beta=2,beta=3"] {
             XCTAssertThrowsError(try Damage.parse(bad), bad) { XCTAssert("\($0)".contains("--degrade"), "\($0)") }
         }
     }
