@@ -146,7 +146,7 @@ public struct EvaluateJob {
         let others = try also.map { path in
             let (model, _) = try loadNetwork(checkpoint: path)
             guard model.scale == scale else { throw UsageError("--also: \(path) upscales ×\(model.scale), this run ×\(scale)") }
-            return (name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, model: model)
+            return (name: StartingModel.checkpoint(path).fileName, model: model)
         }
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, damages: damages, observer: observer)
         lap(scale == 1 ? "decode and damage" : damages.isEmpty ? "decode and downscale" : "decode, downscale and damage")

@@ -88,12 +88,7 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .lens(let s, let across, let angle, let shape):
-            "lens:sigma=" + String(format: "%g", s) + (across.map { String(format: ",across=%g,angle=%g", $0, angle) } ?? "")
-                + { switch shape {
-                    case .gaussian: ""
-                    case .generalized(let beta): String(format: ",beta=%g", beta)
-                    case .plateau(let beta): String(format: ",plateau=%g", beta)
-                } }()
+            "lens:sigma=" + String(format: "%g", s) + (across.map { String(format: ",across=%g,angle=%g", $0, angle) } ?? "") + shape.written
         case .blur(let s): "blur:sigma=" + String(format: "%g", s)
         case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
         case .jpeg(let q): "jpeg:quality=\(q)"
@@ -265,4 +260,15 @@ package final class DamagedStream {
 
     /// The mean H.264 quantiser of what went through x264, or nil.
     package var meanQP: Double? { codec?.meanQP }
+}
+
+extension KernelShape {
+    /// The shape's setting as `--degrade` writes it after a lens: "", ",beta=B" or ",plateau=B".
+    var written: String {
+        switch self {
+        case .gaussian: ""
+        case .generalized(let beta): String(format: ",beta=%g", beta)
+        case .plateau(let beta): String(format: ",plateau=%g", beta)
+        }
+    }
 }

@@ -131,16 +131,7 @@ final class DamageDistributionTests: XCTestCase {
             training: {patch: 32, batch: 8, learning_rate: 0.003, weight_decay: 0.0, pct_start: 0.25,
                        patches_per_frame: 1, validation_every: 4, seed: 7}
             """, path: "mix.yaml")
-        var k = 0
-        let frames = try FrameCache(source: "generated") {
-            guard k < 12 else { return nil }
-            let t = Tensor(shape: [1, 3, 48, 64])
-            for c in 0..<3 { for y in 0..<48 { for x in 0..<64 {
-                t.data[(c * 48 + y) * 64 + x] = 0.5 + 0.4 * sin(Float(x + k) * 0.5 + Float(c)) * cos(Float(y) * 0.3 - Float(k) * 0.2)
-            }}}
-            k += 1
-            return t
-        }
+        let frames = try FrameCache.moving(width: 64, height: 48)
         let trainer = try Trainer(model: try makeNetwork(config.model, scale: 2, seed: 3), config: config, frames: frames, epochs: 1, stepsPerEpoch: 60)
         let upscale = { (lr: Tensor) in try Grad.disabled { try trainer.model(lr) } }
         let before = try trainer.validate(upscale)

@@ -68,22 +68,8 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertThrowsError(try HoneConfig.load(path("none.yaml"))) { XCTAssertEqual("\($0)", "\(self.path("none.yaml")): no such config file") }
     }
 
-    /// A 32×24, 12-frame clip made in memory: patterns that move a pixel a frame.
-    func frames(_ count: Int = 12) throws -> FrameCache {
-        var k = 0
-        return try FrameCache(source: "generated") {
-            guard k < count else { return nil }
-            let t = Tensor(shape: [1, 3, 24, 32])
-            for c in 0..<3 { for y in 0..<24 { for x in 0..<32 {
-                t.data[(c * 24 + y) * 32 + x] = 0.5 + 0.4 * sin(Float(x + k) * 0.7 + Float(c)) * cos(Float(y) * 0.45 - Float(k) * 0.2)
-            }}}
-            k += 1
-            return t
-        }
-    }
-
     func trainer(_ config: HoneConfig, epochs: Int = 3) throws -> Trainer {
-        try Trainer(model: try makeNetwork(config.model, scale: 2, seed: 3), config: config, frames: try frames(), epochs: epochs, stepsPerEpoch: 4)
+        try Trainer(model: try makeNetwork(config.model, scale: 2, seed: 3), config: config, frames: try .moving(), epochs: epochs, stepsPerEpoch: 4)
     }
 
     func testJPEGDegradationGivesFiniteRepeatableLosses() throws {
