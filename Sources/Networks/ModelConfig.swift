@@ -48,6 +48,8 @@ public enum Architecture: String, Codable, CaseIterable, Sendable {
     /// `RRDBNet` (ESRGAN, RealESRGAN_x4plus): residual-in-residual dense blocks,
     /// nearest ×2 upsampling stages.
     case rrdb
+    /// `CurveNet` (Zero-DCE++): light and colour corrected by learnt curves, at scale 1.
+    case curves
     public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
 
     /// The network's type name, as its paper and `hone models` call it.
@@ -56,6 +58,7 @@ public enum Architecture: String, Codable, CaseIterable, Sendable {
         case .hone: "SRNet"
         case .compact: "SRVGGNetCompact"
         case .rrdb: "RRDBNet"
+        case .curves: "CurveNet"
         }
     }
 }
@@ -107,6 +110,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         require((1...256).contains(channels), "model.channels", channels, "1 to 256")
         require((0...64).contains(blocks), "model.blocks", blocks, "0 to 64")
         require(layout != .rrdb || activation == .leakyRelu, "model.activation", activation.rawValue, "leaky-relu for rrdb (ESRGAN's)")
+        require(layout != .curves || networkScale == nil, "model.network_scale", networkScale ?? 0, "absent for curves")
         require(layout == .hone || !unet, "model.unet", unet, "false for \(layout.rawValue)")
         require((2...4).contains(networkScale ?? 2) && (layout != .rrdb || networkScale == 4 || networkScale == nil),
                 "model.network_scale", networkScale ?? 0, "2 to 4 (4 for rrdb), or absent")

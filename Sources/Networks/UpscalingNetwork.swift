@@ -28,6 +28,7 @@ public func makeNetwork(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) thr
     case .hone: try SRNet(config, scale: scale, seed: seed)
     case .compact: try SRVGGNetCompact(config, scale: scale, seed: seed)
     case .rrdb: try RRDBNet(config, scale: scale, seed: seed)
+    case .curves: try CurveNet(config, scale: scale, seed: seed)
     }
 }
 

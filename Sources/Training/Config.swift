@@ -62,6 +62,12 @@ public struct HoneConfig: Codable, Sendable, Equatable {
                              ("second_order", d.secondOrder)] {
             require((0...1).contains(share ?? 0), "degradation.\(key)", share ?? 0, "0 to 1 (a share)")
         }
+        for (key, range, bounds) in [("light_gamma", d.lightGamma, Float(0.3)...4), ("light_gain", d.lightGain, 0.05...2)] {
+            require(range.map { $0.count == 2 && bounds.contains($0[0]) && $0[0] <= $0[1] && bounds.contains($0[1]) } ?? true,
+                    "degradation.\(key)", range ?? [], "[low, high] within \(bounds.lowerBound)…\(bounds.upperBound), or absent")
+        }
+        require((0...0.8).contains(d.lightTint ?? 0), "degradation.light_tint", d.lightTint ?? 0, "0 to 0.8 (a gain's largest change)")
+        require((0...1).contains(d.lightShare ?? 0), "degradation.light_share", d.lightShare ?? 0, "0 to 1 (a share)")
         require(d.jpegRange.map { $0.count == 2 && 1 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 100 } ?? true, "degradation.jpeg_range",
                 d.jpegRange ?? [], "[low, high] with 1 ≤ low ≤ high ≤ 100 (JPEG quality), or absent")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
@@ -85,7 +91,10 @@ public struct HoneConfig: Codable, Sendable, Equatable {
     /// What the config asks of a run at `scale` (1 to 4) besides its own ranges, or nil.
     public func problem(scale: Int) -> String? {
         if training.patch % scale != 0 { return "training.patch is \(training.patch); allowed: a multiple of the scale \(scale)" }
-        if scale == 1, model.layout != .hone { return "\(model.layout.networkName) only enlarges; restoration at ×1 takes Hone's architecture" }
+        if model.layout == .curves, scale != 1 { return "a curves model corrects light at ×1; ×\(scale) takes another architecture" }
+        if scale == 1, ![.hone, .curves].contains(model.layout) {
+            return "\(model.layout.networkName) only enlarges; restoration at ×1 takes Hone's architecture"
+        }
         if degradation.x264CRF != nil, training.patch / scale < 16 {
             return "training.patch is \(training.patch); allowed: at least \(16 * scale) at ×\(scale) with degradation.x264_crf (x264 needs 16-pixel inputs)"
         }
@@ -239,11 +248,21 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// The share of training inputs damaged twice: a second draw of blur, noise and JPEG after the
     /// first, before x264 (Real-ESRGAN's second-order degradation); absent: none.
     public var secondOrder: Double?
+    /// A range [low, high] of the gamma in `Damage.dark` drawn per training input (a light model's
+    /// base learns to undo it); absent: none. Below 1 brightens.
+    public var lightGamma: [Float]?
+    /// A range [low, high] of the gain in `Damage.dark`; absent: 1.
+    public var lightGain: [Float]?
+    /// The largest change of a channel's gain in `Damage.tint` (0.25: red and blue each drawn from 0.75–1.25); absent: none.
+    public var lightTint: Float?
+    /// The share of training inputs whose light is changed at all (absent: all); the rest teach the identity.
+    public var lightShare: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share", lensBlur = "lens_blur"
         case lensAnisotropic = "lens_anisotropic", lensShaped = "lens_shaped", jpegRange = "jpeg_range", jpegShare = "jpeg_share"
         case secondOrder = "second_order"
+        case lightGamma = "light_gamma", lightGain = "light_gain", lightTint = "light_tint", lightShare = "light_share"
     }
 
     public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil, x264Share: Double? = nil,
@@ -267,6 +286,11 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
             if let a = lensAnisotropic, a > 0 { parts.append("anisotropic" + share(a)) }
             if let a = lensShaped, a > 0 { parts.append("generalized or plateau kernels" + share(a)) }
         }
+        if let g = lightGamma, g.count == 2 {
+            let gain = lightGain.flatMap { $0.count == 2 ? String(format: ", gain %.2f–%.2f", $0[0], $0[1]) : nil } ?? ""
+            parts.append(String(format: "light: gamma %.2f–%.2f", g[0], g[1]) + gain + share(lightShare))
+        }
+        if let t = lightTint, t > 0 { parts.append(String(format: "tint: red and blue gains ±%.2f", t)) }
         if let s = secondOrder, s > 0 { parts.append("damaged twice" + share(s)) }
         return parts.isEmpty ? "8-bit rounding alone" : parts.joined(separator: ", ")
         func share(_ s: Double?) -> String { s.map { $0 < 1 ? String(format: " (%.0f %%)", $0 * 100) : "" } ?? "" }

@@ -15,6 +15,11 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     /// anticlockwise from the horizontal, `across` perpendicular to it (as Real-ESRGAN draws its kernels).
     /// `shape` is the kernel's profile (a generalized Gaussian or a plateau instead of a Gaussian).
     case lens(sigma: Float, across: Float? = nil, angle: Float = 0, shape: KernelShape = .gaussian)
+    /// Exposure gone wrong, as a camera's response would: each channel v → gain · v^gamma (clipped to
+    /// [0, 1]). gamma 2.2, gain 0.35 is a night clip; gamma below 1 or gain above 1 brightens.
+    case dark(gamma: Float, gain: Float)
+    /// A colour cast: each channel multiplied by its gain (clipped to 1), as a wrong white balance leaves it.
+    case tint(r: Float, g: Float, b: Float)
     /// Gaussian blur of σ pixels of the low-resolution picture, after the downscale (defocus, soft lenses, bad scans).
     case blur(sigma: Float)
     /// Gaussian noise of σ 8-bit levels, plus shot noise of σ `poisson`·√x levels at intensity x ∈ [0, 1]
@@ -29,14 +34,15 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     /// `lens:sigma=1.6` (σ in full-resolution pixels), `lens:sigma=2,across=1,angle=45` (anisotropic),
     /// `lens:sigma=1.6,beta=2` (a generalized Gaussian of exponent β), `lens:sigma=1.6,plateau=1.5` (a plateau kernel),
     /// `blur:sigma=1.5` (σ in low-resolution pixels),
-    /// `jpeg:quality=30`, joined by `+`.
+    /// `jpeg:quality=30`, `dark:gamma=2.2,gain=0.35`, `tint:r=1.15,g=1,b=0.8`, joined by `+`.
+    /// Shot noise of a sensor that counts P photons at white is `noise:poisson=255/√P` (P = 60: 32.9).
     /// - Throws: `UsageError` naming the item that is not one of these with a value in range.
     public static func parse(_ text: String) throws -> [Damage] {
         try text.split(separator: "+").map { item in
             let parts = item.split(separator: ":", maxSplits: 1)
             let kind = parts.first.map(String.init) ?? ""
-            guard ["lens", "blur", "noise", "jpeg", "x264"].contains(kind) else {
-                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B], blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
+            guard ["lens", "dark", "tint", "blur", "noise", "jpeg", "x264"].contains(kind) else {
+                throw UsageError("--degrade: unknown damage '\(item)'; use lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B], dark:gamma=G,gain=K, tint:r=R,g=G,b=B, blur:sigma=S, noise:sigma=S[,poisson=P], jpeg:quality=Q or x264:crf=C")
             }
             var values: [String: Double] = [:]
             for pair in (parts.count == 2 ? parts[1].split(separator: ",") : []) {
@@ -62,6 +68,9 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
                 .lens(sigma: Float(try value("sigma", 0...10)), across: values["across"] == nil ? nil : Float(try value("across", 0...10)),
                       angle: Float(try value("angle", -180...180, default: 0)),
                       shape: try lensShape())
+            case "dark": .dark(gamma: Float(try value("gamma", 0.3...4)), gain: Float(try value("gain", 0.05...2, default: 1)))
+            case "tint": .tint(r: Float(try value("r", 0.2...2, default: 1)), g: Float(try value("g", 0.2...2, default: 1)),
+                               b: Float(try value("b", 0.2...2, default: 1)))
             case "blur": .blur(sigma: Float(try value("sigma", 0...10)))
             case "noise": .noise(sigma: Float(try value("sigma", 0...255)), poisson: Float(try value("poisson", 0...255, default: 0)))
             case "jpeg": .jpeg(quality: Int(try value("quality", 1...100)))
@@ -77,7 +86,9 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
 
     var order: Int {
         switch self {
-        case .lens: -1
+        case .lens: -3
+        case .dark: -2
+        case .tint: -1
         case .blur: 0
         case .noise: 1
         case .jpeg: 2
@@ -89,6 +100,8 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .lens(let s, let across, let angle, let shape):
             "lens:sigma=" + String(format: "%g", s) + (across.map { String(format: ",across=%g,angle=%g", $0, angle) } ?? "") + shape.written
+        case .dark(let g, let k): String(format: "dark:gamma=%g,gain=%g", g, k)
+        case .tint(let r, let g, let b): String(format: "tint:r=%g,g=%g,b=%g", r, g, b)
         case .blur(let s): "blur:sigma=" + String(format: "%g", s)
         case .noise(let s, let p): "noise:sigma=" + String(format: "%g", s) + (p > 0 ? ",poisson=" + String(format: "%g", p) : "")
         case .jpeg(let q): "jpeg:quality=\(q)"
@@ -133,6 +146,10 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
     static func apply(_ damages: [Damage], toPicture p: UnsafeMutablePointer<Float>, h: Int, w: Int, rng: inout SeededRandom) throws {
         for damage in damages {
             switch damage {
+            case .dark(let gamma, let gain):
+                for j in 0..<(3 * h * w) { p[j] = min(1, gain * pow(min(max(p[j], 0), 1), gamma)) }
+            case .tint(let r, let g, let b):
+                for (c, k) in [r, g, b].enumerated() { for j in (c * h * w)..<((c + 1) * h * w) { p[j] = min(1, max(p[j], 0) * k) } }
             case .blur(let sigma): gaussianBlur(p, planes: 3, h: h, w: w, sigma: sigma)
             case .noise(let sigma, let poisson):
                 guard sigma > 0 || poisson > 0 else { continue }
@@ -155,6 +172,13 @@ extension DegradationConfig {
     /// The damages of one training picture, at strengths drawn from the config's ranges.
     package func draw(_ rng: inout SeededRandom) -> [Damage] {
         var damages: [Damage] = []
+        if lightShare.map({ Double(rng.uniform()) < $0 }) ?? true {
+            if let g = lightGamma, g.count == 2 {
+                let gain = lightGain.map { $0.count == 2 ? rng.uniform($0[0], $0[1]) : 1 } ?? 1
+                damages.append(.dark(gamma: rng.uniform(g[0], g[1]), gain: gain))
+            }
+            if let t = lightTint, t > 0 { damages.append(.tint(r: rng.uniform(1 - t, 1 + t), g: 1, b: rng.uniform(1 - t, 1 + t))) }
+        }
         if blur > 0 { damages.append(.blur(sigma: rng.uniform(0, blur))) }
         if noise > 0 { damages.append(.noise(sigma: rng.uniform(0, noise))) }
         if let poisson, poisson > 0 { damages.append(.noise(sigma: 0, poisson: rng.uniform(0, poisson))) }
@@ -204,6 +228,10 @@ extension DegradationConfig {
     var typical: [Damage] {
         var damages: [Damage] = []
         if let lens = lensRange { damages.append(.lens(sigma: (lens.lowerBound + lens.upperBound) / 2)) }
+        if let g = lightGamma, g.count == 2 {
+            damages.append(.dark(gamma: (g[0] + g[1]) / 2, gain: lightGain.map { $0.count == 2 ? ($0[0] + $0[1]) / 2 : 1 } ?? 1))
+        }
+        if let t = lightTint, t > 0 { damages.append(.tint(r: 1 + t / 2, g: 1, b: 1 - t / 2)) }
         if blur > 0 { damages.append(.blur(sigma: blur / 2)) }
         if noise > 0 || (poisson ?? 0) > 0 { damages.append(.noise(sigma: noise / 2, poisson: (poisson ?? 0) / 2)) }
         if let quality = jpegQuality, quality > 0 { damages.append(.jpeg(quality: quality)) }
