@@ -34,10 +34,20 @@ extension GroundTruth {
     /// Each classical filter at its best setting on this clip (highest Y-PSNR), named by its chain.
     /// - Throws: `VideoIOError` when libavfilter refuses a chain; `JobCancelled`.
     public func bestClassicalFilters(observer: JobObserver) throws -> [MethodScore] {
-        try ClassicalFilter.allCases.map { filter in
-            let outputs = try filter.settings.map { chain in (chain, try filtered(chain, temporal: filter.isTemporal)) }
-            return try score(outputs: outputs, observer: observer).max { $0.psnrY < $1.psnrY }!
+        try scoreSettings(ClassicalFilter.allCases.map { ($0.settings, $0.isTemporal) }, observer: observer).best
+    }
+
+    /// Every setting (a libavfilter chain) of each tool scored, and each tool's best (highest Y-PSNR).
+    /// - Throws: `VideoIOError` when libavfilter refuses a chain; `JobCancelled`.
+    public func scoreSettings(_ tools: [(settings: [String], temporal: Bool)], observer: JobObserver) throws -> (best: [MethodScore], all: [MethodScore]) {
+        var (best, all): ([MethodScore], [MethodScore]) = ([], [])
+        for tool in tools {
+            let outputs = try tool.settings.map { chain in (chain, try filtered(chain, temporal: tool.temporal)) }
+            let scores = try score(outputs: outputs, observer: observer)
+            best.append(scores.max { $0.psnrY < $1.psnrY }!)
+            all += scores
         }
+        return (best, all)
     }
 
     /// Fine-tunes `base` on the low-resolution frames alone (as `hone finetune`
@@ -106,6 +116,8 @@ public struct EvaluateJob {
     /// Checkpoints scored beside the rest as they are, after the fine-tuned model (other bases,
     /// the networks a user would otherwise use); each must upscale at the run's scale.
     public var also: [String] = []
+    /// Score light and colour correction at ×1 instead (`runLight`): the light base, its fine-tune and FFmpeg's tools.
+    public var light = false
 
     public init(groundTruth: String) { self.groundTruth = groundTruth }
 
@@ -122,10 +134,13 @@ public struct EvaluateJob {
         /// What damaged the input clip (`Damage`, as `--degrade` writes it), and what it was measured to suffer from.
         public let damages: [String]
         public let inputDamage: DamageEstimate?
+        /// With `light`: every setting of FFmpeg's light tools, scored (the table shows each tool's best).
+        public var settings: [MethodScore]? = nil
     }
 
     /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (the checkpoint is resumable).
     public func run(_ observer: JobObserver) throws -> Report {
+        if light { return try runLight(observer) }
         var stages: [String: Double] = [:]
         var clock = Date()
         func lap(_ stage: String) { stages[stage] = Date().timeIntervalSince(clock); clock = Date() }

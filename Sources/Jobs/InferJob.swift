@@ -111,6 +111,8 @@ public struct InferJob {
     public var decoding = DecodingOptions()
     /// Run the network as its 8-way self-ensemble (8× the time, a little more PSNR).
     public var selfEnsemble = false
+    /// Exposure and white balance corrected by a light model before the method runs; nil: the light as it is.
+    public var light: LightSetting?
     /// Write only this segment of the video (video alone, in Matroska), for
     /// `JoinJob` to put together; nil: the whole video.
     public var segment: SegmentNumber?
@@ -150,6 +152,7 @@ public struct InferJob {
     ///   `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (nothing is left under either output name).
     public func run(_ observer: JobObserver) throws -> Report {
         let enhancer = try Enhancer(method, scale: scale, video: video, selfEnsemble: selfEnsemble)
+        let curves = try light?.load()
         guard let video = video ?? enhancer.record.flatMap({ $0.video.isEmpty ? nil : $0.video }) else {
             throw UsageError("--video is required with a baseline or a pretrained checkpoint")
         }
@@ -195,6 +198,7 @@ public struct InferJob {
                 return try enhanceVideo(input: video, output: outputPath, resize: .up(s), settings: encoder, decoding: decoding, secondView: splitView,
                                         segment: try part.map { ($0.part, $0.index, try methodIdentity(video: video, scale: s)) },
                                         resume: resume, radius: enhancer.radius, enhance: { window in
+                    let window = try curves?.correct(window) ?? window
                     let sr = try enhancer.enhance(window)
                     try artifacts.add(sr, input: window.image)
                     return sr
@@ -212,7 +216,7 @@ public struct InferJob {
 
     /// What enhanced the frames, for a segment's or a part's tags.
     func methodIdentity(video: String, scale: Int) throws -> String {
-        try Self.identity(of: method, scale: scale, video: video) + (selfEnsemble ? " ×8" : "")
+        try Self.identity(of: method, scale: scale, video: video) + (selfEnsemble ? " ×8" : "") + (light.map { ", \($0)" } ?? "")
     }
 
     /// The parts of a resumable run, or nil for a run written in one go: standard input or output,

@@ -81,6 +81,14 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
         }.sorted { $0.order < $1.order }
     }
 
+    /// Noise, JPEG or x264: what the ×1 restoration model removes.
+    public var isNoiseOrCompression: Bool {
+        switch self {
+        case .noise, .jpeg, .x264: true
+        default: false
+        }
+    }
+
     /// The CRF of an x264 damage, else nil.
     public var crf: Double? { if case .x264(let crf) = self { crf } else { nil } }
 

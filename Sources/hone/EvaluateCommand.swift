@@ -77,11 +77,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it; beta a generalized Gaussian's exponent, plateau a plateau kernel's), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
     var degrade: [String] = []
 
+    @Flag(help: "Score light and colour correction at ×1 instead: the shipped light base (with the ×1 restoration base after it when the damage holds noise or compression), the light model fine-tuned on the damaged clip for --epochs (0: none) with zero-reference losses, and FFmpeg's normalize, histeq, eq and colorlevels at each one's best setting against the truth (a ceiling). Damage the truth with dark:gamma=G,gain=K and tint:r=R,g=G,b=B (and noise, x264); without --degrade, it shows what the correction does to good footage.")
+    var light = false
+
     @OptionGroup var training: TrainingOptions
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
-        guard epochs ?? 1 >= 1, frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1") }
+        guard epochs ?? 1 >= (light ? 0 : 1), frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1 (--epochs 0 with --light)") }
+        if light, delivery { throw ValidationError("--light and --delivery are separate protocols: give one") }
         if delivery {
             if Set(crf).count < 4 { throw ValidationError("--delivery needs at least 4 different CRFs for a Bjøntegaard fit, got \(Set(crf).count)") }
             let unused = [("--checkpoint", checkpoint != nil), ("--also", !also.isEmpty), ("--resume", training.resume), ("--log", training.log != nil),
@@ -103,12 +107,17 @@ struct EvaluateCommand: ParsableCommand {
         job.selfEnsemble = selfEnsemble
         job.also = try also.map(modelPath)
         job.damages = try degrade.flatMap(Damage.parse)
+        job.light = light
         let report = try trainOrExplain("evaluate") { try job.run(ConsoleObserver()) }
         if json { return try Console.emitJSON(report) }
         say("×\(report.scale) on \(gt)\(report.damages.isEmpty ? "" : ", damaged by " + report.damages.joined(separator: " + ")): "
             + "\(report.frames) \(report.isVideo ? "frames" : "images") scored")
         if let damage = report.inputDamage { say("input: \(damage.summary)") }
         printScores(report.methods)
+        if light {
+            say("FFmpeg's tools are each at the setting that scored best against the truth (a ceiling); every setting is in --json's settings")
+            return say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
+        }
         say("fine-tuned on \(report.targets) targets; checkpoint\(report.checkpoints.count == 1 ? "" : "s") \(report.checkpoints.joined(separator: ", "))")
         say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
     }

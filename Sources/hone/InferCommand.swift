@@ -39,6 +39,12 @@ struct InferCommand: ParsableCommand {
     @Flag(help: "Run the network on the 8 flips and 90° turns of each frame and average them (self-ensemble): 8× the time, a little more fidelity (+0.07 to +0.25 dB Y-PSNR measured at ×2).")
     var selfEnsemble = false
 
+    @Option(help: ArgumentHelp("Correct exposure and white balance before upscaling, with a light model (`CurveNet`): auto, or a strength from 0 (none) to 1 (the whole correction). Without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
+    var light: String?
+
+    @Option(help: "A light model from `hone finetune --light` to use for --light. (default: the shipped checkpoints/base-light.safetensors)")
+    var lightCheckpoint: String?
+
     @Flag(help: "Tone-map HDR (PQ, HLG) to SDR BT.709 before the model (libavfilter's zscale and tonemap), instead of keeping HDR.")
     var toneMap = false
 
@@ -65,6 +71,7 @@ struct InferCommand: ParsableCommand {
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
         if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
         if checkpoint == nil, video.isEmpty { throw ValidationError("--checkpoint or --video (a pack from `hone pack`) is required") }
+        if lightCheckpoint != nil, light == nil { throw ValidationError("--light-checkpoint is used by --light: add --light auto (or a strength)") }
         if isBatch {
             if compare != nil { throw ValidationError("--compare writes one split view; give one --video with it") }
             if segment != nil { throw ValidationError("--segment cuts one video; give one --video with it") }
@@ -84,8 +91,11 @@ struct InferCommand: ParsableCommand {
     }
 
     func run() throws {
-        var job = InferJob(method: try checkpoint.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
-        (job.video, job.output, job.scale, job.compare, job.segment) = (video.first, output, scale, compare, segment)
+        // Light alone keeps the input's size: the input as it is at ×1, corrected.
+        let lightOnly = checkpoint == nil && light != nil
+        var job = InferJob(method: lightOnly ? .bicubic : try checkpoint.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
+        (job.video, job.output, job.scale, job.compare, job.segment) = (video.first, output, lightOnly ? 1 : scale, compare, segment)
+        job.light = try light.map { try LightSetting($0, checkpoint: lightCheckpoint) }
         job.selfEnsemble = selfEnsemble
         if let partFrames { job.partFrames = partFrames }
         job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)

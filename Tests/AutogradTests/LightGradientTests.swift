@@ -17,7 +17,7 @@ final class LightGradientTests: XCTestCase {
 
     func testLightCurvesIdentityMonotoneAndBounded() throws {
         let x = uniform([1, 3, 8, 8], 0, 1, seed: 3)
-        let zero = Tensor(shape: x.shape)
+        let zero = Tensor(shape: x.shape); zero.fill(0)
         XCTAssertEqual(try lightCurves(x, zero, iterations: 8).array, x.array)
         // One iteration is LE(v) = v + a v (1 − v); a = 1 brightens, a = −1 darkens, inside [0, 1].
         let ones = Tensor(shape: x.shape); ones.fill(1)

@@ -1,0 +1,87 @@
+import Autograd
+import Networks
+import TestSupport
+import Training
+import VideoIO
+import XCTest
+
+/// Light damages measured back, the curve network's identity, and a short
+/// zero-reference fine-tune on a dark, tinted generated clip.
+final class LightTests: XCTestCase {
+    func testDarkAndTintMeasuredBack() throws {
+        let picture = Tensor(shape: [1, 3, 4, 4])
+        for i in 0..<picture.count { picture.data[i] = Float(i % 16) / 15 }
+        let dark = try Damage.apply(try Damage.parse("dark:gamma=2.2,gain=0.35"), to: picture, seed: 1)
+        let tinted = try Damage.apply(try Damage.parse("tint:r=1.15,g=1,b=0.8"), to: picture, seed: 1)
+        for i in 0..<picture.count {
+            let v = picture.data[i]
+            // Both round to 8 bits, as a video stores them.
+            XCTAssertEqual(dark.data[i], (0.35 * pow(v, 2.2) * 255).rounded() / 255, accuracy: 1e-6)
+            let gain: Float = [1.15, 1, 0.8][i / 16]
+            XCTAssertEqual(tinted.data[i], (min(1, v * gain) * 255).rounded() / 255, accuracy: 1e-6)
+        }
+    }
+
+    func testLightDamagesParseAndRefuse() throws {
+        let damages = try Damage.parse("x264:crf=18+noise:sigma=3,poisson=32.9+tint:r=1.15,b=0.8+dark:gamma=2.2,gain=0.35")
+        // Applied in the order a camera makes them: light, colour, noise, codec.
+        XCTAssertEqual(damages.map(\.description), ["dark:gamma=2.2,gain=0.35", "tint:r=1.15,g=1,b=0.8", "noise:sigma=3,poisson=32.9", "x264:crf=18"])
+        for bad in ["dark:gain=0.5", "dark:gamma=9", "tint:r=3", "tint:r=1,r=1", "dark:gamma=2,level=1"] {
+            XCTAssertThrowsError(try Damage.parse(bad), bad) { XCTAssertTrue("\($0)".contains("--degrade"), "\($0)") }
+        }
+    }
+
+    func testFreshCurveNetAndStrengthZeroAreTheIdentity() throws {
+        let config = ModelConfig(architecture: .curves, channels: 8, blocks: 0, activation: .relu, unet: false)
+        let model = try CurveNet(config, scale: 1)
+        let picture = Tensor(shape: [1, 3, 21, 30])
+        for i in 0..<picture.count { picture.data[i] = Float(i % 97) / 96 }
+        XCTAssertEqual(try model(picture).array, picture.array)
+        model.namedTensors().first { $0.name == "convs.6.weight" }!.tensor.fill(0.05)
+        XCTAssertNotEqual(try model(picture).array, picture.array)
+        model.strength = 0
+        XCTAssertEqual(try model(picture).array, picture.array)
+        XCTAssertThrowsError(try CurveNet(config, scale: 2))
+    }
+
+    func testLightSettingParses() throws {
+        XCTAssertEqual(try LightSetting("auto").strength, 1)
+        XCTAssertEqual(try LightSetting("0.4").strength, 0.4)
+        for bad in ["1.5", "-0.1", "bright", "nan"] { XCTAssertThrowsError(try LightSetting(bad), bad) }
+    }
+
+    /// Mean brightness and grey-world error (`colourConstancyLoss`) over a clip's frames, corrected by `model`.
+    func measure(_ frames: FrameCache, _ model: CurveNet) throws -> (mean: Float, greyWorld: Float) {
+        try Grad.disabled {
+            var (mean, grey): (Float, Float) = (0, 0)
+            for i in 0..<frames.count {
+                let out = try model(frames.frame(i))
+                mean += out.array.reduce(0, +) / Float(out.count * frames.count)
+                grey += try colourConstancyLoss(out).item / Float(frames.count)
+            }
+            return (mean, grey)
+        }
+    }
+
+    func testZeroReferenceFineTuneBrightensAndNeutralisesADarkTintedClip() throws {
+        let clean = try FrameCache.moving(count: 8, width: 64, height: 64)
+        let damages = try Damage.parse("dark:gamma=2.2,gain=0.35+tint:r=1.2,g=1,b=0.75")
+        var k = 0
+        let dark = try FrameCache(source: "dark") {
+            defer { k += 1 }
+            return k < clean.count ? try Damage.apply(damages, to: clean.frame(k), seed: 1) : nil
+        }
+        let config = ModelConfig(architecture: .curves, channels: 8, blocks: 0, activation: .relu, unet: false)
+        let (model, start) = (try CurveNet(config, scale: 1), try CurveNet(config, scale: 1))
+        let before = try measure(dark, model)
+        var tuning = LightTuning()
+        (tuning.epochs, tuning.crop, tuning.pairs, tuning.learningRate) = (20, 64, 2, 3e-3)
+        tuning.weights.anchor = 0  // a fresh start is the identity: nothing to keep
+        let report = try tuning.run(model, start: start, frames: dark, observer: RecordingObserver())
+        let after = try measure(dark, model)
+        XCTAssertEqual(report.level, 0.4, "a dark start's level is the band's lower end")
+        XCTAssertLessThan(report.lastLoss, report.firstLoss)
+        XCTAssertGreaterThan(after.mean, before.mean + 0.05, "brighter, toward the level 0.4 (from \(before.mean))")
+        XCTAssertLessThan(after.greyWorld, before.greyWorld * 0.7, "more neutral")
+    }
+}
