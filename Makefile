@@ -130,7 +130,9 @@ base-checkpoints: setup
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/soft-x2.yaml --steps 2000 --epoch-steps 250 \
 		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-soft.safetensors --log checkpoints/base-x2-soft.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/real-x4.yaml --steps 6000 --epoch-steps 250 \
-		--checkpoint checkpoints/base-x4-soft.safetensors -o checkpoints/base-x4-real.safetensors --log checkpoints/base-x4-real.log.tsv
+		--checkpoint checkpoints/base-x4-soft.safetensors -o checkpoints/base-x4-real.safetensors --log checkpoints/base-x4-real.log.tsv && \
+	.build/release/hone pretrain --images "$$photos" --scale 1 --config configs/light.yaml --steps 8000 --epoch-steps 500 --max-side 400 \
+		-o checkpoints/base-light.safetensors --log checkpoints/base-light.log.tsv
 
 clean:
 	rm -rf .build

@@ -97,3 +97,24 @@ public func gram(_ x: Tensor) throws -> Tensor {
         }
     }
 }
+
+/// Each plane replaced by its mean: [n, c, h, w] → [n, c, h, w], every pixel of plane (n, c)
+/// holding mean_{h,w} x[n, c]. Global context for a convolution that reads it beside x (as
+/// squeeze-and-excitation pools, without the squeeze).
+public func planeMeans(_ x: Tensor) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw("planeMeans")
+    let plane = h * w
+    let y = Tensor(shape: x.shape)
+    Parallel.forEach(n * c) { p in
+        let m = sum(x.data + p * plane, count: plane) / Float(plane)
+        (y.data + p * plane).update(repeating: m, count: plane)
+    }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        Parallel.forEach(n * c) { p in
+            let g = sum(dy + p * plane, count: plane) / Float(plane)
+            for i in 0..<plane { dx[p * plane + i] += g }
+        }
+    }
+}

@@ -206,6 +206,7 @@ final class JobRunner: @unchecked Sendable {
         observer.enter("upscale and encode")
         var infer = InferJob(method: .checkpoint(checkpoint))
         (infer.video, infer.output, infer.compare) = (upload, path(.enhanced), path(.comparison))
+        infer.light = job.options.light.map { LightSetting(strength: $0) }
         let report = try infer.run(observer)
 
         observer.enter("stills")

@@ -55,6 +55,7 @@ enum Page {
       <option value="pixel-exact">pixel-exact (closest to the pixels, softest)</option>
     </select></label>
     <label>Starting model <select id="model"></select></label>
+    <label><input type="checkbox" id="light"> Fix light and colour</label>
     <button id="submit" disabled>Enhance</button>
   </fieldset>
   <progress id="upload-progress" value="0" max="1" hidden></progress>
@@ -116,7 +117,7 @@ $("drop").addEventListener("drop", (e) => choose(e.dataTransfer.files[0] || null
 $("submit").addEventListener("click", () => {
   if (!chosen) return;
   const q = new URLSearchParams({ scale: $("scale").value, epochs: $("epochs").value, preset: $("preset").value,
-                                  model: $("model").value, name: chosen.name });
+                                  model: $("model").value, light: $("light").checked ? "auto" : "off", name: chosen.name });
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/jobs?" + q);
   const bar = $("upload-progress");
@@ -166,7 +167,7 @@ function render(card, job) {
   card.dataset.rendered = JSON.stringify(job);
   const o = job.options;
   const state = el("span", { className: `state ${job.state}`, textContent: job.state });
-  const title = el("div", {}, el("strong", { textContent: job.name }), ` ×${o.scale}, ${o.epochs} epoch${o.epochs > 1 ? "s" : ""}, ${o.preset}`);
+  const title = el("div", {}, el("strong", { textContent: job.name }), ` ×${o.scale}, ${o.epochs} epoch${o.epochs > 1 ? "s" : ""}, ${o.preset}${o.light != null ? ", light and colour fixed" : ""}`);
   const actions = el("div");
   if (job.state === "queued" || job.state === "running") {
     actions.append(el("button", { className: "cancel", textContent: "Cancel", onclick: () => fetch(`/api/jobs/${job.id}/cancel`, { method: "POST" }).then(() => refresh(job.id)) }));

@@ -33,10 +33,12 @@ public struct JobOptions: Codable, Sendable, Equatable {
     public var preset = LossPreset.natural
     /// The starting model: "base" (the shipped base for the scale).
     public var model = "base"
+    /// Exposure and white balance corrected before the upscale (`LightSetting.strength`, 0–1); nil: the light as it is.
+    public var light: Float?
 
     public init() {}
 
-    /// The options from a request's query (`scale`, `epochs`, `preset`, `model`; absent: the defaults).
+    /// The options from a request's query (`scale`, `epochs`, `preset`, `model`, `light`: off, auto or 0–1; absent: the defaults).
     /// - Throws: `UsageError` naming the option and the values it takes.
     public init(query: [String: String]) throws {
         if let s = query["scale"] {
@@ -50,6 +52,10 @@ public struct JobOptions: Codable, Sendable, Equatable {
         if let p = query["preset"] {
             guard let v = LossPreset(rawValue: p) else { throw UsageError("preset must be one of \(LossPreset.allCases.map(\.rawValue).joined(separator: ", ")), got '\(p)'") }
             preset = v
+        }
+        if let l = query["light"], l != "off" {
+            light = try LightSetting(l).strength
+            if (try? LightSetting.shippedPath()) == nil { throw UsageError("light needs checkpoints/\(LightSetting.shippedName).safetensors, which is not installed") }
         }
         if let m = query["model"], m != "base" { throw UsageError("model must be 'base' (the only starting model installed), got '\(m)'") }
     }

@@ -118,7 +118,14 @@ extension GroundTruth {
                 if needed.contains(i) { outputs[i] = scale == 1 ? picture : try resizeBicubic(picture, .up(scale)) }
             }
         }
-        for i in fed { try keep(try filter.push(lowRes.frame(i))) }
+        for i in fed {
+            guard isVideo else {  // pictures of a folder differ in size: one filter each
+                let own = PictureFilter(chain)
+                try keep(try own.push(lowRes.frame(i)) + own.finish())
+                continue
+            }
+            try keep(try filter.push(lowRes.frame(i)))
+        }
         try keep(try filter.finish())
         return { i in
             guard let output = outputs[i] else { throw ShapeError("\(chain) gave no frame \(i)") }

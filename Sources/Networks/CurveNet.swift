@@ -5,7 +5,10 @@ import Autograd
 /// reference code Li-Chongyi/Zero-DCE_extension): seven 3×3 convolutions with
 /// Zero-DCE's symmetric skips, run on the picture shrunk ×4, give one curve map
 /// per channel through tanh; the map, enlarged bilinearly, is applied eight
-/// times by `lightCurves`. It corrects exposure and colour at the input's size
+/// times by `lightCurves`. Unlike Zero-DCE++, the fifth convolution also reads
+/// the fourth's means over the whole picture (`planeMeans`): how bright a
+/// region should be depends on the rest of the picture, beyond the
+/// convolutions' reach (±28 pixels). It corrects exposure and colour at the input's size
 /// (scale 1). `config.channels` is the width (Zero-DCE's 32; `blocks` is unused).
 public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
     public let scale = 1
@@ -25,9 +28,9 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
         var rng = SeededRandom(seed: seed)
         let c = config.channels
         self.config = config
-        // e_conv1…e_conv7: 5, 6 and 7 read their own input beside an earlier layer's output.
+        // e_conv1…e_conv7: 5, 6 and 7 read their own input beside an earlier layer's output (5 also the global means).
         convs = [Conv2d(3, c, rng: &rng), Conv2d(c, c, rng: &rng), Conv2d(c, c, rng: &rng), Conv2d(c, c, rng: &rng),
-                 Conv2d(2 * c, c, rng: &rng), Conv2d(2 * c, c, rng: &rng), Conv2d(2 * c, 3, rng: &rng)]
+                 Conv2d(3 * c, c, rng: &rng), Conv2d(2 * c, c, rng: &rng), Conv2d(2 * c, 3, rng: &rng)]
         // A fresh network starts at the identity curve, as a fine-tune's start should.
         convs[6].weight.fill(0)
         convs[6].bias?.fill(0)
@@ -42,7 +45,7 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
         let x2 = relu(try convs[1](x1))
         let x3 = relu(try convs[2](x2))
         let x4 = relu(try convs[3](x3))
-        let x5 = relu(try convs[4](try concat([x3, x4])))
+        let x5 = relu(try convs[4](try concat([x3, x4, try planeMeans(x4)])))
         let x6 = relu(try convs[5](try concat([x2, x5])))
         let map = tanh(try convs[6](try concat([x1, x6])))
         return try cropSpatial(try upsampleBilinear(map, scale: Self.shrink), height: h, width: w)
@@ -55,6 +58,6 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
     }
 
     public var receptiveRadius: Int { Self.shrink * (convs.count + 3) }
-    /// The widest layer (two concatenated feature maps) is at 1/16 of the pixels; the map and curves at full size.
-    public var activationBytesPerPixel: Int { 4 * (4 * config.channels / 16 + 3 * 3) }
+    /// The widest layer (three concatenated feature maps) is at 1/16 of the pixels; the map and curves at full size.
+    public var activationBytesPerPixel: Int { 4 * (6 * config.channels / 16 + 3 * 3) }
 }

@@ -34,9 +34,9 @@ public enum ClassicalFilter: String, CaseIterable, Sendable {
 public enum ClassicalLightTool: String, CaseIterable, Sendable {
     /// Stretches each frame's darkest and brightest values to black and white (channels linked, half-linked, independent).
     case normalize
-    /// Histogram equalisation (strength 0.1, 0.2, 0.4).
+    /// Histogram equalisation (strength 0.2, 0.4).
     case histeq
-    /// A gamma on the picture (eq's gamma, 1.4–3.0: above 1 brightens).
+    /// A gamma on the picture (eq's gamma, 1.6–2.8: above 1 brightens).
     case eq
     /// Levels then gamma: the input's white point moved to K (colorlevels' r/g/bimax), then eq's gamma:
     /// the inverse of `dark:gamma=G,gain=K` on a 3 × 3 grid.
@@ -45,8 +45,8 @@ public enum ClassicalLightTool: String, CaseIterable, Sendable {
     public var settings: [String] {
         switch self {
         case .normalize: [0, 0.5, 1].map { "normalize=independence=\($0)" }
-        case .histeq: [0.1, 0.2, 0.4].map { "histeq=strength=\($0)" }
-        case .eq: [1.4, 1.8, 2.2, 2.6, 3.0].map { "eq=gamma=\($0)" }
+        case .histeq: [0.2, 0.4].map { "histeq=strength=\($0)" }
+        case .eq: [1.6, 2.0, 2.4, 2.8].map { "eq=gamma=\($0)" }
         case .levels: [0.25, 0.35, 0.5].flatMap { k in [1.6, 2.2, 2.8].map { "colorlevels=rimax=\(k):gimax=\(k):bimax=\(k),eq=gamma=\($0)" } }
         }
     }

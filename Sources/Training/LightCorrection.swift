@@ -21,7 +21,7 @@ public struct LightSetting: Sendable, Equatable, CustomStringConvertible {
     public init(_ text: String, checkpoint: String? = nil) throws {
         if text == "auto" { self.init(checkpoint: checkpoint); return }
         guard let s = Float(text), (0...1).contains(s) else {
-            throw UsageError("--light takes auto or a strength from 0 (none) to 1 (the whole correction), got \(text)")
+            throw UsageError("light must be auto or a strength from 0 (none) to 1 (the whole correction), got \(text)")
         }
         self.init(strength: s, checkpoint: checkpoint)
     }

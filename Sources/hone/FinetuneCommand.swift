@@ -43,10 +43,14 @@ struct FinetuneCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the checkpoint. (default: <video name>.hone-x<scale>.ckpt in the current folder)")
     var output: String?
 
+    @Flag(help: "Learn this video's light and colour instead: the shipped light model (or --checkpoint, a light checkpoint) fine-tuned on the video's frames with zero-reference losses (exposure, colour constancy, spatial consistency, smooth and steady curves), kept near its start. Writes <video name>.hone-light.ckpt for `hone infer --light auto --light-checkpoint`.")
+    var light = false
+
     @OptionGroup var training: TrainingOptions
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
+        if light, video == nil || training.resume { throw ValidationError("--light learns from --video in one go (no --resume): give --video") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard training.resume || video != nil else { throw ValidationError("--video is required (unless --resume)") }
         guard !training.resume || output != nil || video != nil else {
@@ -55,10 +59,21 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
+        if light, let video { return try runLight(video) }
         var job = FinetuneJob(video: video)
         (job.output, job.epochs, job.settings) = (output, epochs, sampling.applied(to: try training.settings()))
         job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .shipped
         let run = try trainOrExplain("finetune") { try job.run(ConsoleObserver()) }
         say("wrote \(run.output)\nnext: hone infer --checkpoint \(run.output)")
+    }
+
+    func runLight(_ video: String) throws {
+        var job = LightFinetuneJob(video: video)
+        (job.output, job.start) = (output, checkpoint)
+        if let epochs { job.tuning.epochs = epochs }
+        let report = try job.run(ConsoleObserver())
+        say(String(format: "learnt from %d frames in %.1f s (%d steps; loss %.4f → %.4f; exposure level %.3f)", report.frames, report.seconds,
+                   report.tuning.steps, report.tuning.firstLoss, report.tuning.lastLoss, report.tuning.level))
+        say("wrote \(report.output)\nnext: hone infer --video \(video) --light auto --light-checkpoint \(report.output)")
     }
 }

@@ -64,4 +64,14 @@ final class LightGradientTests: XCTestCase {
         for i in 0..<12 { ramp.data[i] = Float(i % 4) * 0.1 }
         XCTAssertEqual(try smoothnessLoss(ramp).item, 0.01, accuracy: 1e-6)
     }
+
+    func testPlaneMeansGradientsAndValue() throws {
+        let x = uniform([2, 3, 4, 5], -1, 1, seed: 9)
+        try checkGradients([x]) { try planeMeans($0[0]) }
+        let y = try planeMeans(x).array
+        for p in 0..<6 {
+            let mean = x.array[(p * 20)..<(p * 20 + 20)].reduce(0, +) / 20
+            for i in 0..<20 { XCTAssertEqual(y[p * 20 + i], mean, accuracy: 1e-6) }
+        }
+    }
 }

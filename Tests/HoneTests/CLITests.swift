@@ -1,3 +1,4 @@
+import Autograd
 import Foundation
 import TestSupport
 import XCTest
@@ -73,6 +74,31 @@ final class CLITests: XCTestCase {
         let v = try Media.probe(path("out.mp4"), stream: "v:0", "stream=width,height,nb_frames")
         XCTAssertEqual([v["width"], v["height"], v["nb_frames"]], ["192", "128", "50"])
         XCTAssertEqual(try Media.probe(path("out.mp4"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
+    }
+
+    /// `--light 0` writes the input as it is; `--light auto` brightens a dark clip at its own size, sound kept;
+    /// a strength out of range is one line.
+    func testLightZeroIsTheInputAndAutoBrightensADarkClip() throws {
+        let clip = try makeClip("in.mp4")
+        let dark = path("dark.mp4")
+        try Media.ffmpeg(["-i", clip, "-vf", "lutrgb=r=val*0.25:g=val*0.25:b=val*0.25", "-c:a", "copy", dark])
+        for (name, args) in [("plain.mkv", ["--checkpoint", "bicubic", "--scale", "1"]), ("zero.mkv", ["--light", "0"]), ("auto.mkv", ["--light", "auto"])] {
+            let r = try hone(["infer", "--video", dark, "--codec", "ffv1", "-o", path(name)] + args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let (plain, zero, auto) = try (Media.decodeRGB(path("plain.mkv"), width: 96, height: 64), Media.decodeRGB(path("zero.mkv"), width: 96, height: 64),
+                                       Media.decodeRGB(path("auto.mkv"), width: 96, height: 64))
+        XCTAssertEqual(zip(plain, zero).map { Media.compare8bit($0, $1).maxDiff }.max(), 0)
+        func mean(_ frames: [Tensor]) -> Float {
+            let sums: [Float] = frames.map { $0.array.reduce(0, +) / Float($0.count) }
+            return sums.reduce(0, +) / Float(frames.count) * 255
+        }
+        XCTAssertGreaterThan(mean(auto), mean(plain) + 15, "brightened from \(mean(plain)) levels")
+        XCTAssertEqual(try Media.probe(path("auto.mkv"), stream: "a:0", "stream=codec_name")["codec_name"] != nil, true)
+        let bad = try hone(["infer", "--video", dark, "--light", "2", "-o", path("bad.mp4")])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssert(bad.stderr.contains("light must be auto or a strength from 0 (none) to 1"), bad.stderr)
+        CLITests.assertNoOutput(path("bad.mp4"))
     }
 
     /// Videos one pixel wide or tall are upscaled (the no-reference meters crop a border larger than them), by

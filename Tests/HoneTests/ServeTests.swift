@@ -233,6 +233,9 @@ final class ServeTests: XCTestCase {
         let badScale = try await server.submit(try makeClip("clip.mp4", seconds: 1), "scale=3")
         XCTAssertEqual(badScale.status, 400)
         XCTAssertEqual(badScale.error, "scale must be one of 1, 2, 4, got '3'")
+        let badLight = try await server.submit(path("clip.mp4"), "light=bright")
+        XCTAssertEqual(badLight.status, 400)
+        XCTAssertEqual(badLight.error, "light must be auto or a strength from 0 (none) to 1 (the whole correction), got bright")
         // Nothing was left behind by the refused uploads.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("data/jobs")), [])
 
