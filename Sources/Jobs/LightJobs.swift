@@ -54,7 +54,7 @@ public struct LightFinetuneJob {
 extension EvaluateJob {
     /// `hone evaluate --light`: the truth at ×1, damaged as asked (or left as it is, to see that
     /// good light is kept), corrected by the shipped light base, by it with the ×1 restoration
-    /// base after it when the damage holds noise or compression, by the light model fine-tuned
+    /// base after and before it when the damage holds noise or compression, by the light model fine-tuned
     /// on the damaged clip (zero-reference), and by FFmpeg's light tools (every setting, each
     /// tool's best shown: a ceiling, since it is chosen against the truth).
     /// - Throws: `UsageError` for another scale; as `run`.
@@ -69,9 +69,13 @@ extension EvaluateJob {
         let gt = try GroundTruth.load(groundTruth, scale: 1, frames: frames, damages: damages, observer: observer)
         lap(damages.isEmpty ? "decode" : "decode and damage")
         var methods: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = [("input", { $0.image }), (LightSetting.shippedName, { try base($0.image) })]
-        if damages.contains(where: \.isNoiseOrCompression), let restorer = ProjectFiles.find("checkpoints/base-x1.safetensors") {
-            let model = TiledUpscaler(try loadNetwork(checkpoint: restorer).0)
-            methods.append(("\(LightSetting.shippedName), then base-x1", { try model(try base($0.image)) }))
+        let restorer = try damages.contains(where: \.isNoiseOrCompression) ? ProjectFiles.find("checkpoints/base-x1.safetensors").map {
+            TiledUpscaler(try loadNetwork(checkpoint: $0).0)
+        } : nil
+        if let restorer {
+            // Both orders: the curves amplify noise that the restoration base was not trained on.
+            methods.append(("\(LightSetting.shippedName), then base-x1", { try restorer(try base($0.image)) }))
+            methods.append(("base-x1, then \(LightSetting.shippedName)", { try base(try restorer($0.image)) }))
         }
         if epochs > 0 {
             guard gt.isVideo else { throw UsageError("a light fine-tune learns from a video's consecutive frames: give a ground-truth video, or --epochs 0") }
@@ -82,16 +86,31 @@ extension EvaluateJob {
             observer.report(String(format: "light fine-tune: %d steps, loss %.4f → %.4f, exposure level %.3f", report.steps, report.firstLoss,
                                    report.lastLoss, report.level))
             methods.append(("fine-tuned", { try tuned($0.image) }))
+            if let restorer { methods.append(("base-x1, then fine-tuned", { try tuned(try restorer($0.image)) })) }
             lap("fine-tune")
         }
         methods += others.map { other in (other.name, { try TiledUpscaler(other.model)($0.image) }) }
         var scores = try Grad.disabled { try gt.score(methods, observer: observer) }
+        // How bright each comes out on average: the truth's, and every method's (MATLAB's 8-bit Y, as Y-PSNR reads it).
+        var meanLuma = ["truth": gt.scored.reduce(0) { $0 + Self.meanY(gt.truth.frame($1)) } / Double(gt.scored.count)]
+        for (name, enhance) in methods {
+            meanLuma[name] = try Grad.disabled { try gt.scored.reduce(0) { $0 + Self.meanY(try enhance(gt.window($1))) } } / Double(gt.scored.count)
+        }
         lap("score")
         let tools = try gt.scoreSettings(ClassicalLightTool.allCases.map { ($0.settings, false) }, observer: observer)
         scores.insert(contentsOf: tools.best, at: 1)
         lap("FFmpeg's light tools")
         return Report(groundTruth: groundTruth, scale: 1, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
                       isVideo: gt.isVideo, checkpoints: [], targets: "zero-reference", damages: damages.map(\.description),
-                      inputDamage: gt.inputDamage, settings: tools.all)
+                      inputDamage: gt.inputDamage, settings: tools.all, meanLuma: meanLuma)
+    }
+
+    /// Mean BT.601 luma of a [1, 3, h, w] picture in 8-bit levels, 16–235 (MATLAB's rgb2ycbcr).
+    static func meanY(_ picture: Tensor) -> Double {
+        let plane = picture.shape[2] * picture.shape[3]
+        let (r, g, b) = (picture.data, picture.data + plane, picture.data + 2 * plane)
+        var sum = 0.0
+        for i in 0..<plane { sum += Double(65.481 * r[i] + 128.553 * g[i] + 24.966 * b[i]) }
+        return 16 + sum / Double(plane)
     }
 }

@@ -115,6 +115,10 @@ struct EvaluateCommand: ParsableCommand {
         if let damage = report.inputDamage { say("input: \(damage.summary)") }
         printScores(report.methods)
         if light {
+            if let luma = report.meanLuma {
+                say("mean luma (BT.601, 8-bit): truth " + String(format: "%.1f", luma["truth"] ?? 0) + ", "
+                    + report.methods.compactMap { m in luma[m.method].map { String(format: "%@ %.1f", m.method, $0) } }.joined(separator: ", "))
+            }
             say("FFmpeg's tools are each at the setting that scored best against the truth (a ceiling); every setting is in --json's settings")
             return say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
         }

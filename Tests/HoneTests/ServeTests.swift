@@ -246,8 +246,11 @@ final class ServeTests: XCTestCase {
         }
         try await server.expect(404, "POST", "api/jobs/\(unknown)/cancel")
 
-        let id = try await server.submitted(path("clip.mp4"), "epochs=1")
-        _ = try await server.finished(id)
+        // The light choice goes through to the job (the curves run before the upscale).
+        let id = try await server.submitted(path("clip.mp4"), "epochs=1&light=auto")
+        let done = try await server.finished(id)
+        XCTAssertEqual(done["state"] as? String, "done", "\(done)")
+        XCTAssertEqual((done["options"] as? [String: Any])?["light"] as? Double, 1, "\(done)")
         for name in ["..%2F..%2Fjobs.sqlite", "%2Fetc%2Fpasswd", "upload", "%2E%2E", "still-4-hone.png", "enhanced.mp4%00"] {
             try await server.expect(404, "GET", "api/jobs/\(id)/files/\(name)")
         }
