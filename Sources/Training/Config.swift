@@ -62,7 +62,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
                              ("second_order", d.secondOrder)] {
             require((0...1).contains(share ?? 0), "degradation.\(key)", share ?? 0, "0 to 1 (a share)")
         }
-        for (key, range, bounds) in [("light_gamma", d.lightGamma, Float(0.3)...4), ("light_gain", d.lightGain, 0.05...2)] {
+        for (key, range, bounds) in [("light_gamma", d.lightGamma, Float(0.3)...4), ("light_gain", d.lightGain, 0.05...2), ("light_scene", d.lightScene, 0.3...4)] {
             require(range.map { $0.count == 2 && bounds.contains($0[0]) && $0[0] <= $0[1] && bounds.contains($0[1]) } ?? true,
                     "degradation.\(key)", range ?? [], "[low, high] within \(bounds.lowerBound)…\(bounds.upperBound), or absent")
         }
@@ -257,12 +257,16 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     public var lightTint: Float?
     /// The share of training inputs whose light is changed at all (absent: all); the rest teach the identity.
     public var lightShare: Double?
+    /// A range [low, high] of a gamma applied to each training *target* (v → v^gamma) before any damage: scenes
+    /// as they should look are darker or brighter, so a light model learns that a low-key scene is not an
+    /// underexposed one; absent: the photographs as they are.
+    public var lightScene: [Float]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share", lensBlur = "lens_blur"
         case lensAnisotropic = "lens_anisotropic", lensShaped = "lens_shaped", jpegRange = "jpeg_range", jpegShare = "jpeg_share"
         case secondOrder = "second_order"
-        case lightGamma = "light_gamma", lightGain = "light_gain", lightTint = "light_tint", lightShare = "light_share"
+        case lightGamma = "light_gamma", lightGain = "light_gain", lightTint = "light_tint", lightShare = "light_share", lightScene = "light_scene"
     }
 
     public init(blur: Float = 0, noise: Float = 0, jpegQuality: Int? = nil, poisson: Float? = nil, x264CRF: [Double]? = nil, x264Share: Double? = nil,
@@ -291,6 +295,7 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
             parts.append(String(format: "light: gamma %.2f–%.2f", g[0], g[1]) + gain + share(lightShare))
         }
         if let t = lightTint, t > 0 { parts.append(String(format: "tint: red and blue gains ±%.2f", t)) }
+        if let g = lightScene, g.count == 2 { parts.append(String(format: "targets at gamma %.2f–%.2f", g[0], g[1])) }
         if let s = secondOrder, s > 0 { parts.append("damaged twice" + share(s)) }
         return parts.isEmpty ? "8-bit rounding alone" : parts.joined(separator: ", ")
         func share(_ s: Double?) -> String { s.map { $0 < 1 ? String(format: " (%.0f %%)", $0 * 100) : "" } ?? "" }

@@ -185,6 +185,13 @@ public final class Trainer {
                 let x = Int(rng.next() % UInt64(w - p + 1)), y = Int(rng.next() % UInt64(h - p + 1))
                 frames.crop(i, x: x, y: y, size: p, transform: Int(rng.next() % 8), into: hr, slot: slot)
             }
+            if let g = config.degradation.lightScene, g.count == 2 {
+                for slot in 0..<b {
+                    let gamma = rng.uniform(g[0], g[1])
+                    let picture = hr.data + slot * 3 * p * p
+                    for j in 0..<(3 * p * p) { picture[j] = pow(picture[j], gamma) }
+                }
+            }
             return (try degrade(hr), hr)
         }
         let lr = Tensor(shape: [b, 3, p / s, p / s])

@@ -109,7 +109,9 @@ final class DamageDistributionTests: XCTestCase {
                        patches_per_frame: 1, validation_every: 4, seed: 7}
             """
         for (bad, key) in [("lens_anisotropic: 1.5", "lens_anisotropic"), ("second_order: -1", "second_order"),
-                           ("jpeg_range: [90, 40]", "jpeg_range"), ("jpeg_share: 2", "jpeg_share"), ("lens_shaped: 3", "lens_shaped")] {
+                           ("jpeg_range: [90, 40]", "jpeg_range"), ("jpeg_share: 2", "jpeg_share"), ("lens_shaped: 3", "lens_shaped"),
+                           ("light_gamma: [3, 1]", "light_gamma"), ("light_gain: [0, 1]", "light_gain"), ("light_tint: 0.9", "light_tint"),
+                           ("light_share: 1.5", "light_share"), ("light_scene: [1, 9]", "light_scene")] {
             XCTAssertThrowsError(try HoneConfig.parse(text.replacingOccurrences(of: "KEY", with: bad), path: "bad.yaml"), bad) {
                 XCTAssert("\($0)".contains("degradation.\(key)"), "\($0)")
             }

@@ -84,4 +84,12 @@ final class LightTests: XCTestCase {
         XCTAssertGreaterThan(after.mean, before.mean + 0.05, "brighter, toward the level 0.4 (from \(before.mean))")
         XCTAssertLessThan(after.greyWorld, before.greyWorld * 0.7, "more neutral")
     }
+
+    func testTheShippedLightConfigIsACurveModelAtOne() throws {
+        let config = try HoneConfig.load(Media.projectRoot.appendingPathComponent("configs/light.yaml").path)
+        XCTAssertEqual(config.model.layout, .curves)
+        XCTAssertNil(config.problem(scale: 1))
+        XCTAssertEqual(config.problem(scale: 2), "a curves model corrects light at ×1; ×2 takes another architecture")
+        XCTAssert(config.degradation.summary.contains("light: gamma 1.50–3.00, gain 0.15–0.70 (60 %)"), config.degradation.summary)
+    }
 }
