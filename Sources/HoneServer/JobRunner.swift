@@ -210,7 +210,7 @@ final class JobRunner: @unchecked Sendable {
         let report = try infer.run(observer)
 
         observer.enter("stills")
-        let stills = try writeStills(of: upload, checkpoint: checkpoint, into: folder, observer: observer)
+        let stills = try writeStills(of: upload, checkpoint: checkpoint, light: try infer.light?.load(), into: folder, observer: observer)
         return JobResult(bicubicPSNR: record.validation["bicubic"]?.psnr, basePSNR: record.validation["base"]?.psnr,
                          finetunedPSNR: record.validation["model"]?.psnr, targets: record.targets.rawValue, overshootMean: report.overshoot?.mean,
                          overshootP99: report.overshoot?.p99, blockiness: report.blockiness?.output, bicubicBlockiness: report.blockiness?.bicubic,
@@ -220,7 +220,7 @@ final class JobRunner: @unchecked Sendable {
     /// Frames at a quarter, half and three quarters of the video, upscaled by
     /// bicubic and by the checkpoint to the same size, as PNGs.
     /// - Returns: how many frames were written (fewer for a very short video).
-    static func writeStills(of video: String, checkpoint: String, into folder: URL, observer: ServedObserver) throws -> Int {
+    static func writeStills(of video: String, checkpoint: String, light: CurveNet?, into folder: URL, observer: ServedObserver) throws -> Int {
         let upscale = TiledUpscaler(try loadNetwork(checkpoint: checkpoint).0)
         let reader = try VideoReader(video)
         let count = max(reader.info.estimatedFrames, 1)
@@ -232,7 +232,9 @@ final class JobRunner: @unchecked Sendable {
             try observer.checkCancelled()
             written += 1
             for (file, image) in [(ResultFile.still(written, .bicubic), try resizeBicubic(frame.image, .up(upscale.model.scale))),
-                                  (ResultFile.still(written, .hone), try Grad.disabled { try upscale(frame.image) })] {
+                                  (ResultFile.still(written, .hone), try Grad.disabled {
+                                      try light?.around(FrameWindow(frame.image), scale: upscale.model.scale) { try upscale($0.image) } ?? upscale(frame.image)
+                                  })] {
                 let final = folder.appendingPathComponent(file.rawValue).path
                 let partial = folder.appendingPathComponent(".partial-" + file.rawValue).path
                 try Still.writePNG(image, to: partial)

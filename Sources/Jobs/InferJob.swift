@@ -198,13 +198,7 @@ public struct InferJob {
                 return try enhanceVideo(input: video, output: outputPath, resize: .up(s), settings: encoder, decoding: decoding, secondView: splitView,
                                         segment: try part.map { ($0.part, $0.index, try methodIdentity(video: video, scale: s)) },
                                         resume: resume, radius: enhancer.radius, enhance: { window in
-                    let sr: Tensor
-                    if let curves, enhancer.scale == 1 {
-                        // Restoration first: noise removed in the dark is not amplified by the curves (+4.2 dB on chaplin at night, notebooks-notes/light.md).
-                        sr = try curves.correct(FrameWindow(try enhancer.enhance(window))).image
-                    } else {
-                        sr = try enhancer.enhance(try curves?.correct(window) ?? window)
-                    }
+                    let sr = try curves?.around(window, scale: s, enhancer.enhance) ?? enhancer.enhance(window)
                     try artifacts.add(sr, input: window.image)
                     return sr
                 }, progress: observer.progress("infer", unit: "frames"))

@@ -54,6 +54,13 @@ extension CurveNet {
     public func correct(_ window: FrameWindow) throws -> FrameWindow {
         try Grad.disabled { FrameWindow(frames: try window.frames.map { try self($0) }, centre: window.centre) }
     }
+
+    /// `enhance` (a method of `scale`) with the light correction where it belongs: after a ×1
+    /// (restoring) method, so noise is removed in the dark before the curves amplify it
+    /// (notebooks-notes/light.md), and before an enlarging one, at the smaller size.
+    public func around(_ window: FrameWindow, scale: Int, _ enhance: (FrameWindow) throws -> Tensor) throws -> Tensor {
+        scale == 1 ? try correct(FrameWindow(try enhance(window))).image : try enhance(try correct(window))
+    }
 }
 
 /// Zero-reference fine-tuning of a light model on a video's own frames: no
