@@ -45,6 +45,10 @@ public final class GroundTruth {
         inputQP = stream.meanQP
         let last = isVideo ? truth.count - 1 : truth.count
         guard last >= 1 else { throw FileError(truth.source, "the ground truth needs at least \(isVideo ? 2 : 1) \(isVideo ? "frames" : "image")") }
+        // LPIPS's VGG pools 2×2 four times: below 16 pixels the last has nothing to pool.
+        if let small = truth.sizes.first(where: { min($0.width, $0.height) < 16 }) {
+            throw FileError(truth.source, "pictures of \(small.width)×\(small.height) are too small to score (LPIPS needs 16×16 at least)")
+        }
         scored = Array(Set((0..<min(count, last)).map { $0 * last / min(count, last) })).sorted()
     }
 

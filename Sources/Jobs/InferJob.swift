@@ -63,6 +63,7 @@ public struct Enhancer {
             (self.scale, record, radius) = (scale, nil, 0)
         case .checkpoint(let path):
             let (model, record) = try loadNetwork(checkpoint: path)
+            if model is CurveNet { throw UsageError("\(path) is a light model: pass it as --light-checkpoint with --light") }
             if let requested, requested != model.scale {
                 throw UsageError("\(path) is a ×\(model.scale) model; drop --scale or pass --scale \(model.scale)")
             }

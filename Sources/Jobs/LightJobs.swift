@@ -83,8 +83,7 @@ extension EvaluateJob {
             tuning.epochs = epochs
             let tuned = try LightSetting().load()
             let report = try tuning.run(tuned, start: base, frames: gt.lowRes, observer: observer)
-            observer.report(String(format: "light fine-tune: %d steps, loss %.4f → %.4f, exposure level %.3f", report.steps, report.firstLoss,
-                                   report.lastLoss, report.level))
+            observer.report(String(format: "light fine-tune: %d steps, mean brightness kept near %.2f of white", report.steps, report.level))
             methods.append(("fine-tuned", { try tuned($0.image) }))
             if let restorer { methods.append(("base-x1, then fine-tuned", { try tuned(try restorer($0.image)) })) }
             lap("fine-tune")

@@ -38,8 +38,9 @@ public enum ClassicalLightTool: String, CaseIterable, Sendable {
     case histeq
     /// A gamma on the picture (eq's gamma, 1.6–2.8: above 1 brightens).
     case eq
-    /// Levels then gamma: the input's white point moved to K (colorlevels' r/g/bimax), then eq's gamma:
-    /// the inverse of `dark:gamma=G,gain=K` on a 3 × 3 grid.
+    /// The exact inverse of `dark:gamma=G,gain=K` per channel, v → (v / K)^(1/G) (lutrgb), on a 3 × 3 grid of
+    /// K and G: levels and gamma as a colour tool sets them. (colorlevels followed by eq gave a different
+    /// picture from run to run inside one graph here, so the two are written as one lookup table.)
     case levels
 
     public var settings: [String] {
@@ -47,7 +48,10 @@ public enum ClassicalLightTool: String, CaseIterable, Sendable {
         case .normalize: [0, 0.5, 1].map { "normalize=independence=\($0)" }
         case .histeq: [0.2, 0.4].map { "histeq=strength=\($0)" }
         case .eq: [1.6, 2.0, 2.4, 2.8].map { "eq=gamma=\($0)" }
-        case .levels: [0.25, 0.35, 0.5].flatMap { k in [1.6, 2.2, 2.8].map { "colorlevels=rimax=\(k):gimax=\(k):bimax=\(k),eq=gamma=\($0)" } }
+        case .levels: [0.25, 0.35, 0.5].flatMap { k in [1.6, 2.2, 2.8].map { g in
+            let inverse = "'maxval*pow(min(val/(maxval*\(k))\\,1)\\,1/\(g))'"
+            return "lutrgb=r=\(inverse):g=\(inverse):b=\(inverse)"
+        } }
         }
     }
 }

@@ -19,7 +19,7 @@ public struct LightSetting: Sendable, Equatable, CustomStringConvertible {
     /// `auto` (the whole correction) or a strength from 0 to 1.
     /// - Throws: `UsageError` for anything else.
     public init(_ text: String, checkpoint: String? = nil) throws {
-        if text == "auto" { self.init(checkpoint: checkpoint); return }
+        if text.lowercased() == "auto" { self.init(checkpoint: checkpoint); return }
         guard let s = Float(text), (0...1).contains(s) else {
             throw UsageError("light must be auto or a strength from 0 (none) to 1 (the whole correction), got \(text)")
         }
@@ -34,7 +34,7 @@ public struct LightSetting: Sendable, Equatable, CustomStringConvertible {
         let path = try checkpoint ?? Self.shippedPath()
         let (model, _) = try loadNetwork(checkpoint: path)
         guard let curves = model as? CurveNet else {
-            throw FileError(path, "is a ×\(model.scale) \(model.config.layout.networkName), not a light model (architecture curves)")
+            throw FileError(path, "is a ×\(model.scale) \(model.config.layout.networkName), not a light model (a CurveNet: the shipped base-light, or one from `hone finetune --light`)")
         }
         curves.strength = strength
         return curves
@@ -96,18 +96,16 @@ public struct LightTuning {
         /// The brightness the exposure term pulls toward: the starting model's mean output over the video (channel mean, 0–1), within `levelBand`.
         public let level: Float
         public let steps: Int
-        /// The whole loss at the first and the last step.
-        public let firstLoss: Float, lastLoss: Float
     }
 
     /// Fine-tunes `model` in place on `frames` (a video's pictures, in order); `start` is the
     /// same model as it began, kept frozen for the anchor.
-    /// - Throws: `UsageError` for fewer than two frames or frames under 32 pixels; `JobCancelled`.
+    /// - Throws: `FileError` naming the frames' source when it has fewer than two frames or frames under 32×32; `JobCancelled`.
     public func run(_ model: CurveNet, start: CurveNet, frames: FrameCache, observer: JobObserver) throws -> Report {
-        guard frames.count >= 2 else { throw UsageError("a light fine-tune learns from consecutive frames: the video has \(frames.count)") }
+        guard frames.count >= 2 else { throw FileError(frames.source, "has \(frames.count) frame; a light fine-tune learns from consecutive frames") }
         let first = frames.frame(0)
         let side = min(crop, first.shape[2], first.shape[3]) / 16 * 16
-        guard side >= 32 else { throw UsageError("a light fine-tune needs frames of at least 32×32 pixels") }
+        guard side >= 32 else { throw FileError(frames.source, "frames of \(first.shape[3])×\(first.shape[2]) are too small for a light fine-tune (32×32 at least)") }
         let level = try Grad.disabled { () throws -> Float in
             let picks = Swift.stride(from: 0, to: frames.count, by: max(1, frames.count / 8))
             let means = try picks.map { try start(frames.frame($0)).array.reduce(0, +) / Float(first.count) }
@@ -116,7 +114,6 @@ public struct LightTuning {
         let steps = max(1, epochs * (frames.count - 1) / pairs)
         let optimizer = Adam.adamW(model.parameters, learningRate: learningRate, weightDecay: 0)
         var rng = SeededRandom(seed: seed)
-        var (firstLoss, lastLoss): (Float, Float) = (0, 0)
         let progress = observer.progress("train", unit: "steps")
         for step in 0..<steps {
             // Two batches of the same places: frame t and frame t + 1.
@@ -147,11 +144,9 @@ public struct LightTuning {
             optimizer.zeroGrad()
             try loss.backward()
             optimizer.update()
-            if step == 0 { firstLoss = loss.item }
-            lastLoss = loss.item
             try progress(step + 1, steps)
         }
         observer.finishStage()
-        return Report(level: level, steps: steps, firstLoss: firstLoss, lastLoss: lastLoss)
+        return Report(level: level, steps: steps)
     }
 }

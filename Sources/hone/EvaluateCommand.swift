@@ -85,7 +85,12 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard epochs ?? 1 >= (light ? 0 : 1), frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1 (--epochs 0 with --light)") }
-        if light, delivery { throw ValidationError("--light and --delivery are separate protocols: give one") }
+        if light {
+            if delivery { throw ValidationError("--light and --delivery are separate protocols: give one") }
+            let unused = training.givenButNotForLight.filter { $0 != "--scale" } + (checkpoint != nil ? ["--checkpoint"] : [])
+                + (selfEnsemble ? ["--self-ensemble"] : []) + (sampling.sample != nil ? ["--sample"] : [])
+            if !unused.isEmpty { throw ValidationError("--light scores the shipped light base and its fine-tune: drop \(unused.joined(separator: ", "))") }
+        }
         if delivery {
             if Set(crf).count < 4 { throw ValidationError("--delivery needs at least 4 different CRFs for a Bjøntegaard fit, got \(Set(crf).count)") }
             let unused = [("--checkpoint", checkpoint != nil), ("--also", !also.isEmpty), ("--resume", training.resume), ("--log", training.log != nil),

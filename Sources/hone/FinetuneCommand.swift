@@ -50,7 +50,13 @@ struct FinetuneCommand: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
-        if light, video == nil || training.resume { throw ValidationError("--light learns from --video in one go (no --resume): give --video") }
+        if light {
+            guard video != nil else { throw ValidationError("--light learns from --video: give one") }
+            let unused = training.givenButNotForLight + (sampling.sample != nil ? ["--sample"] : [])
+            if !unused.isEmpty {
+                throw ValidationError("--light fine-tunes the light model in one short run, with its own losses: drop \(unused.joined(separator: ", "))")
+            }
+        }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard training.resume || video != nil else { throw ValidationError("--video is required (unless --resume)") }
         guard !training.resume || output != nil || video != nil else {
@@ -72,8 +78,8 @@ struct FinetuneCommand: ParsableCommand {
         (job.output, job.start) = (output, checkpoint)
         if let epochs { job.tuning.epochs = epochs }
         let report = try job.run(ConsoleObserver())
-        say(String(format: "learnt from %d frames in %.1f s (%d steps; loss %.4f → %.4f; exposure level %.3f)", report.frames, report.seconds,
-                   report.tuning.steps, report.tuning.firstLoss, report.tuning.lastLoss, report.tuning.level))
+        say(String(format: "learnt from %d frame%@ in %.1f s (%d steps; mean brightness kept near %.2f of white)", report.frames,
+                   report.frames == 1 ? "" : "s", report.seconds, report.tuning.steps, report.tuning.level))
         say("wrote \(report.output)\nnext: hone infer --video \(video) --light auto --light-checkpoint \(report.output)")
     }
 }

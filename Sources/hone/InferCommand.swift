@@ -39,7 +39,7 @@ struct InferCommand: ParsableCommand {
     @Flag(help: "Run the network on the 8 flips and 90° turns of each frame and average them (self-ensemble): 8× the time, a little more fidelity (+0.07 to +0.25 dB Y-PSNR measured at ×2).")
     var selfEnsemble = false
 
-    @Option(help: ArgumentHelp("Correct exposure and white balance before upscaling, with a light model (`CurveNet`): auto, or a strength from 0 (none) to 1 (the whole correction). Without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
+    @Option(help: ArgumentHelp("Correct exposure and white balance with a light model (`CurveNet`): auto, or a strength from 0 (none) to 1 (the whole correction). It runs before an enlarging --checkpoint and after a ×1 one (noise is removed before brightening); without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
     var light: String?
 
     @Option(help: "A light model from `hone finetune --light` to use for --light. (default: the shipped checkpoints/base-light.safetensors)")
@@ -124,7 +124,10 @@ struct InferCommand: ParsableCommand {
 
     func sayReport(_ report: InferJob.Report) {
         for w in report.warnings { say("note: \(w)") }
-        if let compare { say("wrote \(compare): \(report.scale == 1 ? "the input" : "bicubic") (left) against \(checkpoint ?? "the attached network") (right)") }
+        if let compare {
+            let right = checkpoint.map { light != nil ? "\($0) with the light correction" : $0 } ?? (light != nil ? "the light correction" : "the attached network")
+            say("wrote \(compare): \(report.scale == 1 ? "the input" : "bicubic") (left) against \(right) (right)")
+        }
         say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s")"
               + (report.reusedFrames > 0 ? " (and \(report.reusedFrames) reused from the interrupted run)" : "") + " in \(String(format: "%.1f", report.seconds)) s "
               + "(\(String(format: "%.1f", Double(report.frames) / max(report.seconds, 1e-9))) fps); "

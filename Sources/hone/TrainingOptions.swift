@@ -40,6 +40,13 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("The video's camera blur: a Gaussian σ in full-resolution pixels (the video's own, before any downscale; `--degrade lens:sigma=S` in evaluate makes such a blur). Training inputs are the frames blurred by it, then downscaled, so the fine-tune learns to undo this softness; implies --targets frames; 0: none. (default: at ×4, estimated from the video when it is soft (`hone info --analyse`); else none)", valueName: "σ"))
     var lensSigma: Float?
 
+    /// The options given that a light run (`--light`) has no use for, as written on the command line.
+    var givenButNotForLight: [String] {
+        [("--scale", scale != nil), ("--config", config != nil), ("--resume", resume), ("--log", log != nil), ("--loss-pixel", lossPixel != nil),
+         ("--loss-perceptual", lossPerceptual != nil), ("--loss-gram", lossGram != nil), ("--targets", targets != nil),
+         ("--neighbours", neighbours != nil), ("--lens-sigma", lensSigma != nil)].filter(\.1).map(\.0)
+    }
+
     func validate() throws {
         if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
         guard saveEvery > 0 else { throw ValidationError("--save-every must be positive, got \(saveEvery)") }

@@ -99,6 +99,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bad.status, 64)
         XCTAssert(bad.stderr.contains("light must be auto or a strength from 0 (none) to 1"), bad.stderr)
         CLITests.assertNoOutput(path("bad.mp4"))
+        // A light model is not an upscaler, and a light fine-tune takes none of the upscalers' training options.
+        let light = Media.projectRoot.appendingPathComponent("checkpoints/base-light.safetensors").path
+        let asCheckpoint = try hone(["infer", "--video", dark, "--checkpoint", light, "-o", path("wrong.mp4")])
+        XCTAssertEqual(asCheckpoint.status, 64)
+        XCTAssert(asCheckpoint.stderr.contains("is a light model: pass it as --light-checkpoint"), asCheckpoint.stderr)
+        let scaled = try hone(["finetune", "--video", dark, "--light", "--scale", "2"])
+        XCTAssertEqual(scaled.status, 64)
+        XCTAssert(scaled.stderr.contains("drop --scale"), scaled.stderr)
     }
 
     /// Videos one pixel wide or tall are upscaled (the no-reference meters crop a border larger than them), by
