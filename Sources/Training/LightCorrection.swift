@@ -4,7 +4,7 @@ import Networks
 import VideoIO
 
 /// `--light`: exposure and white balance corrected by a curve network
-/// (`CurveNet`) at the input's size, before any upscale.
+/// (`CurveNet`), after a ×1 method and before an enlarging one (`CurveNet.around`).
 public struct LightSetting: Sendable, Equatable, CustomStringConvertible {
     /// 0…1: how much of the learnt curve is applied (`CurveNet.strength`); 1 is `auto`, 0 the input as it is.
     public var strength: Float
