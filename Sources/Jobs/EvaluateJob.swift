@@ -136,8 +136,8 @@ public struct EvaluateJob {
         public let inputDamage: DamageEstimate?
         /// With `light`: every setting of FFmpeg's light tools, scored (the table shows each tool's best).
         public var settings: [MethodScore]? = nil
-        /// With `light`: mean luma (BT.601, 8-bit levels 16–235) of the truth and of each method's output over the scored frames.
-        public var meanLuma: [String: Double]? = nil
+        /// With `light`: the truth's mean luma over the scored frames (`Metrics.meanY`), beside each method's `meanLuma`.
+        public var truthMeanLuma: Double? = nil
     }
 
     /// - Throws: `FileError`/`VideoIOError` naming the file at fault; `JobCancelled` (the checkpoint is resumable).

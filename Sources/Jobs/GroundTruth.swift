@@ -86,6 +86,7 @@ public final class GroundTruth {
                 scores[m].psnrY += Metrics.psnrY(sr, hr, border: scale)
                 scores[m].ssimY += Metrics.ssimY(sr, hr, border: scale)
                 scores[m].lpips += lpips.distance(try lpips.features(sr), truthFeatures)
+                scores[m].meanLuma = (scores[m].meanLuma ?? 0) + Metrics.meanY(sr, border: scale)
                 let o = Artifacts.overshoot(sr, reference: hr, border: scale, radius: scale)
                 scores[m].overshootMean += o.mean
                 scores[m].overshootP99 += o.p99
@@ -98,7 +99,7 @@ public final class GroundTruth {
         let n = Double(scored.count)
         return scores.map { s in
             var s = s
-            (s.psnrY, s.ssimY, s.lpips) = (s.psnrY / n, s.ssimY / n, s.lpips / n)
+            (s.psnrY, s.ssimY, s.lpips, s.meanLuma) = (s.psnrY / n, s.ssimY / n, s.lpips / n, s.meanLuma.map { $0 / n })
             (s.overshootMean, s.overshootP99, s.flicker) = (s.overshootMean / n, s.overshootP99 / n, s.flicker.map { $0 / n })
             return s
         }

@@ -59,7 +59,8 @@ public struct Enhancer {
         case .bicubic, .lanczos:
             if selfEnsemble { throw UsageError("--self-ensemble runs a network 8 ways; \(method) gives the same picture every way") }
             let scale = requested ?? 2
-            enhance = method == .bicubic ? { try resizeBicubic($0.image, .up(scale)) } : { try resizeLanczos($0.image, .up(scale)) }
+            // At ×1 a kernel is the input as it is: no resampling pass on the way.
+            enhance = scale == 1 ? { $0.image } : method == .bicubic ? { try resizeBicubic($0.image, .up(scale)) } : { try resizeLanczos($0.image, .up(scale)) }
             (self.scale, record, radius) = (scale, nil, 0)
         case .checkpoint(let path):
             let (model, record) = try loadNetwork(checkpoint: path)

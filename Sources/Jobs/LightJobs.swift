@@ -90,26 +90,13 @@ extension EvaluateJob {
         }
         methods += others.map { other in (other.name, { try TiledUpscaler(other.model)($0.image) }) }
         var scores = try Grad.disabled { try gt.score(methods, observer: observer) }
-        // How bright each comes out on average: the truth's, and every method's (MATLAB's 8-bit Y, as Y-PSNR reads it).
-        var meanLuma = ["truth": gt.scored.reduce(0) { $0 + Self.meanY(gt.truth.frame($1)) } / Double(gt.scored.count)]
-        for (name, enhance) in methods {
-            meanLuma[name] = try Grad.disabled { try gt.scored.reduce(0) { $0 + Self.meanY(try enhance(gt.window($1))) } } / Double(gt.scored.count)
-        }
+        let truthLuma = gt.scored.reduce(0) { $0 + Metrics.meanY(gt.truth.frame($1), border: 1) } / Double(gt.scored.count)
         lap("score")
         let tools = try gt.scoreSettings(ClassicalLightTool.allCases.map { ($0.settings, false) }, observer: observer)
         scores.insert(contentsOf: tools.best, at: 1)
         lap("FFmpeg's light tools")
         return Report(groundTruth: groundTruth, scale: 1, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,
                       isVideo: gt.isVideo, checkpoints: [], targets: "zero-reference", damages: damages.map(\.description),
-                      inputDamage: gt.inputDamage, settings: tools.all, meanLuma: meanLuma)
-    }
-
-    /// Mean BT.601 luma of a [1, 3, h, w] picture in 8-bit levels, 16–235 (MATLAB's rgb2ycbcr).
-    static func meanY(_ picture: Tensor) -> Double {
-        let plane = picture.shape[2] * picture.shape[3]
-        let (r, g, b) = (picture.data, picture.data + plane, picture.data + 2 * plane)
-        var sum = 0.0
-        for i in 0..<plane { sum += Double(65.481 * r[i] + 128.553 * g[i] + 24.966 * b[i]) }
-        return 16 + sum / Double(plane)
+                      inputDamage: gt.inputDamage, settings: tools.all, truthMeanLuma: truthLuma)
     }
 }

@@ -14,6 +14,12 @@ public enum Metrics {
         return (levels.map(Double.init), h, w)
     }
 
+    /// Mean Y (8-bit levels, 16–235) of image 0, border cropped: how bright a picture comes out.
+    public static func meanY(_ t: Tensor, border: Int) -> Double {
+        let (levels, _, _) = lumaLevels(t, border: border)
+        return levels.isEmpty ? 0 : Double(levels.reduce(0) { $0 + Int($1) }) / Double(levels.count)
+    }
+
     /// `luma` as bytes: a quarter of its memory at 8K, where whole-picture measures add up.
     static func lumaLevels(_ t: Tensor, image n: Int = 0, border: Int) -> (values: [UInt8], h: Int, w: Int) {
         let (h, w) = (t.shape[2], t.shape[3])

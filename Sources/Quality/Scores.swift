@@ -24,6 +24,8 @@ public struct MethodScore: Codable, Sendable {
     public let method: String
     public var psnrY = 0.0, ssimY = 0.0, lpips = 0.0, overshootMean = 0.0, overshootP99 = 0.0
     public var flicker: Double?
+    /// Mean luma of its output (`Metrics.meanY`, 8-bit levels 16–235); nil in records from before it was measured.
+    public var meanLuma: Double?
     /// Seconds spent upscaling (metrics excluded).
     public var seconds = 0.0
 

@@ -77,7 +77,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it; beta a generalized Gaussian's exponent, plateau a plateau kernel's), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
     var degrade: [String] = []
 
-    @Flag(help: "Score light and colour correction at ×1 instead: the shipped light base (with the ×1 restoration base after it when the damage holds noise or compression), the light model fine-tuned on the damaged clip for --epochs (0: none) with zero-reference losses, and FFmpeg's normalize, histeq, eq and colorlevels at each one's best setting against the truth (a ceiling). Damage the truth with dark:gamma=G,gain=K and tint:r=R,g=G,b=B (and noise, x264); without --degrade, it shows what the correction does to good footage.")
+    @Flag(help: "Score light and colour correction at ×1 instead: the shipped light base (with the ×1 restoration base after and before it when the damage holds noise or compression), the light model fine-tuned on the damaged clip for --epochs (0: none) with zero-reference losses, and FFmpeg's normalize, histeq, eq and a levels-and-gamma lookup table (lutrgb) at each one's best setting against the truth (a ceiling). Damage the truth with dark:gamma=G,gain=K and tint:r=R,g=G,b=B (and noise, x264); without --degrade, it shows what the correction does to good footage.")
     var light = false
 
     @OptionGroup var training: TrainingOptions
@@ -120,9 +120,9 @@ struct EvaluateCommand: ParsableCommand {
         if let damage = report.inputDamage { say("input: \(damage.summary)") }
         printScores(report.methods)
         if light {
-            if let luma = report.meanLuma {
-                say("mean luma (BT.601, 8-bit): truth " + String(format: "%.1f", luma["truth"] ?? 0) + ", "
-                    + report.methods.compactMap { m in luma[m.method].map { String(format: "%@ %.1f", m.method, $0) } }.joined(separator: ", "))
+            if let truth = report.truthMeanLuma {
+                say(String(format: "mean luma (BT.601, 8-bit): truth %.1f, ", truth)
+                    + report.methods.map { String(format: "%@ %.1f", $0.method, $0.meanLuma ?? 0) }.joined(separator: ", "))
             }
             say("FFmpeg's tools are each at the setting that scored best against the truth (a ceiling); every setting is in --json's settings")
             return say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
