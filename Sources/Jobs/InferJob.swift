@@ -167,8 +167,10 @@ public struct InferJob {
         let part = try segment.map { try Self.plan($0, of: video, frameRate: decoding.frameRate, compare: compare, output: output) }
         // A pack's upscale is Matroska too, so its subtitles stay, and named without the pack's ".hone".
         let named = video == "-" ? "stdin" : method == .attached && video.hasSuffix(".hone.mkv") ? String(video.dropLast(".hone.mkv".count)) + ".mkv" : video
-        let defaultName = outputName(for: named, segment.map { ".hone-x\(s).part\($0.number)of\($0.count).mkv" }
-                                         ?? ".hone-x\(s).\(still ? "png" : method == .attached ? "mkv" : "mp4")")
+        // A light-corrected output is named apart, so it does not replace the same video's plain ×1 or ×2 output.
+        let tag = ".hone-x\(s)" + (light == nil ? "" : "-light")
+        let defaultName = outputName(for: named, segment.map { "\(tag).part\($0.number)of\($0.count).mkv" }
+                                         ?? "\(tag).\(still ? "png" : method == .attached ? "mkv" : "mp4")")
         let outputPath = output ?? outputFolder.map { URL(fileURLWithPath: $0).appendingPathComponent(defaultName).path } ?? defaultName
         if skipWritten, FileManager.default.fileExists(atPath: outputPath) {
             return Report(output: outputPath, frames: 0, seconds: 0, enhanceSeconds: 0, warnings: [], overshoot: nil, blockiness: nil, scale: s,

@@ -38,10 +38,14 @@ public struct LightFinetuneJob {
         let lock = try OutputLock(outputPath, inputs: [video, startPath])
         defer { withExtendedLifetime(lock) {} }
         let info = try MediaInput(video).info
+        // Refused before decoding: crops of at least 32×32 pixels are taken from the frames.
+        if min(info.width, info.height) < 32 {
+            throw FileError(video, "frames of \(info.width)×\(info.height) are too small for a light fine-tune (32×32 at least)")
+        }
         let sampling = FrameSampling(video: info, rate: nil, budget: Self.frameLimit * info.width * info.height * 3)
         let frames = try FrameCache(video: video, sampling: sampling, progress: observer.progress("decode", unit: "frames"))
         observer.finishStage()
-        observer.report("\(video): learning light and colour from \(frames.count) frames (\(sampling)), zero-reference losses, from \(setting.description)")
+        observer.report("\(video): learning light and colour from \(frames.count) frame\(frames.count == 1 ? "" : "s") (\(sampling)), zero-reference losses, from \(setting.description)")
         let report = try tuning.run(model, start: startModel, frames: frames, observer: observer)
         var record = RunRecord(config: startRecord.config, scale: 1, video: URL(fileURLWithPath: video).standardizedFileURL.path,
                                base: .checkpoint(startPath), epochs: tuning.epochs, epochsDone: tuning.epochs)

@@ -24,7 +24,7 @@ struct InferCommand: ParsableCommand {
     @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. Given more than once, or a folder: each video (and picture) into the folder -o names, under its default name; those already there are skipped, so the same command run again finishes only what is missing. (default: the video the checkpoint was fine-tuned on)")
     var video: [String] = []
 
-    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4, .png for a picture, <name>.hone-x<scale>.mkv for a pack <name>.hone.mkv, in the current folder)")
+    @Option(name: .shortAndLong, help: "The output: a video (.mp4, .mkv, .mov), a picture, an image sequence (out/%04d.png), an animated .gif, or - for standard output (MPEG-TS). (default: <input name>.hone-x<scale>.mp4 (.hone-x<scale>-light.mp4 with --light), .png for a picture, <name>.hone-x<scale>.mkv for a pack <name>.hone.mkv, in the current folder)")
     var output: String?
 
     @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")
