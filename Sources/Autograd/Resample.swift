@@ -83,6 +83,17 @@ struct Resampling1D: Sendable {
         }
     }
 
+    /// MATLAB `imresize(…, 'bilinear')`: the triangle kernel (antialiased when shrinking).
+    static func triangle(_ n: Int, _ factor: ResizeFactor) -> Resampling1D {
+        matlab(n, factor, width: 2) { x in max(0, 1 - abs(x)) }
+    }
+
+    /// MATLAB `imresize(…, 'box')`: each output the mean of the inputs it covers when shrinking
+    /// by an integer factor (OpenCV's INTER_AREA there); nearest when enlarging.
+    static func box(_ n: Int, _ factor: ResizeFactor) -> Resampling1D {
+        matlab(n, factor, width: 1) { x in -0.5 <= x && x < 0.5 ? 1 : 0 }
+    }
+
     /// MATLAB's `contributions()`: centres aligned, symmetric edges, and when
     /// shrinking the kernel stretched by 1/scale (antialiasing). Output size
     /// is ⌈in·scale⌉, as in MATLAB.
@@ -217,4 +228,21 @@ public func interpolateBicubic(_ x: Tensor, height: Int, width: Int) throws -> T
 /// MATLAB-compatible Lanczos-3 resize (antialiased when shrinking).
 public func resizeLanczos(_ x: Tensor, _ factor: ResizeFactor) throws -> Tensor {
     try resampleOp(x, op: "resizeLanczos") { .lanczos3($0, factor) }
+}
+
+/// The kernel of a MATLAB-compatible resize (`imresize`'s method names), each antialiased when shrinking.
+public enum ResizeKernel: String, CaseIterable, Sendable {
+    case bicubic, bilinear, box, lanczos3
+
+    /// x [n, c, h, w] resized by `factor` → [n, c, ⌈h·r⌉, ⌈w·r⌉] with this kernel.
+    public func resize(_ x: Tensor, _ factor: ResizeFactor) throws -> Tensor {
+        try resampleOp(x, op: "resize(\(rawValue))") { n in
+            switch self {
+            case .bicubic: .bicubic(n, factor)
+            case .bilinear: .triangle(n, factor)
+            case .box: .box(n, factor)
+            case .lanczos3: .lanczos3(n, factor)
+            }
+        }
+    }
 }

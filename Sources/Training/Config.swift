@@ -59,7 +59,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require(d.lensBlur.map { $0.count == 2 && 0 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 10 } ?? true, "degradation.lens_blur",
                 d.lensBlur ?? [], "[low, high] with 0 ≤ low ≤ high ≤ 10 (σ in full-resolution pixels), or absent")
         for (key, share) in [("lens_anisotropic", d.lensAnisotropic), ("lens_shaped", d.lensShaped), ("jpeg_share", d.jpegShare),
-                             ("second_order", d.secondOrder)] {
+                             ("second_order", d.secondOrder), ("resize_share", d.resizeShare)] {
             require((0...1).contains(share ?? 0), "degradation.\(key)", share ?? 0, "0 to 1 (a share)")
         }
         for (key, range, bounds) in [("light_gamma", d.lightGamma, Float(0.3)...4), ("light_gain", d.lightGain, 0.05...2), ("light_scene", d.lightScene, 0.3...4)] {
@@ -241,6 +241,10 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// The share of lens blurs drawn with another profile than the Gaussian: half generalized
     /// Gaussians (β 0.5–4), half plateaus (β 1–2), Real-ESRGAN's ranges (`KernelShape`); absent: none.
     public var lensShaped: Double?
+    /// The share of training targets downscaled with a kernel drawn among MATLAB's bilinear, box
+    /// (area) and Lanczos-3 instead of bicubic, as Real-ESRGAN draws its resize modes (absent: none),
+    /// so that a model does not learn one resampler's signature.
+    public var resizeShare: Double?
     /// A JPEG quality range [low, high] drawn per training input, after blur and noise; absent for none.
     public var jpegRange: [Int]?
     /// The share of training inputs that go through `jpeg_range` (absent: all).
@@ -265,7 +269,7 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case blur, noise, jpegQuality = "jpeg_quality", poisson, x264CRF = "x264_crf", x264Share = "x264_share", lensBlur = "lens_blur"
         case lensAnisotropic = "lens_anisotropic", lensShaped = "lens_shaped", jpegRange = "jpeg_range", jpegShare = "jpeg_share"
-        case secondOrder = "second_order"
+        case secondOrder = "second_order", resizeShare = "resize_share"
         case lightGamma = "light_gamma", lightGain = "light_gain", lightTint = "light_tint", lightShare = "light_share", lightScene = "light_scene"
     }
 
@@ -278,7 +282,7 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
     /// What a training input goes through, for people: "x264 at CRF 25–30, noise σ up to 2.0 levels".
     public var summary: String {
         var parts: [String] = []
-        if let crf = x264Range { parts.append(String(format: "x264 at CRF %.0f–%.0f", crf.lowerBound, crf.upperBound)) }
+        if let crf = x264Range { parts.append(String(format: "x264 at CRF %.0f–%.0f", crf.lowerBound, crf.upperBound) + share(x264Share)) }
         if let q = jpegQuality, q > 0 { parts.append("JPEG at quality \(q)") }
         if let q = jpegRange, q.count == 2 { parts.append("JPEG at quality \(q[0])–\(q[1])" + share(jpegShare)) }
         if noise > 0 { parts.append(String(format: "noise σ up to %.1f levels", noise)) }
@@ -296,6 +300,7 @@ public struct DegradationConfig: Codable, Sendable, Equatable {
         }
         if let t = lightTint, t > 0 { parts.append(String(format: "tint: red and blue gains ±%.2f", t)) }
         if let g = lightScene, g.count == 2 { parts.append(String(format: "targets at gamma %.2f–%.2f", g[0], g[1])) }
+        if let s = resizeShare, s > 0 { parts.append("downscaled by bilinear, box or Lanczos-3" + share(s)) }
         if let s = secondOrder, s > 0 { parts.append("damaged twice" + share(s)) }
         return parts.isEmpty ? "8-bit rounding alone" : parts.joined(separator: ", ")
         func share(_ s: Double?) -> String { s.map { $0 < 1 ? String(format: " (%.0f %%)", $0 * 100) : "" } ?? "" }

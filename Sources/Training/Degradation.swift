@@ -225,6 +225,13 @@ extension DegradationConfig {
         return .lens(sigma: sigma, across: across, angle: angle, shape: shape)
     }
 
+    /// The kernel one training target is downscaled with: bicubic, or for `resize_share` of them one
+    /// drawn among bilinear, box and Lanczos-3.
+    package func drawResizeKernel(_ rng: inout SeededRandom) -> ResizeKernel {
+        guard let share = resizeShare, share > 0, Double(rng.uniform()) < share else { return .bicubic }
+        return [ResizeKernel.bilinear, .box, .lanczos3][Int(rng.next() % 3)]
+    }
+
     /// `x264_crf` as a range (a checked config holds two ordered CRFs), or nil.
     var x264Range: ClosedRange<Double>? {
         guard let crf = x264CRF, crf.count == 2, crf[0] <= crf[1] else { return nil }

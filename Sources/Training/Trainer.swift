@@ -208,18 +208,31 @@ public final class Trainer {
     }
 
     /// The training inputs of targets `hr` [n, 3, h, w] (sides multiples of the scale) → [n, 3, h/s, w/s]:
-    /// the config's lens blur (each picture's σ drawn), antialiased bicubic downscale, then `corrupt`.
+    /// the config's lens blur (each picture's σ drawn), an antialiased downscale (bicubic, or a kernel drawn
+    /// for `resize_share` of them), then `corrupt`.
     /// - Throws: `VideoIOError` from the codecs.
     public func degrade(_ hr: Tensor) throws -> Tensor {
         var soft = hr
+        let (n, h, w) = (hr.shape[0], hr.shape[2], hr.shape[3])
         if config.degradation.lensRange != nil {
-            let (h, w) = (hr.shape[2], hr.shape[3])
             soft = hr.detached()
-            for img in 0..<hr.shape[0] {
+            for img in 0..<n {
                 config.degradation.drawLens(&rng)?.blurLens(soft.data + img * 3 * h * w, planes: 3, h: h, w: w)
             }
         }
-        let lr = try downscale(soft, scale: scale)
+        let lr: Tensor
+        if scale > 1, (config.degradation.resizeShare ?? 0) > 0 {
+            lr = Tensor(shape: [n, 3, (h + scale - 1) / scale, (w + scale - 1) / scale])
+            let size = lr.count / n
+            for img in 0..<n {
+                let one = Tensor(shape: [1, 3, h, w])
+                one.data.update(from: soft.data + img * 3 * h * w, count: 3 * h * w)
+                let small = try Grad.disabled { try config.degradation.drawResizeKernel(&rng).resize(one, .down(scale)) }
+                withExtendedLifetime(small) { (lr.data + img * size).update(from: small.data, count: size) }
+            }
+        } else {
+            lr = try downscale(soft, scale: scale)
+        }
         try corrupt(lr)
         return lr
     }

@@ -91,4 +91,28 @@ final class BicubicReferenceTests: XCTestCase {
             }
         }
     }
+
+    /// The other kernels training draws (`ResizeKernel`) against their weights written out: a ×2
+    /// box shrink is the mean of each 2×2 block; an antialiased bilinear ×2 shrink weighs the four
+    /// nearest inputs 1, 3, 3, 1 (÷ 8) along each axis (MATLAB's triangle stretched ×2).
+    func testBoxAndBilinearShrinkWeighAsMatlab() throws {
+        let (h, w) = (8, 12)
+        let x = Tensor(shape: [1, 1, h, w])
+        var rng = SeededRandom(seed: 9)
+        for i in 0..<x.count { x.data[i] = rng.uniform() }
+        let v = { (r: Int, c: Int) in Double(x.data[r * w + c]) }
+        let box = try ResizeKernel.box.resize(x, .down(2))
+        XCTAssertEqual(box.shape, [1, 1, h / 2, w / 2])
+        for r in 0..<h / 2 { for c in 0..<w / 2 {
+            let mean = (v(2 * r, 2 * c) + v(2 * r, 2 * c + 1) + v(2 * r + 1, 2 * c) + v(2 * r + 1, 2 * c + 1)) / 4
+            XCTAssertEqual(Double(box.data[r * w / 2 + c]), mean, accuracy: 1e-6)
+        }}
+        let bilinear = try ResizeKernel.bilinear.resize(x, .down(2))
+        let taps = [1.0, 3, 3, 1].map { $0 / 8 }
+        for r in 1..<(h / 2 - 1) { for c in 1..<(w / 2 - 1) {  // inside: the edges are mirrored
+            var expected = 0.0
+            for (i, a) in taps.enumerated() { for (j, b) in taps.enumerated() { expected += a * b * v(2 * r - 1 + i, 2 * c - 1 + j) } }
+            XCTAssertEqual(Double(bilinear.data[r * w / 2 + c]), expected, accuracy: 1e-6)
+        }}
+    }
 }

@@ -230,6 +230,10 @@ final class GradientCheckTests: XCTestCase {
             try checkGradients([x]) { try resizeBicubic($0[0], .down(3)) }
             try checkGradients([x]) { try resizeLanczos($0[0], .up(2)) }
             try checkGradients([x]) { try resizeLanczos($0[0], .down(2)) }
+            for kernel in [ResizeKernel.bilinear, .box] {
+                try checkGradients([x]) { try kernel.resize($0[0], .down(2)) }
+                try checkGradients([x]) { try kernel.resize($0[0], .up(2)) }
+            }
             try checkGradients([x]) { try interpolateBicubic($0[0], height: shape[2] * 3 / 4, width: shape[3] / 2) }
             try checkGradients([x]) { try interpolateBicubic($0[0], height: shape[2] * 2, width: shape[3] * 3) }
         }

@@ -4,6 +4,7 @@ import Networks
 import Quality
 import TestSupport
 import Training
+import VideoIO
 import XCTest
 
 /// The distribution of damage the real-damage bases train on (Real-ESRGAN's, Wang et al. 2021):
@@ -111,15 +112,59 @@ final class DamageDistributionTests: XCTestCase {
         for (bad, key) in [("lens_anisotropic: 1.5", "lens_anisotropic"), ("second_order: -1", "second_order"),
                            ("jpeg_range: [90, 40]", "jpeg_range"), ("jpeg_share: 2", "jpeg_share"), ("lens_shaped: 3", "lens_shaped"),
                            ("light_gamma: [3, 1]", "light_gamma"), ("light_gain: [0, 1]", "light_gain"), ("light_tint: 0.9", "light_tint"),
-                           ("light_share: 1.5", "light_share"), ("light_scene: [1, 9]", "light_scene")] {
+                           ("light_share: 1.5", "light_share"), ("light_scene: [1, 9]", "light_scene"), ("resize_share: 2", "resize_share")] {
             XCTAssertThrowsError(try HoneConfig.parse(text.replacingOccurrences(of: "KEY", with: bad), path: "bad.yaml"), bad) {
                 XCTAssert("\($0)".contains("degradation.\(key)"), "\($0)")
             }
         }
         let config = try HoneConfig.load(Media.projectRoot.appendingPathComponent("configs/real-x4.yaml").path)
-        XCTAssertEqual(config.degradation.summary, "x264 at CRF 18–36, JPEG at quality 40–95 (30 %), noise σ up to 3.0 levels, "
+        XCTAssertEqual(config.degradation.summary, "x264 at CRF 18–36 (50 %), JPEG at quality 40–95 (30 %), noise σ up to 3.0 levels, "
                        + "shot noise σ up to 3.0 levels at white, lens blur σ 0.00–3.00 full-resolution pixels, anisotropic (40 %), "
                        + "generalized or plateau kernels (30 %), damaged twice (30 %)")
+        let x2 = try HoneConfig.load(Media.projectRoot.appendingPathComponent("configs/real-x2.yaml").path)
+        XCTAssertEqual(x2.degradation.summary, "x264 at CRF 18–36 (75 %), JPEG at quality 40–95 (30 %), noise σ up to 3.0 levels, "
+                       + "shot noise σ up to 3.0 levels at white, lens blur σ 0.00–1.50 full-resolution pixels, anisotropic (40 %), "
+                       + "generalized or plateau kernels (30 %), downscaled by bilinear, box or Lanczos-3 (30 %), damaged twice (30 %)")
+    }
+
+    /// `resize_share` of the training targets are downscaled by bilinear, box or Lanczos-3, a third each,
+    /// and each training input is one of those kernels' downscales of its target (no other damage here).
+    func testResizeKernelsAreDrawnAndApplied() throws {
+        var config = DegradationConfig()
+        config.resizeShare = 0.6
+        var rng = SeededRandom(seed: 4)
+        var counts: [ResizeKernel: Int] = [:]
+        for _ in 0..<6000 { counts[config.drawResizeKernel(&rng), default: 0] += 1 }
+        XCTAssertEqual(Double(counts[.bicubic] ?? 0) / 6000, 0.4, accuracy: 0.03)
+        for kernel in [ResizeKernel.bilinear, .box, .lanczos3] { XCTAssertEqual(Double(counts[kernel] ?? 0) / 6000, 0.2, accuracy: 0.03, "\(kernel)") }
+
+        let hone = try HoneConfig.parse("""
+            model: {channels: 8, blocks: 1, activation: prelu, unet: false}
+            degradation: {blur: 0, noise: 0, resize_share: 1}
+            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
+            training: {patch: 32, batch: 8, learning_rate: 0.003, weight_decay: 0.0, pct_start: 0.25,
+                       patches_per_frame: 1, validation_every: 4, seed: 7}
+            """, path: "resize.yaml")
+        let trainer = try Trainer(model: try makeNetwork(hone.model, scale: 2, seed: 3), config: hone, frames: try FrameCache.moving(width: 64, height: 48),
+                                  epochs: 1, stepsPerEpoch: 1)
+        let targets = Tensor(shape: [24, 3, 16, 16])
+        var noise = SeededRandom(seed: 8)
+        for i in 0..<targets.count { targets.data[i] = noise.uniform() }
+        let inputs = try trainer.degrade(targets)
+        XCTAssertEqual(inputs.shape, [24, 3, 8, 8])
+        var used: Set<ResizeKernel> = []
+        for img in 0..<24 {
+            let one = Tensor(shape: [1, 3, 16, 16])
+            one.data.update(from: targets.data + img * 768, count: 768)
+            let input = Array(UnsafeBufferPointer(start: inputs.data + img * 192, count: 192))
+            let match = try [ResizeKernel.bilinear, .box, .lanczos3].first { kernel in
+                let small = try kernel.resize(one, .down(2)).array
+                return zip(small, input).allSatisfy { abs(eightBit($0) / 255 - $1) < 1e-5 }
+            }
+            guard let match else { return XCTFail("picture \(img) is no kernel's downscale") }
+            used.insert(match)
+        }
+        XCTAssertEqual(used.count, 3, "every kernel drawn among 24 pictures")
     }
 
     /// A short run on the whole mix, second round included, gains on its own validation (the held-out
