@@ -111,11 +111,12 @@ bench: setup
 	bash bench/run.sh
 
 # Retrains the shipped base models from scratch, as they were made (about two
-# hours on 2 cores): photographs from Debian packages, ×2 from random weights,
+# and a half hours on 2 cores): photographs from Debian packages, ×2 from random weights,
 # then ×4 starting from the ×2 model, the ×1 restoration model on its own
 # damage mix (configs/restore.yaml), and the ×4 and ×2 soft-footage bases from the
 # clean ones on lens blur, noise and x264 (configs/soft.yaml, configs/soft-x2.yaml), and
-# the ×4 real-damage base from the soft one on Real-ESRGAN's mix of damage (configs/real-x4.yaml).
+# the ×4 real-damage base from the soft one and the ×2 one from the clean one on Real-ESRGAN's
+# mix of damage (configs/real-x4.yaml, configs/real-x2.yaml), and the light model (configs/light.yaml).
 # Writes into checkpoints/.
 base-checkpoints: setup
 	@photos=$$(bash scripts/pretrain-corpus.sh) && \
@@ -131,6 +132,8 @@ base-checkpoints: setup
 		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-soft.safetensors --log checkpoints/base-x2-soft.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 4 --config configs/real-x4.yaml --steps 6000 --epoch-steps 250 \
 		--checkpoint checkpoints/base-x4-soft.safetensors -o checkpoints/base-x4-real.safetensors --log checkpoints/base-x4-real.log.tsv && \
+	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/real-x2.yaml --steps 4000 --epoch-steps 250 \
+		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-real.safetensors --log checkpoints/base-x2-real.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 1 --config configs/light.yaml --steps 8000 --epoch-steps 500 --max-side 400 \
 		-o checkpoints/base-light.safetensors --log checkpoints/base-light.log.tsv
 

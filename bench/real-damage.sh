@@ -7,8 +7,9 @@
 # when the clip is soft: its own row). 3 epochs, 16 frames
 # scored, bench/temporal-x4.yaml (48² crops: the clips' ×4 downscales are too small for 96²).
 # SCALE=2 runs ×2 instead (configs/default.yaml; default damages "lens:sigma=1.0+x264:crf=28
-# none"; today's fine-tune, the automatic choice, and "soft": the fine-tune from the ×2
-# soft-footage base, which nothing chooses by itself). MODES=models (×4) is the automatic choice
+# none"; today's fine-tune and the automatic choice, which starts a compressed clip from the ×2
+# real-damage base; MODES=soft is the fine-tune from the ×2 soft-footage base, which nothing
+# chooses by itself). MODES=models (×4) is the automatic choice
 # with the ×4 real-damage base (configs/real-x4.yaml), Real-ESRGAN's networks and, at lens σ 1.6,
 # the single-blur ceiling (configs/ceiling-x4.yaml; trained first when missing) scored beside
 # it as they are (--also). Results: bench/out/real-damage/*.json, finished runs skipped; a table
@@ -30,7 +31,7 @@ fi
 for damage in $damages; do
     degrade=(); [ "$damage" = none ] || degrade=(--degrade "$damage")
     modes="today auto"; [ "$damage" = "lens:sigma=1.6" ] && [ "$scale" = 4 ] && modes="today oracle auto"
-    [ "$scale" = 2 ] && modes="today auto soft"
+    [ "$scale" = 2 ] && modes="today auto"
     modes=${MODES:-$modes}
     for clip in $clips; do
         for mode in $modes; do
@@ -60,7 +61,8 @@ for r in runs():
     by = r["by"]
     mode = r["checkpoints"][0].split("-")[-2]
     b, t = by["base"], by["fine-tuned"]
-    start = by.get("base-x4-soft") or by.get("base-x2-soft") or by.get("soft base")  # "soft base" before session 15
+    # The start the automatic choice picked, under its file's name ("soft base" before session 15).
+    start = next((by[n] for n in ("base-x4-soft", "base-x4-real", "base-x2-real", "base-x2-soft", "soft base") if n in by), None)
     soft = f"{start['psnrY']:7.2f}" if start else f"{'-':>7}"
     print(f"{r['clip']:22} {'+'.join(r['damages']) or 'none':16} {mode:8} {b['psnrY']:7.2f} {soft} {t['psnrY']:7.2f} {t['psnrY'] - b['psnrY']:+8.2f} "
           f"{b['lpips']:10.4f} {t['lpips']:7.4f}")

@@ -70,9 +70,9 @@ public struct TrainingSettings: Sendable {
     /// soft-footage base (`StartingModel.shipped(.soft, …)`) when the run would start from the shipped
     /// base (`fromShipped`); a soft video that is also compressed (`DamageEstimate.isCompressed`)
     /// keeps ensemble targets instead, from the ×4 real-damage base: learning the blur from frames
-    /// that hold the codec's damage lost on them. At ×2 nothing changes by itself; a compressed video
-    /// (`DamageEstimate.isCompressed`) is told of the ×2 soft-footage base, which gained on
-    /// soft, compressed clips but lost up to 1.3 dB on sharp ones (notebooks-notes/real-damage.md).
+    /// that hold the codec's damage lost on them. At ×2 a compressed video whose edges read soft
+    /// (`LensEstimate.softAtX2`) starts from the ×2 real-damage base with the same targets as a clean
+    /// one; a sharper compressed video keeps today's run (notebooks-notes/real-damage.md).
     /// `estimate` is only made when nothing was asked.
     public func learnDamage(_ estimate: () throws -> DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) rethrows {
         if let sigma = lensSigma, sigma > 0 {
@@ -99,10 +99,11 @@ public struct TrainingSettings: Sendable {
             line = String(format: "soft: %@ (%.1f beyond a sharp scene's) → learning this blur from the frames", edges, sigma)
                 + (soft.map { ", starting from the soft-footage base (\($0.fileName))" } ?? "")
         } else if record.scale == 2, estimate.isCompressed {
-            let soft = StartingModel.shipped(.soft, scale: 2, config: record.config).map {
-                " (if it is also soft, try --checkpoint \($0.argument); on sharp footage it lost up to 1.3 dB)"
-            } ?? ""
-            line = "compressed: \(codec), \(edges) → \(record.targets.rawValue) targets, as for a clean video\(soft)"
+            let soft = (estimate.lensSigma(scale: 2) ?? 0) >= LensEstimate.softAtX2
+            let real = soft && fromShipped ? StartingModel.shipped(.real, scale: 2, config: record.config) : nil
+            if let real { record.base = real }
+            line = "\(soft ? "soft and compressed" : "compressed"): \(codec), \(edges) → \(record.targets.rawValue) targets"
+                + (real.map { ", starting from the real-damage base (\($0.fileName))" } ?? ", as for a clean video")
         } else {
             let (verdict, why) = switch record.scale {
             case 4: ("sharp enough", ", as for a clean video")

@@ -144,8 +144,9 @@ final class LensEstimateTests: XCTestCase {
     }
 
     /// With nothing asked, a soft clip learns its blur from the frames at ×4 and a sharp one keeps
-    /// today's targets, a soft and compressed one starts from the real-damage base; at ×2 every clip keeps
-    /// today's run, a compressed one told of the soft base; each says so in one line.
+    /// today's targets, a soft and compressed one starts from the real-damage base; at ×2 a clip learns
+    /// no blur, a soft and compressed one starts from the ×2 real-damage base and a sharp, compressed one
+    /// keeps today's run; each says so in one line.
     func testAutomaticChoiceLearnsTheBlurOfASoftClipOnly() throws {
         guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
         let truth = Array(try Media.decodeRGB(shared.appendingPathComponent("clips/tears_of_steel.webm").path, width: 960, height: 400).prefix(4))
@@ -165,16 +166,33 @@ final class LensEstimateTests: XCTestCase {
         let said = RecordingObserver()
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "test", meanQP: nil) }, record: &atTwo, fromShipped: false, observer: said)
         XCTAssert(said.reports.first?.hasPrefix("not compressed: ") == true && atTwo.config.degradation.lensRange == nil, "×2 learns no blur alone: \(said.reports)")
-        // Compressed, the same clip keeps today's run and is told of the ×2 soft-footage base.
+        // Compressed, the same clip keeps today's targets, from the ×2 real-damage base.
         var compressed = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
+        compressed.targets = .ensemble  // a fresh run's default
         let told = RecordingObserver()
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "h264", meanQP: 28.4) }, record: &compressed, fromShipped: true, observer: told)
         XCTAssertEqual(told.reports.count, 1, "\(told.reports)")
-        XCTAssert(told.reports[0].hasPrefix("compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ "), told.reports[0])
-        XCTAssert(told.reports[0].contains("try --checkpoint ") && told.reports[0].contains("base-x2-soft.safetensors"), told.reports[0])
-        XCTAssertEqual(compressed.base, .random, "the start is not changed at ×2")
+        XCTAssert(told.reports[0].hasPrefix("soft and compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ "), told.reports[0])
+        XCTAssert(told.reports[0].hasSuffix("→ ensemble targets, starting from the real-damage base (base-x2-real)"), told.reports[0])
+        XCTAssertEqual(compressed.base, StartingModel.shipped(.real, scale: 2, config: config))
+        XCTAssert(compressed.base.argument.hasSuffix("checkpoints/base-x2-real.safetensors"), compressed.base.argument)
+        XCTAssertEqual(compressed.targets, .ensemble)
         XCTAssertNil(compressed.config.degradation.lensRange, "nothing of the damage is learnt at ×2")
         XCTAssertEqual(compressed.damageFound, told.reports[0], "the record keeps the line (the web page shows it)")
+        // Sharp and compressed: today's run.
+        let sharp2 = try truth.map { try bicubicInput($0, scale: 2) }
+        var sharp = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
+        sharp.targets = .ensemble
+        let plain = RecordingObserver()
+        TrainingSettings().learnDamage({ DamageEstimate.measure(sharp2, codec: "h264", meanQP: 28.4) }, record: &sharp, fromShipped: true, observer: plain)
+        XCTAssert(plain.reports[0].hasPrefix("compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ ")
+                  && plain.reports[0].hasSuffix("→ ensemble targets, as for a clean video"), plain.reports[0])
+        XCTAssertEqual(sharp.base, .random)
+        // A run from a checkpoint of its own keeps it.
+        var own = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
+        TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "h264", meanQP: 28.4) }, record: &own, fromShipped: false,
+                                       observer: RecordingObserver())
+        XCTAssertEqual(own.base, .random)
         // Soft and compressed at ×4: ensemble targets from the real-damage base, nothing learnt of the blur.
         let low = try truth.map { try bicubicInput(Damage.applyLens([.lens(sigma: 2.4)], to: $0), scale: 4) }
         var both = RunRecord(config: config, scale: 4, base: .random, epochs: 1)
