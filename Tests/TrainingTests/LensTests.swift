@@ -173,7 +173,9 @@ final class LensEstimateTests: XCTestCase {
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "h264", meanQP: 28.4) }, record: &compressed, fromShipped: true, observer: told)
         XCTAssertEqual(told.reports.count, 1, "\(told.reports)")
         XCTAssert(told.reports[0].hasPrefix("soft and compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ "), told.reports[0])
-        XCTAssert(told.reports[0].hasSuffix("→ ensemble targets, starting from the real-damage base (base-x2-real)"), told.reports[0])
+        XCTAssert(told.reports[0].hasSuffix("→ ensemble targets, starting from the real-damage base (base-x2-real); validated on held-out frames re-encoded at CRF 28"),
+                  told.reports[0])
+        XCTAssertEqual(compressed.config.degradation.x264CRF, [28, 28], "validation damages the held-out frames as the video was")
         XCTAssertEqual(compressed.base, StartingModel.shipped(.real, scale: 2, config: config))
         XCTAssert(compressed.base.argument.hasSuffix("checkpoints/base-x2-real.safetensors"), compressed.base.argument)
         XCTAssertEqual(compressed.targets, .ensemble)
@@ -188,6 +190,7 @@ final class LensEstimateTests: XCTestCase {
         XCTAssert(plain.reports[0].hasPrefix("compressed: h264 at mean QP 28.4, edges as after a lens blur σ ≈ ")
                   && plain.reports[0].hasSuffix("→ ensemble targets, as for a clean video"), plain.reports[0])
         XCTAssertEqual(sharp.base, .random)
+        XCTAssertNil(sharp.config.degradation.x264CRF)
         // A run from a checkpoint of its own keeps it.
         var own = RunRecord(config: config, scale: 2, base: .random, epochs: 1)
         TrainingSettings().learnDamage({ DamageEstimate.measure(soft2, codec: "h264", meanQP: 28.4) }, record: &own, fromShipped: false,
