@@ -62,8 +62,8 @@ public enum LensEstimate {
     /// The σ from which a compressed video is taken for soft at ×2 and started from the ×2 real-damage
     /// base: midway between what ground-truth runs on the four test clips read (notebooks-notes/real-damage.md).
     /// After a lens of σ 1.0 and x264 at CRF 28 they read 1.3–1.8, and that base gained +0.35 to
-    /// +0.78 dB; sharp, through x264 at CRF 23, chaplin and tears_of_steel read 0.9 and it lost up
-    /// to 0.42 dB (bikes read 1.4 and lost 0.68: not told apart).
+    /// +0.78 dB used as is; their clean downscales through x264 at CRF 23 (sharp) read 0.9 on chaplin and
+    /// tears_of_steel, where it lost up to 0.42 dB used as is (bikes read 1.4 and it lost 0.68: not told apart).
     public static let softAtX2 = 1.1
 
     /// The least lens σ beyond `sharpSceneAtX4` (full-resolution pixels) that an automatic fine-tune learns.

@@ -46,7 +46,7 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     /// Said before an ensemble run, so that it is not mistaken for lesson 7's.
     package static let ensembleNote = "targets: the starting model's 8-way self-ensemble output for up to \(ensembleFrames) frames, learnt from the frames "
         + "themselves on the pixel loss alone; validation scores the model on held-out real frames, downscaled when enlarging "
-        + "(damaged at ×1), as --targets frames does, which learns from such frames instead: sharper and lower in PSNR "
+        + "(damaged at ×1; re-encoded too when the analysis line says so), as --targets frames does, which learns from such frames instead: sharper and lower in PSNR "
         + "when enlarging, over-smoothed at ×1"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
