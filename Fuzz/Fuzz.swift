@@ -11,7 +11,7 @@ import Training
 func runFuzzer(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
                _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
 
-/// HONE_FUZZ_TARGET (checkpoint, config, grid, ncnn, delivery, degrade) names the parser.
+/// HONE_FUZZ_TARGET (checkpoint, config, grid, ncnn, delivery, degrade, presets) names the parser.
 let target = UntrustedInput(rawValue: ProcessInfo.processInfo.environment["HONE_FUZZ_TARGET"] ?? "") ?? .checkpoint
 
 /// The executable's entry under `make fuzz` (SwiftPM links `main` to it): hands control to libFuzzer.

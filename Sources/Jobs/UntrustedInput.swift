@@ -7,10 +7,10 @@ import Training
 /// (safetensors with Hone's metadata), configs and sweep grids (YAML), ncnn
 /// models (the .param text, a NUL byte, then the .bin, as one input), the
 /// network a `hone pack` video carries, damage lists (`--degrade`, as a script
-/// or another person's notes give them) — each as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
+/// or another person's notes give them), presets files (`hone presets`, shared by hand) — each as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
 /// replay the seed corpus and every input that ever crashed one.
 public enum UntrustedInput: String, CaseIterable, Sendable {
-    case checkpoint, config, grid, ncnn, delivery, degrade
+    case checkpoint, config, grid, ncnn, delivery, degrade, presets
 
     /// Parses `data` as this kind of file: true when it is accepted, false
     /// when it is refused with an error. It must never trap or hang.
@@ -33,6 +33,8 @@ public enum UntrustedInput: String, CaseIterable, Sendable {
             return (try? Delivery.decode(data, source: "input")) != nil
         case .degrade:
             return (try? Damage.parse(String(decoding: data, as: UTF8.self))) != nil
+        case .presets:
+            return (try? PresetFile.parse(String(decoding: data, as: UTF8.self), path: "input")) != nil
         }
     }
 }

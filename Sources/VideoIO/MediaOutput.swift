@@ -31,6 +31,9 @@ public struct EncoderSettings: Sendable {
     /// x264 medium (notebooks-notes/performance.md).
     public static let av1CRF = 24
 
+    /// The x264/x265 speed presets, fastest first (`preset`).
+    public static let speedPresets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
+
     public init(codec: Codec? = nil, crf: Int = 18, bitRate: Int? = nil, preset: String = "medium") {
         (self.codec, self.crf, self.bitRate, self.preset) = (codec, crf, bitRate, preset)
     }

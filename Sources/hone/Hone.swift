@@ -26,11 +26,21 @@ struct Hone: ParsableCommand {
             if cancelled.saved == nil { FileHandle.standardError.write(Data("interrupted; nothing was written\n".utf8)) }
             exit(withError: ExitCode(130))
         } catch let error as UsageError {
-            FileHandle.standardError.write(Data("Error: \(error)\nUsage: \(Hone.usageString(for: parsed))\n  See 'hone \(parsed.configuration.commandName ?? "") --help' for more information.\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(error)\nUsage: \(Hone.usageString(for: parsed))\n  See '\((["hone"] + commandPath(to: parsed)).joined(separator: " ")) --help' for more information.\n".utf8))
             exit(withError: ExitCode.validationFailure)
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// The subcommand names leading from `root` to `command` (`presets save`); empty for `root` itself.
+    static func commandPath(to command: ParsableCommand.Type, from root: ParsableCommand.Type = Hone.self) -> [String] {
+        if command == root { return [] }
+        for sub in root.configuration.subcommands {
+            let rest = commandPath(to: command, from: sub)
+            if command == sub || !rest.isEmpty { return [sub._commandName] + rest }
+        }
+        return []
     }
 
     static let configuration = CommandConfiguration(
@@ -38,5 +48,5 @@ struct Hone: ParsableCommand {
         version: "0.4.0",
         subcommands: [FinetuneCommand.self, PretrainCommand.self, InferCommand.self, ScoreImagesCommand.self, EvaluateCommand.self,
                       SweepCommand.self, CompareCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self, JoinCommand.self,
-                      PackCommand.self, ModelsCommand.self])
+                      PackCommand.self, ModelsCommand.self, PresetsCommand.self])
 }

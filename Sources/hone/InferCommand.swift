@@ -18,9 +18,6 @@ struct InferCommand: ParsableCommand {
             Exit codes: 0 done, 1 error (one line naming the file), 64 bad options, 130 interrupted.
             """)
 
-    @Option(help: "A checkpoint file, a name from `hone models` (realesrgan-animevideov3-x2, …), or the baseline `bicubic` or `lanczos`. (default: the network a `hone pack` video carries)")
-    var checkpoint: String?
-
     @Option(help: "The input: any file or URL FFmpeg reads, a picture, an image sequence (frames/%04d.png), or - for standard input. Given more than once, or a folder: each video (and picture) into the folder -o names, under its default name; those already there are skipped, so the same command run again finishes only what is missing. (default: the video the checkpoint was fine-tuned on)")
     var video: [String] = []
 
@@ -30,25 +27,22 @@ struct InferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frames per second of an image-sequence input. (default: 25)")
     var fps: Double?
 
-    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 1 (restoration: the input as it is), 2, 3 or 4 (a checkpoint has its own). (default: 2)")
-    var scale: Int?
-
     @Option(help: "Also write a split-view video: bicubic (at ×1, the input) on the left against the enhanced output on the right, labelled.")
     var compare: String?
 
-    @Flag(help: "Run the network on the 8 flips and 90° turns of each frame and average them (self-ensemble): 8× the time, a little more fidelity (+0.07 to +0.25 dB Y-PSNR measured at ×2).")
-    var selfEnsemble = false
+    @OptionGroup var settings: InferSettings
 
-    @Option(help: ArgumentHelp("Correct exposure and white balance with a light model (`CurveNet`): auto, or a strength from 0 (none) to 1 (the whole correction). It runs before an enlarging --checkpoint and after a ×1 one (noise is removed before brightening); without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
-    var light: String?
+    @Option(help: ArgumentHelp("Start from the settings saved under this name (`hone presets`); options given here win over them.", valueName: "name"))
+    var presetName: String?
+
+    @Option(help: "The presets file --preset-name reads. (default: $XDG_CONFIG_HOME/hone/presets.yaml, or ~/.config/hone/presets.yaml)")
+    var presetFile: String?
 
     @Option(help: "A light model from `hone finetune --light` to use for --light. (default: the shipped checkpoints/base-light.safetensors)")
     var lightCheckpoint: String?
 
     @Flag(help: "Tone-map HDR (PQ, HLG) to SDR BT.709 before the model (libavfilter's zscale and tonemap), instead of keeping HDR.")
     var toneMap = false
-
-    @OptionGroup var encoding: EncoderOptions
 
     @Option(help: "Deinterlace with libavfilter's bwdif: auto (when the stream or its frames say interlaced), on, off.")
     var deinterlace: DecodingOptions.Deinterlace = .auto
@@ -69,9 +63,7 @@ struct InferCommand: ParsableCommand {
         if let partFrames, partFrames < 0 { throw ValidationError("--part-frames must be 0 (off) or a number of frames, got \(partFrames)") }
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be above 0 and at most 1000, got \(fps)") }
         if output == "-", isatty(STDOUT_FILENO) != 0 { throw ValidationError("-o - writes video to standard output: send it to a file or a pipe") }
-        if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
-        if checkpoint == nil, video.isEmpty { throw ValidationError("--checkpoint or --video (a pack from `hone pack`) is required") }
-        if lightCheckpoint != nil, light == nil { throw ValidationError("--light-checkpoint is used by --light: add --light auto (or a strength)") }
+        if presetFile != nil, presetName == nil { throw ValidationError("--preset-file is read for --preset-name: add the preset's name") }
         if isBatch {
             if compare != nil { throw ValidationError("--compare writes one split view; give one --video with it") }
             if segment != nil { throw ValidationError("--segment cuts one video; give one --video with it") }
@@ -91,27 +83,33 @@ struct InferCommand: ParsableCommand {
     }
 
     func run() throws {
+        let chosen = try presetName.map { try PresetFile(presetFile ?? PresetFile.defaultPath).preset($0).overridden(by: settings.given) } ?? settings.given
+        if let problem = chosen.problems().first { throw UsageError((presetName.map { "preset \($0) with the options given: " } ?? "") + problem) }
+        if chosen.model == nil, video.isEmpty { throw UsageError("--checkpoint (or a preset's model) or --video (a pack from `hone pack`) is required") }
+        if lightCheckpoint != nil, chosen.light == nil { throw UsageError("--light-checkpoint is used by --light: add --light auto (or a strength)") }
         // Light alone keeps the input's size: the input as it is at ×1, corrected.
-        let lightOnly = checkpoint == nil && light != nil
-        var job = InferJob(method: lightOnly ? .bicubic : try checkpoint.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
-        (job.video, job.output, job.scale, job.compare, job.segment) = (video.first, output, lightOnly ? 1 : scale, compare, segment)
-        job.light = try light.map { try LightSetting($0, checkpoint: lightCheckpoint) }
-        job.selfEnsemble = selfEnsemble
+        let lightOnly = chosen.model == nil && chosen.light != nil
+        var job = InferJob(method: lightOnly ? .bicubic : try chosen.model.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
+        (job.video, job.output, job.scale, job.compare, job.segment) = (video.first, output, lightOnly ? 1 : chosen.scale, compare, segment)
+        job.light = try chosen.light.map { try LightSetting($0, checkpoint: lightCheckpoint) }
+        job.selfEnsemble = chosen.selfEnsemble ?? false
         if let partFrames { job.partFrames = partFrames }
-        job.encoder = encoding.settings(defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
+        job.encoder = EncoderOptions.settings(codec: chosen.codec, crf: chosen.crf, speed: chosen.speed,
+                                              defaultCRF: segment == nil ? EncoderOptions.defaultCRF : InferJob.segmentCRF)
         (job.decoding.deinterlace, job.decoding.toneMap, job.decoding.frameRate) = (deinterlace, toneMap, fps)
-        if isBatch { return try runBatch(job) }
         Console.stdoutIsData = output == "-"  // the video goes to standard output; messages to stderr
+        if let presetName { say("preset \(presetName): \(chosen.summary)") }
+        if isBatch { return try runBatch(job, chosen) }
         let report = try job.run(ConsoleObserver())
-        sayReport(report)
+        sayReport(report, chosen)
     }
 
     /// Each video into the folder -o names; exits 1 when one failed.
-    func runBatch(_ template: InferJob) throws {
+    func runBatch(_ template: InferJob, _ chosen: InferPreset) throws {
         let job = BatchInferJob(template: template, inputs: video, folder: output ?? ".")
         let outcomes = try job.run(ConsoleObserver()) { video, outcome in
             switch outcome {
-            case .written(let report): sayReport(report)
+            case .written(let report): sayReport(report, chosen)
             case .skipped(let output): say("skipped \(video): \(output) is there already")
             case .failed(let reason): say("failed: \(reason)")
             }
@@ -122,10 +120,11 @@ struct InferCommand: ParsableCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    func sayReport(_ report: InferJob.Report) {
+    func sayReport(_ report: InferJob.Report, _ chosen: InferPreset) {
         for w in report.warnings { say("note: \(w)") }
         if let compare {
-            let right = checkpoint.map { light != nil ? "\($0) with the light correction" : $0 } ?? (light != nil ? "the light correction" : "the attached network")
+            let lit = chosen.light != nil
+            let right = chosen.model.map { lit ? "\($0) with the light correction" : $0 } ?? (lit ? "the light correction" : "the attached network")
             say("wrote \(compare): \(report.scale == 1 ? "the input" : "bicubic") (left) against \(right) (right)")
         }
         say("wrote \(report.output): \(report.frames) frame\(report.frames == 1 ? "" : "s")"
@@ -143,10 +142,36 @@ struct InferCommand: ParsableCommand {
     }
 }
 
+/// What `infer` runs and how it encodes: the settings a preset saves (`hone presets save` takes the same options).
+struct InferSettings: ParsableArguments {
+    @Option(help: "A checkpoint file, a name from `hone models` (realesrgan-animevideov3-x2, …), or the baseline `bicubic` or `lanczos`. (default: the network a `hone pack` video carries)")
+    var checkpoint: String?
+
+    @Option(parsing: .unconditional, help: "Upscaling factor for the baselines: 1 (restoration: the input as it is), 2, 3 or 4 (a checkpoint has its own). (default: 2)")
+    var scale: Int?
+
+    @Flag(help: "Run the network on the 8 flips and 90° turns of each frame and average them (self-ensemble): 8× the time, a little more fidelity (+0.07 to +0.25 dB Y-PSNR measured at ×2).")
+    var selfEnsemble = false
+
+    @Option(help: ArgumentHelp("Correct exposure and white balance with a light model (`CurveNet`): auto, or a strength from 0 (none) to 1 (the whole correction). It runs before an enlarging --checkpoint and after a ×1 one (noise is removed before brightening); without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
+    var light: String?
+
+    @OptionGroup var encoding: EncoderOptions
+
+    func validate() throws {
+        if let scale, !(1...4).contains(scale) { throw ValidationError("--scale must be 1 (restoration), 2, 3 or 4, got \(scale)") }
+    }
+
+    /// The options given, as a preset (a flag not given is nil, so a saved preset's value stays).
+    var given: InferPreset {
+        InferPreset(model: checkpoint, scale: scale, light: light, selfEnsemble: selfEnsemble ? true : nil,
+                    codec: encoding.codec, crf: encoding.crf, speed: encoding.preset)
+    }
+}
+
 /// The video encoder's options (`infer`, `join`).
 struct EncoderOptions: ParsableArguments {
     static let defaultCRF = 18
-    static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
 
     @Option(help: "Video codec: h264 (8-bit, plays everywhere), hevc (10-bit HEVC with HDR10 metadata), av1 (10-bit SVT-AV1: the smallest files; its --crf is 0–63, default 24), prores (ProRes 422 HQ for editing, .mov or .mkv; no CRF) or ffv1 (lossless, for evaluation; use .mkv). (default: h264, or hevc for HDR and wide-gamut sources)")
     var codec: EncoderSettings.Codec?
@@ -154,23 +179,27 @@ struct EncoderOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "x264/x265 quality: lower is better and larger (0–51). (default: 18; 12 for `infer --segment`)")
     var crf: Int?
 
-    @Option(help: "x264/x265 speed preset (ultrafast … veryslow).")
-    var preset = "medium"
+    @Option(help: "x264/x265 speed preset (ultrafast … veryslow). (default: medium)")
+    var preset: String?
 
     func validate() throws {
-        try Self.check(preset: preset)
+        if let preset { try Self.check(preset: preset) }
         let most = codec == .av1 ? 63 : 51
         if crf != nil, codec == .prores { throw ValidationError("--crf does not apply to ProRes, whose quality is its profile (422 HQ)") }
         if let crf, !(0...most).contains(crf) { throw ValidationError("--crf must be between 0 and \(most)\(codec == .av1 ? " for AV1" : ""), got \(crf)") }
     }
 
-    func settings(defaultCRF: Int = defaultCRF) -> EncoderSettings {
-        EncoderSettings(codec: codec, crf: crf ?? (codec == .av1 ? EncoderSettings.av1CRF : defaultCRF), preset: preset)
+    func settings() -> EncoderSettings { Self.settings(codec: codec, crf: crf, speed: preset) }
+
+    /// The encoder for these choices, each nil for its default (CRF: `defaultCRF`, or AV1's own).
+    static func settings(codec: EncoderSettings.Codec?, crf: Int?, speed: String?, defaultCRF: Int = defaultCRF) -> EncoderSettings {
+        EncoderSettings(codec: codec, crf: crf ?? (codec == .av1 ? EncoderSettings.av1CRF : defaultCRF), preset: speed ?? "medium")
     }
 
-    /// The presets' names, for checking another command's --preset.
+    /// The speed presets' names, for checking another command's --preset.
     static func check(preset: String) throws {
-        guard presets.contains(preset) else { throw ValidationError("--preset must be one of \(presets.joined(separator: ", ")), got \(preset)") }
+        let names = EncoderSettings.speedPresets
+        guard names.contains(preset) else { throw ValidationError("--preset must be one of \(names.joined(separator: ", ")), got \(preset)") }
     }
 }
 

@@ -242,6 +242,33 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("one.mp4")))
     }
 
+    /// A preset saved by `hone presets save` (in $XDG_CONFIG_HOME by default) runs `infer` with its
+    /// settings; an option given on the command line wins; a missing preset is one line.
+    func testPresetsSaveListAndRunInfer() throws {
+        let clip = try makeClip("in.mp4", seconds: 1)
+        let config = ["XDG_CONFIG_HOME": path("config")]
+        let saved = try hone(["presets", "save", "small", "--checkpoint", "bicubic", "--scale", "3", "--codec", "hevc", "--crf", "30",
+                              "--preset", "ultrafast"], environment: config)
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+        XCTAssert(saved.stdout.contains("saved preset small in \(path("config"))/hone/presets.yaml"), saved.stdout)
+        XCTAssertEqual(try hone(["presets"], environment: config).stdout, "small: model bicubic, scale 3, codec hevc, crf 30, speed ultrafast\n")
+        let run = try hone(["infer", "--preset-name", "small", "--video", clip, "-o", path("out.mp4")], environment: config)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssert(run.stdout.hasPrefix("preset small: model bicubic, scale 3"), run.stdout)
+        XCTAssertEqual(try Media.probe(path("out.mp4"), stream: "v:0", "stream=width,codec_name"), ["width": "288", "codec_name": "hevc"])
+        let over = try hone(["infer", "--preset-name", "small", "--video", clip, "-o", path("over.mp4"), "--scale", "2", "--codec", "h264"], environment: config)
+        XCTAssertEqual(over.status, 0, over.stderr)
+        XCTAssertEqual(try Media.probe(path("over.mp4"), stream: "v:0", "stream=width,codec_name"), ["width": "192", "codec_name": "h264"])
+        let missing = try hone(["infer", "--preset-name", "big", "--video", clip, "-o", path("no.mp4")], environment: config)
+        XCTAssertEqual(missing.status, 64)
+        XCTAssert(missing.stderr.hasPrefix("Error: no preset big in \(path("config"))/hone/presets.yaml; it holds small\n"), missing.stderr)
+        Self.assertNoOutput(path("no.mp4"))
+        try Data("small:\n  crf: 90\n".utf8).write(to: URL(fileURLWithPath: path("bad.yaml")))
+        Self.assertOneLineError(try hone(["presets", "--preset-file", path("bad.yaml")]), naming: "bad.yaml", "preset small: crf is 90")
+        XCTAssertEqual(try hone(["presets", "delete", "small"], environment: config).status, 0)
+        XCTAssert(try hone(["presets"], environment: config).stdout.hasPrefix("no presets in"))
+    }
+
     func testBadInputsGetOneLineAndNoOutput() throws {
         let output = path("out.mp4")
         Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
