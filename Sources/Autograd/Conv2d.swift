@@ -224,3 +224,43 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil, stride:
                        db: (bias?.needsGrad ?? false) ? bias!.gradBuffer() : nil, g)
     }
 }
+
+/// Transposed 2-D convolution ("deconvolution"; PyTorch's ConvTranspose2d, ncnn's
+/// Deconvolution): NCHW `x` [n, in, h, w] with weight [in, out, kh, kw] and optional
+/// bias [out] → [n, out, (h − 1)·stride − 2·padding + kh, (w − 1)·stride − 2·padding + kw].
+/// It is the adjoint of `conv2d` with the same weight, stride and padding, so its
+/// forward is that convolution's input gradient and its input gradient that
+/// convolution's forward.
+/// - Throws: `ShapeError` for a weight that does not fit `x`, or an output with no pixels.
+public func deconv2d(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw("deconv2d")
+    guard weight.shape.count == 4, weight.shape[0] == c, weight.shape[2] == weight.shape[3] else {
+        throw ShapeError("deconv2d: weight \(weight.shape) does not fit input \(x.shape) (want [\(c), out, k, k])")
+    }
+    let (oc, k) = (weight.shape[1], weight.shape[2])
+    guard stride >= 1, padding >= 0 else { throw ShapeError("deconv2d: stride \(stride) and padding \(padding) must be ≥1 and ≥0") }
+    let (oh, ow) = ((h - 1) * stride - 2 * padding + k, (w - 1) * stride - 2 * padding + k)
+    guard oh >= 1, ow >= 1, k > padding else { throw ShapeError("deconv2d: input \(x.shape) with kernel \(k), stride \(stride), padding \(padding) gives no output") }
+    if let bias, bias.count != oc { throw ShapeError("deconv2d: bias \(bias.shape) does not match \(oc) output channels") }
+    // The convolution this is the adjoint of: from [n, oc, oh, ow] to [n, c, h, w].
+    let g = ConvGeometry(n: n, c: oc, h: oh, w: ow, oc: c, kh: k, kw: k, stride: stride, pad: padding)
+    let y = Tensor(zeros: [n, oc, oh, ow])
+    conv2dBackward(x.data, weight.data, x.data, dx: y.data, dw: nil, db: nil, g)
+    if let b = bias?.data {
+        for img in 0..<n {
+            for o in 0..<oc {
+                let plane = y.data + (img * oc + o) * oh * ow
+                for i in 0..<oh * ow { plane[i] += b[o] }
+            }
+        }
+    }
+    return y.recorded(from: [x, weight] + (bias.map { [$0] } ?? [])) { y in
+        guard let dy = y.gradData else { return }
+        if x.needsGrad { conv2dForward(dy, weight.data, nil, x.gradBuffer(), g, accumulate: true) }
+        if weight.needsGrad { conv2dBackward(dy, weight.data, x.data, dx: nil, dw: weight.gradBuffer(), db: nil, g) }
+        if let bias, bias.needsGrad {
+            let db = bias.gradBuffer()
+            for img in 0..<n { for o in 0..<oc { db[o] += sum(dy + (img * oc + o) * oh * ow, count: oh * ow) } }
+        }
+    }
+}

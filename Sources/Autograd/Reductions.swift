@@ -98,6 +98,22 @@ public func gram(_ x: Tensor) throws -> Tensor {
     }
 }
 
+/// Global average pooling: [n, c, h, w] → [n, c, 1, 1], each plane's mean (the squeeze of squeeze-and-excitation).
+public func globalAveragePool(_ x: Tensor) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw("globalAveragePool")
+    let plane = h * w
+    let y = Tensor(shape: [n, c, 1, 1])
+    for p in 0..<n * c { y.data[p] = sum(x.data + p * plane, count: plane) / Float(plane) }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        for p in 0..<n * c {
+            let g = dy[p] / Float(plane)
+            for i in 0..<plane { dx[p * plane + i] += g }
+        }
+    }
+}
+
 /// Each plane replaced by its mean: [n, c, h, w] → [n, c, h, w], every pixel of plane (n, c)
 /// holding mean_{h,w} x[n, c]. Global context for a convolution that reads it beside x (as
 /// squeeze-and-excitation pools, without the squeeze).

@@ -48,20 +48,24 @@ public func sliceChannels(_ x: Tensor, _ range: Range<Int>) throws -> Tensor {
     }
 }
 
-/// The top-left h × w of each plane of an NCHW tensor.
-public func cropSpatial(_ x: Tensor, height h: Int, width w: Int) throws -> Tensor {
+/// The h × w window at (`top`, `left`) of each plane of an NCHW tensor: [n, c, xh, xw] → [n, c, h, w].
+/// - Throws: `ShapeError` for a window outside the planes.
+public func cropSpatial(_ x: Tensor, top: Int = 0, left: Int = 0, height h: Int, width w: Int) throws -> Tensor {
     let (n, c, xh, xw) = try x.nchw("cropSpatial")
-    guard h <= xh, w <= xw else { throw ShapeError("cropSpatial: \(h)×\(w) is larger than \(x.shape)") }
+    guard top >= 0, left >= 0, h >= 1, w >= 1, top + h <= xh, left + w <= xw else {
+        throw ShapeError("cropSpatial: \(h)×\(w) at (\(top), \(left)) does not fit in \(x.shape)")
+    }
     if h == xh && w == xw { return x }
     let y = Tensor(shape: [n, c, h, w])
+    let origin = top * xw + left
     Parallel.forEach(n * c) { p in
-        for r in 0..<h { (y.data + (p * h + r) * w).update(from: x.data + (p * xh + r) * xw, count: w) }
+        for r in 0..<h { (y.data + (p * h + r) * w).update(from: x.data + p * xh * xw + origin + r * xw, count: w) }
     }
     return y.recorded(from: [x]) { y in
         guard let dy = y.gradData else { return }
         let dx = x.gradBuffer()
         Parallel.forEach(n * c) { p in
-            for r in 0..<h { axpy(dy + (p * h + r) * w, into: dx + (p * xh + r) * xw, count: w) }
+            for r in 0..<h { axpy(dy + (p * h + r) * w, into: dx + p * xh * xw + origin + r * xw, count: w) }
         }
     }
 }

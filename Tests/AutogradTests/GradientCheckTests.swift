@@ -67,6 +67,36 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// The transposed convolution by finite differences, and against its definition written out:
+    /// each input pixel scatters its weights into the output at stride steps, then `padding` is cut from each side.
+    func testDeconv2d() throws {
+        // (n, c, h, w, out, kernel, stride, padding, bias): waifu2x's and Real-CUGAN's 4/2/3, 2/2/0 and 3/3/… shapes among them.
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+            (2, 3, 5, 4, 2, 4, 2, 3, true),
+            (1, 2, 4, 5, 3, 2, 2, 0, true),
+            (1, 2, 3, 3, 2, 3, 1, 1, false),
+            (2, 1, 3, 4, 2, 5, 3, 2, true),
+        ]
+        for (i, (n, c, h, w, o, k, s, p, b)) in cases.enumerated() {
+            let x = random([n, c, h, w], seed: UInt64(i)), wt = random([c, o, k, k], seed: UInt64(100 + i)), bias = random([o], seed: UInt64(200 + i))
+            try checkGradients(b ? [x, wt, bias] : [x, wt]) { t in try deconv2d(t[0], t[1], b ? t[2] : nil, stride: s, padding: p) }
+            let y = try deconv2d(x, wt, b ? bias : nil, stride: s, padding: p)
+            let (fh, fw) = ((h - 1) * s + k, (w - 1) * s + k)
+            XCTAssertEqual(y.shape, [n, o, fh - 2 * p, fw - 2 * p])
+            var full = [Float](repeating: 0, count: n * o * fh * fw)
+            let (xs, ws) = (x.array, wt.array)
+            for img in 0..<n { for ci in 0..<c { for iy in 0..<h { for ix in 0..<w { for oi in 0..<o { for ky in 0..<k { for kx in 0..<k {
+                full[((img * o + oi) * fh + iy * s + ky) * fw + ix * s + kx] += xs[((img * c + ci) * h + iy) * w + ix] * ws[((ci * o + oi) * k + ky) * k + kx]
+            }}}}}}}
+            let ys = y.array, (oh, ow) = (fh - 2 * p, fw - 2 * p)
+            for img in 0..<n { for oi in 0..<o { for r in 0..<oh { for q in 0..<ow {
+                let expected = full[((img * o + oi) * fh + r + p) * fw + q + p] + (b ? bias.array[oi] : 0)
+                XCTAssertEqual(ys[((img * o + oi) * oh + r) * ow + q], expected, accuracy: 1e-4)
+            }}}}
+        }
+        XCTAssertThrowsError(try deconv2d(random([1, 2, 3, 3], seed: 1), random([3, 2, 3, 3], seed: 2)))
+    }
+
     func testConv2dRowChunksMatchWholeImage() throws {
         let x = random([1, 3, 11, 9], seed: 1), w = random([4, 3, 3, 3], seed: 2)
         let whole = try conv2d(x, w, nil, padding: 1).array
@@ -151,6 +181,10 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients([random([1, 4, 2, 11], seed: 12)]) { try pixelShuffle($0[0], 2) }
         try checkGradients([random([1, 1, 4, 22], seed: 13)]) { try pixelUnshuffle($0[0], 2) }
         try checkGradients([random([2, 2, 6, 5], seed: 6)]) { try cropSpatial($0[0], height: 5, width: 3) }
+        try checkGradients([random([2, 2, 6, 5], seed: 6)]) { try cropSpatial($0[0], top: 1, left: 2, height: 4, width: 3) }
+        let window = try cropSpatial(try Tensor(shape: [1, 1, 3, 4], values: (0..<12).map(Float.init)), top: 1, left: 1, height: 2, width: 2)
+        XCTAssertEqual(window.array, [5, 6, 9, 10])
+        XCTAssertThrowsError(try cropSpatial(random([1, 1, 3, 4], seed: 1), top: 2, left: 0, height: 2, width: 2))
         try checkGradients([random([2, 7, 3, 4], seed: 7)]) { try sliceChannels($0[0], 2..<5) }
     }
 
@@ -216,6 +250,9 @@ final class GradientCheckTests: XCTestCase {
             try checkGradients([x]) { try avgPool2($0[0]) }
             try checkGradients([x]) { try maxPool2($0[0]) }
         }
+        let x = random([2, 3, 4, 5], seed: 14)
+        try checkGradients([x]) { try globalAveragePool($0[0]) }
+        XCTAssertEqual(try globalAveragePool(try Tensor(shape: [1, 2, 1, 3], values: [1, 2, 6, 0, 3, 3])).array, [3, 2])
     }
 
     func testResampling() throws {
