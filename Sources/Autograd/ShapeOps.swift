@@ -225,3 +225,28 @@ private func pool2(_ x: Tensor, op: String, max: Bool) throws -> Tensor {
 
 public func avgPool2(_ x: Tensor) throws -> Tensor { try pool2(x, op: "avgPool2", max: false) }
 public func maxPool2(_ x: Tensor) throws -> Tensor { try pool2(x, op: "maxPool2", max: true) }
+
+/// Mirror padding by `p` pixels on each side, the edge pixel not repeated (PyTorch's
+/// `reflect`): [n, c, h, w] → [n, c, h + 2p, w + 2p].
+/// - Throws: `ShapeError` unless p < h and p < w.
+public func reflectPad(_ x: Tensor, _ p: Int) throws -> Tensor {
+    let (n, c, h, w) = try x.nchw("reflectPad")
+    guard p >= 0, p < h, p < w else { throw ShapeError("reflectPad: \(p) pixels around \(x.shape) (at most \(min(h, w) - 1))") }
+    if p == 0 { return x }
+    let (ph, pw) = (h + 2 * p, w + 2 * p)
+    @inline(__always) func mirror(_ i: Int, _ size: Int) -> Int { i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i) }
+    let rows = (0..<ph).map { mirror($0 - p, h) }, columns = (0..<pw).map { mirror($0 - p, w) }
+    let y = Tensor(shape: [n, c, ph, pw])
+    Parallel.forEach(n * c) { plane in
+        let (src, dst) = (x.data + plane * h * w, y.data + plane * ph * pw)
+        for r in 0..<ph { for q in 0..<pw { dst[r * pw + q] = src[rows[r] * w + columns[q]] } }
+    }
+    return y.recorded(from: [x]) { y in
+        guard let dy = y.gradData else { return }
+        let dx = x.gradBuffer()
+        Parallel.forEach(n * c) { plane in
+            let (src, dst) = (dy + plane * ph * pw, dx + plane * h * w)
+            for r in 0..<ph { for q in 0..<pw { dst[rows[r] * w + columns[q]] += src[r * pw + q] } }
+        }
+    }
+}

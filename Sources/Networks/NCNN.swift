@@ -3,7 +3,7 @@ import Foundation
 
 /// An ncnn model (Tencent/ncnn's `.param` text graph and `.bin` weights), read
 /// defensively: the files may come from anyone. Only the layer kinds that
-/// Real-ESRGAN's exports use are read; any other stops the import with the
+/// Hone can run (`kinds`) are read; any other stops the import with the
 /// file, the layer and its kind named. Format: ncnn's wiki "param and model file structure".
 public struct NCNNModel {
     /// A parameter value: ncnn writes integers, floats, and (for keys ≤ −23300) arrays.
@@ -15,7 +15,8 @@ public struct NCNNModel {
         public let kind: String, name: String
         public let bottoms: [String], tops: [String]
         public let params: [Int: Value]
-        /// The layer's weights in file order: a Convolution's weights ([out, in, k, k]) and bias, a PReLU's slopes.
+        /// The layer's weights in file order: a Convolution's or Deconvolution's weights ([out, in, k, k]) and bias,
+        /// an InnerProduct's ([out, in]) and bias, a PReLU's slopes.
         public var blobs: [Tensor] = []
 
         public func int(_ key: Int, _ fallback: Int) -> Int {
@@ -34,7 +35,8 @@ public struct NCNNModel {
     public let path: String
 
     /// The layer kinds read; the import of any other stops at it.
-    public static let kinds: Set<String> = ["Input", "Split", "Convolution", "PReLU", "Eltwise", "BinaryOp", "Concat", "PixelShuffle", "Interp"]
+    public static let kinds: Set<String> = ["Input", "Split", "Convolution", "Deconvolution", "InnerProduct", "PReLU", "ReLU", "Sigmoid",
+                                            "Eltwise", "BinaryOp", "Concat", "PixelShuffle", "Interp", "Crop", "Pooling", "Scale"]
 
     /// Reads `param` and its weights `bin`.
     /// - Throws: `FileError` naming the file at fault: missing, not ncnn, a layer
@@ -83,13 +85,18 @@ public struct NCNNModel {
             }
             var layer = Layer(kind: kind, name: name, bottoms: Array(words[4..<(4 + nIn)]), tops: Array(words[(4 + nIn)..<(4 + nIn + nOut)]), params: params)
             switch kind {
-            case "Convolution":
-                let (out, k, size) = (layer.int(0, 0), layer.int(1, 0), layer.int(6, 0))
-                guard out > 0, k > 0, out * k * k <= size, size % (out * k * k) == 0, size <= 1 << 26 else {
-                    throw FileError(paramPath, "layer \(name): weight size \(size) is not outputs \(out) × inputs × \(k)×\(k)")
+            case "Convolution", "Deconvolution", "InnerProduct":
+                let (out, size) = (layer.int(0, 0), layer.int(kind == "InnerProduct" ? 2 : 6, 0))
+                let k = kind == "InnerProduct" ? 1 : layer.int(1, 0)
+                guard out > 0, (1...64).contains(k), layer.int(11, k) == k, out * k * k <= size, size % (out * k * k) == 0, size <= 1 << 26 else {
+                    throw FileError(paramPath, "layer \(name): weight size \(size) is not outputs \(out) × inputs × \(k)×\(k) (square kernels only)")
                 }
                 layer.blobs.append(try reader.tagged(size, shape: [out, size / (out * k * k), k, k], layer: name))
-                if layer.int(5, 0) != 0 { layer.blobs.append(try reader.raw(out, layer: name)) }
+                if layer.int(kind == "InnerProduct" ? 1 : 5, 0) != 0 { layer.blobs.append(try reader.raw(out, layer: name)) }
+            case "Scale":
+                guard layer.int(0, 0) == -233, layer.int(1, 0) == 0 else {
+                    throw FileError(paramPath, "layer \(name): a Scale with its own weights is not read (only the scale from a second input, 0=-233)")
+                }
             case "PReLU":
                 let n = layer.int(0, 0)
                 guard (1...4096).contains(n) else { throw FileError(paramPath, "layer \(name): \(n) slopes") }

@@ -185,6 +185,11 @@ final class GradientCheckTests: XCTestCase {
         let window = try cropSpatial(try Tensor(shape: [1, 1, 3, 4], values: (0..<12).map(Float.init)), top: 1, left: 1, height: 2, width: 2)
         XCTAssertEqual(window.array, [5, 6, 9, 10])
         XCTAssertThrowsError(try cropSpatial(random([1, 1, 3, 4], seed: 1), top: 2, left: 0, height: 2, width: 2))
+        try checkGradients([random([2, 2, 4, 5], seed: 8)]) { try reflectPad($0[0], 2) }
+        // PyTorch: F.pad(torch.arange(4.).view(1, 1, 1, 4).expand(1, 1, 3, 4), (2, 2, 2, 2), 'reflect')[0, 0, 0] is 2 1 0 1 2 3 2 1.
+        let row = try reflectPad(try Tensor(shape: [1, 1, 3, 4], values: (0..<12).map { Float($0 % 4) }), 2)
+        XCTAssertEqual(Array(row.array.prefix(8)), [2, 1, 0, 1, 2, 3, 2, 1])
+        XCTAssertThrowsError(try reflectPad(random([1, 1, 3, 4], seed: 1), 3))
         try checkGradients([random([2, 7, 3, 4], seed: 7)]) { try sliceChannels($0[0], 2..<5) }
     }
 

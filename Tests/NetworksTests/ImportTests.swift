@@ -157,8 +157,8 @@ final class ImportTests: XCTestCase {
             let path = try w.write(folder, "bad")
             do { _ = try load(path); return "" } catch let error as FileError { return "\(error)" }
         }
-        let foreign = try message { $0.lines[2] = $0.lines[2].replacingOccurrences(of: "Convolution", with: "Deconvolution") }
-        XCTAssert(foreign.contains("bad.param") && foreign.contains("convolution_2") && foreign.contains("Deconvolution"), foreign)
+        let foreign = try message { $0.lines[2] = $0.lines[2].replacingOccurrences(of: "Convolution", with: "Softmax") }
+        XCTAssert(foreign.contains("bad.param") && foreign.contains("convolution_2") && foreign.contains("Softmax"), foreign)
         let truncated = try message { $0.bin = $0.bin.prefix(100) }
         XCTAssert(truncated.contains("bad.bin") && truncated.contains("ends inside layer"), truncated)
         let longer = try message { $0.bin.append(contentsOf: [0, 0, 0, 0]) }

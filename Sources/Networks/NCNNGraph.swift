@@ -1,0 +1,260 @@
+import Autograd
+import Foundation
+
+/// Any ncnn graph made of layers Hone has ops for, run as those ops, so it runs,
+/// tiles and fine-tunes like Hone's own networks: the general path beside the two
+/// architectures recognised by their wiring (`NCNNModel.network()`). Layers follow
+/// ncnn's semantics (src/layer/*.cpp): blobs are NCHW tensors, ncnn's 1-D blobs
+/// (after global pooling or InnerProduct) [n, c, 1, 1].
+///
+/// Networks that convolve without padding (waifu2x, Real-CUGAN) expect their input
+/// padded by `prepadding` pixels on each side; the output is then `scale` × the unpadded input.
+public final class NCNNGraph: Module, @unchecked Sendable {
+    /// What a layer does, with the index of its weights in `weights`.
+    enum Op {
+        case convolution(weight: Int, bias: Int?, stride: Int, padding: Int, activation: Fused)
+        case deconvolution(weight: Int, bias: Int?, stride: Int, padding: Int, activation: Fused)
+        /// On [n, c, 1, 1]: a 1×1 convolution.
+        case innerProduct(weight: Int, bias: Int?, activation: Fused)
+        case prelu(slope: Int)
+        case activation(Fused)
+        /// Eltwise sum, each input times its coefficient.
+        case sum(coefficients: [Float])
+        /// Eltwise product, BinaryOp mul, and Scale from a second input: the second broadcast from [n, c, 1, 1].
+        case product
+        case difference
+        case scalar(add: Float, times: Float)
+        case concat
+        case upsample(nearest: Bool, factor: Int)
+        case pixelShuffle(Int)
+        /// Margins cut from (top, left, bottom, right).
+        case crop(top: Int, left: Int, bottom: Int, right: Int)
+        /// The first input cut at (top, left) to the second input's size.
+        case cropLike(top: Int, left: Int)
+        case globalAveragePool
+        case split
+    }
+
+    /// The activation ncnn fuses into a convolution (its `9=` type, `10=` parameters).
+    enum Fused {
+        case none, relu, leaky(Float), sigmoid
+
+        func callAsFunction(_ x: Tensor) throws -> Tensor {
+            switch self {
+            case .none: x
+            case .relu: Autograd.relu(x)
+            case .leaky(let slope): Autograd.leakyRelu(x, slope: slope)
+            case .sigmoid: Autograd.sigmoid(x)
+            }
+        }
+    }
+
+    struct Node {
+        let op: Op
+        let inputs: [Int], outputs: [Int]
+        /// The blobs no later node reads, freed after this one.
+        var last: [Int] = []
+    }
+
+    /// Every layer's weights and biases, in file order: the trainable state.
+    public let weights: [Tensor]
+    let nodes: [Node]
+    let input: Int, output: Int
+    public let scale: Int
+    public let prepadding: Int
+
+    /// The graph of `model`, upscaling by `scale` from input padded by `prepadding`.
+    /// - Throws: `FileError` naming the .param file and the first layer Hone cannot run as ncnn would.
+    public init(_ model: NCNNModel, scale: Int, prepadding: Int = 0) throws {
+        var blobIndex: [String: Int] = [:]
+        func blob(_ name: String) -> Int {
+            if let i = blobIndex[name] { return i }
+            blobIndex[name] = blobIndex.count
+            return blobIndex.count - 1
+        }
+        var weights: [Tensor] = [], nodes: [Node] = [], input: Int?
+        let path = model.path
+        for layer in model.layers {
+            func refuse(_ why: String) -> FileError { FileError(path, "layer \(layer.name) (\(layer.kind)): \(why)") }
+            func take(_ t: Tensor) -> Int {
+                t.requiresGrad = true
+                weights.append(t)
+                return weights.count - 1
+            }
+            func fused() throws -> Fused {
+                let params = layer.array(10)
+                switch layer.int(9, 0) {
+                case 0: return .none
+                case 1: return .relu
+                case 2: return .leaky(params.first ?? 0)
+                case 4: return .sigmoid
+                case let type: throw refuse("activation type \(type) is not run (0 none, 1 ReLU, 2 leaky ReLU, 4 sigmoid are)")
+                }
+            }
+            func symmetricPadding() throws -> Int {
+                let pad = layer.int(4, 0)
+                guard pad >= 0, [14, 15, 16].allSatisfy({ layer.int($0, pad) == pad }), layer.int(18, 0) == 0 else {
+                    throw refuse("only the same padding on every side is run")
+                }
+                return pad
+            }
+            func squareStride() throws -> Int {
+                let stride = layer.int(3, 1)
+                guard stride >= 1, layer.int(13, stride) == stride, layer.int(2, 1) == 1, layer.int(12, 1) == 1 else {
+                    throw refuse("only square strides without dilation are run")
+                }
+                return stride
+            }
+            let op: Op
+            switch layer.kind {
+            case "Input":
+                guard input == nil, let top = layer.tops.first else { throw refuse("a second input") }
+                input = blob(top)
+                continue
+            case "Convolution":
+                guard layer.int(7, 1) == 1, layer.int(8, 0) == 0 else { throw refuse("grouped or int8 convolutions are not run") }
+                op = .convolution(weight: take(layer.blobs[0]), bias: layer.blobs.count > 1 ? take(layer.blobs[1]) : nil,
+                                  stride: try squareStride(), padding: try symmetricPadding(), activation: try fused())
+            case "Deconvolution":
+                guard layer.int(7, 1) == 1, layer.int(20, 0) == 0, layer.int(21, 0) == 0 else { throw refuse("grouped deconvolutions or fixed output sizes are not run") }
+                // ncnn stores [out, in, k, k]; deconv2d takes [in, out, k, k].
+                let w = layer.blobs[0], (o, i, k) = (w.shape[0], w.shape[1], w.shape[2])
+                let t = Tensor(shape: [i, o, k, k])
+                for a in 0..<o { for b in 0..<i { (t.data + (b * o + a) * k * k).update(from: w.data + (a * i + b) * k * k, count: k * k) } }
+                op = .deconvolution(weight: take(t), bias: layer.blobs.count > 1 ? take(layer.blobs[1]) : nil,
+                                    stride: try squareStride(), padding: try symmetricPadding(), activation: try fused())
+            case "InnerProduct":
+                guard layer.int(8, 0) == 0 else { throw refuse("int8 weights are not run") }
+                op = .innerProduct(weight: take(layer.blobs[0]), bias: layer.blobs.count > 1 ? take(layer.blobs[1]) : nil, activation: try fused())
+            case "PReLU": op = .prelu(slope: take(layer.blobs[0]))
+            case "ReLU": op = .activation(layer.float(0, 0) == 0 ? .relu : .leaky(layer.float(0, 0)))
+            case "Sigmoid": op = .activation(.sigmoid)
+            case "Split": op = .split
+            case "Concat":
+                guard layer.int(0, 0) == 0 else { throw refuse("only concatenation along channels (axis 0) is run") }
+                op = .concat
+            case "Eltwise":
+                switch layer.int(0, 1) {
+                case 0: op = .product
+                case 1:
+                    let c = layer.array(1)
+                    guard c.isEmpty || c.count == layer.bottoms.count else { throw refuse("\(c.count) coefficients for \(layer.bottoms.count) inputs") }
+                    op = .sum(coefficients: c.isEmpty ? Array(repeating: 1, count: layer.bottoms.count) : c)
+                case let type: throw refuse("operation \(type) is not run (0 product, 1 sum are)")
+                }
+            case "BinaryOp":
+                let (type, withScalar, b) = (layer.int(0, 0), layer.int(1, 0) != 0, layer.float(2, 0))
+                switch (type, withScalar) {
+                case (0, false): op = .sum(coefficients: [1, 1])
+                case (1, false): op = .difference
+                case (2, false): op = .product
+                case (0, true): op = .scalar(add: b, times: 1)
+                case (1, true): op = .scalar(add: -b, times: 1)
+                case (2, true): op = .scalar(add: 0, times: b)
+                default: throw refuse("operation \(type)\(withScalar ? " with a scalar" : "") is not run (add, sub and mul are)")
+                }
+            case "Scale": op = .product
+            case "Interp":
+                let (type, sh, sw) = (layer.int(0, 0), layer.float(1, 1), layer.float(2, 1))
+                guard [1, 2].contains(type), sh == sw, sh == sh.rounded(), (2...8).contains(Int(sh)), layer.int(3, 0) == 0, layer.int(4, 0) == 0, layer.int(6, 0) == 0 else {
+                    throw refuse("only nearest or bilinear resizing by a whole factor 2…8 (no fixed size, no align_corners) is run")
+                }
+                op = .upsample(nearest: type == 1, factor: Int(sh))
+            case "PixelShuffle":
+                let r = layer.int(0, 1)
+                guard (2...8).contains(r), layer.int(1, 0) == 0 else { throw refuse("only PyTorch's pixel shuffle by 2…8 is run") }
+                op = .pixelShuffle(r)
+            case "Pooling":
+                guard layer.int(0, 0) == 1, layer.int(4, 0) == 1 else { throw refuse("only global average pooling is run") }
+                op = .globalAveragePool
+            case "Crop":
+                if layer.bottoms.count == 2 {
+                    op = .cropLike(top: layer.int(1, 0), left: layer.int(0, 0))
+                } else {
+                    let (starts, ends, axes) = (layer.array(9), layer.array(10), layer.array(11))
+                    // Axes of a 3-D (c, h, w) blob: h is 1 or −2, w is 2 or −1.
+                    guard starts.count == 2, ends.count == 2, axes.map(Int.init) == [-2, -1] || axes.map(Int.init) == [1, 2],
+                          starts.allSatisfy({ $0 >= 0 }), ends.allSatisfy({ $0 < 0 }) else {
+                        throw refuse("only a crop of height and width by margins (starts ≥ 0, ends < 0) is run")
+                    }
+                    op = .crop(top: Int(starts[0]), left: Int(starts[1]), bottom: -Int(ends[0]), right: -Int(ends[1]))
+                }
+            default: throw refuse("not run")
+            }
+            nodes.append(Node(op: op, inputs: layer.bottoms.map(blob), outputs: layer.tops.map(blob)))
+        }
+        guard let input else { throw FileError(path, "has no Input layer") }
+        let read = Set(nodes.flatMap(\.inputs))
+        let ends = Set(nodes.flatMap(\.outputs)).subtracting(read)
+        guard ends.count == 1, let output = ends.first else { throw FileError(path, "has \(ends.count) unread outputs; Hone runs graphs with one") }
+        // Free each blob after the last node that reads it.
+        var lastReader: [Int: Int] = [:]
+        for (i, node) in nodes.enumerated() { for b in node.inputs { lastReader[b] = i } }
+        for (b, i) in lastReader where b != output { nodes[i].last.append(b) }
+        guard (1...8).contains(scale), prepadding >= 0 else { throw FileError(path, "scale \(scale) and prepadding \(prepadding) must be 1…8 and ≥ 0") }
+        (self.weights, self.nodes, self.input, self.output, self.scale, self.prepadding) = (weights, nodes, input, output, scale, prepadding)
+    }
+
+    /// The graph on `x` as it is, already padded: [n, c, h, w] → the output blob.
+    /// - Throws: `ShapeError` where a layer's inputs do not fit it.
+    public func run(_ x: Tensor) throws -> Tensor {
+        var blobs = [Tensor?](repeating: nil, count: nodes.reduce(input + 1) { max($0, ($1.inputs + $1.outputs).max().map { $0 + 1 } ?? 0) })
+        blobs[input] = x
+        for node in nodes {
+            let xs = try node.inputs.map { i in
+                guard let t = blobs[i] else { throw ShapeError("ncnn graph: a layer reads a blob no earlier layer wrote") }
+                return t
+            }
+            let y: Tensor
+            switch node.op {
+            case .split:
+                for o in node.outputs { blobs[o] = xs[0] }
+                for b in node.last { blobs[b] = nil }
+                continue
+            case let .convolution(w, b, stride, padding, activation):
+                y = try activation(try conv2d(xs[0], weights[w], b.map { weights[$0] }, stride: stride, padding: padding))
+            case let .deconvolution(w, b, stride, padding, activation):
+                y = try activation(try deconv2d(xs[0], weights[w], b.map { weights[$0] }, stride: stride, padding: padding))
+            case let .innerProduct(w, b, activation):
+                guard xs[0].shape.count == 4, xs[0].shape[2] == 1, xs[0].shape[3] == 1 else {
+                    throw ShapeError("ncnn graph: InnerProduct on \(xs[0].shape); Hone runs it after global pooling ([n, c, 1, 1])")
+                }
+                y = try activation(try conv2d(xs[0], weights[w], b.map { weights[$0] }))
+            case .prelu(let slope): y = try prelu(xs[0], weights[slope])
+            case .activation(let f): y = try f(xs[0])
+            case .sum(let coefficients):
+                var total = coefficients[0] == 1 ? xs[0] : Autograd.scale(xs[0], coefficients[0])
+                for (t, c) in zip(xs.dropFirst(), coefficients.dropFirst()) { total = try add(total, c == 1 ? t : Autograd.scale(t, c)) }
+                y = total
+            case .product: y = try mul(xs[0], xs[1])
+            case .difference: y = try sub(xs[0], xs[1])
+            case let .scalar(addend, factor):
+                let scaled = factor == 1 ? xs[0] : Autograd.scale(xs[0], factor)
+                y = addend == 0 ? scaled : try add(scaled, try Tensor(shape: [1], values: [addend]))
+            case .concat: y = try concat(xs)
+            case let .upsample(nearest, factor): y = nearest ? try upsampleNearest(xs[0], scale: factor) : try upsampleBilinear(xs[0], scale: factor)
+            case .pixelShuffle(let r): y = try pixelShuffle(xs[0], r)
+            case let .crop(top, left, bottom, right):
+                y = try cropSpatial(xs[0], top: top, left: left, height: xs[0].shape[2] - top - bottom, width: xs[0].shape[3] - left - right)
+            case let .cropLike(top, left):
+                y = try cropSpatial(xs[0], top: top, left: left, height: xs[1].shape[2], width: xs[1].shape[3])
+            case .globalAveragePool: y = try globalAveragePool(xs[0])
+            }
+            blobs[node.outputs[0]] = y
+            for b in node.last { blobs[b] = nil }
+        }
+        guard let y = blobs[output] else { throw ShapeError("ncnn graph: the output blob was never written") }
+        return y
+    }
+
+    /// [n, 3, h, w] in [0, 1] → [n, 3, h·scale, w·scale]: the input padded by `prepadding`
+    /// (mirrored, as Real-CUGAN's reference code pads), then the graph.
+    /// - Throws: `ShapeError` when the graph's output is not `scale` × the input.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let y = try run(prepadding > 0 ? try reflectPad(x, prepadding) : x)
+        guard y.shape[2] == x.shape[2] * scale, y.shape[3] == x.shape[3] * scale else {
+            throw ShapeError("ncnn graph: \(x.shape) gave \(y.shape), not ×\(scale) (is its prepadding \(prepadding)?)")
+        }
+        return y
+    }
+}
