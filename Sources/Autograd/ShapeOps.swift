@@ -226,16 +226,18 @@ private func pool2(_ x: Tensor, op: String, max: Bool) throws -> Tensor {
 public func avgPool2(_ x: Tensor) throws -> Tensor { try pool2(x, op: "avgPool2", max: false) }
 public func maxPool2(_ x: Tensor) throws -> Tensor { try pool2(x, op: "maxPool2", max: true) }
 
-/// Mirror padding by `p` pixels on each side, the edge pixel not repeated (PyTorch's
-/// `reflect`): [n, c, h, w] → [n, c, h + 2p, w + 2p].
-/// - Throws: `ShapeError` unless p < h and p < w.
-public func reflectPad(_ x: Tensor, _ p: Int) throws -> Tensor {
+/// Mirror padding, the edge pixel not repeated (PyTorch's `reflect`): [n, c, h, w] →
+/// [n, c, top + h + bottom, left + w + right].
+/// - Throws: `ShapeError` for a margin not below the side it mirrors.
+public func reflectPad(_ x: Tensor, top: Int, bottom: Int, left: Int, right: Int) throws -> Tensor {
     let (n, c, h, w) = try x.nchw("reflectPad")
-    guard p >= 0, p < h, p < w else { throw ShapeError("reflectPad: \(p) pixels around \(x.shape) (at most \(min(h, w) - 1))") }
-    if p == 0 { return x }
-    let (ph, pw) = (h + 2 * p, w + 2 * p)
+    guard min(top, bottom, left, right) >= 0, max(top, bottom) < h, max(left, right) < w else {
+        throw ShapeError("reflectPad: margins \(top), \(bottom), \(left), \(right) around \(x.shape) (each below the side it mirrors)")
+    }
+    if top + bottom + left + right == 0 { return x }
+    let (ph, pw) = (h + top + bottom, w + left + right)
     @inline(__always) func mirror(_ i: Int, _ size: Int) -> Int { i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i) }
-    let rows = (0..<ph).map { mirror($0 - p, h) }, columns = (0..<pw).map { mirror($0 - p, w) }
+    let rows = (0..<ph).map { mirror($0 - top, h) }, columns = (0..<pw).map { mirror($0 - left, w) }
     let y = Tensor(shape: [n, c, ph, pw])
     Parallel.forEach(n * c) { plane in
         let (src, dst) = (x.data + plane * h * w, y.data + plane * ph * pw)
@@ -250,3 +252,6 @@ public func reflectPad(_ x: Tensor, _ p: Int) throws -> Tensor {
         }
     }
 }
+
+/// `reflectPad` by `p` pixels on every side.
+public func reflectPad(_ x: Tensor, _ p: Int) throws -> Tensor { try reflectPad(x, top: p, bottom: p, left: p, right: p) }

@@ -50,6 +50,8 @@ public enum Architecture: String, Codable, CaseIterable, Sendable {
     case rrdb
     /// `CurveNet` (Zero-DCE++): light and colour corrected by learnt curves, at scale 1.
     case curves
+    /// `NCNNGraph`: any ncnn graph of layers Hone runs (waifu2x, Real-CUGAN, RealSR, …), carried in `ModelConfig.ncnn`.
+    case ncnn
     public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
 
     /// The network's type name, as its paper and `hone models` call it.
@@ -59,8 +61,18 @@ public enum Architecture: String, Codable, CaseIterable, Sendable {
         case .compact: "SRVGGNetCompact"
         case .rrdb: "RRDBNet"
         case .curves: "CurveNet"
+        case .ncnn: "ncnn graph"
         }
     }
+}
+
+/// An ncnn graph as a checkpoint carries it: the .param text (its weights are the checkpoint's
+/// tensors), and the pixels its input is padded by on each side (`NCNNGraph.prepadding`).
+public struct NCNNSpec: Codable, Sendable, Equatable {
+    public var param: String
+    public var prepadding: Int
+
+    public init(param: String, prepadding: Int) { (self.param, self.prepadding) = (param, prepadding) }
 }
 
 /// The network a config or checkpoint describes (the `model` section): all
@@ -82,8 +94,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Frames read on each side of the one enhanced (k: the model reads t−k … t+k,
     /// aligned by `Alignment`); nil or 0: a single-frame model. Hone's architecture only.
     public var neighbours: Int?
+    /// The graph of an `.ncnn` model (its channels, blocks and activation are then unused: 1, 0, relu).
+    public var ncnn: NCNNSpec?
 
-    package enum CodingKeys: String, CodingKey, CaseIterable { case architecture, channels, blocks, activation, unet, networkScale = "network_scale", neighbours }
+    package enum CodingKeys: String, CodingKey, CaseIterable { case architecture, channels, blocks, activation, unet, networkScale = "network_scale", neighbours, ncnn }
 
     public init(architecture: Architecture? = nil, channels: Int, blocks: Int, activation: Activation, unet: Bool, networkScale: Int? = nil) {
         (self.architecture, self.channels, self.blocks, self.activation, self.unet) = (architecture, channels, blocks, activation, unet)
@@ -116,6 +130,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                 "model.network_scale", networkScale ?? 0, "2 to 4 (4 for rrdb), or absent")
         require((0...2).contains(radius) && (layout == .hone || radius == 0), "model.neighbours", radius,
                 "0 to 2 (frames each side), for Hone's architecture only")
+        require((layout == .ncnn) == (ncnn != nil), "model.ncnn", ncnn == nil ? "absent" : "a graph", "a graph exactly when architecture is ncnn")
+        if let ncnn {
+            require((0...64).contains(ncnn.prepadding), "model.ncnn.prepadding", ncnn.prepadding, "0 to 64 pixels")
+            require(ncnn.param.utf8.count <= 1 << 22, "model.ncnn.param", "\(ncnn.param.utf8.count) bytes", "at most 4 MiB")
+            require(networkScale == nil, "model.network_scale", networkScale ?? 0, "absent for ncnn")
+        }
         return found
     }
 }

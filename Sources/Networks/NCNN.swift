@@ -33,6 +33,8 @@ public struct NCNNModel {
     public let layers: [Layer]
     /// The .param file, for messages.
     public let path: String
+    /// The .param file's text, as a checkpoint carries the graph (`NCNNSpec`).
+    public let param: String
 
     /// The layer kinds read; the import of any other stops at it.
     public static let kinds: Set<String> = ["Input", "Split", "Convolution", "Deconvolution", "InnerProduct", "PReLU", "ReLU", "Sigmoid",
@@ -51,7 +53,8 @@ public struct NCNNModel {
     }
 
     /// Parses the two files' bytes; paths name them in errors. Throws as `load`.
-    public static func parse(param: Data, bin: Data, paramPath: String, binPath: String) throws -> NCNNModel {
+    /// With `bin` nil every weight is zero, of its shape: the graph alone (a checkpoint's, whose tensors come after).
+    public static func parse(param: Data, bin: Data?, paramPath: String, binPath: String) throws -> NCNNModel {
         guard param.count < 16 << 20, let text = String(data: param, encoding: .utf8) else {
             throw FileError(paramPath, "not an ncnn .param file (not text, or over 16 MB)")
         }
@@ -105,10 +108,10 @@ public struct NCNNModel {
             }
             layers.append(layer)
         }
-        guard reader.offset == bin.count else {
+        if let bin, reader.offset != bin.count {
             throw FileError(binPath, "holds \(bin.count - reader.offset) bytes more than \(paramPath)'s layers read: the files do not belong together")
         }
-        return NCNNModel(layers: layers, path: paramPath)
+        return NCNNModel(layers: layers, path: paramPath, param: text)
     }
 
     private static func value(key: Int, _ text: String) -> Value? {
@@ -125,12 +128,14 @@ public struct NCNNModel {
 
 /// Reads ncnn's weight blocks in order (ncnn's ModelBinFromDataReader).
 private struct BlobReader {
-    let data: Data
+    /// nil: no weights, every block zero.
+    let data: Data?
     let path: String
     var offset = 0
 
     /// Block type 1: `count` raw little-endian Float32s (biases, slopes).
     mutating func raw(_ count: Int, layer: String) throws -> Tensor {
+        guard let data else { return Tensor(zeros: [count]) }
         try need(4 * count, layer)
         let t = Tensor(shape: [count])
         data.withUnsafeBytes { for i in 0..<count { t.data[i] = Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self))) } }
@@ -141,6 +146,7 @@ private struct BlobReader {
     /// Block type 0: a 4-byte tag, then Float16s (tag 0x01306B47, padded to 4 bytes),
     /// Float32s (tag 0), or a 256-entry Float32 table and one byte per weight (other tags but int8's).
     mutating func tagged(_ count: Int, shape: [Int], layer: String) throws -> Tensor {
+        guard let data else { return Tensor(zeros: shape) }
         try need(4, layer)
         let tag = data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
         offset += 4
@@ -165,8 +171,9 @@ private struct BlobReader {
     }
 
     private func need(_ bytes: Int, _ layer: String) throws {
-        guard bytes >= 0, offset + bytes <= data.count else {
-            throw FileError(path, "ends inside layer \(layer)'s weights (\(data.count) bytes): truncated, or not this .param's weights")
+        let size = data?.count ?? 0
+        guard bytes >= 0, offset + bytes <= size else {
+            throw FileError(path, "ends inside layer \(layer)'s weights (\(size) bytes): truncated, or not this .param's weights")
         }
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 ///
 /// Networks that convolve without padding (waifu2x, Real-CUGAN) expect their input
 /// padded by `prepadding` pixels on each side; the output is then `scale` × the unpadded input.
-public final class NCNNGraph: Module, @unchecked Sendable {
+public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
     /// What a layer does, with the index of its weights in `weights`.
     enum Op {
         case convolution(weight: Int, bias: Int?, stride: Int, padding: Int, activation: Fused)
@@ -62,6 +62,46 @@ public final class NCNNGraph: Module, @unchecked Sendable {
     let input: Int, output: Int
     public let scale: Int
     public let prepadding: Int
+    public let config: ModelConfig
+    public let receptiveRadius: Int
+    public let activationBytesPerPixel: Int
+    /// Some layer pools over the whole picture (squeeze-and-excitation): tiles then see their own statistics.
+    public let poolsWholePicture: Bool
+    /// The input's sides are made a multiple of this (the strides' product) before the graph, as
+    /// Real-CUGAN's reference code pads its U-Nets' input (upcunet_v3.py), and the output cut back.
+    public let alignment: Int
+
+    /// The graph a config carries (`ModelConfig.ncnn`), its weights zero until a checkpoint's are loaded.
+    /// - Throws: `FileError` for a graph Hone cannot run (the config's problems are checked first).
+    public convenience init(_ config: ModelConfig, scale: Int) throws {
+        guard let spec = config.ncnn, config.problems().isEmpty else { throw FileError("model", config.problems().first ?? "no ncnn graph") }
+        try self.init(try NCNNModel.parse(param: Data(spec.param.utf8), bin: nil, paramPath: "the graph", binPath: "the graph"),
+                      scale: scale, prepadding: spec.prepadding)
+    }
+
+    /// The graph of `model`, its scale and prepadding found from the output sizes of two inputs: an
+    /// input of side a gives s·(a − 2p), so sides 64 and 96 give s and p.
+    /// - Throws: `FileError` naming the .param file when the graph does not run on them, or its sizes fit no scale 1…4.
+    public static func probing(_ model: NCNNModel) throws -> NCNNGraph {
+        let graph = try NCNNGraph(model, scale: 1)
+        var sides: [Int] = []
+        for side in [64, 96] {
+            do { sides.append(try Grad.disabled { try graph.run(Tensor(zeros: [1, 3, side, side])) }.shape[3]) } catch {
+                throw FileError(model.path, "does not run on a \(side)×\(side) picture (\(error)), so its scale cannot be found")
+            }
+        }
+        let scale = (sides[1] - sides[0]) / 32, twice = scale > 0 ? 64 - sides[0] / scale : -1
+        guard (1...4).contains(scale), sides[1] - sides[0] == 32 * scale, sides[0] % scale == 0, twice >= 0, twice % 2 == 0 else {
+            throw FileError(model.path, "gives \(sides[0]) and \(sides[1]) pixels from 64 and 96: not an upscaler by 1 to 4 of padded input")
+        }
+        return try NCNNGraph(model, scale: scale, prepadding: twice / 2)
+    }
+
+    /// `init(config, scale:)` for `makeNetwork`: its zero weights are a checkpoint's to fill.
+    /// - Throws: `ShapeError` naming what in the graph Hone cannot run.
+    static func zeroed(_ config: ModelConfig, scale: Int) throws -> NCNNGraph {
+        do { return try NCNNGraph(config, scale: scale) } catch let error as FileError { throw ShapeError("its ncnn graph: \(error.problem)") }
+    }
 
     /// The graph of `model`, upscaling by `scale` from input padded by `prepadding`.
     /// - Throws: `FileError` naming the .param file and the first layer Hone cannot run as ncnn would.
@@ -191,8 +231,94 @@ public final class NCNNGraph: Module, @unchecked Sendable {
         var lastReader: [Int: Int] = [:]
         for (i, node) in nodes.enumerated() { for b in node.inputs { lastReader[b] = i } }
         for (b, i) in lastReader where b != output { nodes[i].last.append(b) }
-        guard (1...8).contains(scale), prepadding >= 0 else { throw FileError(path, "scale \(scale) and prepadding \(prepadding) must be 1…8 and ≥ 0") }
+        guard (1...4).contains(scale), (0...64).contains(prepadding) else { throw FileError(path, "scale \(scale) and prepadding \(prepadding) must be 1…4 and 0…64") }
         (self.weights, self.nodes, self.input, self.output, self.scale, self.prepadding) = (weights, nodes, input, output, scale, prepadding)
+        let extent = Self.extents(nodes, weights: weights, input: input, output: output)
+        // The true reach of deep graphs (RealSR: over 350 pixels) would make tiles mostly overlap; outer
+        // weights add little, as for RRDBNet's 24 (`testTiledX4plusStaysCloseToTheWholeImage`), so it is capped at 32.
+        receptiveRadius = Int(min(extent.reach, 32).rounded(.up)) + prepadding + 2
+        activationBytesPerPixel = 3 * extent.bytesPerPixel
+        poolsWholePicture = extent.pooled
+        // The least multiple for which every layer's sides agree (Real-CUGAN ×3: 4), tried on three sides of each.
+        let base = 64 + 2 * prepadding
+        alignment = (0...5).map { 1 << $0 }.first { a in
+            (0..<3).allSatisfy { m in Self.side(nodes, weights: weights, input: input, output: output, base + a * (m + 1)) != nil }
+        } ?? 1
+        var config = ModelConfig(architecture: .ncnn, channels: 1, blocks: 0, activation: .relu, unet: false)
+        config.ncnn = NCNNSpec(param: model.param, prepadding: prepadding)
+        self.config = config
+    }
+
+    /// How far the output reaches into the input (input pixels), the most bytes one blob holds per
+    /// input pixel, and whether a layer pools the whole picture: each blob's reach, pixel pitch (in input
+    /// pixels) and channels followed through the graph.
+    static func extents(_ nodes: [Node], weights: [Tensor], input: Int, output: Int) -> (reach: Double, bytesPerPixel: Int, pooled: Bool) {
+        struct Extent { var reach = 0.0, pitch = 1.0, channels = 3, pooled = false }
+        var blobs: [Int: Extent] = [input: Extent()]
+        var widest = 0.0, pooled = false
+        for node in nodes {
+            let ins = node.inputs.map { blobs[$0] ?? Extent() }
+            var e = ins.first ?? Extent()
+            e.reach = ins.map(\.reach).max() ?? 0
+            switch node.op {
+            case let .convolution(w, _, stride, _, _):
+                e.reach += Double(weights[w].shape[2] / 2) * e.pitch
+                e.pitch *= Double(stride)
+                e.channels = weights[w].shape[0]
+            case let .deconvolution(w, _, stride, _, _):
+                e.pitch /= Double(stride)
+                e.reach += Double(weights[w].shape[2] / 2) * e.pitch
+                e.channels = weights[w].shape[1]
+            case let .innerProduct(w, _, _): e.channels = weights[w].shape[0]
+            case let .upsample(nearest, factor):
+                if !nearest { e.reach += e.pitch }
+                e.pitch /= Double(factor)
+            case .pixelShuffle(let r):
+                e.pitch /= Double(r)
+                e.channels /= r * r
+            case .concat: e.channels = ins.map(\.channels).reduce(0, +)
+            case .globalAveragePool: (e.pooled, pooled) = (true, true)
+            default: break
+            }
+            if !e.pooled { widest = max(widest, Double(e.channels) / (e.pitch * e.pitch)) }
+            for o in node.outputs { blobs[o] = e }
+        }
+        return (blobs[output]?.reach ?? 0, Int(4 * widest), pooled)
+    }
+
+    /// The output side for a square input of side `n`, following each layer's size arithmetic; nil where a
+    /// layer's inputs would disagree (a U-Net's skip and its upsampled path) or a side would vanish.
+    static func side(_ nodes: [Node], weights: [Tensor], input: Int, output: Int, _ n: Int) -> Int? {
+        var sides: [Int: Int] = [input: n]  // 0: pooled to one pixel, which broadcasts
+        for node in nodes {
+            let ins = node.inputs.compactMap { sides[$0] }
+            guard ins.count == node.inputs.count, let first = ins.first else { return nil }
+            var out = first
+            switch node.op {
+            case let .convolution(w, _, stride, padding, _):
+                let k = weights[w].shape[2]
+                guard first + 2 * padding >= k else { return nil }
+                out = (first + 2 * padding - k) / stride + 1
+            case let .deconvolution(w, _, stride, padding, _): out = (first - 1) * stride - 2 * padding + weights[w].shape[2]
+            case let .upsample(_, factor): out = first * factor
+            case .pixelShuffle(let r): out = first * r
+            case let .crop(top, _, bottom, _): out = first - top - bottom
+            case let .cropLike(top, _):
+                guard ins[1] + top <= first else { return nil }
+                out = ins[1]
+            case .globalAveragePool:
+                for o in node.outputs { sides[o] = 0 }
+                continue
+            case .sum, .product, .difference, .concat:
+                let spatial = ins.filter { $0 != 0 }
+                guard Set(spatial).count <= 1 else { return nil }
+                out = spatial.first ?? 0
+            default: break
+            }
+            guard first == 0 || out > 0 else { return nil }
+            for o in node.outputs { sides[o] = out }
+        }
+        return sides[output]
     }
 
     /// The graph on `x` as it is, already padded: [n, c, h, w] → the output blob.
@@ -247,14 +373,18 @@ public final class NCNNGraph: Module, @unchecked Sendable {
         return y
     }
 
-    /// [n, 3, h, w] in [0, 1] → [n, 3, h·scale, w·scale]: the input padded by `prepadding`
-    /// (mirrored, as Real-CUGAN's reference code pads), then the graph.
-    /// - Throws: `ShapeError` when the graph's output is not `scale` × the input.
+    /// [n, 3, h, w] in [0, 1] → [n, 3, h·scale, w·scale]: the input padded by `prepadding`, and at the
+    /// bottom and right to a multiple of `alignment` (mirrored, as Real-CUGAN's reference code pads),
+    /// then the graph, its output cut to the input's size × scale.
+    /// - Throws: `ShapeError` when the graph's output is not `scale` × the padded input, or the input is
+    ///   not larger than the padding it mirrors.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let y = try run(prepadding > 0 ? try reflectPad(x, prepadding) : x)
-        guard y.shape[2] == x.shape[2] * scale, y.shape[3] == x.shape[3] * scale else {
+        let (h, w) = (x.shape[2], x.shape[3])
+        let (extraH, extraW) = ((alignment - h % alignment) % alignment, (alignment - w % alignment) % alignment)
+        let y = try run(try reflectPad(x, top: prepadding, bottom: prepadding + extraH, left: prepadding, right: prepadding + extraW))
+        guard y.shape[2] == (h + extraH) * scale, y.shape[3] == (w + extraW) * scale else {
             throw ShapeError("ncnn graph: \(x.shape) gave \(y.shape), not ×\(scale) (is its prepadding \(prepadding)?)")
         }
-        return y
+        return try cropSpatial(y, height: h * scale, width: w * scale)
     }
 }

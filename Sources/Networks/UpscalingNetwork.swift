@@ -21,7 +21,7 @@ extension UpscalingNetwork {
     public var radius: Int { config.radius }
 }
 
-/// The network a config describes, with seeded initial weights.
+/// The network a config describes, with seeded initial weights (an ncnn graph's are zero).
 /// - Throws: `ShapeError` for a scale the architecture cannot make.
 public func makeNetwork(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws -> any UpscalingNetwork {
     switch config.layout {
@@ -29,6 +29,7 @@ public func makeNetwork(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) thr
     case .compact: try SRVGGNetCompact(config, scale: scale, seed: seed)
     case .rrdb: try RRDBNet(config, scale: scale, seed: seed)
     case .curves: try CurveNet(config, scale: scale, seed: seed)
+    case .ncnn: try NCNNGraph.zeroed(config, scale: scale)
     }
 }
 

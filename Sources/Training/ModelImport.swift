@@ -30,12 +30,16 @@ extension NamedModel {
         return checkpointPath
     }
 
-    /// Imports an ncnn model into a Hone checkpoint at `output`.
-    /// - Throws: `FileError` naming the ncnn file at fault, or the output.
+    /// Imports an ncnn model into a Hone checkpoint at `output`: as SRVGGNetCompact or RRDBNet when its
+    /// wiring is one of theirs (their fast paths), else as a general graph (`NCNNGraph`) whose scale and
+    /// prepadding are read from its output sizes.
+    /// - Throws: `FileError` naming the ncnn file at fault (and the first layer Hone cannot run), or the output.
     @discardableResult
     public static func importNCNN(param: String, bin: String, to output: String, source: String, licence: String = "") throws -> any UpscalingNetwork {
         let lock = try OutputLock(output, inputs: [param, bin])  // a missing folder is reported before the work
-        let network = try NCNNModel.load(param: param, bin: bin).network()
+        let model = try NCNNModel.load(param: param, bin: bin)
+        let network: any UpscalingNetwork
+        do { network = try model.network() } catch { network = try NCNNGraph.probing(model) }
         var config = try HoneConfig.load(ProjectFiles.find("configs/default.yaml") ?? "configs/default.yaml")
         config.model = network.config
         let record = RunRecord(config: config, scale: network.scale, base: .checkpoint(source), epochs: 0)

