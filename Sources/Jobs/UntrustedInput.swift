@@ -18,8 +18,9 @@ public enum UntrustedInput: String, CaseIterable, Sendable {
     public func parse(_ data: Data) -> Bool {
         switch self {
         case .checkpoint:
-            guard let file = try? Checkpoint.parse(data, path: "input") else { return false }
-            return (try? RunRecord(file, path: "input")) != nil
+            guard let file = try? Checkpoint.parse(data, path: "input"), let record = try? RunRecord(file, path: "input") else { return false }
+            // The ncnn graph a checkpoint may carry is parsed as its network is built.
+            return record.config.model.layout != .ncnn || (try? makeNetwork(record.config.model, scale: record.scale)) != nil
         case .config:
             return (try? HoneConfig.parse(String(decoding: data, as: UTF8.self), path: "input")) != nil
         case .grid:

@@ -132,10 +132,19 @@ private struct BlobReader {
     let data: Data?
     let path: String
     var offset = 0
+    /// Floats made as zeros when there is no data: bounded, as a .bin's length bounds them otherwise.
+    var zeroed = 0
+
+    /// Without data, `count` zero floats, refused past 2²⁶ in all (RealSR, 16.7 M weights, fits 4 times).
+    private mutating func zeros(_ count: Int, shape: [Int], layer: String) throws -> Tensor {
+        zeroed += count
+        guard zeroed <= 1 << 26 else { throw FileError(path, "layer \(layer): the graph asks for over 2²⁶ weights") }
+        return Tensor(zeros: shape)
+    }
 
     /// Block type 1: `count` raw little-endian Float32s (biases, slopes).
     mutating func raw(_ count: Int, layer: String) throws -> Tensor {
-        guard let data else { return Tensor(zeros: [count]) }
+        guard let data else { return try zeros(count, shape: [count], layer: layer) }
         try need(4 * count, layer)
         let t = Tensor(shape: [count])
         data.withUnsafeBytes { for i in 0..<count { t.data[i] = Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self))) } }
@@ -146,7 +155,7 @@ private struct BlobReader {
     /// Block type 0: a 4-byte tag, then Float16s (tag 0x01306B47, padded to 4 bytes),
     /// Float32s (tag 0), or a 256-entry Float32 table and one byte per weight (other tags but int8's).
     mutating func tagged(_ count: Int, shape: [Int], layer: String) throws -> Tensor {
-        guard let data else { return Tensor(zeros: shape) }
+        guard let data else { return try zeros(count, shape: shape, layer: layer) }
         try need(4, layer)
         let tag = data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
         offset += 4
