@@ -43,8 +43,11 @@ struct PresetsCommand: ParsableCommand {
 
         func run() throws {
             var presets = try file.load()
-            try presets.save(settings.given, as: name)
-            say("saved preset \(name) in \(presets.path): \(settings.given.summary)")
+            var preset = settings.given
+            // A checkpoint file is saved by its absolute path, so the preset works from any folder.
+            preset.model = preset.model.map { FileManager.default.fileExists(atPath: $0) ? URL(fileURLWithPath: $0).standardizedFileURL.path : $0 }
+            try presets.save(preset, as: name)
+            say("saved preset \(name) in \(presets.path): \(preset.summary)")
         }
     }
 

@@ -263,9 +263,19 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(missing.status, 64)
         XCTAssert(missing.stderr.hasPrefix("Error: no preset big in \(path("config"))/hone/presets.yaml; it holds small\n"), missing.stderr)
         Self.assertNoOutput(path("no.mp4"))
+        // A checkpoint file named relative to the folder it was saved from still works from another (a tiny ncnn graph's).
+        try FileManager.default.copyItem(atPath: Media.projectRoot.appendingPathComponent("fuzz/corpus/checkpoint/ncnn-graph.safetensors").path,
+                                         toPath: path("tiny.safetensors"))
+        XCTAssertEqual(try hone(["presets", "save", "tiny", "--checkpoint", "tiny.safetensors"], environment: config, directory: dir).status, 0)
+        try FileManager.default.createDirectory(atPath: path("elsewhere"), withIntermediateDirectories: true)
+        let moved = try hone(["infer", "--preset-name", "tiny", "--video", clip, "-o", "t.mp4"], environment: config,
+                             directory: URL(fileURLWithPath: path("elsewhere")))
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        XCTAssert(moved.stdout.hasPrefix("preset tiny: model \(path("tiny.safetensors"))"), moved.stdout)
+        XCTAssertEqual(try Media.probe(path("elsewhere/t.mp4"), stream: "v:0", "stream=width")["width"], "192")
         try Data("small:\n  crf: 90\n".utf8).write(to: URL(fileURLWithPath: path("bad.yaml")))
         Self.assertOneLineError(try hone(["presets", "--preset-file", path("bad.yaml")]), naming: "bad.yaml", "preset small: crf is 90")
-        XCTAssertEqual(try hone(["presets", "delete", "small"], environment: config).status, 0)
+        for name in ["small", "tiny"] { XCTAssertEqual(try hone(["presets", "delete", name], environment: config).status, 0) }
         XCTAssert(try hone(["presets"], environment: config).stdout.hasPrefix("no presets in"))
     }
 
