@@ -239,10 +239,10 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
         receptiveRadius = Int(min(extent.reach, 32).rounded(.up)) + prepadding + 2
         activationBytesPerPixel = 3 * extent.bytesPerPixel
         poolsWholePicture = extent.pooled
-        // The least multiple for which every layer's sides agree (Real-CUGAN ×3: 4), tried on three sides of each.
-        let base = 64 + 2 * prepadding
+        // The least multiple of the input's sides for which every layer's sides agree and the output is
+        // `scale` × the input (Real-CUGAN ×3: 4; waifu2x cunet, whose crops floor odd sides: 2), tried on three sides of each.
         alignment = (0...5).map { 1 << $0 }.first { a in
-            (0..<3).allSatisfy { m in Self.side(nodes, weights: weights, input: input, output: output, base + a * (m + 1)) != nil }
+            (1...3).allSatisfy { m in Self.side(nodes, weights: weights, input: input, output: output, 64 + a * m + 2 * prepadding) == scale * (64 + a * m) }
         } ?? 1
         var config = ModelConfig(architecture: .ncnn, channels: 1, blocks: 0, activation: .relu, unet: false)
         config.ncnn = NCNNSpec(param: model.param, prepadding: prepadding)
