@@ -33,10 +33,12 @@ public struct InferPreset: Codable, Equatable, Sendable {
     }
 
     /// This preset with `given`'s fields wherever it has them: the command line over a saved preset.
+    /// A CRF belongs to its codec's scale, so another codec given without a CRF drops the preset's.
     public func overridden(by given: InferPreset) -> InferPreset {
-        InferPreset(model: given.model ?? model, scale: given.scale ?? scale, light: given.light ?? light,
-                    selfEnsemble: given.selfEnsemble ?? selfEnsemble, codec: given.codec ?? codec,
-                    crf: given.crf ?? crf, speed: given.speed ?? speed)
+        let otherCodec = given.codec != nil && given.codec != codec
+        return InferPreset(model: given.model ?? model, scale: given.scale ?? scale, light: given.light ?? light,
+                           selfEnsemble: given.selfEnsemble ?? selfEnsemble, codec: given.codec ?? codec,
+                           crf: given.crf ?? (otherCodec ? nil : crf), speed: given.speed ?? speed)
     }
 
     /// What is out of range, one line each as `key is value; allowed: range`; empty when the preset is sound.
@@ -82,8 +84,9 @@ extension EncoderSettings.Codec: Codable {
 ///       codec: av1
 ///       crf: 30
 ///
-/// Names are letters, digits, `-` and `_`. The file is read defensively (it may
-/// come from someone else): the same size, nesting and base-60 limits as a config.
+/// Names are letters, digits, `-` and `_`, starting with a letter. The file is read defensively (it may
+/// come from someone else): the same size, nesting and base-60 limits as a config. Saving rewrites
+/// it whole: comments written by hand are not kept.
 public struct PresetFile: Sendable {
     public let path: String
     public private(set) var presets: [String: InferPreset]
@@ -96,12 +99,19 @@ public struct PresetFile: Sendable {
         return URL(fileURLWithPath: config).appendingPathComponent("hone/presets.yaml").path
     }
 
-    /// The presets in `path`; none when the file does not exist yet.
-    /// - Throws: `FileError` naming the file for one that cannot be read or parsed, with the preset and key at fault.
-    public init(_ path: String = PresetFile.defaultPath) throws {
+    /// The presets in `path`; none when the file does not exist yet (unless `mustExist`).
+    /// - Throws: `FileError` naming the file for one that is missing (with `mustExist`), a folder, cannot be
+    ///   read or parsed, with the preset and key at fault.
+    public init(_ path: String = PresetFile.defaultPath, mustExist: Bool = false) throws {
         self.path = path
-        guard FileManager.default.fileExists(atPath: path) else { presets = [:]; return }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw FileError(path, "cannot read the presets file") }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            if mustExist { throw FileError(path, "no such presets file") }
+            presets = [:]
+            return
+        }
+        if isFolder.boolValue { throw FileError(path, "is a folder, not a presets file") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw FileError(path, "cannot read the presets file (not UTF-8 text)") }
         presets = try Self.parse(text, path: path)
     }
 
@@ -118,7 +128,7 @@ public struct PresetFile: Sendable {
             try refuseBase60(root, path: path)
             for (key, value) in mapping {
                 guard let name = key.string, Self.isName(name) else {
-                    throw FileError(path, "\(key.string.map { "\($0.prefix(40))" } ?? "a key") is not a preset name (letters, digits, - and _)")
+                    throw FileError(path, "'\(key.string.map { "\($0.prefix(40))" } ?? "a key")' is not a preset name (letters, digits, - and _, starting with a letter)")
                 }
                 guard let settings = value.mapping else { throw FileError(path, "preset \(name): expected its settings (model, scale, …)") }
                 let known = InferPreset.CodingKeys.allCases.map(\.rawValue)
@@ -137,9 +147,13 @@ public struct PresetFile: Sendable {
         }
     }
 
-    /// Letters, digits, `-` and `_`, at most 64: a name that reads the same on any command line.
+    /// Letters, digits, `-` and `_`, starting with a letter, at most 64, and not a word YAML 1.1 reads as
+    /// a boolean or null (`yes`, `null`, …): a name that reads the same on any command line and in any YAML reader.
     public static func isName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64 && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_") }
+        guard let first = name.unicodeScalars.first, first.isASCII, CharacterSet.letters.contains(first), name.utf8.count <= 64 else { return false }
+        let yamlWords: Set = ["y", "n", "yes", "no", "true", "false", "on", "off", "null"]
+        return !yamlWords.contains(name.lowercased())
+            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_") }
     }
 
     /// The preset called `name`.
@@ -155,7 +169,7 @@ public struct PresetFile: Sendable {
     /// Saves `preset` under `name`, replacing one of that name, and writes the file.
     /// - Throws: `UsageError` for a bad name or setting; `FileError` when the file cannot be written.
     public mutating func save(_ preset: InferPreset, as name: String) throws {
-        guard Self.isName(name) else { throw UsageError("\(name) is not a preset name: use letters, digits, - and _ (at most 64)") }
+        guard Self.isName(name) else { throw UsageError("'\(name)' is not a preset name: use letters, digits, - and _, starting with a letter (at most 64; not yes, no, true, false, on, off or null)") }
         if let problem = preset.problems().first { throw UsageError("preset \(name): \(problem)") }
         presets[name] = preset
         try write()

@@ -11,7 +11,8 @@ struct PresetsCommand: ParsableCommand {
             `hone infer --preset-name NAME` starts from a saved preset; options given on its \
             command line win over the preset's. Presets live in one YAML file, each name with \
             its settings (model, scale, light, self_ensemble, codec, crf, speed), which may be \
-            edited by hand or shared.
+            edited by hand or shared (saving rewrites it: comments are not kept). A CRF saved \
+            with one codec is dropped when --codec names another.
             """,
         subcommands: [List.self, Save.self, Delete.self],
         defaultSubcommand: List.self)
@@ -20,7 +21,10 @@ struct PresetsCommand: ParsableCommand {
         @Option(help: "The presets file. (default: $XDG_CONFIG_HOME/hone/presets.yaml, or ~/.config/hone/presets.yaml)")
         var presetFile: String?
 
-        func load() throws -> PresetFile { try PresetFile(presetFile ?? PresetFile.defaultPath) }
+        /// The file; one given by name must exist unless it is to be written (`save`).
+        func load(creating: Bool = false) throws -> PresetFile {
+            try PresetFile(presetFile ?? PresetFile.defaultPath, mustExist: presetFile != nil && !creating)
+        }
     }
 
     struct List: ParsableCommand {
@@ -42,7 +46,7 @@ struct PresetsCommand: ParsableCommand {
         @OptionGroup var file: FileOption
 
         func run() throws {
-            var presets = try file.load()
+            var presets = try file.load(creating: true)
             var preset = settings.given
             // A checkpoint file is saved by its absolute path, so the preset works from any folder.
             preset.model = preset.model.map { FileManager.default.fileExists(atPath: $0) ? URL(fileURLWithPath: $0).standardizedFileURL.path : $0 }

@@ -24,6 +24,13 @@ final class PresetTests: XCTestCase {
         // Given options win; those not given keep the preset's.
         XCTAssertEqual(phone.overridden(by: InferPreset(model: "bicubic", crf: 30)),
                        InferPreset(model: "bicubic", scale: 2, light: "0.5", selfEnsemble: true, codec: .av1, crf: 30, speed: "slow"))
+        // AV1's CRF 40 means nothing for H.264 or ProRes: another codec given alone drops it.
+        XCTAssertNil(phone.overridden(by: InferPreset(codec: .prores)).crf)
+        XCTAssertEqual(phone.overridden(by: InferPreset(codec: .av1)).crf, 40)
+        for bad in ["null", "Yes", "off", "010", "-x", ""] { XCTAssertFalse(PresetFile.isName(bad), bad) }
+        XCTAssert(PresetFile.isName("phone-2_b"))
+        XCTAssertThrowsError(try PresetFile(dir.appendingPathComponent("missing.yaml").path, mustExist: true)) { XCTAssert("\($0)".hasSuffix("no such presets file"), "\($0)") }
+        XCTAssertThrowsError(try PresetFile(dir.path)) { XCTAssert("\($0)".hasSuffix("is a folder, not a presets file"), "\($0)") }
         var again = reread
         try again.delete("phone")
         XCTAssertEqual(try PresetFile(path).presets.keys.sorted(), ["edit_1"])
@@ -43,7 +50,8 @@ final class PresetTests: XCTestCase {
             ("phone:\n  speed: quick\n", "input: preset phone: speed is quick; allowed: ultrafast"),
             ("phone:\n  light: 2\n", "input: preset phone: light is 2; allowed: auto, or a strength from 0 to 1"),
             ("phone:\n  scale: 8\n", "input: preset phone: scale is 8"),
-            ("my phone:\n  scale: 2\n", "input: my phone is not a preset name"),
+            ("my phone:\n  scale: 2\n", "input: 'my phone' is not a preset name"),
+            ("yes:\n  scale: 2\n", "is not a preset name"),
             ("phone: 2\n", "input: preset phone: expected its settings"),
             ("- phone\n", "input: not a presets file"),
             ("phone:\n  crf: 1:30\n", "holds a colon"),
