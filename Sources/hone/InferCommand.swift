@@ -85,6 +85,7 @@ struct InferCommand: ParsableCommand {
     func run() throws {
         let chosen = try presetName.map { try PresetFile(presetFile ?? PresetFile.defaultPath, mustExist: true).preset($0).overridden(by: settings.given) }
             ?? settings.given
+        if let light = chosen.light { _ = try LightSetting(light) }  // its own message, as without a preset
         if let problem = chosen.problems().first { throw UsageError((presetName.map { "preset \($0) with the options given: " } ?? "") + problem) }
         if chosen.model == nil, video.isEmpty { throw UsageError("--checkpoint (or a preset's model) or --video (a pack from `hone pack`) is required") }
         if lightCheckpoint != nil, chosen.light == nil { throw UsageError("--light-checkpoint is used by --light: add --light auto (or a strength)") }
