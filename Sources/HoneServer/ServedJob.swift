@@ -33,8 +33,8 @@ public struct JobOptions: Codable, Sendable, Equatable {
     public var preset = LossPreset.natural
     /// The starting model: "base" (the shipped base for the scale).
     public var model = "base"
-    /// Exposure and white balance corrected before the upscale (`LightSetting.strength`, 0–1); nil: the light as it is.
-    public var light: Float?
+    /// Exposure and white balance corrected before the upscale (`LightSetting.strength`); nil: the light as it is.
+    public var light: LightStrength?
 
     public init() {}
 

@@ -143,6 +143,8 @@ public struct InferJob {
         public let overshoot: (mean: Double, p99: Double)?
         /// No-reference blockiness of the output and of the bicubic upscale (`Artifacts.blockiness`; every 10th frame).
         public let blockiness: (output: Double, bicubic: Double)?
+        /// What `--light auto` judged of the frames; nil without it.
+        public let light: AutoLightTally?
         public let scale: Int
         /// Frames an interrupted run had finished, reused (not counted in `frames`).
         public let reusedFrames: Int
@@ -173,7 +175,7 @@ public struct InferJob {
                                          ?? "\(tag).\(still ? "png" : method == .attached ? "mkv" : "mp4")")
         let outputPath = output ?? outputFolder.map { URL(fileURLWithPath: $0).appendingPathComponent(defaultName).path } ?? defaultName
         if skipWritten, FileManager.default.fileExists(atPath: outputPath) {
-            return Report(output: outputPath, frames: 0, seconds: 0, enhanceSeconds: 0, warnings: [], overshoot: nil, blockiness: nil, scale: s,
+            return Report(output: outputPath, frames: 0, seconds: 0, enhanceSeconds: 0, warnings: [], overshoot: nil, blockiness: nil, light: nil, scale: s,
                           reusedFrames: 0, skipped: true)
         }
         if let compare, compare == outputPath { throw UsageError("--compare and -o name the same file, \(compare)") }
@@ -213,7 +215,8 @@ public struct InferJob {
             }
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
-                      warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness, scale: s,
+                      warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness,
+                      light: curves?.strength == .auto ? curves?.tally : nil, scale: s,
                       reusedFrames: resume?.reusedFrames ?? 0, skipped: false)
     }
 

@@ -32,7 +32,8 @@ public struct LightFinetuneJob {
     public func run(_ observer: JobObserver) throws -> Report {
         let clock = Date()
         let startPath = try start ?? LightSetting.shippedPath()
-        let setting = LightSetting(checkpoint: startPath)
+        // The whole curve: the fine-tune learns it; `--light auto` judges each picture when it is used.
+        let setting = LightSetting(strength: .fixed(1), checkpoint: startPath)
         let (model, startModel) = (try setting.load(), try setting.load())
         let (_, startRecord) = try loadNetwork(checkpoint: startPath)
         let lock = try OutputLock(outputPath, inputs: [video, startPath])
@@ -86,7 +87,7 @@ extension EvaluateJob {
             var tuning = LightTuning()
             tuning.epochs = epochs
             let tuned = try LightSetting().load()
-            let report = try tuning.run(tuned, start: base, frames: gt.lowRes, observer: observer)
+            let report = try tuning.run(tuned, start: try LightSetting(strength: .fixed(1)).load(), frames: gt.lowRes, observer: observer)
             observer.report(String(format: "light fine-tune: %d steps, mean brightness kept near %.2f of white", report.steps, report.level))
             methods.append(("fine-tuned", { try tuned($0.image) }))
             if let restorer { methods.append(("base-x1, then fine-tuned", { try tuned(try restorer($0.image)) })) }

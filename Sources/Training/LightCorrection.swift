@@ -6,27 +6,26 @@ import VideoIO
 /// `--light`: exposure and white balance corrected by a curve network
 /// (`CurveNet`), after a ×1 method and before an enlarging one (`CurveNet.around`).
 public struct LightSetting: Sendable, Equatable, CustomStringConvertible {
-    /// 0…1: how much of the learnt curve is applied (`CurveNet.strength`); 1 is `auto`, 0 the input as it is.
-    public var strength: Float
+    /// How much of the learnt curve is applied (`CurveNet.strength`): `auto` judges each picture by its highlights.
+    public var strength: LightStrength
     /// A light checkpoint (`hone finetune --light`); nil: the shipped base.
     public var checkpoint: String?
 
     /// The shipped light base, in checkpoints/.
     public static let shippedName = "base-light"
 
-    public init(strength: Float = 1, checkpoint: String? = nil) { (self.strength, self.checkpoint) = (strength, checkpoint) }
+    public init(strength: LightStrength = .auto, checkpoint: String? = nil) { (self.strength, self.checkpoint) = (strength, checkpoint) }
 
-    /// `auto` (the whole correction) or a strength from 0 to 1.
+    /// `auto` (the correction where a picture looks underexposed) or a strength from 0 to 1 (that share of it, on every picture).
     /// - Throws: `UsageError` for anything else.
     public init(_ text: String, checkpoint: String? = nil) throws {
-        if text.lowercased() == "auto" { self.init(checkpoint: checkpoint); return }
-        guard let s = Float(text), (0...1).contains(s) else {
+        guard let strength = LightStrength(text) else {
             throw UsageError("light must be auto or a strength from 0 (none) to 1 (the whole correction), got \(text)")
         }
-        self.init(strength: s, checkpoint: checkpoint)
+        self.init(strength: strength, checkpoint: checkpoint)
     }
 
-    public var description: String { "light \(checkpoint.map { URL(fileURLWithPath: $0).lastPathComponent } ?? Self.shippedName) ×\(strength)" }
+    public var description: String { "light \(checkpoint.map { URL(fileURLWithPath: $0).lastPathComponent } ?? Self.shippedName) \(strength)" }
 
     /// The checkpoint's curve network at this strength.
     /// - Throws: `FileError` when the checkpoint (or the shipped base) is missing, unreadable or not a light model.

@@ -141,6 +141,10 @@ struct InferCommand: ParsableCommand {
             say(String(format: "blockiness (the excess luma step at the input's 8×8 block edges; 0 = none; every 10th frame): output %.3f, %@ %.3f",
                        blockiness.output, report.scale == 1 ? "input" : "bicubic", blockiness.bicubic))
         }
+        if let light = report.light, let highlights = light.highlights, let shares = light.shares {
+            say(String(format: "light auto: highlights at %.2f–%.2f of white, so %.2f–%.2f of the correction applied (mean %.2f; all of it at 0.50 or below, none from 0.65)",
+                       highlights.lowerBound, highlights.upperBound, shares.lowerBound, shares.upperBound, light.shareSum / Float(light.pictures)))
+        }
     }
 }
 
@@ -155,7 +159,7 @@ struct InferSettings: ParsableArguments {
     @Flag(help: "Run the network on the 8 flips and 90° turns of each frame and average them (self-ensemble): 8× the time, a little more fidelity (+0.07 to +0.25 dB Y-PSNR measured at ×2).")
     var selfEnsemble = false
 
-    @Option(help: ArgumentHelp("Correct exposure and white balance with a light model (`CurveNet`): auto, or a strength from 0 (none) to 1 (the whole correction). It runs before an enlarging --checkpoint and after a ×1 one (noise is removed before brightening); without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
+    @Option(help: ArgumentHelp("Correct exposure and white balance with a light model (`CurveNet`): auto (the whole correction on a picture whose brightest parts stay at half of white or below, none from 0.65 of white up, so a night grade or an old film is kept), or a strength from 0 (none) to 1 (the whole correction) on every picture. It runs before an enlarging --checkpoint and after a ×1 one (noise is removed before brightening); without --checkpoint the output keeps the input's size.", valueName: "auto|0…1"))
     var light: String?
 
     @OptionGroup var encoding: EncoderOptions

@@ -76,8 +76,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Media.probe(path("out.mp4"), stream: "a:0", "stream=codec_name")["codec_name"], "aac")
     }
 
-    /// `--light 0` writes the input as it is; `--light auto` brightens a dark clip at its own size, sound kept;
-    /// a strength out of range is one line.
+    /// `--light 0` writes the input as it is; `--light auto` brightens a dark clip at its own size, sound kept,
+    /// and leaves a clip whose highlights reach white as it is, saying why; a strength out of range is one line.
     func testLightZeroIsTheInputAndAutoBrightensADarkClip() throws {
         let clip = try makeClip("in.mp4")
         let dark = path("dark.mp4")
@@ -94,6 +94,12 @@ final class CLITests: XCTestCase {
             return sums.reduce(0, +) / Float(frames.count) * 255
         }
         XCTAssertGreaterThan(mean(auto), mean(plain) + 15, "brightened from \(mean(plain)) levels")
+        let kept = try hone(["infer", "--video", clip, "--light", "auto", "--codec", "ffv1", "-o", path("kept.mkv")])
+        XCTAssertEqual(kept.status, 0, kept.stderr)
+        XCTAssert(kept.stdout.contains("light auto: highlights at") && kept.stdout.contains("so 0.00–0.00 of the correction applied"), kept.stdout)
+        XCTAssertEqual(try hone(["infer", "--video", clip, "--checkpoint", "bicubic", "--scale", "1", "--codec", "ffv1", "-o", path("clip.mkv")]).status, 0)
+        let (original, untouched) = try (Media.decodeRGB(path("clip.mkv"), width: 96, height: 64), Media.decodeRGB(path("kept.mkv"), width: 96, height: 64))
+        XCTAssertEqual(zip(original, untouched).map { Media.compare8bit($0, $1).maxDiff }.max(), 0)
         XCTAssertEqual(try Media.probe(path("auto.mkv"), stream: "a:0", "stream=codec_name")["codec_name"] != nil, true)
         let bad = try hone(["infer", "--video", dark, "--light", "2", "-o", path("bad.mp4")])
         XCTAssertEqual(bad.status, 64)

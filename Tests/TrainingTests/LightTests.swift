@@ -39,15 +39,63 @@ final class LightTests: XCTestCase {
         XCTAssertEqual(try model(picture).array, picture.array)
         model.namedTensors().first { $0.name == "convs.6.weight" }!.tensor.fill(0.05)
         XCTAssertNotEqual(try model(picture).array, picture.array)
-        model.strength = 0
+        model.strength = .fixed(0)
         XCTAssertEqual(try model(picture).array, picture.array)
         XCTAssertThrowsError(try CurveNet(config, scale: 2))
     }
 
+    /// The highlight level read back from pictures made with known ones: the brightest 0.1 % of
+    /// 4×4 means, so one bright pixel (noise) does not count and a bright patch of 1 % does.
+    func testHighlightLevelsAndTheAutoShare() throws {
+        let picture = Tensor(shape: [2, 3, 160, 160])  // 1600 means: 0.1 % is under 2 of them
+        picture.fill(0.3)
+        for c in 0..<3 { picture.data[(3 + c) * 160 * 160 + 80 * 160 + 80] = 1 }  // one white pixel in the second picture
+        for level in CurveNet.highlightLevels(picture) { XCTAssertEqual(level, 0.3, accuracy: 1.0 / 512) }
+        for c in 0..<3 { for y in 0..<16 { for x in 0..<16 { picture.data[(3 + c) * 160 * 160 + y * 160 + x] = 1 } } }  // 1 %
+        XCTAssertEqual(CurveNet.highlightLevels(picture)[1], 1, accuracy: 1.0 / 512)
+        // Luma is BT.601's: a pure red patch reads 0.299.
+        picture.fill(0)
+        for y in 0..<16 { for x in 0..<16 { picture.data[y * 160 + x] = 1 } }
+        let levels = CurveNet.highlightLevels(picture)
+        XCTAssertEqual(levels[0], 0.299, accuracy: 1.0 / 512)
+        XCTAssertEqual(levels[1], 0, accuracy: 1.0 / 512)
+
+        XCTAssertEqual(CurveNet.autoShare(highlight: 0.4), 1)
+        XCTAssertEqual(CurveNet.autoShare(highlight: 0.575), 0.5, accuracy: 1e-5)
+        XCTAssertEqual(CurveNet.autoShare(highlight: 0.9), 0)
+    }
+
+    /// `auto` applies the whole curve to a dark picture and none to one whose highlights reach white.
+    func testAutoStrengthJudgesEachPicture() throws {
+        let model = try CurveNet(ModelConfig(architecture: .curves, channels: 8, blocks: 0, activation: .relu, unet: false), scale: 1)
+        model.namedTensors().first { $0.name == "convs.6.bias" }!.tensor.fill(0.5)  // brightens everything
+        let (dark, bright) = (Tensor(shape: [1, 3, 64, 64]), Tensor(shape: [1, 3, 64, 64]))
+        for i in 0..<dark.count { dark.data[i] = Float(i % 61) / 60 * 0.4; bright.data[i] = Float(i % 61) / 60 }
+        model.strength = .fixed(1)
+        let (whole, brightened) = (try model(dark).array, try model(bright).array)
+        XCTAssertNotEqual(brightened, bright.array)
+        model.strength = .auto
+        XCTAssertEqual(try model(dark).array, whole)
+        XCTAssertEqual(try model(bright).array, bright.array)
+        // Both in one batch: each judged on its own.
+        let both = Tensor(shape: [2, 3, 64, 64])
+        both.data.update(from: dark.data, count: dark.count)
+        (both.data + dark.count).update(from: bright.data, count: bright.count)
+        let out = try model(both).array
+        XCTAssertEqual(Array(out[..<dark.count]), whole)
+        XCTAssertEqual(Array(out[dark.count...]), bright.array)
+    }
+
     func testLightSettingParses() throws {
-        XCTAssertEqual(try LightSetting("auto").strength, 1)
-        XCTAssertEqual(try LightSetting("0.4").strength, 0.4)
+        XCTAssertEqual(try LightSetting("auto").strength, .auto)
+        XCTAssertEqual(try LightSetting("0.4").strength, .fixed(0.4))
         for bad in ["1.5", "-0.1", "bright", "nan"] { XCTAssertThrowsError(try LightSetting(bad), bad) }
+        // Stored as the option is written; a job stored before `auto` was its own value holds a number.
+        for strength in [LightStrength.auto, .fixed(0.4)] {
+            XCTAssertEqual(try JSONDecoder().decode(LightStrength.self, from: try JSONEncoder().encode(strength)), strength)
+        }
+        XCTAssertEqual(try JSONDecoder().decode([LightStrength].self, from: Data("[1, \"auto\"]".utf8)), [.fixed(1), .auto])
+        XCTAssertThrowsError(try JSONDecoder().decode([LightStrength].self, from: Data("[2]".utf8)))
     }
 
     /// Mean brightness and grey-world error (`colourConstancyLoss`) over a clip's frames, corrected by `model`.
