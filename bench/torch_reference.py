@@ -5,7 +5,6 @@ threads as cores. Prints one JSON object with the same keys as `hone bench --jso
 """
 import json
 import os
-import struct
 import sys
 import time
 
@@ -14,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from hone_twin import SRNet, load_safetensors
 
 threads = os.cpu_count() or 1
 torch.set_num_threads(threads)
@@ -43,51 +44,6 @@ def vgg16_to_relu3_3():
     for p in net.parameters():
         p.requires_grad_(False)
     return net
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, t in header.items():
-        if name != "__metadata__":
-            a, b = t["data_offsets"]
-            out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.float32).reshape(t["shape"]).copy())
-    return out
-
-
-class SRNet(nn.Module):
-    """Hone's SRNet without the U-Net: head, residual PReLU/ReLU blocks, body tail, pixel-shuffle ×2, tail, bicubic skip."""
-
-    def __init__(self, channels, blocks, prelu):
-        super().__init__()
-        conv = lambda i, o: nn.Conv2d(i, o, 3, padding=1)
-        self.head = conv(3, channels)
-        self.body = nn.ModuleList([nn.ModuleDict({"conv1": conv(channels, channels), "conv2": conv(channels, channels)})
-                                   for _ in range(blocks)])
-        self.slopes = [torch.full((channels,), 0.25) if prelu else None for _ in range(blocks)]
-        self.bodyTail = conv(channels, channels)
-        self.upsample = nn.ModuleList([conv(channels, 4 * channels)])
-        self.tail = conv(channels, 3)
-
-    def load(self, tensors):
-        for name, param in self.named_parameters():
-            param.data.copy_(tensors[name])
-        for i in range(len(self.slopes)):
-            if self.slopes[i] is not None:
-                self.slopes[i] = tensors[f"body.{i}.slope"]
-
-    def forward(self, x):
-        f = h = self.head(x)
-        for block, slope in zip(self.body, self.slopes):
-            r = block["conv1"](h)
-            r = F.prelu(r, slope) if slope is not None else F.relu(r)
-            h = h + block["conv2"](r)
-        h = self.bodyTail(h) + f
-        h = F.relu(F.pixel_shuffle(self.upsample[0](h), 2))
-        return self.tail(h) + F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
 
 
 class Reference(nn.Module):
