@@ -135,7 +135,9 @@ base-checkpoints: setup
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/real-x2.yaml --steps 4000 --epoch-steps 250 \
 		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-real.safetensors --log checkpoints/base-x2-real.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 1 --config configs/light.yaml --steps 8000 --epoch-steps 500 --max-side 400 \
-		-o checkpoints/base-light.safetensors --log checkpoints/base-light.log.tsv
+		-o checkpoints/base-light.safetensors --log checkpoints/base-light.log.tsv && \
+	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/fast-pretrain.yaml --steps 10000 --epoch-steps 500 \
+		-o checkpoints/base-x2-fast.safetensors --log checkpoints/base-x2-fast.log.tsv
 
 clean:
 	rm -rf .build

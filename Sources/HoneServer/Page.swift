@@ -67,7 +67,8 @@ enum Page {
 
 <h2>Live</h2>
 <section id="live">
-  <p class="muted">Your camera at 160×90, upscaled ×2 as it comes: bicubic on the left, Hone on the right.</p>
+  <p class="muted">Your camera, upscaled ×2 as it comes: bicubic on the left, Hone on the right.</p>
+  <select id="live-model"><option value="fast">fast tier: 640×360 → 1280×720, for calls</option><option value="base">the ×2 base: 160×90 → 320×180, sharper</option></select>
   <button id="live-start">Start camera</button> <button id="live-stop" disabled>Stop</button>
   <span id="live-fps"></span>
   <div><figure><canvas id="live-bicubic"></canvas><figcaption>bicubic</figcaption></figure><figure><canvas id="live-hone"></canvas><figcaption>Hone</figcaption></figure></div>
@@ -237,22 +238,23 @@ function slider(bicubic, hone, kernel) {
 const live = { socket: null, stream: null, frames: [] };
 $("live-start").addEventListener("click", async () => {
   try {
-    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 180 } });
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } });
   } catch (e) { $("live-fps").textContent = "no camera: " + e.message; return; }
   const video = el("video", { muted: true, playsInline: true });
   video.srcObject = live.stream; await video.play();
-  const small = el("canvas", { width: 160, height: 90 });
+  const model = $("live-model").value, [w, h] = model === "fast" ? [640, 360] : [160, 90];
+  const small = el("canvas", { width: w, height: h });
   const ctx = small.getContext("2d", { willReadFrequently: true });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/api/live`);
+  const socket = new WebSocket(`${scheme}://${location.host}/api/live?model=${model}`);
   socket.binaryType = "arraybuffer";
   live.socket = socket;
   const send = () => {
     if (socket.readyState !== WebSocket.OPEN) return;
-    ctx.drawImage(video, 0, 0, 160, 90);
-    const pixels = ctx.getImageData(0, 0, 160, 90).data;
+    ctx.drawImage(video, 0, 0, w, h);
+    const pixels = ctx.getImageData(0, 0, w, h).data;
     const message = new Uint8Array(4 + pixels.length);
-    new DataView(message.buffer).setUint16(0, 160, true); new DataView(message.buffer).setUint16(2, 90, true);
+    new DataView(message.buffer).setUint16(0, w, true); new DataView(message.buffer).setUint16(2, h, true);
     message.set(pixels, 4);
     socket.send(message);
   };

@@ -4,7 +4,8 @@ import Networks
 /// Where a training run's weights start.
 public enum StartingModel: Equatable, Sendable {
     /// The shipped base for the scale (checkpoints/base-x<scale>.safetensors; ×3
-    /// takes the ×2 base's layers but its upsampler) when it holds the config's model, else `random`.
+    /// takes the ×2 base's layers but its upsampler) when it holds the config's model, or the
+    /// fast tier's (base-x<scale>-fast) when that one does; else `random`.
     case shipped
     /// Random weights with a zero last layer: the untrained model is exactly bicubic.
     case random
@@ -34,10 +35,11 @@ public enum StartingModel: Equatable, Sendable {
         if case .checkpoint(let path) = self { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent } else { argument }
     }
 
-    /// `.shipped` made concrete: the shipped base for the scale when it holds the config's model, else `.random`.
+    /// `.shipped` made concrete: the shipped base (or fast tier) for the scale when it holds the config's model, else `.random`.
     public func resolved(scale: Int, config: HoneConfig) -> StartingModel {
         guard self == .shipped else { return self }
-        return Self.shippedFile("base-x\(scale == 3 ? 2 : scale)", holding: config) ?? .random
+        let base = "base-x\(scale == 3 ? 2 : scale)"
+        return Self.shippedFile(base, holding: config) ?? Self.shippedFile(base + "-fast", holding: config) ?? .random
     }
 
     /// The shipped base for the scale that knows `damage` (checkpoints/base-x<scale>-<damage>.safetensors)

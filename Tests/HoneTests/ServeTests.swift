@@ -333,9 +333,9 @@ final class ServeTests: XCTestCase {
         try await server.expect(409, "GET", "api/jobs/\(first)/files/enhanced.mp4")
     }
 
-    /// The live socket as a script would use it: a 160×90 frame comes back as
-    /// 320×180 twice (Hone, then bicubic); a frame whose size does not match its
-    /// header closes the socket, and the server goes on.
+    /// The live socket as a script would use it, with the fast tier (the default) and the base: a 160×90
+    /// frame comes back as 320×180 twice (Hone, then bicubic); an unknown model is one line; a frame
+    /// whose size does not match its header closes the socket, and the server goes on.
     func testTheLiveSocket() async throws {
         let server = try Served(data: path("data"))
         defer { server.stop() }
@@ -345,16 +345,21 @@ final class ServeTests: XCTestCase {
             let (red, green): (UInt8, UInt8) = (UInt8(i % w * 255 / w), UInt8(i / w * 255 / h))
             frame += [red, green, 128, 255]
         }
-        let socket = try LiveSocket(port: server.base.port!)
-        for _ in 0..<3 {
-            try socket.send(frame)
-            let reply = try socket.receive()
-            XCTAssertEqual(reply.count, 4 + 2 * (2 * w) * (2 * h) * 4)
-            XCTAssertEqual(Array(reply.prefix(4)), [64, 1, 180, 0])
-            // Hone and bicubic agree roughly on a smooth ramp.
-            let (hone, bicubic) = (reply[4 + 4 * 1000], reply[4 + (2 * w) * (2 * h) * 4 + 4 * 1000])
-            XCTAssertLessThan(abs(Int(hone) - Int(bicubic)), 24)
+        for query in ["", "?model=base"] {
+            let socket = try LiveSocket(port: server.base.port!, query: query)
+            for _ in 0..<3 {
+                try socket.send(frame)
+                let reply = try socket.receive()
+                XCTAssertEqual(reply.count, 4 + 2 * (2 * w) * (2 * h) * 4)
+                XCTAssertEqual(Array(reply.prefix(4)), [64, 1, 180, 0])
+                // Hone and bicubic agree roughly on a smooth ramp.
+                let (hone, bicubic) = (reply[4 + 4 * 1000], reply[4 + (2 * w) * (2 * h) * 4 + 4 * 1000])
+                XCTAssertLessThan(abs(Int(hone) - Int(bicubic)), 24, query)
+            }
         }
+        let unknown = try LiveSocket(port: server.base.port!, query: "?model=huge")
+        XCTAssertEqual(try unknown.receiveText(), "error: model must be fast or base, got 'huge'")
+        let socket = try LiveSocket(port: server.base.port!)
         try socket.send(Array(frame.dropLast(7)))
         XCTAssertThrowsError(try socket.receive(), "a short frame closes the socket") {
             XCTAssertEqual(($0 as? URLError)?.code, .networkConnectionLost, "closed, not timed out: \($0)")
@@ -405,7 +410,7 @@ final class LiveSocket {
     private let fd: Int32
 
     /// - Throws: `URLError` when the connection or the upgrade fails.
-    init(port: Int) throws {
+    init(port: Int, query: String = "") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -417,7 +422,7 @@ final class LiveSocket {
         guard connected == 0 else { throw URLError(.cannotConnectToHost) }
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        try write(Array(("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        try write(Array(("GET /api/live\(query) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
         var head: [UInt8] = []
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) { head += try read(1) }
@@ -439,9 +444,14 @@ final class LiveSocket {
 
     /// The next binary message.
     /// - Throws: `URLError.networkConnectionLost` when the server closes the socket instead, `.timedOut` after 20 s.
-    func receive() throws -> [UInt8] {
+    func receive() throws -> [UInt8] { try message(opcode: 2) }
+
+    /// The next text message.
+    func receiveText() throws -> String { String(decoding: try message(opcode: 1), as: UTF8.self) }
+
+    private func message(opcode: UInt8) throws -> [UInt8] {
         let head = try read(2)
-        guard head[0] & 0x0F == 2 else { throw URLError(.networkConnectionLost) }
+        guard head[0] & 0x0F == opcode else { throw URLError(.networkConnectionLost) }
         var count = Int(head[1] & 0x7F)
         if count == 126 { count = try read(2).reduce(0) { $0 << 8 | Int($1) } }
         if count == 127 { count = try read(8).reduce(0) { $0 << 8 | Int($1) } }

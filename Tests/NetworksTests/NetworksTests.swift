@@ -16,6 +16,24 @@ final class NetworksTests: ScratchFolderTestCase {
         XCTAssert((100_000...300_000).contains(sizes[1]), "default has \(sizes[1]) parameters")
     }
 
+    /// The fast tier's shipped weights are the fast config's network, a fine-tune of that config starts
+    /// from them, and they beat bicubic on a generated clip's frames shrunk ×2.
+    func testTheFastTierLoadsAndBeatsBicubic() throws {
+        let path = Self.root.appendingPathComponent("checkpoints/base-x2-fast.safetensors").path
+        let (model, record) = try loadNetwork(checkpoint: path)
+        XCTAssertEqual(record.config.model, try config("fast").model)
+        XCTAssertEqual(StartingModel.shipped.resolved(scale: 2, config: try config("fast")), .checkpoint(path))
+        let frames = try Media.decodeRGB(try Media.clip(self.path("clip.mp4"), seconds: 1, size: "192x128", rate: 5), width: 192, height: 128)
+        var (gain, count) = (0.0, 0)
+        for frame in frames {
+            let small = try resizeBicubic(frame, .down(2))
+            let (sr, bicubic) = (try Grad.disabled { try model(small) }, try resizeBicubic(small, .up(2)))
+            gain += Metrics.psnrY(sr, frame, border: 2) - Metrics.psnrY(bicubic, frame, border: 2)
+            count += 1
+        }
+        XCTAssertGreaterThan(gain / Double(count), 0.5, "dB over bicubic")
+    }
+
     func testUntrainedModelIsBicubicAndShapesAreRight() throws {
         var rng = SeededRandom(seed: 1)
         let x = Tensor.uniform([2, 3, 12, 10], rng: &rng)
