@@ -50,14 +50,24 @@ extension NamedModel {
         return network
     }
 
-    /// A `--checkpoint` argument made concrete: a model's name gives its imported checkpoint, anything else is a path
+    /// The checkpoints shipped with Hone (checkpoints/*.safetensors beside it), by name ("base-x2-fast") and path, sorted.
+    public static var shipped: [(name: String, path: String)] {
+        guard let folder = ProjectFiles.find("checkpoints"),
+              let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return files.filter { $0.hasSuffix(".safetensors") }.sorted()
+            .map { (String($0.dropLast(".safetensors".count)), URL(fileURLWithPath: folder).appendingPathComponent($0).path) }
+    }
+
+    /// A `--checkpoint` argument made concrete: a model's name gives its imported checkpoint, a shipped
+    /// checkpoint's name ("base-x2-fast") its file, anything else is a path
     /// (or a word such as `bicubic` or `random` that the command reads itself).
     /// - Throws: `FileError` when fetching or importing a named model fails, or for a word that is neither a file nor a name.
     public static func resolve(_ argument: String, _ observer: JobObserver) throws -> String {
         if let model = named(argument) { return try model.checkpoint(observer) }
         let words = ["bicubic", "lanczos", "random", "shipped"]
         if !words.contains(argument), !argument.contains("/"), !argument.contains("."), !FileManager.default.fileExists(atPath: argument) {
-            let nearest = (all.map(\.name) + words).min { editDistance($0, argument.lowercased()) < editDistance($1, argument.lowercased()) }!
+            if let base = shipped.first(where: { $0.name == argument }) { return base.path }
+            let nearest = (all.map(\.name) + shipped.map(\.name) + words).min { editDistance($0, argument.lowercased()) < editDistance($1, argument.lowercased()) }!
             throw FileError(argument, "no such checkpoint file or model name; did you mean \(nearest)? (`hone models` lists the names)")
         }
         return argument

