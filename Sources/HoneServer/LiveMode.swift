@@ -9,14 +9,14 @@ import Training
 
 /// The live mode: a page sends camera frames over a WebSocket and gets
 /// each back upscaled ×2 by a shipped model and by bicubic, to show side by
-/// side. `/api/live?model=fast` (the default) runs the fast tier, made for calls
-/// (640×360 → 1280×720); `model=base` the ×2 base, slower and sharper. Messages are binary: in, width and height as little-endian UInt16 and
+/// side. `/api/live` (`model=base`) runs the ×2 base; `model=fast` the fast tier,
+/// made for calls, which keeps up with larger frames. Messages are binary: in, width and height as little-endian UInt16 and
 /// width × height RGBA bytes; out, the output's width and height the same way,
 /// then Hone's RGBA, then bicubic's.
 /// The page sends its next frame only once the last has come back, so when the
 /// CPU falls behind, frames are dropped at the camera, never queued.
 struct LiveMode: Sendable {
-    /// Largest frame accepted: 640×360 (the page sends 640×360 to the fast tier, 160×90 to the base).
+    /// Largest frame accepted: 640×360 (the page sends 160×90 to the base, 320×180 or 640×360 to the fast tier).
     static let maxPixels = 640 * 360
     static let maxMessage = 4 + maxPixels * 4 * 4
     /// Frames are upscaled one at a time, off the server's threads.
@@ -24,13 +24,13 @@ struct LiveMode: Sendable {
 
     /// The shipped ×2 models the live mode runs.
     enum Model: String, CaseIterable {
-        case fast, base
+        case base, fast
         var checkpoint: String { self == .fast ? "checkpoints/base-x2-fast.safetensors" : "checkpoints/base-x2.safetensors" }
     }
 
     func add(to router: Router<BasicWebSocketRequestContext>) {
         router.ws("/api/live") { _, _ in .upgrade() } onUpgrade: { inbound, outbound, context in
-            let asked = context.request.uri.queryParameters.get("model") ?? Model.fast.rawValue
+            let asked = context.request.uri.queryParameters.get("model") ?? Model.base.rawValue
             guard let model = Model(rawValue: asked) else {
                 try await outbound.write(.text("error: model must be \(Model.allCases.map(\.rawValue).joined(separator: " or ")), got '\(asked)'"))
                 return

@@ -68,7 +68,7 @@ enum Page {
 <h2>Live</h2>
 <section id="live">
   <p class="muted">Your camera, upscaled ×2 as it comes: bicubic on the left, Hone on the right.</p>
-  <select id="live-model"><option value="fast">fast tier: 640×360 → 1280×720, for calls</option><option value="base">the ×2 base: 160×90 → 320×180, sharper</option></select>
+  <select id="live-model"><option value="base:160:90">the ×2 base: 160×90 → 320×180</option><option value="fast:320:180">fast tier: 320×180 → 640×360</option><option value="fast:640:360">fast tier: 640×360 → 1280×720, as calls are</option></select>
   <button id="live-start">Start camera</button> <button id="live-stop" disabled>Stop</button>
   <span id="live-fps"></span>
   <div><figure><canvas id="live-bicubic"></canvas><figcaption>bicubic</figcaption></figure><figure><canvas id="live-hone"></canvas><figcaption>Hone</figcaption></figure></div>
@@ -242,7 +242,7 @@ $("live-start").addEventListener("click", async () => {
   } catch (e) { $("live-fps").textContent = "no camera: " + e.message; return; }
   const video = el("video", { muted: true, playsInline: true });
   video.srcObject = live.stream; await video.play();
-  const model = $("live-model").value, [w, h] = model === "fast" ? [640, 360] : [160, 90];
+  const [model, w, h] = $("live-model").value.split(":").map((v, i) => i ? Number(v) : v);
   const small = el("canvas", { width: w, height: h });
   const ctx = small.getContext("2d", { willReadFrequently: true });
   const scheme = location.protocol === "https:" ? "wss" : "ws";

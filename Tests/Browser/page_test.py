@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Drives `hone serve`'s page in headless Chromium as a person would: upload a
 clip, watch the job reach done, move the before/after slider, download the
-video; then the live mode with Chromium's fake camera fed from a .y4m clip.
+video; then the live mode with Chromium's fake camera fed from a .y4m clip,
+with the ×2 base at 160×90 and the fast tier at 320×180.
 
 Usage: page_test.py URL CLIP CAMERA.y4m SCREENSHOTS_DIR
-Prints one JSON line: {"downloaded": bytes, "live_fps": …, "live_frames": …}.
+Prints one JSON line: {"downloaded": bytes, "live_fps": …, "live_frames": …, "live_fast_320x180_fps": …}.
 Exits non-zero with a one-line reason when a step fails.
 Needs Debian's chromium, chromium-driver and python3-selenium.
 """
@@ -20,7 +21,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 url, clip, camera, shots = sys.argv[1:5]
 os.makedirs(shots, exist_ok=True)
@@ -89,15 +90,23 @@ try:
     wait(lambda: video() and not [f for f in os.listdir(downloads) if f.endswith(".crdownload")], 30, "the download")
     downloaded = os.path.getsize(os.path.join(downloads, video()[0]))
 
-    driver.find_element(By.ID, "live-start").click()
-    wait(lambda: driver.execute_script("return window.liveFrames || 0") >= 10, 30, "live frames")
-    # Frames that came back over 5 seconds once warmed up.
-    start_frames, start = driver.execute_script("return window.liveFrames"), time.time()
-    time.sleep(5)
-    frames, seconds = driver.execute_script("return window.liveFrames") - start_frames, time.time() - start
-    driver.execute_script("document.getElementById('live').scrollIntoView()")
-    driver.save_screenshot(os.path.join(shots, "serve-5-live.png"))
-    driver.find_element(By.ID, "live-stop").click()
-    print(json.dumps({"downloaded": downloaded, "live_fps": round(frames / seconds, 1), "live_frames": frames}))
+    def live(choice, shot):
+        """Frames a second that came back over 5 seconds once warmed up, with the live model and size `choice`."""
+        Select(driver.find_element(By.ID, "live-model")).select_by_value(choice)
+        wait(lambda: driver.find_element(By.ID, "live-start").is_enabled(), 10, "the start button")
+        driver.find_element(By.ID, "live-start").click()
+        first = driver.execute_script("return window.liveFrames || 0")
+        wait(lambda: driver.execute_script("return window.liveFrames || 0") >= first + 10, 30, f"live frames ({choice})")
+        start_frames, start = driver.execute_script("return window.liveFrames"), time.time()
+        time.sleep(5)
+        frames, seconds = driver.execute_script("return window.liveFrames") - start_frames, time.time() - start
+        driver.execute_script("document.getElementById('live').scrollIntoView()")
+        driver.save_screenshot(os.path.join(shots, shot))
+        driver.find_element(By.ID, "live-stop").click()
+        return frames, round(frames / seconds, 1)
+
+    frames, fps = live("base:160:90", "serve-5-live.png")
+    fast_frames, fast_fps = live("fast:320:180", "serve-6-live-fast.png")
+    print(json.dumps({"downloaded": downloaded, "live_fps": fps, "live_frames": frames, "live_fast_320x180_fps": fast_fps}))
 finally:
     driver.quit()

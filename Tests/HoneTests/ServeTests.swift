@@ -250,7 +250,7 @@ final class ServeTests: XCTestCase {
         let id = try await server.submitted(path("clip.mp4"), "epochs=1&light=auto")
         let done = try await server.finished(id)
         XCTAssertEqual(done["state"] as? String, "done", "\(done)")
-        XCTAssertEqual((done["options"] as? [String: Any])?["light"] as? Double, 1, "\(done)")
+        XCTAssertEqual((done["options"] as? [String: Any])?["light"] as? String, "auto", "\(done)")
         for name in ["..%2F..%2Fjobs.sqlite", "%2Fetc%2Fpasswd", "upload", "%2E%2E", "still-4-hone.png", "enhanced.mp4%00"] {
             try await server.expect(404, "GET", "api/jobs/\(id)/files/\(name)")
         }
@@ -333,7 +333,7 @@ final class ServeTests: XCTestCase {
         try await server.expect(409, "GET", "api/jobs/\(first)/files/enhanced.mp4")
     }
 
-    /// The live socket as a script would use it, with the fast tier (the default) and the base: a 160×90
+    /// The live socket as a script would use it, with the base (the default) and the fast tier: a 160×90
     /// frame comes back as 320×180 twice (Hone, then bicubic); an unknown model is one line; a frame
     /// whose size does not match its header closes the socket, and the server goes on.
     func testTheLiveSocket() async throws {
@@ -345,7 +345,7 @@ final class ServeTests: XCTestCase {
             let (red, green): (UInt8, UInt8) = (UInt8(i % w * 255 / w), UInt8(i / w * 255 / h))
             frame += [red, green, 128, 255]
         }
-        for query in ["", "?model=base"] {
+        for query in ["", "?model=fast"] {
             let socket = try LiveSocket(port: server.base.port!, query: query)
             for _ in 0..<3 {
                 try socket.send(frame)
@@ -358,7 +358,7 @@ final class ServeTests: XCTestCase {
             }
         }
         let unknown = try LiveSocket(port: server.base.port!, query: "?model=huge")
-        XCTAssertEqual(try unknown.receiveText(), "error: model must be fast or base, got 'huge'")
+        XCTAssertEqual(try unknown.receiveText(), "error: model must be base or fast, got 'huge'")
         let socket = try LiveSocket(port: server.base.port!)
         try socket.send(Array(frame.dropLast(7)))
         XCTAssertThrowsError(try socket.receive(), "a short frame closes the socket") {
