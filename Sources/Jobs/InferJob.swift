@@ -139,7 +139,8 @@ public struct InferJob {
         public let seconds: Double, enhanceSeconds: Double
         /// What could not be carried over (an audio codec re-encoded, a subtitle dropped).
         public let warnings: [String]
-        /// No-reference overshoot against the bicubic upscale (at ×1, the input; every 10th frame), in 8-bit luma levels.
+        /// No-reference overshoot against the bicubic upscale (at ×1, the input; every 10th frame), in 8-bit luma levels;
+        /// nil with `light`, whose brightening would read as overshoot.
         public let overshoot: (mean: Double, p99: Double)?
         /// No-reference blockiness of the output and of the bicubic upscale (`Artifacts.blockiness`; every 10th frame).
         public let blockiness: (output: Double, bicubic: Double)?
@@ -215,7 +216,7 @@ public struct InferJob {
             }
         }
         return Report(output: outputPath, frames: report.frames, seconds: report.seconds, enhanceSeconds: report.enhanceSeconds,
-                      warnings: report.warnings, overshoot: artifacts.overshoot, blockiness: artifacts.blockiness,
+                      warnings: report.warnings, overshoot: light == nil ? artifacts.overshoot : nil, blockiness: artifacts.blockiness,
                       light: curves?.strength == .auto ? curves?.tally : nil, scale: s,
                       reusedFrames: resume?.reusedFrames ?? 0, skipped: false)
     }

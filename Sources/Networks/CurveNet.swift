@@ -132,20 +132,24 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
 
     /// Each picture's highlight level: the BT.601 luma (0–1) that the brightest 0.1 % of its
     /// 4×4-pixel means reach. Means, so that noise does not pass for highlights (at night the
-    /// shot noise of one pixel is ±20 levels; a mean of 16 is ±5).
-    /// - Parameter x: [n, 3, h, w] in [0, 1], h and w at least 4.
+    /// shot noise of one pixel is ±20 levels; a mean of 16 is ±5). A picture under 4 pixels on a
+    /// side is read in blocks of its shorter side.
+    /// - Parameter x: [n, 3, h, w] in [0, 1].
     /// - Returns: n levels.
     public static func highlightLevels(_ x: Tensor) -> [Float] {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
-        let (rows, cols) = (h / 4, w / 4)
+        let side = max(1, min(4, h, w))
+        let (rows, cols) = (h / side, w / side)
         let bins = 1024
         return (0..<n).map { i in
             var histogram = [Int](repeating: 0, count: bins)
             let (r, g, b) = (x.data + i * 3 * h * w, x.data + (i * 3 + 1) * h * w, x.data + (i * 3 + 2) * h * w)
             for by in 0..<rows { for bx in 0..<cols {
                 var sum: Float = 0
-                for y in 4 * by..<4 * by + 4 { for o in y * w + 4 * bx..<y * w + 4 * bx + 4 { sum += 0.299 * r[o] + 0.587 * g[o] + 0.114 * b[o] } }
-                histogram[min(bins - 1, max(0, Int(sum / 16 * Float(bins))))] += 1
+                for y in side * by..<side * (by + 1) {
+                    for o in y * w + side * bx..<y * w + side * (bx + 1) { sum += 0.299 * r[o] + 0.587 * g[o] + 0.114 * b[o] }
+                }
+                histogram[min(bins - 1, max(0, Int(sum / Float(side * side) * Float(bins))))] += 1
             } }
             // The level under which 99.9 % of the means lie.
             var above = 0
@@ -161,8 +165,8 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
     /// 0.5 of white or below (a picture whose brightest parts stay at half of white is underexposed),
     /// none at 0.65 or above (exposed as intended, however dark: a night grade or an old film),
     /// linear between. The ends are judgements: 45 of the 46 corpus photographs reach 0.72 or more
-    /// (the other, a low-key picture, 0.52), and one stop under 0.72 is 0.36; notebooks-notes/light.md
-    /// gives the test clips' levels, which were in view when the ends were chosen.
+    /// (the other, a low-key picture, 0.52); notebooks-notes/light.md gives the test clips' levels,
+    /// which were in view when the ends were chosen.
     public static func autoShare(highlight: Float) -> Float { min(1, max(0, (0.65 - highlight) / 0.15)) }
 
     public var receptiveRadius: Int { Self.shrink * (convs.count + 3) }

@@ -54,8 +54,9 @@ extension NamedModel {
     public static var shipped: [(name: String, path: String)] {
         guard let folder = ProjectFiles.find("checkpoints"),
               let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return files.filter { $0.hasSuffix(".safetensors") }.sorted()
+        return files.filter { $0.hasSuffix(".safetensors") }
             .map { (String($0.dropLast(".safetensors".count)), URL(fileURLWithPath: folder).appendingPathComponent($0).path) }
+            .sorted { $0.0 < $1.0 }
     }
 
     /// A `--checkpoint` argument made concrete: a model's name gives its imported checkpoint, a shipped

@@ -93,7 +93,7 @@ struct InferCommand: ParsableCommand {
         let lightOnly = chosen.model == nil && chosen.light != nil
         var job = InferJob(method: lightOnly ? .bicubic : try chosen.model.map { UpscalingMethod(try modelPath($0)) } ?? .attached)
         (job.video, job.output, job.scale, job.compare, job.segment) = (video.first, output, lightOnly ? 1 : chosen.scale, compare, segment)
-        job.light = try chosen.light.map { try LightSetting($0, checkpoint: lightCheckpoint) }
+        job.light = try chosen.light.map { try LightSetting($0, checkpoint: try lightCheckpoint.map(modelPath)) }
         job.selfEnsemble = chosen.selfEnsemble ?? false
         if let partFrames { job.partFrames = partFrames }
         job.encoder = EncoderOptions.settings(codec: chosen.codec, crf: chosen.crf, speed: chosen.speed,

@@ -121,8 +121,11 @@ final class CLITests: XCTestCase {
         let r = try hone(["infer", "--checkpoint", "base-x2-fast", "--video", clip, "-o", path("fast.mp4"), "--preset", "ultrafast"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Media.probe(path("fast.mp4"), stream: "v:0", "stream=width,height"), ["width": "192", "height": "128"])
-        let listed = try hone(["models"]).stdout
-        XCTAssert(listed.split(separator: "\n").contains { $0.hasPrefix("base-x2-fast ") && $0.contains("×2") && $0.contains("21763") }, listed)
+        let listed = try hone(["models"]).stdout.split(separator: "\n")
+        XCTAssert(listed.contains { $0.hasPrefix("base-x2-fast ") && $0.contains("×2") && $0.contains("21763") }, "\(listed)")
+        XCTAssertLessThan(listed.firstIndex { $0.hasPrefix("base-x2 ") } ?? .max, listed.firstIndex { $0.hasPrefix("base-x2-fast ") } ?? 0, "by name")
+        let light = try hone(["infer", "--light", "auto", "--light-checkpoint", "base-light", "--video", clip, "-o", path("light.mp4"), "--preset", "ultrafast"])
+        XCTAssertEqual(light.status, 0, light.stderr)
         let typo = try hone(["infer", "--checkpoint", "base-x2-fst", "--video", clip, "-o", path("typo.mp4")])
         XCTAssertNotEqual(typo.status, 0)
         XCTAssert(typo.stderr.contains("did you mean base-x2-fast?"), typo.stderr)

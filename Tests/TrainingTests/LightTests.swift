@@ -60,6 +60,12 @@ final class LightTests: XCTestCase {
         XCTAssertEqual(levels[0], 0.299, accuracy: 1.0 / 512)
         XCTAssertEqual(levels[1], 0, accuracy: 1.0 / 512)
 
+        // A picture under 4 pixels on a side is read in blocks of its shorter side.
+        let thin = Tensor(shape: [1, 3, 1, 8])
+        thin.fill(0.2)
+        for c in 0..<3 { thin.data[c * 8 + 3] = 0.9 }
+        XCTAssertEqual(CurveNet.highlightLevels(thin)[0], 0.9, accuracy: 1.0 / 512)
+
         XCTAssertEqual(CurveNet.autoShare(highlight: 0.4), 1)
         XCTAssertEqual(CurveNet.autoShare(highlight: 0.575), 0.5, accuracy: 1e-5)
         XCTAssertEqual(CurveNet.autoShare(highlight: 0.9), 0)
