@@ -68,8 +68,11 @@ extension NamedModel {
         let words = ["bicubic", "lanczos", "random", "shipped"]
         if !words.contains(argument), !argument.contains("/"), !argument.contains("."), !FileManager.default.fileExists(atPath: argument) {
             if let base = shipped.first(where: { $0.name == argument }) { return base.path }
-            let nearest = (all.map(\.name) + shipped.map(\.name) + words).min { editDistance($0, argument.lowercased()) < editDistance($1, argument.lowercased()) }!
-            throw FileError(argument, "no such checkpoint file or model name; did you mean \(nearest)? (`hone models` lists the names)")
+            let typed = argument.lowercased()
+            let nearest = (all.map(\.name) + shipped.map(\.name) + words).min { editDistance($0, typed) < editDistance($1, typed) }!
+            // A suggestion only for a near miss: a third of the name's letters wrong at most.
+            let hint = editDistance(nearest, typed) <= max(2, nearest.count / 3) ? "did you mean \(nearest)? " : ""
+            throw FileError(argument, "no such checkpoint file or model name; \(hint)(`hone models` lists the names)")
         }
         return argument
     }
