@@ -99,7 +99,7 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
 
     /// The curve map a in [−1, 1] per pixel and channel: [n, 3, h, w] → [n, 3, h, w].
     public func curveMap(_ x: Tensor) throws -> Tensor {
-        guard x.shape.count == 4, x.shape[1] == 3 else { throw ShapeError("CurveNet: \(x.shape) is not [n, 3, h, w]") }
+        try Self.checkShape(x)
         let (h, w) = (x.shape[2], x.shape[3])
         let small = try resizeBicubic(x, .down(Self.shrink))
         let x1 = relu(try convs[0](small))
@@ -112,22 +112,32 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
         return try cropSpatial(try upsampleBilinear(map, scale: Self.shrink), height: h, width: w)
     }
 
+    private static func checkShape(_ x: Tensor) throws {
+        guard x.shape.count == 4, x.shape[1] == 3 else { throw ShapeError("CurveNet: \(x.shape) is not [n, 3, h, w]") }
+    }
+
     /// [n, 3, h, w] in [0, 1] → the corrected picture [n, 3, h, w].
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let map = try curveMap(x)
+        try Self.checkShape(x)
+        // One share of the curve per picture, a constant: the judgement is not learnt.
+        let shares: [Float]
         switch strength {
-        case .fixed(1): return try lightCurves(x, map, iterations: Self.iterations)
-        case .fixed(let share): return try lightCurves(x, Autograd.scale(map, share), iterations: Self.iterations)
+        case .fixed(let share): shares = Array(repeating: share, count: x.shape[0])
         case .auto:
-            // One share per picture, a constant: the judgement is not learnt.
             let highlights = Self.highlightLevels(x)
-            let shares = highlights.map(Self.autoShare)
+            shares = highlights.map(Self.autoShare)
             tallyLock.withLock { for (h, s) in zip(highlights, shares) { judged.add(highlight: h, share: s) } }
-            let plane = map.count / map.shape[0]
-            let perPixel = Tensor(shape: map.shape)
-            for (i, share) in shares.enumerated() { (perPixel.data + i * plane).update(repeating: share, count: plane) }
-            return try lightCurves(x, try mul(map, perPixel), iterations: Self.iterations)
         }
+        // No curve anywhere: the network is not run (well-exposed footage under `auto`).
+        if shares.allSatisfy({ $0 == 0 }) { return x.detached() }
+        let map = try curveMap(x)
+        if shares.allSatisfy({ $0 == shares[0] }) {
+            return try lightCurves(x, shares[0] == 1 ? map : Autograd.scale(map, shares[0]), iterations: Self.iterations)
+        }
+        let plane = map.count / map.shape[0]
+        let perPixel = Tensor(shape: map.shape)
+        for (i, share) in shares.enumerated() { (perPixel.data + i * plane).update(repeating: share, count: plane) }
+        return try lightCurves(x, try mul(map, perPixel), iterations: Self.iterations)
     }
 
     /// Each picture's highlight level: the BT.601 luma (0–1) that the brightest 0.1 % of its
@@ -161,13 +171,19 @@ public final class CurveNet: Module, UpscalingNetwork, @unchecked Sendable {
         }
     }
 
-    /// The share of the curve `.auto` applies at a highlight level (`highlightLevels`): all of it at
-    /// 0.5 of white or below (a picture whose brightest parts stay at half of white is underexposed),
-    /// none at 0.65 or above (exposed as intended, however dark: a night grade or an old film),
-    /// linear between. The ends are judgements: 45 of the 46 corpus photographs reach 0.72 or more
-    /// (the other, a low-key picture, 0.52); notebooks-notes/light.md gives the test clips' levels,
-    /// which were in view when the ends were chosen.
-    public static func autoShare(highlight: Float) -> Float { min(1, max(0, (0.65 - highlight) / 0.15)) }
+    /// Highlight levels (fractions of white) over which `.auto`'s share falls from all of the curve to
+    /// none: at the lower end or below a picture's brightest parts stay at half of white, so it is
+    /// underexposed; at the upper end or above it is exposed as intended, however dark (a night grade,
+    /// an old film). The ends are judgements: 45 of the 46 corpus photographs reach 0.72 or more (the
+    /// other, a low-key picture, 0.52); notebooks-notes/light.md gives the test clips' levels, which
+    /// were in view when the ends were chosen.
+    public static let autoRange: ClosedRange<Float> = 0.5...0.65
+
+    /// The share of the curve `.auto` applies at a highlight level (`highlightLevels`): 1 up to
+    /// `autoRange`'s lower end, 0 from its upper end, linear between.
+    public static func autoShare(highlight: Float) -> Float {
+        min(1, max(0, (autoRange.upperBound - highlight) / (autoRange.upperBound - autoRange.lowerBound)))
+    }
 
     public var receptiveRadius: Int { Self.shrink * (convs.count + 3) }
     /// The widest layer (three concatenated feature maps) is at 1/16 of the pixels; the map and curves at full size.
