@@ -71,8 +71,8 @@ extension NamedModel {
             let typed = argument.lowercased()
             let nearest = (all.map(\.name) + shipped.map(\.name) + words).min { editDistance($0, typed) < editDistance($1, typed) }!
             // A suggestion only for a near miss: a third of the name's letters wrong at most.
-            let hint = editDistance(nearest, typed) <= max(2, nearest.count / 3) ? "did you mean \(nearest)? " : ""
-            throw FileError(argument, "no such checkpoint file or model name; \(hint)(`hone models` lists the names)")
+            let hint = editDistance(nearest, typed) <= max(2, nearest.count / 3) ? "; did you mean \(nearest)?" : ""
+            throw FileError(argument, "no such checkpoint file or model name\(hint) (`hone models` lists the names)")
         }
         return argument
     }

@@ -142,7 +142,7 @@ struct InferCommand: ParsableCommand {
                        blockiness.output, report.scale == 1 ? "input" : "bicubic", blockiness.bicubic))
         }
         if let light = report.light, let highlights = light.highlights, let shares = light.shares {
-            say(String(format: "light auto: highlights at %.2f–%.2f of white, so %.2f–%.2f of the correction applied (mean %.2f; all of it at %.2f or below, none from %.2f)",
+            say(String(format: "light auto: highlights at %.2f–%.2f of white, so %.2f–%.2f of the correction applied (mean %.2f; the whole correction where a frame's highlights stay at %.2f or below, none from %.2f)",
                        highlights.lowerBound, highlights.upperBound, shares.lowerBound, shares.upperBound, light.shareSum / Float(light.pictures),
                        CurveNet.autoRange.lowerBound, CurveNet.autoRange.upperBound))
         }

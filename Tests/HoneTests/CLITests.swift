@@ -130,7 +130,7 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(typo.status, 0)
         XCTAssert(typo.stderr.contains("did you mean base-x2-fast?"), typo.stderr)
         let unknown = try hone(["infer", "--checkpoint", "totallywrong", "--video", clip, "-o", path("unknown.mp4")])
-        XCTAssert(unknown.stderr.contains("no such checkpoint file or model name; (`hone models` lists the names)"), unknown.stderr)
+        XCTAssert(unknown.stderr.contains("no such checkpoint file or model name (`hone models` lists the names)"), unknown.stderr)
     }
 
     /// Videos one pixel wide or tall are upscaled (the no-reference meters crop a border larger than them), by
