@@ -166,6 +166,9 @@ public struct EvaluateJob {
             return (name: StartingModel.checkpoint(path).fileName, model: model)
         }
         let gt = try GroundTruth.load(groundTruth, scale: scale, frames: frames, damages: damages, observer: observer)
+        if !gt.isVideo, others.contains(where: { $0.model.config.propagation != nil }) {
+            throw UsageError("--also: a recurrent network needs a ground-truth video, not a folder of pictures")
+        }
         lap(scale == 1 ? "decode and damage" : damages.isEmpty ? "decode and downscale" : "decode, downscale and damage")
         var single = settings
         single.neighbours = nil
@@ -184,7 +187,7 @@ public struct EvaluateJob {
             methods.append((record.base.fileName, TiledUpscaler(start).callAsFunction))
         }
         methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction))
-        methods += others.map { ($0.name, TiledUpscaler($0.model).callAsFunction) }
+        methods += others.filter { $0.model.config.propagation == nil }.map { ($0.name, TiledUpscaler($0.model).callAsFunction) }
         if radius > 0 {
             guard gt.isVideo else { throw UsageError("--neighbours needs a ground-truth video: the pictures of a folder have no neighbours") }
             observer.report("multi-frame: fine-tuning a model that reads \(radius) frame\(radius == 1 ? "" : "s") each side")
@@ -199,6 +202,10 @@ public struct EvaluateJob {
             methods += [(base.label + " ×8", TiledUpscaler(baseModel).selfEnsemble), ("fine-tuned ×8", TiledUpscaler(tuned).selfEnsemble)]
         }
         var scores = try gt.score(methods, observer: observer)
+        let recurrent = others.filter { $0.model.config.propagation != nil }
+        if !recurrent.isEmpty {  // each runs over the clip in order, apart from the rest
+            scores += try gt.score(outputs: recurrent.map { ($0.name, try gt.streamed($0.model)) }, observer: observer)
+        }
         lap("score")
         if damages.contains(where: { $0.lensSigma == nil }) {  // denoisers and deblocking have nothing to undo in a lens blur alone
             scores.insert(contentsOf: try gt.bestClassicalFilters(observer: observer), at: kernels.count)

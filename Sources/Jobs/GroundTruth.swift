@@ -138,3 +138,23 @@ extension GroundTruth {
         }
     }
 }
+
+extension GroundTruth {
+    /// A recurrent network (`RecurrentUpscaler`) run over the input clip in order, as `hone infer`
+    /// runs it: frame i's output, for the scored frames and their successors, asked for in order.
+    /// - Throws: `ShapeError` when the model is not recurrent, or when a frame is asked for again.
+    public func streamed(_ model: any UpscalingNetwork) throws -> (Int) throws -> Tensor {
+        let upscale = try RecurrentUpscaler(model)
+        var next = 0
+        return { [self] i in
+            guard i >= next else { throw ShapeError("frame \(i) of a recurrent run was asked for after frame \(next - 1)") }
+            var output = Tensor(shape: [0])
+            while next <= i {
+                let frame = try upscale(lowRes.frame(next))
+                if next == i { output = frame }
+                next += 1
+            }
+            return output
+        }
+    }
+}

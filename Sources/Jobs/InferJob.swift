@@ -51,7 +51,12 @@ public struct Enhancer {
     ///   `UsageError` when the network has another scale than `scale`, or for a self-ensemble of a kernel.
     public init(_ method: UpscalingMethod, scale requested: Int?, video: String? = nil, selfEnsemble: Bool = false) throws {
         self.method = method
-        func run(_ model: any UpscalingNetwork) -> (FrameWindow) throws -> Tensor {
+        func run(_ model: any UpscalingNetwork) throws -> (FrameWindow) throws -> Tensor {
+            if model.config.propagation != nil {  // frames come in order: the state is carried from each to the next
+                if selfEnsemble { throw UsageError("--self-ensemble: a recurrent network carries one state through the frames; it cannot run 8 ways") }
+                let recurrent = try RecurrentUpscaler(model)
+                return { try recurrent($0.image) }
+            }
             let upscale = TiledUpscaler(model)
             return selfEnsemble ? upscale.selfEnsemble : upscale.callAsFunction
         }
@@ -68,7 +73,7 @@ public struct Enhancer {
             if let requested, requested != model.scale {
                 throw UsageError("\(path) is a ×\(model.scale) model; drop --scale or pass --scale \(model.scale)")
             }
-            (enhance, scale, self.record, radius) = (run(model), model.scale, record, model.radius)
+            (enhance, scale, self.record, radius) = (try run(model), model.scale, record, model.radius)
         case .attached:
             guard let video, video != "-" else { throw UsageError("--checkpoint is required when the input is standard input") }
             guard let attachment = try Self.attachment(of: video) else {
@@ -78,7 +83,7 @@ public struct Enhancer {
             if let requested, requested != model.scale {
                 throw UsageError("\(video) carries a ×\(model.scale) network; drop --scale or pass --scale \(model.scale)")
             }
-            (enhance, scale, record, radius) = (run(model), model.scale, nil, model.radius)
+            (enhance, scale, record, radius) = (try run(model), model.scale, nil, model.radius)
         }
     }
 

@@ -122,7 +122,9 @@ public struct PretrainJob {
         let megapixels = Double(pictures.sizes.map { $0.width * $0.height }.reduce(0, +)) / 1e6
         observer.report("\(pictures.count) photographs (\(String(format: "%.1f", megapixels)) megapixels): \(trainer.trainFrames.count) to train on, "
                         + "\(trainer.validationFrames.count) to validate; \(model.parameterCount) parameters; "
-                        + "\(trainer.totalSteps) steps of \(run.record.config.training.batch) crops of \(run.record.config.training.patch)²")
+                        + "\(trainer.totalSteps) steps of \(run.record.config.training.batch) "
+                        + (model.config.propagation == nil ? "crops" : "pseudo-video clips of \(run.record.config.training.clipFrames ?? TrainingConfig.defaultClipFrames) frames")
+                        + " of \(run.record.config.training.patch)²")
         try run.train(trainer, trained: "model", observer: observer)
         return run
     }

@@ -24,15 +24,17 @@ public enum Alignment {
         let plane = 3 * h * w
         let out = Tensor(shape: [1, 3 * (2 * radius + 1), h, w])
         out.data.update(from: centre.data, count: plane)
-        var flows: [Int: [Float]] = [:]
+        var warped: [Int: Tensor] = [:]
         for (slot, source) in sources(centre: window.centre, count: window.frames.count, radius: radius, cuts: cuts).enumerated() {
             let dst = out.data + (slot + 1) * plane
             if source == window.centre {
                 dst.update(from: centre.data, count: plane)
                 continue
             }
-            if flows[source] == nil { flows[source] = try flow(from: luma[window.centre], to: luma[source], width: w, height: h) }
-            warp(window.frames[source].data, flows[source]!, into: dst, width: w, height: h)
+            if warped[source] == nil {
+                warped[source] = try Grad.disabled { try warp(window.frames[source], flow: try flow(from: luma[window.centre], to: luma[source], width: w, height: h)) }
+            }
+            dst.update(from: warped[source]!.data, count: plane)
         }
         return out
     }
@@ -61,20 +63,12 @@ public enum Alignment {
     /// Whether two consecutive [1, 3, h, w] frames belong to different shots (see below).
     public static func isSceneCut(_ a: Tensor, _ b: Tensor) -> Bool { isSceneCut(luma(a), luma(b)) }
 
-    /// The flow from one [1, 3, h, w] frame to another ([2hw]: see below), from their luma.
+    /// The flow from one [1, 3, h, w] frame to another ([1, 2, h, w]: see below), from their luma;
+    /// `Autograd.warp(frame, flow:)` brings the second frame onto the first.
     /// - Throws: `ShapeError` when their sizes differ or OpenCV fails.
-    public static func flow(from a: Tensor, to b: Tensor) throws -> [Float] {
+    public static func flow(from a: Tensor, to b: Tensor) throws -> Tensor {
         guard a.shape == b.shape, a.shape.count == 4, a.shape[1] == 3 else { throw ShapeError("flow between \(a.shape) and \(b.shape)") }
         return try flow(from: luma(a), to: luma(b), width: a.shape[3], height: a.shape[2])
-    }
-
-    /// A [1, 3, h, w] frame sampled along `flow` (from `flow(from: t, to: frame)`): the frame warped onto t.
-    public static func warp(_ frame: Tensor, flow: [Float]) -> Tensor {
-        let (h, w) = (frame.shape[2], frame.shape[3])
-        precondition(flow.count == 2 * h * w, "a flow of \(flow.count / 2) pixels for a \(w)×\(h) frame")
-        let out = Tensor(shape: frame.shape)
-        warp(frame.data, flow, into: out.data, width: w, height: h)
-        return out
     }
 
     /// Whether two consecutive frames (8-bit luma) belong to different shots:
@@ -94,39 +88,20 @@ public enum Alignment {
     }
 
     /// DIS flow (OpenCV's "fast" preset) from `from` to `to`, 8-bit luma of width × height:
-    /// 2 floats a pixel, (dx, dy) with from(x, y) ≈ to(x + dx, y + dy). Pictures too small
-    /// for DIS's 8-pixel patches get zero flow.
+    /// [1, 2, h, w], the dx plane then the dy plane, with from(x, y) ≈ to(x + dx, y + dy).
+    /// Pictures too small for DIS's 8-pixel patches get zero flow.
     /// - Throws: `ShapeError` with OpenCV's message when it fails.
-    static func flow(from: [UInt8], to: [UInt8], width: Int, height: Int) throws -> [Float] {
-        var flow = [Float](repeating: 0, count: 2 * width * height)
+    static func flow(from: [UInt8], to: [UInt8], width: Int, height: Int) throws -> Tensor {
+        let flow = Tensor(zeros: [1, 2, height, width])
         guard width >= 16, height >= 16 else { return flow }
         var message = [CChar](repeating: 0, count: 256)
-        let status = flow.withUnsafeMutableBufferPointer { out in
+        var pairs = [Float](repeating: 0, count: 2 * width * height)  // OpenCV's layout: (dx, dy) pixel by pixel
+        let status = pairs.withUnsafeMutableBufferPointer { out in
             hone_dis_flow(from, to, Int32(width), Int32(height), 1, out.baseAddress!, &message, Int32(message.count))
         }
         guard status == 0 else { throw ShapeError("optical flow failed: \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))") }
+        let plane = width * height
+        for i in 0..<plane { (flow.data[i], flow.data[plane + i]) = (pairs[2 * i], pairs[2 * i + 1]) }
         return flow
-    }
-
-    /// Writes `image` (3 planes of width × height) sampled at (x + dx, y + dy):
-    /// bilinear, with coordinates clamped to the picture.
-    static func warp(_ image: UnsafePointer<Float>, _ flow: [Float], into out: UnsafeMutablePointer<Float>, width w: Int, height h: Int) {
-        flow.withUnsafeBufferPointer { f in
-            for y in 0..<h {
-                for x in 0..<w {
-                    let i = y * w + x
-                    let sx = min(max(Float(x) + f[2 * i], 0), Float(w - 1)), sy = min(max(Float(y) + f[2 * i + 1], 0), Float(h - 1))
-                    let (x0, y0) = (min(Int(sx), max(w - 2, 0)), min(Int(sy), max(h - 2, 0)))
-                    let (x1, y1) = (min(x0 + 1, w - 1), min(y0 + 1, h - 1))
-                    let (fx, fy) = (sx - Float(x0), sy - Float(y0))
-                    for c in 0..<3 {
-                        let p = image + c * w * h
-                        let top = p[y0 * w + x0] + fx * (p[y0 * w + x1] - p[y0 * w + x0])
-                        let bottom = p[y1 * w + x0] + fx * (p[y1 * w + x1] - p[y1 * w + x0])
-                        out[c * w * h + i] = top + fy * (bottom - top)
-                    }
-                }
-            }
-        }
     }
 }

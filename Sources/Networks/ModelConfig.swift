@@ -66,6 +66,14 @@ public enum Architecture: String, Codable, CaseIterable, Sendable {
     }
 }
 
+/// How a recurrent network carries what it saw from frame to frame.
+public enum Propagation: String, Codable, CaseIterable, Sendable {
+    /// BasicVSR's forward branch (Chan et al., CVPR 2021): the previous frame's features,
+    /// warped onto this one along the optical flow, join this frame's. Streams with one frame of state.
+    case forward
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+}
+
 /// An ncnn graph as a checkpoint carries it: the .param text (its weights are the checkpoint's
 /// tensors), and the pixels its input is padded by on each side (`NCNNGraph.prepadding`).
 public struct NCNNSpec: Codable, Sendable, Equatable {
@@ -96,8 +104,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var neighbours: Int?
     /// The graph of an `.ncnn` model (its channels, blocks and activation are then unused: 1, 0, relu).
     public var ncnn: NCNNSpec?
+    /// nil: each frame alone. Set: a recurrent network (`SRNet.step`, `RecurrentUpscaler`). Hone's architecture only.
+    public var propagation: Propagation?
 
-    package enum CodingKeys: String, CodingKey, CaseIterable { case architecture, channels, blocks, activation, unet, networkScale = "network_scale", neighbours, ncnn }
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case architecture, channels, blocks, activation, unet, networkScale = "network_scale", neighbours, ncnn, propagation
+    }
 
     public init(architecture: Architecture? = nil, channels: Int, blocks: Int, activation: Activation, unet: Bool, networkScale: Int? = nil) {
         (self.architecture, self.channels, self.blocks, self.activation, self.unet) = (architecture, channels, blocks, activation, unet)
@@ -107,10 +119,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var layout: Architecture { architecture ?? .hone }
     /// k, the frames read on each side (0: single-frame).
     public var radius: Int { neighbours ?? 0 }
-    /// This model read one frame at a time: its weights are the multi-frame one's less the neighbours'.
+    /// This model read one frame at a time: its weights are the multi-frame or recurrent one's
+    /// less the neighbours' or the propagation's.
     public var singleFrame: ModelConfig {
         var single = self
-        single.neighbours = nil
+        (single.neighbours, single.propagation) = (nil, nil)
         return single
     }
 
@@ -130,6 +143,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                 "model.network_scale", networkScale ?? 0, "2 to 4 (4 for rrdb), or absent")
         require((0...2).contains(radius) && (layout == .hone || radius == 0), "model.neighbours", radius,
                 "0 to 2 (frames each side), for Hone's architecture only")
+        require(propagation == nil || (layout == .hone && !unet && radius == 0), "model.propagation", propagation?.rawValue ?? "",
+                "absent, or forward for Hone's architecture without unet or neighbours")
         require((layout == .ncnn) == (ncnn != nil), "model.ncnn", ncnn == nil ? "absent" : "a graph", "a graph exactly when architecture is ncnn")
         if let ncnn {
             require((0...64).contains(ncnn.prepadding), "model.ncnn.prepadding", ncnn.prepadding, "0 to 64 pixels")

@@ -27,6 +27,9 @@ public final class ResidualBlock: Module, @unchecked Sendable {
 /// A multi-frame one (`config.neighbours` k > 0) also reads the frame's aligned
 /// neighbours, fused into the head's features by a conv that starts at zero:
 /// it starts exactly as the single-frame network whose weights it is given.
+/// A recurrent one (`config.propagation`) adds the previous frame's body features,
+/// warped onto this frame, to the head's features through a conv that starts at
+/// zero (`step`): it too starts as the single-frame network.
 public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     public let scale: Int
     public let config: ModelConfig
@@ -40,6 +43,8 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     package let tail: Conv2d
     /// 6k neighbour channels → the head's features; nil for a single-frame network.
     let fuse: Conv2d?
+    /// The previous frame's warped body features → the head's features; nil unless recurrent.
+    let propagate: Conv2d?
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
         guard (1...4).contains(scale) else { throw ShapeError("scale must be 1, 2, 3 or 4, got \(scale)") }
@@ -59,23 +64,49 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
         // Made last, so the other layers start as a single-frame network's of the same seed.
         fuse = config.radius > 0 ? Conv2d(6 * config.radius, c, bias: false, rng: &rng) : nil
         fuse?.weight.fill(0)
+        propagate = config.propagation != nil ? Conv2d(c, c, bias: false, rng: &rng) : nil
+        propagate?.weight.fill(0)
     }
 
     /// [n, 3(2k + 1), h, w] in [0, 1] (the frame, then its k neighbours each side) → [n, 3, h·scale, w·scale].
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// A recurrent network enhances the frame as the first of a clip.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try step(x, state: nil).output }
+
+    /// One frame of a clip: x as `callAsFunction`'s; `state` the previous frame's body
+    /// features [n, channels, h, w] warped onto this frame (`warp`), or nil at a clip's start
+    /// or after a scene cut → the output, and this frame's body features for the next.
+    /// - Throws: `ShapeError` when the state's shape does not match.
+    public func step(_ x: Tensor, state: Tensor?) throws -> (output: Tensor, state: Tensor) {
         let frame = fuse == nil ? x : try sliceChannels(x, 0..<3)
         var f = try head(frame)
         if let fuse { f = try add(f, try fuse(try sliceChannels(x, 3..<x.shape[1]))) }
+        if let propagate, let state { f = try add(f, try propagate(state)) }
         var h = try down.map { try $0(f) } ?? f
         let skip = h
         for block in body { h = try block(h) }
         h = try add(try bodyTail(h), skip)
+        let features = h
         if let up, let merge {  // back to full resolution (cropped for odd sizes), joined with the head's features
             let upsampled = try cropSpatial(try pixelShuffle(try up(h), 2), height: f.shape[2], width: f.shape[3])
             h = try merge(try concat([upsampled, f]))
         }
         for (stage, r) in zip(upsample, Self.stages(scale)) { h = relu(try pixelShuffle(try stage(h), r)) }
-        return try add(try tail(h), scale == 1 ? frame : try resizeBicubic(frame, .up(scale)))
+        return (try add(try tail(h), scale == 1 ? frame : try resizeBicubic(frame, .up(scale))), features)
+    }
+
+    /// A clip through the recurrent network, the state carried forward: frames T × [n, 3, h, w];
+    /// flows[t] [n, 2, h, w] from frame t to frame t − 1 (`Alignment.flow`), nil where the
+    /// clip starts afresh (t = 0, a scene cut) → T × [n, 3, h·scale, w·scale]. Gradients flow
+    /// back through the states, as in BasicVSR's training.
+    /// - Throws: `ShapeError` when the flows do not pair with the frames.
+    public func callAsFunction(clip frames: [Tensor], flows: [Tensor?]) throws -> [Tensor] {
+        guard flows.count == frames.count else { throw ShapeError("\(frames.count) frames need \(frames.count) flows (nil for the first), got \(flows.count)") }
+        var state: Tensor?
+        return try zip(frames, flows).map { frame, flow in
+            let out = try step(frame, state: try flow.flatMap { flow in try state.map { try warp($0, flow: flow) } })
+            state = out.state
+            return out.output
+        }
     }
 
     /// The pixel-shuffle factors that make `scale` (none for ×1).

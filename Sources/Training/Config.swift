@@ -70,6 +70,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require((0...1).contains(d.lightShare ?? 0), "degradation.light_share", d.lightShare ?? 0, "0 to 1 (a share)")
         require(d.jpegRange.map { $0.count == 2 && 1 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 100 } ?? true, "degradation.jpeg_range",
                 d.jpegRange ?? [], "[low, high] with 1 ≤ low ≤ high ≤ 100 (JPEG quality), or absent")
+        require((2...16).contains(t.clipFrames ?? 5), "training.clip_frames", t.clipFrames ?? 0, "2 to 16 (frames of a recurrent model's training clip)")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
         for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
             require(weight >= 0 && weight.isFinite, "loss.perceptual.\(layer)", weight, "0 or more")
@@ -340,9 +341,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Every n-th frame is held out for validation.
     public var validationEvery: Int
     public var seed: UInt64
+    /// Frames of each training clip of a recurrent model (`model.propagation`); nil: `defaultClipFrames`.
+    public var clipFrames: Int?
+
+    public static let defaultClipFrames = 5
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case patch, batch, learningRate = "learning_rate", weightDecay = "weight_decay", pctStart = "pct_start"
-        case patchesPerFrame = "patches_per_frame", validationEvery = "validation_every", seed
+        case patchesPerFrame = "patches_per_frame", validationEvery = "validation_every", seed, clipFrames = "clip_frames"
     }
 }

@@ -62,6 +62,9 @@ extension Trainer {
     /// - Throws: as `init`; `UsageError` for ensemble targets with a multi-frame model; `JobCancelled`.
     public static func forVideo(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, targets: TrainingTargets, epochs: Int,
                                 observer: JobObserver) throws -> Trainer {
+        if model.config.propagation != nil {
+            throw UsageError("a recurrent model (model.propagation) is pretrained on photographs' pseudo-videos (hone pretrain); fine-tuning one on a video is not built yet")
+        }
         guard targets == .ensemble else { return try Trainer(model: model, config: config, frames: frames, epochs: epochs) }
         guard model.radius == 0 else { throw TrainingTargets.singleFrameOnly }
         let n = min(frames.count, TrainingTargets.ensembleFrames)

@@ -37,6 +37,10 @@ public final class Trainer {
     /// A multi-frame model's inputs: for frame t, pictures t(2k + 1) … t(2k + 1) + 2k are
     /// its low-resolution stack (`Alignment.stack` of the frames' `bicubicInput`s); nil for a single-frame model.
     let windows: FrameCache?
+    /// A recurrent model (`model.propagation`), which trains on pseudo-video clips (`PseudoVideo`); else nil.
+    let recurrent: SRNet?
+    /// A recurrent model's held-out clips, one per validation picture, made once.
+    let validationClips: [Clip]?
     public let trainFrames: [Int], validationFrames: [Int]
     /// Real pictures to validate on instead of the targets (at those indices), one scale down as for
     /// frames targets: a video's own frames when the targets are a teacher's output (ensemble targets),
@@ -75,6 +79,8 @@ public final class Trainer {
         (self.model, self.config, self.frames, self.inputs, self.epochs) = (model, config, frames, inputs, epochs)
         self.validationTruth = validationTruth
         windows = model.radius == 0 ? nil : try Self.windows(of: frames, inputs: inputs, radius: model.radius, scale: model.scale)
+        recurrent = model.config.propagation == nil ? nil : model as? SRNet
+        if recurrent != nil, case .paired = inputs { throw UsageError("a recurrent model learns from clips; it cannot be tuned on paired pictures") }
         modulation = switch tuning {
         case .allWeights: nil
         case .channelModulation: ChannelModulation(model)
@@ -92,6 +98,27 @@ public final class Trainer {
                                weightDecay: modulation == nil ? t.weightDecay : 0)
         schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * self.stepsPerEpoch, pctStart: t.pctStart)
         rng = SeededRandom(seed: t.seed)
+        var clipRNG = SeededRandom(seed: t.seed ^ 0x5EED)
+        validationClips = recurrent == nil ? nil : try validationFrames.map { i in
+            try Self.clip(frames, photo: i, layer: nil, config: config, scale: model.scale, size: 2 * config.training.patch, damaged: nil, rng: &clipRNG)
+        }
+    }
+
+    /// A recurrent model's training or validation clip: low-resolution frames, their targets, and the flow
+    /// from each frame to the one before (nil for the first), as DIS finds it on the low-resolution frames.
+    struct Clip {
+        var lr: [Tensor], hr: [Tensor], flows: [Tensor?]
+    }
+
+    /// A pseudo-video clip of `training.clip_frames` frames of `size`² from photograph `photo` (`PseudoVideo`);
+    /// its inputs through `damaged` (training's degradation), or the plain bicubic downscale when nil.
+    static func clip(_ frames: FrameCache, photo: Int, layer: Int?, config: HoneConfig, scale: Int, size: Int,
+                     damaged: ((Tensor) throws -> Tensor)?, rng: inout SeededRandom) throws -> Clip {
+        let hr = try PseudoVideo.clip(frames, photo: photo, layer: layer, frames: config.training.clipFrames ?? TrainingConfig.defaultClipFrames,
+                                      size: size, rng: &rng)
+        let lr = try hr.map { try damaged?($0) ?? bicubicInput($0, scale: scale) }
+        let flows = try lr.indices.map { t in t == 0 ? nil : try Alignment.flow(from: lr[t], to: lr[t - 1]) }
+        return Clip(lr: lr, hr: hr, flows: flows)
     }
 
     /// The low-resolution stack of every frame (see `windows`), aligned once: as
@@ -144,11 +171,13 @@ public final class Trainer {
     /// One optimisation step on a fresh batch; returns the loss and its terms.
     @discardableResult
     public func trainStep() throws -> (loss: Float, terms: [String: Float]) {
-        let (lr, hr) = try sampleBatch()
         schedule.apply(to: optimizer, step: step)
         model.zeroGrad()
         optimizer.zeroGrad()
-        let (total, terms) = try loss(try model(lr), hr, perceptual: perceptualActive)
+        let (total, terms) = try recurrent.map(clipLoss) ?? {
+            let (lr, hr) = try sampleBatch()
+            return try loss(try model(lr), hr, perceptual: perceptualActive)
+        }()
         try total.backward()
         modulation?.projectGradients()
         clipGradNorm(optimizer.parameters, maxNorm: 10)
@@ -156,6 +185,29 @@ public final class Trainer {
         modulation?.fold()
         step += 1
         return (total.item, terms)
+    }
+
+    /// A recurrent model's loss on `training.batch` fresh clips, each frame's loss averaged over the clip
+    /// (gradients flow back through the carried states).
+    func clipLoss(_ net: SRNet) throws -> (Tensor, [String: Float]) {
+        let (p, b) = (config.training.patch, config.training.batch)
+        let clips = try (0..<b).map { _ in
+            let pick = { self.trainFrames[Int(self.rng.next() % UInt64(self.trainFrames.count))] }
+            let (photo, layer) = (pick(), rng.next() % 2 == 0 ? pick() : nil)
+            return try Self.clip(frames, photo: photo, layer: layer, config: config, scale: scale, size: p, damaged: degrade, rng: &rng)
+        }
+        let length = clips[0].lr.count
+        let joined = { (parts: [Tensor]) in Self.batch(parts) }
+        let outputs = try net(clip: try (0..<length).map { t in joined(clips.map { $0.lr[t] }) },
+                              flows: try (0..<length).map { t in t == 0 ? nil : joined(clips.map { $0.flows[t]! }) })
+        var total: Tensor?
+        var terms: [String: Float] = [:]
+        for t in 0..<length {
+            let (frameLoss, frameTerms) = try loss(outputs[t], joined(clips.map { $0.hr[t] }), perceptual: perceptualActive)
+            total = try total.map { try add($0, frameLoss) } ?? frameLoss
+            terms.merge(frameTerms.mapValues { $0 / Float(length) }, uniquingKeysWith: +)
+        }
+        return (try mul(total!, Tensor(scalar: 1 / Float(length))), terms)
     }
 
     /// Random crops (with flips and 90° turns) and their degraded downscales,
@@ -245,6 +297,7 @@ public final class Trainer {
     /// strengths instead; or its paired low-resolution picture; for a multi-frame
     /// model, its aligned stack).
     public func validate(_ enhance: (Tensor) throws -> Tensor) throws -> Score {
+        if let validationClips { return try Self.score(validationClips, border: scale) { try $0.lr.map(enhance) } }
         var psnr = 0.0, ssim = 0.0
         for i in validationFrames {
             var hr = try crop((validationTruth ?? frames).frame(i), toMultipleOf: scale)
@@ -271,6 +324,32 @@ public final class Trainer {
         }
         let n = Double(validationFrames.count)
         return Score(psnr: psnr / n, ssim: ssim / n)
+    }
+
+    /// The model's validation: `validate` of its tiled upscale, or a recurrent model run over each held-out clip.
+    public func validateModel() throws -> Score {
+        guard let recurrent, let validationClips else { return try validate(TiledUpscaler(model).callAsFunction) }
+        return try Self.score(validationClips, border: scale) { clip in try Grad.disabled { try recurrent(clip: clip.lr, flows: clip.flows) } }
+    }
+
+    /// Mean Y-PSNR/SSIM over every frame of `clips` of what `enhance` makes of each clip.
+    static func score(_ clips: [Clip], border: Int, _ enhance: (Clip) throws -> [Tensor]) rethrows -> Score {
+        var psnr = 0.0, ssim = 0.0, n = 0
+        for clip in clips {
+            for (sr, hr) in zip(try enhance(clip), clip.hr) {
+                (psnr, ssim, n) = (psnr + Metrics.psnrY(sr, hr, border: border), ssim + Metrics.ssimY(sr, hr, border: border), n + 1)
+            }
+        }
+        return Score(psnr: psnr / Double(n), ssim: ssim / Double(n))
+    }
+
+    /// Pictures [1, c, h, w] of one size as a batch [n, c, h, w] (data: no gradient passes).
+    static func batch(_ parts: [Tensor]) -> Tensor {
+        var shape = parts[0].shape
+        shape[0] = parts.count
+        let out = Tensor(shape: shape)
+        for (k, part) in parts.enumerated() { (out.data + k * part.count).update(from: part.data, count: part.count) }
+        return out
     }
 
     /// Keeps a copy of the weights when `score` is the best validation yet.

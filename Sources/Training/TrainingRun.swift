@@ -72,10 +72,11 @@ public struct TrainingRun {
         }
         let file = try Checkpoint.load(base)
         let record = try RunRecord(file, path: base)
-        guard record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius <= config.model.radius else {
+        guard record.config.model.singleFrame == config.model.singleFrame, record.config.model.radius <= config.model.radius,
+              record.config.model.propagation == nil || record.config.model.propagation == config.model.propagation else {
             throw FileError(base, "its model (\(record.config.model)) does not match the config (\(config.model))")
         }
-        if record.scale == scale && record.config.model.radius == config.model.radius { return try loadNetwork(checkpoint: base).0 }
+        if record.scale == scale && record.config.model == config.model { return try loadNetwork(checkpoint: base).0 }
         if let problem = StartingModel.scaleProblem(base: record.scale, run: scale) { throw FileError(base, problem) }
         let model = try makeNetwork(config.model, scale: scale, seed: config.training.seed)
         let copied = file.loadMatching(into: model)
@@ -94,7 +95,6 @@ public struct TrainingRun {
     /// - Throws: `JobCancelled` after saving when the observer is cancelled;
     ///   `FileError` when the checkpoint or log cannot be written.
     public mutating func train(_ trainer: Trainer, trained: String, observer: JobObserver) throws {
-        let upscale = TiledUpscaler(trainer.model)
         if let saved {
             try trainer.resume(from: saved, bestScore: record.validation["model"], path: output)
             observer.report("resuming at step \(trainer.step) of \(trainer.totalSteps)")
@@ -105,7 +105,7 @@ public struct TrainingRun {
                               + "(the output starts as \(record.scale == 1 ? "the input" : "bicubic"))")
             }
             record.validation["bicubic"] = try trainer.validate { try resizeBicubic($0, .up(record.scale)) }
-            let start = try trainer.validate(upscale.callAsFunction)
+            let start = try trainer.validateModel()
             trainer.record(start)
             (record.validation["base"], record.validation["model"]) = (start, start)
             observer.report("validation Y-PSNR/SSIM  \(record.kernelLabel) \(record.validation["bicubic"]!)  start \(start)")
@@ -147,7 +147,7 @@ public struct TrainingRun {
                                   + (trainer.perceptualActive && !trainer.config.loss.perceptual.isEmpty ? "  +perceptual" : ""))
             if trainer.step % trainer.stepsPerEpoch == 0 {
                 let epoch = trainer.step / trainer.stepsPerEpoch
-                let scores = try trainer.validate(upscale.callAsFunction)
+                let scores = try trainer.validateModel()
                 trainer.record(scores)
                 record.validation["model"] = trainer.best?.score
                 log?.write(step: trainer.step, "validation_psnr", scores.psnr)

@@ -282,6 +282,35 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testWarp() throws {
+        // Flows with fractional parts away from 0 (bilinear weights are kinked at whole pixels)
+        // that also reach past the borders, where sampling clamps.
+        let x = random([2, 3, 6, 7], seed: 17)
+        let flow = random([2, 2, 6, 7], seed: 18)
+        for i in 0..<flow.count { flow.data[i] = 3.5 * flow.data[i] + 0.25 }
+        try checkGradients([x]) { try warp($0[0], flow: flow) }
+    }
+
+    func testWarpMatchesBilinearSamplingWrittenOut() throws {
+        // y(x, y) = Σ of the 4 neighbours of the clamped point (x + dx, y + dy), weighted by 1 − distance per axis.
+        let (n, c, h, w) = (2, 2, 5, 6)
+        let x = random([n, c, h, w], seed: 19)
+        let flow = random([n, 2, h, w], seed: 20)
+        for i in 0..<flow.count { flow.data[i] *= 4 }
+        let y = try warp(x, flow: flow)
+        for img in 0..<n { for ch in 0..<c { for py in 0..<h { for px in 0..<w {
+            let f = img * 2 * h * w + py * w + px
+            let sx = Double(min(max(Float(px) + flow.data[f], 0), Float(w - 1))), sy = Double(min(max(Float(py) + flow.data[f + h * w], 0), Float(h - 1)))
+            var expected = 0.0
+            for qy in 0..<h { for qx in 0..<w {
+                let weight = max(0, 1 - abs(sx - Double(qx))) * max(0, 1 - abs(sy - Double(qy)))
+                expected += weight * Double(x.data[((img * c + ch) * h + qy) * w + qx])
+            }}
+            XCTAssertEqual(Double(y.data[((img * c + ch) * h + py) * w + px]), expected, accuracy: 1e-5)
+        }}}}
+        XCTAssertThrowsError(try warp(x, flow: random([n, 2, h, w + 1], seed: 21)))
+    }
+
     func testReductionsAndLosses() throws {
         let a = random([2, 3, 4, 4], seed: 13), b = random([2, 3, 4, 4], seed: 14)
         try checkGradients([a]) { sum($0[0]) }

@@ -110,15 +110,15 @@ final class TemporalTests: XCTestCase {
         }}}
         let flow = try Alignment.flow(from: f[0], to: moved)
         var dx: [Float] = [], dy: [Float] = []
-        for y in 20..<(h - 20) { for x in 20..<(w - 20) { dx.append(flow[2 * (y * w + x)]); dy.append(flow[2 * (y * w + x) + 1]) } }
+        for y in 20..<(h - 20) { for x in 20..<(w - 20) { dx.append(flow.data[y * w + x]); dy.append(flow.data[h * w + y * w + x]) } }
         XCTAssertEqual(dx.sorted()[dx.count / 2], 3, accuracy: 0.25)
         XCTAssertEqual(dy.sorted()[dy.count / 2], 2, accuracy: 0.25)
-        let back = Alignment.warp(moved, flow: flow)
+        let back = try warp(moved, flow: flow)
         XCTAssertGreaterThan(Metrics.psnrY(back, f[0], border: 8), Metrics.psnrY(moved, f[0], border: 8) + 10)
 
         // Real motion: the next frame warped onto this one is closer to it than the next frame as it is.
         for i in 1..<f.count {
-            let aligned = Alignment.warp(f[i], flow: try Alignment.flow(from: f[0], to: f[i]))
+            let aligned = try warp(f[i], flow: try Alignment.flow(from: f[0], to: f[i]))
             XCTAssertGreaterThan(Metrics.psnrY(aligned, f[0], border: 8), Metrics.psnrY(f[i], f[0], border: 8), "frame \(i)")
         }
     }
