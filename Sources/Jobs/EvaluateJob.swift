@@ -151,6 +151,7 @@ public struct EvaluateJob {
         let scale = settings.scaleOrDefault
         if scale == 1 && damages.isEmpty { throw UsageError("--scale 1 restores: give --degrade (x264:crf=35, noise:sigma=10, …) to damage the ground truth") }
         let radius = settings.neighbours ?? 0
+        if epochs == 0 && radius > 0 { throw UsageError("--neighbours fine-tunes a multi-frame model: give --epochs 1 or more") }
         if radius > 0 {
             // Refused before any work: sampling keeps frames apart, and ensemble targets need a single-frame model.
             if settings.sampleRate != nil { throw UsageError("--sample: a multi-frame model learns from consecutive frames; drop --sample to use --neighbours") }
@@ -174,9 +175,11 @@ public struct EvaluateJob {
         single.neighbours = nil
         let base = start.resolved(scale: scale, config: try single.loadConfig(fallback: "configs/default.yaml"))
         let checkpoint = output ?? outputName(for: groundTruth, ".evaluate-x\(scale).ckpt")
-        let (tuned, record) = try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: checkpoint, settings: single,
-                                              fromShipped: start == .shipped, observer: observer)
-        var checkpoints = [checkpoint]
+        // With no epochs, the models are scored as they are.
+        let (tuned, record) = epochs == 0 ? (nil, RunRecord(config: try single.loadConfig(fallback: "configs/default.yaml"), scale: scale, base: base, epochs: 0))
+            : try gt.fineTune(source: groundTruth, base: base, epochs: epochs, output: checkpoint, settings: single,
+                              fromShipped: start == .shipped, observer: observer)
+        var checkpoints = tuned == nil ? [] : [checkpoint]
         lap("fine-tune")
         let baseModel = try TrainingRun.model(base: base, config: record.config, scale: scale, observer: observer)
         let kernels: [(name: String, enhance: (FrameWindow) throws -> Tensor)] = scale == 1 ? [("input", { $0.image })]
@@ -186,7 +189,7 @@ public struct EvaluateJob {
             let start = try TrainingRun.model(base: record.base, config: record.config, scale: scale, observer: observer)
             methods.append((record.base.fileName, TiledUpscaler(start).callAsFunction))
         }
-        methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction))
+        if let tuned { methods.append(("fine-tuned", TiledUpscaler(tuned).callAsFunction)) }
         methods += others.filter { $0.model.config.propagation == nil }.map { ($0.name, TiledUpscaler($0.model).callAsFunction) }
         if radius > 0 {
             guard gt.isVideo else { throw UsageError("--neighbours needs a ground-truth video: the pictures of a folder have no neighbours") }
@@ -199,7 +202,8 @@ public struct EvaluateJob {
             lap("fine-tune multi-frame")
         }
         if selfEnsemble {
-            methods += [(base.label + " ×8", TiledUpscaler(baseModel).selfEnsemble), ("fine-tuned ×8", TiledUpscaler(tuned).selfEnsemble)]
+            methods.append((base.label + " ×8", TiledUpscaler(baseModel).selfEnsemble))
+            if let tuned { methods.append(("fine-tuned ×8", TiledUpscaler(tuned).selfEnsemble)) }
         }
         var scores = try gt.score(methods, observer: observer)
         let recurrent = others.filter { $0.model.config.propagation != nil }

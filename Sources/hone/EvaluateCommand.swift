@@ -37,7 +37,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The ground truth: a video, or a folder of images.")
     var gt: String
 
-    @Option(parsing: .unconditional, help: "Fine-tuning passes over the low-resolution frames. (default: 3; \(PackJob.defaultEpochs) with --delivery)")
+    @Option(parsing: .unconditional, help: "Fine-tuning passes over the low-resolution frames; 0 scores the base and --also models as they are. (default: 3; \(PackJob.defaultEpochs) with --delivery)")
     var epochs: Int?
 
     @Flag(help: "Score `hone pack` against full-resolution x264 at equal bytes (see above).")
@@ -84,7 +84,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
-        guard epochs ?? 1 >= (light ? 0 : 1), frames >= 1 else { throw ValidationError("--epochs and --frames must be at least 1 (--epochs 0 with --light)") }
+        guard epochs ?? 1 >= (delivery ? 1 : 0), frames >= 1 else { throw ValidationError("--frames must be at least 1, --epochs at least 0 (1 with --delivery)") }
         if light {
             if delivery { throw ValidationError("--light and --delivery are separate protocols: give one") }
             let unused = training.givenButNotForLight.filter { $0 != "--scale" } + (checkpoint != nil ? ["--checkpoint"] : [])
@@ -127,7 +127,8 @@ struct EvaluateCommand: ParsableCommand {
             say("FFmpeg's tools are each at the setting that scored best against the truth (a ceiling); every setting is in --json's settings")
             return say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
         }
-        say("fine-tuned on \(report.targets) targets; checkpoint\(report.checkpoints.count == 1 ? "" : "s") \(report.checkpoints.joined(separator: ", "))")
+        say(report.checkpoints.isEmpty ? "no fine-tune (--epochs 0): the models as they are"
+            : "fine-tuned on \(report.targets) targets; checkpoint\(report.checkpoints.count == 1 ? "" : "s") \(report.checkpoints.joined(separator: ", "))")
         say(report.stages.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f s", $0.key, $0.value) }.joined(separator: ", "))
     }
 }

@@ -466,6 +466,36 @@ final class CLITests: XCTestCase {
         Self.assertOneLineError(try hone(["infer", "--checkpoint", clip, "--video", clip]), naming: "learn.mp4", "checkpoint")
     }
 
+    func testRecurrentPretrainThenInferAndEvaluateAsItIs() throws {
+        // Photographs for pseudo-videos, big enough for a 32-pixel crop's camera path.
+        let photos = dir.appendingPathComponent("photos").path
+        try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
+        _ = try Media.ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=180x150:rate=1", "-frames:v", "12", photos + "/p%02d.png"])
+        let yaml = try String(contentsOfFile: try tinyConfig(), encoding: .utf8)
+            .replacingOccurrences(of: "unet: false}", with: "unet: false, propagation: forward}")
+            .replacingOccurrences(of: "seed: 1}", with: "seed: 1, clip_frames: 3}")
+        try yaml.write(toFile: path("recurrent.yaml"), atomically: true, encoding: .utf8)
+        let ckpt = path("recurrent.safetensors")
+        let p = try hone(["pretrain", "--images", photos, "--scale", "2", "--config", path("recurrent.yaml"), "--steps", "4", "--epoch-steps", "2", "-o", ckpt])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssert(p.stdout.contains("pseudo-video clips of 3 frames"), p.stdout)
+
+        let clip = try makeClip("move.mp4")
+        let i = try hone(["infer", "--checkpoint", ckpt, "--video", clip, "-o", path("move.hone.mp4"), "--preset", "ultrafast"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        XCTAssertEqual(try Media.frameTimes(path("move.hone.mp4")), try Media.frameTimes(clip), "every frame, at its time")
+        Self.assertOneLineError(try hone(["infer", "--checkpoint", ckpt, "--video", clip, "--self-ensemble", "-o", path("e.mp4")]),
+                                naming: "--self-ensemble", "recurrent")
+        Self.assertOneLineError(try hone(["finetune", "--checkpoint", ckpt, "--video", clip, "--config", path("recurrent.yaml"), "-o", path("f.ckpt")]),
+                                naming: "recurrent", "not built yet")
+
+        // Scored as it is beside the base (no fine-tune), run over the clip in order.
+        let e = try hone(["evaluate", "--gt", clip, "--epochs", "0", "--frames", "3", "--also", ckpt])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssert(e.stdout.contains("recurrent") && e.stdout.contains("no fine-tune"), e.stdout)
+        XCTAssertFalse(e.stdout.contains("fine-tuned"), e.stdout)
+    }
+
     func testMultiFrameFinetuneThenInferAndCompare() throws {
         let clip = try makeClip("move.mp4")
         let ckpt = path("move.ckpt")
