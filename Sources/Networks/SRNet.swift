@@ -19,6 +19,29 @@ public final class ResidualBlock: Module, @unchecked Sendable {
     }
 }
 
+/// A recurrent network's fusion (BasicVSR's, small): the previous frame's features, warped
+/// onto this frame, read beside this frame's own, so that a conv can judge where the warp
+/// holds (occlusions, new content at the borders) → a change of this frame's features.
+/// The last conv starts at zero: the fusion starts as nothing.
+public final class StateFusion: Module, @unchecked Sendable {
+    let read: Conv2d
+    let slope: Tensor?
+    let activation: Activation
+    let write: Conv2d
+
+    init(_ channels: Int, activation: Activation, rng: inout SeededRandom) {
+        read = Conv2d(2 * channels, channels, rng: &rng)
+        (slope, self.activation) = (activation.slopes(channels), activation)
+        write = Conv2d(channels, channels, bias: false, rng: &rng)
+        write.weight.fill(0)
+    }
+
+    /// features, state: [n, c, h, w] → the change to add to features, [n, c, h, w].
+    func callAsFunction(_ features: Tensor, state: Tensor) throws -> Tensor {
+        try write(try activation(try read(try concat([features, state])), slope: slope))
+    }
+}
+
 /// Hone's super-resolution network: a residual body (optionally at half
 /// resolution, U-Net style), pixel-shuffle stages (×2, ×2 twice, or ×3; none
 /// at ×1, for restoration), and a global residual over the bicubic upscale (at
@@ -27,9 +50,9 @@ public final class ResidualBlock: Module, @unchecked Sendable {
 /// A multi-frame one (`config.neighbours` k > 0) also reads the frame's aligned
 /// neighbours, fused into the head's features by a conv that starts at zero:
 /// it starts exactly as the single-frame network whose weights it is given.
-/// A recurrent one (`config.propagation`) adds the previous frame's body features,
-/// warped onto this frame, to the head's features through a conv that starts at
-/// zero (`step`): it too starts as the single-frame network.
+/// A recurrent one (`config.propagation`) fuses the previous frame's body features,
+/// warped onto this frame, into the head's features (`StateFusion`, which starts at
+/// zero; `step`): it too starts as the single-frame network.
 public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     public let scale: Int
     public let config: ModelConfig
@@ -43,8 +66,8 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     package let tail: Conv2d
     /// 6k neighbour channels → the head's features; nil for a single-frame network.
     let fuse: Conv2d?
-    /// The previous frame's warped body features → the head's features; nil unless recurrent.
-    let propagate: Conv2d?
+    /// The previous frame's warped body features → a change of the head's features; nil unless recurrent.
+    let fusion: StateFusion?
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
         guard (1...4).contains(scale) else { throw ShapeError("scale must be 1, 2, 3 or 4, got \(scale)") }
@@ -64,8 +87,7 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
         // Made last, so the other layers start as a single-frame network's of the same seed.
         fuse = config.radius > 0 ? Conv2d(6 * config.radius, c, bias: false, rng: &rng) : nil
         fuse?.weight.fill(0)
-        propagate = config.propagation != nil ? Conv2d(c, c, bias: false, rng: &rng) : nil
-        propagate?.weight.fill(0)
+        fusion = config.propagation != nil ? StateFusion(c, activation: config.activation, rng: &rng) : nil
     }
 
     /// [n, 3(2k + 1), h, w] in [0, 1] (the frame, then its k neighbours each side) → [n, 3, h·scale, w·scale].
@@ -80,7 +102,7 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
         let frame = fuse == nil ? x : try sliceChannels(x, 0..<3)
         var f = try head(frame)
         if let fuse { f = try add(f, try fuse(try sliceChannels(x, 3..<x.shape[1]))) }
-        if let propagate, let state { f = try add(f, try propagate(state)) }
+        if let fusion, let state { f = try add(f, try fusion(f, state: state)) }
         var h = try down.map { try $0(f) } ?? f
         let skip = h
         for block in body { h = try block(h) }

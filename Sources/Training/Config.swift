@@ -70,6 +70,7 @@ public struct HoneConfig: Codable, Sendable, Equatable {
         require((0...1).contains(d.lightShare ?? 0), "degradation.light_share", d.lightShare ?? 0, "0 to 1 (a share)")
         require(d.jpegRange.map { $0.count == 2 && 1 <= $0[0] && $0[0] <= $0[1] && $0[1] <= 100 } ?? true, "degradation.jpeg_range",
                 d.jpegRange ?? [], "[low, high] with 1 ≤ low ≤ high ≤ 100 (JPEG quality), or absent")
+        require(t.trained != .propagation || model.propagation != nil, "training.trained", t.trained?.rawValue ?? "", "all, or propagation for a recurrent model (model.propagation)")
         require((2...16).contains(t.clipFrames ?? 5), "training.clip_frames", t.clipFrames ?? 0, "2 to 16 (frames of a recurrent model's training clip)")
         require(l.pixel >= 0 && l.pixel.isFinite, "loss.pixel", l.pixel, "0 or more")
         for (layer, weight) in l.perceptual.sorted(by: { $0.key < $1.key }) {
@@ -326,6 +327,15 @@ public struct LossConfig: Codable, Sendable, Equatable {
     }
 }
 
+/// Which of a model's weights training updates.
+public enum TrainedWeights: String, Codable, CaseIterable, Sendable {
+    case all
+    /// A recurrent model's fusion of the carried state alone (`StateFusion`): the single-frame
+    /// network stays as its base, so the model stays its base on any frame with nothing carried.
+    case propagation
+    public init(from decoder: Decoder) throws { self = try decodeChoice(decoder) }
+}
+
 /// The `training` section: crops, batches and the optimiser's one-cycle schedule.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Side of a high-resolution training crop, in pixels (a multiple of the scale).
@@ -343,11 +353,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Frames of each training clip of a recurrent model (`model.propagation`); nil: `defaultClipFrames`.
     public var clipFrames: Int?
+    /// What training updates; nil: every weight.
+    public var trained: TrainedWeights?
 
     public static let defaultClipFrames = 5
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case patch, batch, learningRate = "learning_rate", weightDecay = "weight_decay", pctStart = "pct_start"
-        case patchesPerFrame = "patches_per_frame", validationEvery = "validation_every", seed, clipFrames = "clip_frames"
+        case patchesPerFrame = "patches_per_frame", validationEvery = "validation_every", seed, clipFrames = "clip_frames", trained
     }
 }

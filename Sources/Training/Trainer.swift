@@ -81,6 +81,9 @@ public final class Trainer {
         windows = model.radius == 0 ? nil : try Self.windows(of: frames, inputs: inputs, radius: model.radius, scale: model.scale)
         recurrent = model.config.propagation == nil ? nil : model as? SRNet
         if recurrent != nil, case .paired = inputs { throw UsageError("a recurrent model learns from clips; it cannot be tuned on paired pictures") }
+        if config.training.trained == .propagation {  // the single-frame weights keep their base's values, and need no gradients
+            for (name, t) in model.namedTensors() where !name.hasPrefix("fusion.") { t.requiresGrad = false }
+        }
         modulation = switch tuning {
         case .allWeights: nil
         case .channelModulation: ChannelModulation(model)
