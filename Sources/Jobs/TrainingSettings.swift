@@ -159,7 +159,7 @@ public struct TrainingSettings: Sendable {
         if let baseModel { loaded.model = baseModel }
         if let neighbours { loaded.model.neighbours = neighbours }
         if let lensSigma { loaded.degradation.lensBlur = [lensSigma, lensSigma] }
-        if targets == .ensemble && loaded.model.radius > 0 { throw TrainingTargets.singleFrameOnly }
+        if targets == .ensemble && (loaded.model.radius > 0 || loaded.model.propagation != nil) { throw TrainingTargets.singleFrameOnly }
         if targets == .ensemble && lensSigma != nil {
             throw UsageError("--lens-sigma teaches the fine-tune the video's own blur, which ensemble targets do not hold: use --targets frames")
         }

@@ -19,10 +19,10 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
     /// starting from trained weights (its own upscale is the better target, measured in
     /// notebooks-notes/temporal.md); `.frames` from random weights (bicubic teaches nothing),
     /// for an imported network (the video's frames correct its look), for a multi-frame
-    /// model, and when perceptual or gram weights are given (`loss`), which ensemble runs do not use.
+    /// or recurrent model, and when perceptual or gram weights are given (`loss`), which ensemble runs do not use.
     /// At ×1 too: the frames damaged further taught a restoration to over-smooth (notebooks-notes/restoration.md).
     public static func automatic(base: StartingModel, model: ModelConfig, loss: LossWeights) -> TrainingTargets {
-        base != .random && model.layout == .hone && model.radius == 0 && !loss.asksForPerceptualTerms ? .ensemble : .frames
+        base != .random && model.layout == .hone && model.radius == 0 && model.propagation == nil && !loss.asksForPerceptualTerms ? .ensemble : .frames
     }
 
     /// Ensemble runs learn on the pixel loss alone: the targets are the model's own
@@ -50,7 +50,7 @@ public enum TrainingTargets: String, Sendable, CaseIterable, Codable {
         + "when enlarging, over-smoothed at ×1"
 
     /// Why a multi-frame model cannot learn ensemble targets: its teacher reads one frame.
-    package static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours) or use --targets frames")
+    package static let singleFrameOnly = UsageError("ensemble targets tune a single-frame model: drop --neighbours (or model.neighbours, model.propagation) or use --targets frames")
 }
 
 extension Trainer {
@@ -62,11 +62,8 @@ extension Trainer {
     /// - Throws: as `init`; `UsageError` for ensemble targets with a multi-frame model; `JobCancelled`.
     public static func forVideo(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, targets: TrainingTargets, epochs: Int,
                                 observer: JobObserver) throws -> Trainer {
-        if model.config.propagation != nil {
-            throw UsageError("a recurrent model (model.propagation) is pretrained on photographs' pseudo-videos (hone pretrain); fine-tuning one on a video is not built yet")
-        }
-        guard targets == .ensemble else { return try Trainer(model: model, config: config, frames: frames, epochs: epochs) }
-        guard model.radius == 0 else { throw TrainingTargets.singleFrameOnly }
+        guard targets == .ensemble else { return try Trainer(model: model, config: config, frames: frames, epochs: epochs, clips: .video) }
+        guard model.radius == 0 && model.config.propagation == nil else { throw TrainingTargets.singleFrameOnly }
         let n = min(frames.count, TrainingTargets.ensembleFrames)
         let chosen = (0..<n).map { $0 * frames.count / n }
         let low = try frames.subset(chosen, source: frames.source)

@@ -14,6 +14,14 @@ public enum TrainingInputs {
     case paired(FrameCache)
 }
 
+/// Where a recurrent model's training clips come from.
+public enum ClipSource: Sendable {
+    /// Pseudo-videos made from still pictures (`PseudoVideo`): pretraining on photographs.
+    case photographs
+    /// The same place of consecutive frames of a video, within a shot: a video's own fine-tune.
+    case video
+}
+
 /// What training changes.
 public enum Tuning: String, Sendable, CaseIterable {
     /// Every weight.
@@ -37,8 +45,11 @@ public final class Trainer {
     /// A multi-frame model's inputs: for frame t, pictures t(2k + 1) … t(2k + 1) + 2k are
     /// its low-resolution stack (`Alignment.stack` of the frames' `bicubicInput`s); nil for a single-frame model.
     let windows: FrameCache?
-    /// A recurrent model (`model.propagation`), which trains on pseudo-video clips (`PseudoVideo`); else nil.
+    /// A recurrent model (`model.propagation`), which trains on clips (`clipSource`); else nil.
     let recurrent: SRNet?
+    let clipSource: ClipSource
+    /// The frames of a video that start a new shot (`Alignment.isSceneCut` from the one before): no clip spans one.
+    let cuts: Set<Int>
     /// A recurrent model's held-out clips, one per validation picture, made once.
     let validationClips: [Clip]?
     public let trainFrames: [Int], validationFrames: [Int]
@@ -62,8 +73,10 @@ public final class Trainer {
 
     /// - Throws: `FileError` naming the pictures when they cannot train under `config`,
     ///   or when paired inputs are not 1/scale of their targets.
+    /// `clips` says what the pictures are to a recurrent model: photographs or a video's frames.
     public init(model: any UpscalingNetwork, config: HoneConfig, frames: FrameCache, inputs: TrainingInputs = .degraded, tuning: Tuning = .allWeights,
-                epochs: Int, stepsPerEpoch: Int? = nil, validationTruth: FrameCache? = nil, vggWeights: String = VGG16.defaultPath) throws {
+                epochs: Int, stepsPerEpoch: Int? = nil, validationTruth: FrameCache? = nil, clips: ClipSource = .photographs,
+                vggWeights: String = VGG16.defaultPath) throws {
         let t = config.training
         let smallest = frames.sizes.map { min($0.width, $0.height) }.min()!
         if let problem = Self.problem(config: config, scale: model.scale, pictures: frames.count, smallestSide: smallest, unit: "pictures") {
@@ -81,6 +94,8 @@ public final class Trainer {
         windows = model.radius == 0 ? nil : try Self.windows(of: frames, inputs: inputs, radius: model.radius, scale: model.scale)
         recurrent = model.config.propagation == nil ? nil : model as? SRNet
         if recurrent != nil, case .paired = inputs { throw UsageError("a recurrent model learns from clips; it cannot be tuned on paired pictures") }
+        clipSource = clips
+        cuts = recurrent != nil && clips == .video ? Set((1..<frames.count).filter { Alignment.isSceneCut(frames.frame($0 - 1), frames.frame($0)) }) : []
         if config.training.trained == .propagation {  // the single-frame weights keep their base's values, and need no gradients
             for (name, t) in model.namedTensors() where !name.hasPrefix("fusion.") { t.requiresGrad = false }
         }
@@ -102,8 +117,16 @@ public final class Trainer {
         schedule = OneCycle(maxLR: t.learningRate, totalSteps: epochs * self.stepsPerEpoch, pctStart: t.pctStart)
         rng = SeededRandom(seed: t.seed)
         var clipRNG = SeededRandom(seed: t.seed ^ 0x5EED)
+        let length = t.clipFrames ?? TrainingConfig.defaultClipFrames
+        let cuts = cuts
         validationClips = recurrent == nil ? nil : try validationFrames.map { i in
-            try Self.clip(frames, photo: i, layer: nil, config: config, scale: model.scale, size: 2 * config.training.patch, damaged: nil, rng: &clipRNG)
+            guard clips == .video else {
+                return try Self.clip(frames, photo: i, layer: nil, config: config, scale: model.scale, size: 2 * config.training.patch, damaged: nil, rng: &clipRNG)
+            }
+            // The held-out frame whole, last of a clip of the frames before it in its shot.
+            let first = max(i - length + 1, cuts.filter { $0 <= i }.max() ?? 0)
+            let hr = try (first...i).map { try crop(frames.frame($0), toMultipleOf: model.scale) }
+            return try Self.clip(hr, scale: model.scale, damaged: nil)
         }
     }
 
@@ -119,9 +142,33 @@ public final class Trainer {
                      damaged: ((Tensor) throws -> Tensor)?, rng: inout SeededRandom) throws -> Clip {
         let hr = try PseudoVideo.clip(frames, photo: photo, layer: layer, frames: config.training.clipFrames ?? TrainingConfig.defaultClipFrames,
                                       size: size, rng: &rng)
+        return try clip(hr, scale: scale, damaged: damaged)
+    }
+
+    /// The clip of targets `hr` (consecutive, one shot), its inputs through `damaged` or the plain bicubic downscale.
+    static func clip(_ hr: [Tensor], scale: Int, damaged: ((Tensor) throws -> Tensor)?) throws -> Clip {
         let lr = try hr.map { try damaged?($0) ?? bicubicInput($0, scale: scale) }
         let flows = try lr.indices.map { t in t == 0 ? nil : try Alignment.flow(from: lr[t], to: lr[t - 1]) }
         return Clip(lr: lr, hr: hr, flows: flows)
+    }
+
+    /// A video's training clip: the same `size`² place (under one flip or turn) of `length` consecutive
+    /// training frames within a shot, none of them held out.
+    func videoClip(length: Int, size: Int) throws -> [Tensor] {
+        let held = Set(validationFrames)
+        let starts = (0...max(0, frames.count - length)).filter { t0 in
+            (t0..<t0 + length).allSatisfy { $0 < frames.count && !held.contains($0) } && !(t0 + 1..<t0 + length).contains(where: cuts.contains)
+        }
+        guard let t0 = starts.isEmpty ? nil : starts[Int(rng.next() % UInt64(starts.count))] else {
+            throw FileError(frames.source, "has no \(length) consecutive frames in one shot without a held-out one: lower training.clip_frames")
+        }
+        let (w, h) = frames.sizes[t0]
+        let x = Int(rng.next() % UInt64(w - size + 1)), y = Int(rng.next() % UInt64(h - size + 1)), transform = Int(rng.next() % 8)
+        return (t0..<t0 + length).map { t in
+            let picture = Tensor(shape: [1, 3, size, size])
+            frames.crop(t, x: x, y: y, size: size, transform: transform, into: picture, slot: 0)
+            return picture
+        }
     }
 
     /// The low-resolution stack of every frame (see `windows`), aligned once: as
@@ -195,6 +242,9 @@ public final class Trainer {
     func clipLoss(_ net: SRNet) throws -> (Tensor, [String: Float]) {
         let (p, b) = (config.training.patch, config.training.batch)
         let clips = try (0..<b).map { _ in
+            if clipSource == .video {
+                return try Self.clip(try videoClip(length: config.training.clipFrames ?? TrainingConfig.defaultClipFrames, size: p), scale: scale, damaged: degrade)
+            }
             let pick = { self.trainFrames[Int(self.rng.next() % UInt64(self.trainFrames.count))] }
             let (photo, layer) = (pick(), rng.next() % 2 == 0 ? pick() : nil)
             return try Self.clip(frames, photo: photo, layer: layer, config: config, scale: scale, size: p, damaged: degrade, rng: &rng)

@@ -486,8 +486,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Media.frameTimes(path("move.hone.mp4")), try Media.frameTimes(clip), "every frame, at its time")
         Self.assertOneLineError(try hone(["infer", "--checkpoint", ckpt, "--video", clip, "--self-ensemble", "-o", path("e.mp4")]),
                                 naming: "--self-ensemble", "recurrent")
-        Self.assertOneLineError(try hone(["finetune", "--checkpoint", ckpt, "--video", clip, "--config", path("recurrent.yaml"), "-o", path("f.ckpt")]),
-                                naming: "recurrent", "not built yet")
+        // Fine-tuned on the video's own clips (the same place of consecutive frames); never on a teacher's output.
+        let f = try hone(["finetune", "--checkpoint", ckpt, "--video", clip, "--epochs", "1", "--config", path("recurrent.yaml"), "-o", path("f.ckpt")])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertNotNil(scores(f.stdout), f.stdout)
+        Self.assertOneLineError(try hone(["finetune", "--checkpoint", ckpt, "--video", clip, "--targets", "ensemble", "-o", path("g.ckpt")]),
+                                naming: "ensemble targets", "single-frame")
 
         // Scored as it is beside the base (no fine-tune), run over the clip in order.
         let e = try hone(["evaluate", "--gt", clip, "--epochs", "0", "--frames", "3", "--also", ckpt])

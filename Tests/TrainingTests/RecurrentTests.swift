@@ -163,6 +163,25 @@ final class RecurrentTests: XCTestCase {
         XCTAssertGreaterThan(end.psnr, start.psnr + 0.3, "start \(start), after 40 steps \(end)")
     }
 
+    func testAVideosOwnClipsTeachItsFineTune() throws {
+        let config = try HoneConfig.parse("""
+            model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
+            degradation: {blur: 0, noise: 0}
+            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
+            training: {patch: 32, batch: 4, learning_rate: 0.003, weight_decay: 0, pct_start: 0.1, patches_per_frame: 1, validation_every: 6, seed: 1, clip_frames: 3}
+            """, path: "c.yaml")
+        let video = try FrameCache.moving(count: 24, width: 48, height: 40)
+        let trainer = try Trainer(model: try makeNetwork(config.model, scale: 2), config: config, frames: video, epochs: 1, stepsPerEpoch: 30, clips: .video)
+        let start = try trainer.validateModel()
+        for _ in 0..<30 { try trainer.trainStep() }
+        XCTAssertGreaterThan(try trainer.validateModel().psnr, start.psnr + 0.3)
+        // Clips stay clear of held-out frames: with one held out in every 2, no 3 consecutive frames are free of one.
+        var tight = config
+        tight.training.validationEvery = 2
+        let refused = try Trainer(model: try makeNetwork(config.model, scale: 2), config: tight, frames: video, epochs: 1, stepsPerEpoch: 1, clips: .video)
+        XCTAssertThrowsError(try refused.trainStep()) { XCTAssert("\($0)".contains("clip_frames"), "\($0)") }
+    }
+
     func testTrainingThePropagationAloneKeepsTheSingleFrameWeights() throws {
         var config = try HoneConfig.parse("""
             model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
