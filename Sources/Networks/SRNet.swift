@@ -19,26 +19,30 @@ public final class ResidualBlock: Module, @unchecked Sendable {
     }
 }
 
-/// A recurrent network's fusion (BasicVSR's, small): the previous frame's features, warped
-/// onto this frame, read beside this frame's own, so that a conv can judge where the warp
-/// holds (occlusions, new content at the borders) → a change of this frame's features.
-/// The last conv starts at zero: the fusion starts as nothing.
+/// A recurrent network's fusion (BasicVSR's, small): the state carried from the previous
+/// frame, warped onto this one, read beside this frame's body features, so that the convs
+/// can judge where the warp holds (occlusions, new content at the borders) → a change of
+/// this frame's features. The last conv starts at zero: the fusion starts as nothing.
 public final class StateFusion: Module, @unchecked Sendable {
     let read: Conv2d
-    let slope: Tensor?
+    let readSlope: Tensor?
+    let mix: Conv2d
+    let mixSlope: Tensor?
     let activation: Activation
     let write: Conv2d
 
     init(_ channels: Int, activation: Activation, rng: inout SeededRandom) {
         read = Conv2d(2 * channels, channels, rng: &rng)
-        (slope, self.activation) = (activation.slopes(channels), activation)
+        mix = Conv2d(channels, channels, rng: &rng)
+        (readSlope, mixSlope, self.activation) = (activation.slopes(channels), activation.slopes(channels), activation)
         write = Conv2d(channels, channels, bias: false, rng: &rng)
         write.weight.fill(0)
     }
 
     /// features, state: [n, c, h, w] → the change to add to features, [n, c, h, w].
     func callAsFunction(_ features: Tensor, state: Tensor) throws -> Tensor {
-        try write(try activation(try read(try concat([features, state])), slope: slope))
+        let read = try activation(try read(try concat([features, state])), slope: readSlope)
+        return try write(try activation(try mix(read), slope: mixSlope))
     }
 }
 
@@ -50,9 +54,9 @@ public final class StateFusion: Module, @unchecked Sendable {
 /// A multi-frame one (`config.neighbours` k > 0) also reads the frame's aligned
 /// neighbours, fused into the head's features by a conv that starts at zero:
 /// it starts exactly as the single-frame network whose weights it is given.
-/// A recurrent one (`config.propagation`) fuses the previous frame's body features,
-/// warped onto this frame, into the head's features (`StateFusion`, which starts at
-/// zero; `step`): it too starts as the single-frame network.
+/// A recurrent one (`config.propagation`) fuses the state carried from the previous
+/// frame, warped onto this one, into the body's output (`StateFusion`, which starts at
+/// zero; `step`), and carries the result on: it too starts as the single-frame network.
 public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     public let scale: Int
     public let config: ModelConfig
@@ -66,7 +70,7 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     package let tail: Conv2d
     /// 6k neighbour channels → the head's features; nil for a single-frame network.
     let fuse: Conv2d?
-    /// The previous frame's warped body features → a change of the head's features; nil unless recurrent.
+    /// The carried state → a change of the body's output; nil unless recurrent.
     let fusion: StateFusion?
 
     public init(_ config: ModelConfig, scale: Int, seed: UInt64 = 1) throws {
@@ -94,19 +98,20 @@ public final class SRNet: Module, UpscalingNetwork, @unchecked Sendable {
     /// A recurrent network enhances the frame as the first of a clip.
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try step(x, state: nil).output }
 
-    /// One frame of a clip: x as `callAsFunction`'s; `state` the previous frame's body
-    /// features [n, channels, h, w] warped onto this frame (`warp`), or nil at a clip's start
-    /// or after a scene cut → the output, and this frame's body features for the next.
+    /// One frame of a clip: x as `callAsFunction`'s; `state` the previous frame's state
+    /// [n, channels, h, w] warped onto this frame (`warp`), or nil at a clip's start
+    /// or after a scene cut → the output, and this frame's state for the next (its body's
+    /// output with the carried state fused in, so what is carried accumulates over the shot).
     /// - Throws: `ShapeError` when the state's shape does not match.
     public func step(_ x: Tensor, state: Tensor?) throws -> (output: Tensor, state: Tensor) {
         let frame = fuse == nil ? x : try sliceChannels(x, 0..<3)
         var f = try head(frame)
         if let fuse { f = try add(f, try fuse(try sliceChannels(x, 3..<x.shape[1]))) }
-        if let fusion, let state { f = try add(f, try fusion(f, state: state)) }
         var h = try down.map { try $0(f) } ?? f
         let skip = h
         for block in body { h = try block(h) }
         h = try add(try bodyTail(h), skip)
+        if let fusion, let state { h = try add(h, try fusion(h, state: state)) }
         let features = h
         if let up, let merge {  // back to full resolution (cropped for odd sizes), joined with the head's features
             let upsampled = try cropSpatial(try pixelShuffle(try up(h), 2), height: f.shape[2], width: f.shape[3])
