@@ -126,7 +126,9 @@ public final class Trainer {
             // The held-out frame whole, last of a clip of the frames before it in its shot.
             let first = max(i - length + 1, cuts.filter { $0 <= i }.max() ?? 0)
             let hr = try (first...i).map { try crop(frames.frame($0), toMultipleOf: model.scale) }
-            return try Self.clip(hr, scale: model.scale, damaged: nil)
+            var clip = try Self.clip(hr, scale: model.scale, damaged: nil)
+            clip.scored = i - first
+            return clip
         }
     }
 
@@ -134,6 +136,8 @@ public final class Trainer {
     /// from each frame to the one before (nil for the first), as DIS finds it on the low-resolution frames.
     struct Clip {
         var lr: [Tensor], hr: [Tensor], flows: [Tensor?]
+        /// The first frame validation scores (a video's held-out frame comes after training frames).
+        var scored = 0
     }
 
     /// A pseudo-video clip of `training.clip_frames` frames of `size`² from photograph `photo` (`PseudoVideo`);
@@ -250,13 +254,12 @@ public final class Trainer {
             return try Self.clip(frames, photo: photo, layer: layer, config: config, scale: scale, size: p, damaged: degrade, rng: &rng)
         }
         let length = clips[0].lr.count
-        let joined = { (parts: [Tensor]) in Self.batch(parts) }
-        let outputs = try net(clip: try (0..<length).map { t in joined(clips.map { $0.lr[t] }) },
-                              flows: try (0..<length).map { t in t == 0 ? nil : joined(clips.map { $0.flows[t]! }) })
+        let outputs = try net(clip: (0..<length).map { t in Self.batch(clips.map { $0.lr[t] }) },
+                              flows: (0..<length).map { t in t == 0 ? nil : Self.batch(clips.map { $0.flows[t]! }) })
         var total: Tensor?
         var terms: [String: Float] = [:]
         for t in 0..<length {
-            let (frameLoss, frameTerms) = try loss(outputs[t], joined(clips.map { $0.hr[t] }), perceptual: perceptualActive)
+            let (frameLoss, frameTerms) = try loss(outputs[t], Self.batch(clips.map { $0.hr[t] }), perceptual: perceptualActive)
             total = try total.map { try add($0, frameLoss) } ?? frameLoss
             terms.merge(frameTerms.mapValues { $0 / Float(length) }, uniquingKeysWith: +)
         }
@@ -379,17 +382,19 @@ public final class Trainer {
         return Score(psnr: psnr / n, ssim: ssim / n)
     }
 
-    /// The model's validation: `validate` of its tiled upscale, or a recurrent model run over each held-out clip.
+    /// The model's validation: `validate` of its tiled upscale, or a recurrent model run over each held-out
+    /// clip (a pseudo-video's every frame; a video's held-out frame, after the frames before it in its shot,
+    /// downscaled alone: the config's assumed lens and codec are not applied to them).
     public func validateModel() throws -> Score {
         guard let recurrent, let validationClips else { return try validate(TiledUpscaler(model).callAsFunction) }
         return try Self.score(validationClips, border: scale) { clip in try Grad.disabled { try recurrent(clip: clip.lr, flows: clip.flows) } }
     }
 
-    /// Mean Y-PSNR/SSIM over every frame of `clips` of what `enhance` makes of each clip.
+    /// Mean Y-PSNR/SSIM over the scored frames of `clips` of what `enhance` makes of each clip.
     static func score(_ clips: [Clip], border: Int, _ enhance: (Clip) throws -> [Tensor]) rethrows -> Score {
         var psnr = 0.0, ssim = 0.0, n = 0
         for clip in clips {
-            for (sr, hr) in zip(try enhance(clip), clip.hr) {
+            for (sr, hr) in zip(try enhance(clip), clip.hr).dropFirst(clip.scored) {
                 (psnr, ssim, n) = (psnr + Metrics.psnrY(sr, hr, border: border), ssim + Metrics.ssimY(sr, hr, border: border), n + 1)
             }
         }
