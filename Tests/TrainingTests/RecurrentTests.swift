@@ -46,6 +46,20 @@ final class RecurrentTests: XCTestCase {
         }
     }
 
+    /// A tiny recurrent config (8 channels, one block, 32² crops, clips of 3 frames); `training` adds to its training section.
+    static let tinyYAML = """
+        model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
+        degradation: {blur: 0, noise: 0}
+        loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
+        training: {patch: 32, batch: 4, learning_rate: 0.003, weight_decay: 0, pct_start: 0.1, patches_per_frame: 1, validation_every: 4, seed: 1, clip_frames: 3}
+        """
+
+    func tinyConfig(_ change: (inout HoneConfig) -> Void = { _ in }) throws -> HoneConfig {
+        var config = try HoneConfig.parse(Self.tinyYAML, path: "c.yaml")
+        change(&config)
+        return config
+    }
+
     func testPropagationStartsAtZeroSoTheRecurrentModelIsItsSingleFrameBase() throws {
         let (single, recurrent) = try pair()
         let propagate = try XCTUnwrap(recurrent.namedTensors().first { $0.name == "fusion.write.weight" }?.tensor)
@@ -129,15 +143,13 @@ final class RecurrentTests: XCTestCase {
     }
 
     func testRecurrentConfigsAreValidated() throws {
-        let yaml = """
-            model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
-            degradation: {blur: 0, noise: 0}
-            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
-            training: {patch: 32, batch: 2, learning_rate: 0.003, weight_decay: 0, pct_start: 0.1, patches_per_frame: 1, validation_every: 4, seed: 1, clip_frames: 3}
-            """
+        let yaml = Self.tinyYAML
         let parsed = try HoneConfig.parse(yaml, path: "c.yaml")
         XCTAssertEqual(parsed.model.propagation, .forward)
         XCTAssertEqual(parsed.training.clipFrames, 3)
+        let frozen = yaml.replacingOccurrences(of: "clip_frames: 3}", with: "clip_frames: 3, trained: propagation}")
+        XCTAssertEqual(try HoneConfig.parse(frozen, path: "c.yaml").training.trained, .propagation)
+        XCTAssertThrowsError(try HoneConfig.parse(frozen.replacingOccurrences(of: "trained: propagation", with: "trained: body"), path: "c.yaml"))
         let refused = [("unet: false", "unet: true", "model.propagation"), ("propagation: forward", "propagation: backward", "model.propagation"),
                        ("blocks: 1,", "blocks: 1, neighbours: 1,", "model.propagation"), ("clip_frames: 3", "clip_frames: 1", "training.clip_frames")]
         for (from, to, key) in refused {
@@ -146,13 +158,7 @@ final class RecurrentTests: XCTestCase {
     }
 
     func testPretrainingOnPseudoVideosGainsOnItsOwnValidation() throws {
-        var config = try HoneConfig.parse("""
-            model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
-            degradation: {blur: 0, noise: 0}
-            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
-            training: {patch: 32, batch: 4, learning_rate: 0.003, weight_decay: 0, pct_start: 0.1, patches_per_frame: 1, validation_every: 4, seed: 1, clip_frames: 3}
-            """, path: "c.yaml")
-        config.training.seed = 2
+        let config = try tinyConfig { $0.training.seed = 2 }
         let model = try makeNetwork(config.model, scale: 2)
         let trainer = try Trainer(model: model, config: config, frames: try photos(), epochs: 1, stepsPerEpoch: 40)
         let start = try trainer.validateModel()
@@ -164,12 +170,7 @@ final class RecurrentTests: XCTestCase {
     }
 
     func testAVideosOwnClipsTeachItsFineTune() throws {
-        let config = try HoneConfig.parse("""
-            model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
-            degradation: {blur: 0, noise: 0}
-            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
-            training: {patch: 32, batch: 4, learning_rate: 0.003, weight_decay: 0, pct_start: 0.1, patches_per_frame: 1, validation_every: 6, seed: 1, clip_frames: 3}
-            """, path: "c.yaml")
+        let config = try tinyConfig { $0.training.validationEvery = 6 }
         let video = try FrameCache.moving(count: 24, width: 48, height: 40)
         let trainer = try Trainer(model: try makeNetwork(config.model, scale: 2), config: config, frames: video, epochs: 1, stepsPerEpoch: 30, clips: .video)
         let start = try trainer.validateModel()
@@ -183,13 +184,7 @@ final class RecurrentTests: XCTestCase {
     }
 
     func testTrainingThePropagationAloneKeepsTheSingleFrameWeights() throws {
-        var config = try HoneConfig.parse("""
-            model: {channels: 8, blocks: 1, activation: prelu, unet: false, propagation: forward}
-            degradation: {blur: 0, noise: 0}
-            loss: {pixel: 1.0, pixel_kind: l1, perceptual: {}, gram: 0.0}
-            training: {patch: 32, batch: 2, learning_rate: 0.003, weight_decay: 0, pct_start: 0.1, patches_per_frame: 1, validation_every: 4, seed: 1,
-                       clip_frames: 3, trained: propagation}
-            """, path: "c.yaml")
+        var config = try tinyConfig { ($0.training.batch, $0.training.trained) = (2, .propagation) }
         let (single, recurrent) = try pair()
         let before = Dictionary(uniqueKeysWithValues: recurrent.namedTensors().map { ($0.name, $0.tensor.array) })
         let trainer = try Trainer(model: recurrent, config: config, frames: try photos(count: 8), epochs: 1, stepsPerEpoch: 5)
