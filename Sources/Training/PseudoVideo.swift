@@ -18,8 +18,8 @@ public enum PseudoVideo {
     static let zoomRate: Float = 0.01, turnRate: Float = 0.5 * .pi / 180
 
     /// `frames` targets [1, 3, size, size] in [0, 1] of photograph `photo`, with a layer cut
-    /// from photograph `layer` when given. The photograph must be at least 2·size + 8·frames·cameraSpeed
-    /// pixels on its shorter side for the path to stay inside it (outside, sampling clamps).
+    /// from photograph `layer` when given. The path stays inside a photograph whose shorter side is at least
+    /// 3·size + 4·frames·cameraSpeed pixels; in a smaller one it starts at the centre, and sampling clamps at the edges.
     public static func clip(_ photos: FrameCache, photo: Int, layer: Int?, frames: Int, size: Int, rng: inout SeededRandom) throws -> [Tensor] {
         let big = 2 * size
         let (w, h) = photos.sizes[photo]
