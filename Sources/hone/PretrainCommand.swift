@@ -15,6 +15,8 @@ struct PretrainCommand: ParsableCommand {
             longer side is at most --max-side. Every n-th photograph (the config's \
             validation_every) is held out and scored after every epoch of --epoch-steps steps. \
             The config's loss.perceptual_start sets when the perceptual terms join the pixel loss. \
+            A recurrent model (model.propagation, as in configs/recurrent-x2.yaml) learns from \
+            pseudo-videos instead: a camera moving over a photograph, another's disc moving across it. \
             scripts/pretrain-corpus.sh gathers a corpus from Debian packages.
             The checkpoint holds the weights that validated best (saved atomically after every \
             epoch, every --save-every minutes and on Ctrl-C); `--resume -o CHECKPOINT` continues \
