@@ -143,8 +143,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                 "model.network_scale", networkScale ?? 0, "2 to 4 (4 for rrdb), or absent")
         require((0...2).contains(radius) && (layout == .hone || radius == 0), "model.neighbours", radius,
                 "0 to 2 (frames each side), for Hone's architecture only")
-        require(propagation == nil || (layout == .hone && !unet && radius == 0), "model.propagation", propagation?.rawValue ?? "",
-                "absent, or forward for Hone's architecture without unet or neighbours")
+        if propagation != nil {  // a recurrent model carries its body's output at the input's resolution, one frame at a time
+            require(layout == .hone, "model.propagation", propagation!.rawValue, "absent for \(layout.rawValue) (Hone's architecture only)")
+            require(!unet, "model.unet", unet, "false with model.propagation")
+            require(radius == 0, "model.neighbours", radius, "0 with model.propagation (a recurrent model reads one frame at a time)")
+        }
         require((layout == .ncnn) == (ncnn != nil), "model.ncnn", ncnn == nil ? "absent" : "a graph", "a graph exactly when architecture is ncnn")
         if let ncnn {
             require((0...64).contains(ncnn.prepadding), "model.ncnn.prepadding", ncnn.prepadding, "0 to 64 pixels")

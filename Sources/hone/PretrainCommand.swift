@@ -55,6 +55,7 @@ struct PretrainCommand: ParsableCommand {
         (job.steps, job.epochSteps, job.maxSide, job.output, job.settings) = (steps, epochSteps, maxSide, output, try training.settings())
         job.start = try checkpoint.map { StartingModel(try modelPath($0)) } ?? .random
         let run = try trainOrExplain("pretrain") { try job.run(ConsoleObserver()) }
-        say("wrote \(run.output)\nevaluate with: hone eval --checkpoint \(run.output) --images DIR")
+        say("wrote \(run.output)\nevaluate with: " + (run.record.config.model.propagation == nil ? "hone eval --checkpoint \(run.output) --images DIR"
+            : "hone evaluate --gt VIDEO --epochs 0 --also \(run.output) (a recurrent model runs over a video's frames in order)"))
     }
 }

@@ -478,7 +478,7 @@ final class CLITests: XCTestCase {
         let ckpt = path("recurrent.safetensors")
         let p = try hone(["pretrain", "--images", photos, "--scale", "2", "--config", path("recurrent.yaml"), "--steps", "4", "--epoch-steps", "2", "-o", ckpt])
         XCTAssertEqual(p.status, 0, p.stderr)
-        XCTAssert(p.stdout.contains("pseudo-video clips of 3 frames"), p.stdout)
+        XCTAssert(p.stdout.contains("pseudo-video clips of 3 frames") && p.stdout.contains("hone evaluate --gt VIDEO --epochs 0 --also"), p.stdout)
 
         let clip = try makeClip("move.mp4")
         let i = try hone(["infer", "--checkpoint", ckpt, "--video", clip, "-o", path("move.hone.mp4"), "--preset", "ultrafast"])

@@ -150,8 +150,9 @@ final class RecurrentTests: XCTestCase {
         let frozen = yaml.replacingOccurrences(of: "clip_frames: 3}", with: "clip_frames: 3, trained: propagation}")
         XCTAssertEqual(try HoneConfig.parse(frozen, path: "c.yaml").training.trained, .propagation)
         XCTAssertThrowsError(try HoneConfig.parse(frozen.replacingOccurrences(of: "trained: propagation", with: "trained: body"), path: "c.yaml"))
-        let refused = [("unet: false", "unet: true", "model.propagation"), ("propagation: forward", "propagation: backward", "model.propagation"),
-                       ("blocks: 1,", "blocks: 1, neighbours: 1,", "model.propagation"), ("clip_frames: 3", "clip_frames: 1", "training.clip_frames")]
+        let refused = [("unet: false", "unet: true", "model.unet"), ("propagation: forward", "propagation: backward", "model.propagation"),
+                       ("blocks: 1,", "blocks: 1, neighbours: 1,", "model.neighbours"), ("clip_frames: 3", "clip_frames: 1", "training.clip_frames"),
+                       ("model: {", "model: {architecture: compact, ", "model.propagation")]
         for (from, to, key) in refused {
             XCTAssertThrowsError(try HoneConfig.parse(yaml.replacingOccurrences(of: from, with: to), path: "c.yaml")) { XCTAssert("\($0)".contains(key), "\(to): \($0)") }
         }
