@@ -35,7 +35,4 @@ public final class RecurrentUpscaler {
             return out.output
         }
     }
-
-    /// Forgets the stream: the next frame starts afresh.
-    public func reset() { previous = nil }
 }
