@@ -68,7 +68,7 @@ enum Page {
 <h2>Live</h2>
 <section id="live">
   <p class="muted">Your camera, upscaled ×2 as it comes: bicubic on the left, Hone on the right.</p>
-  <select id="live-model"><option value="base:160:90">the ×2 base: 160×90 → 320×180</option><option value="fast:320:180">fast tier: 320×180 → 640×360</option><option value="fast:640:360">fast tier: 640×360 → 1280×720, as calls are</option></select>
+  <select id="live-model"><option value="base:160:90">the ×2 base: 160×90 → 320×180</option><option value="fast:160:90">fast tier: 160×90 → 320×180</option><option value="fast:320:180">fast tier: 320×180 → 640×360</option><option value="fast:640:360">fast tier: 640×360 → 1280×720, as calls are</option></select>
   <button id="live-start">Start camera</button> <button id="live-stop" disabled>Stop</button>
   <span id="live-fps"></span>
   <div><figure><canvas id="live-bicubic"></canvas><figcaption>bicubic</figcaption></figure><figure><canvas id="live-hone"></canvas><figcaption>Hone</figcaption></figure></div>
@@ -234,7 +234,8 @@ function slider(bicubic, hone, kernel) {
     el("div", { className: "compare" }, el("div", { className: "frame" }, under, over, split)), range);
 }
 
-// Live: one frame in flight at a time, so a slow server drops camera frames instead of queueing them.
+// Live: at most two frames in flight, so the browser's drawing overlaps the server's upscaling while a slow server
+// still drops camera frames instead of queueing them.
 const live = { socket: null, stream: null, frames: [] };
 $("live-start").addEventListener("click", async () => {
   try {
@@ -249,8 +250,10 @@ $("live-start").addEventListener("click", async () => {
   const socket = new WebSocket(`${scheme}://${location.host}/api/live?model=${model}`);
   socket.binaryType = "arraybuffer";
   live.socket = socket;
+  let inFlight = 0;
   const send = () => {
-    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.readyState !== WebSocket.OPEN || inFlight >= 2) return;
+    inFlight += 1;
     ctx.drawImage(video, 0, 0, w, h);
     const pixels = ctx.getImageData(0, 0, w, h).data;
     const message = new Uint8Array(4 + pixels.length);
@@ -258,7 +261,7 @@ $("live-start").addEventListener("click", async () => {
     message.set(pixels, 4);
     socket.send(message);
   };
-  socket.onopen = send;
+  socket.onopen = () => { send(); send(); };
   socket.onmessage = (e) => {
     if (typeof e.data === "string") { $("live-fps").textContent = e.data; return; }
     const view = new DataView(e.data), w = view.getUint16(0, true), h = view.getUint16(2, true), n = w * h * 4;
@@ -268,6 +271,7 @@ $("live-start").addEventListener("click", async () => {
     }
     const now = performance.now();
     live.frames = live.frames.filter((t) => now - t < 2000).concat([now]);
+    inFlight -= 1;
     window.liveFrames = (window.liveFrames || 0) + 1;
     window.liveFPS = live.frames.length / 2;
     $("live-fps").textContent = `${window.liveFPS.toFixed(1)} fps upscaled`;
