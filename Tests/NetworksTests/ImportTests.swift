@@ -206,7 +206,7 @@ final class ImportTests: XCTestCase {
         let folder = try scratch()
         let param = try NCNNWriter.compact(channels: 4, convs: 1, r: 4, resize: 0.75).write(folder, "tiny")
         let imported = folder + "/tiny.safetensors"
-        try NamedModel.importNCNN(param: param, bin: folder + "/tiny.bin", to: imported, source: param)
+        try NamedModel.importModel(param: param, bin: folder + "/tiny.bin", to: imported, source: param)
         var job = FinetuneJob(video: try Media.clip(folder + "/clip.mp4", seconds: 1, size: "192x144", rate: 8))
         (job.output, job.epochs, job.start) = (folder + "/tuned.ckpt", 1, .checkpoint(imported))
         let config = folder + "/small.yaml"
