@@ -56,10 +56,15 @@ def read_ncnn(param_path, bin_path):
             else:
                 params[k] = float(v) if any(c in v for c in ".eE") else int(v)
         blobs = []
-        if kind == "Convolution":
+        if kind in ("Convolution", "Deconvolution"):
             out, k, size = params[0], params[1], params[6]
             blobs.append(tagged(size).reshape(out, size // (out * k * k), k, k))
             if params.get(5, 0):
+                blobs.append(raw(out))
+        elif kind == "InnerProduct":
+            out, size = params[0], params[2]
+            blobs.append(tagged(size).reshape(out, size // out))
+            if params.get(1, 0):
                 blobs.append(raw(out))
         elif kind == "PReLU":
             blobs.append(raw(params[0]))

@@ -1,7 +1,7 @@
 """Hone's networks on the CPU runtimes a user would otherwise reach for (issue 35):
 PyTorch (Debian's), ONNX Runtime and OpenVINO (PyPI), on the same weights, the
 same number of threads, static shapes. The networks are the PyTorch twins
-(bench/hone_twin.py, bench/realesrgan_twin.py), exported to ONNX for the other two.
+(bench/hone_twin.py, bench/realesrgan_twin.py, bench/ncnn_torch.py), exported to ONNX for the other two.
 
     runtimes.py export OUT_DIR                      # ONNX files for both shapes
     runtimes.py speed ENGINE MODEL REPEATS OUT_DIR  # JSON: fps (median after one warm-up) and the precision used
@@ -11,7 +11,8 @@ same number of threads, static shapes. The networks are the PyTorch twins
 ENGINE: torch, onnxruntime, openvino-f32, openvino (its default precision on this CPU); for quality
 also hone (`hone infer` on the frames as PNGs: the twins checked against Hone) and bicubic (MODEL ignored).
 MODEL: default (base-x2's weights), fast (the fast tier, base-x2-fast's weights),
-animevideov3 (realesrgan-animevideov3-x2 from the sr-vulkan wheel).
+animevideov3 (realesrgan-animevideov3-x2 from the sr-vulkan wheel), realcugan (realcugan-se-x2, its ncnn graph
+as a PyTorch module: bench/ncnn_torch.py).
 Speed runs on 640×360 inputs; quality on four of the video's frames (every 50th, read by FFmpeg)
 shrunk ×2 (bicubic, antialiased) to 320×180, scored against the frames (BT.601 luma, 2-pixel border cropped).
 """
@@ -26,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from hone_twin import SRNet, load_safetensors, matlab_bicubic_x2
+from ncnn_torch import NCNNGraph
 from realesrgan_twin import build
 
 threads = 2
@@ -43,6 +45,8 @@ def network(model):
         net.load(load_safetensors(os.path.join(root, "checkpoints/base-x2-fast.safetensors")))
     elif model == "animevideov3":
         net = build(os.environ["ANIME_PARAM"])
+    elif model == "realcugan":
+        net = NCNNGraph(os.environ["CUGAN_PARAM"], 18)  # Real-CUGAN's prepadding at ×2, as Hone finds it
     else:
         raise SystemExit(f"unknown model {model}")
     return net.eval()
@@ -54,7 +58,7 @@ def onnx_path(out, model, use):
 
 def export(out):
     os.makedirs(out, exist_ok=True)
-    for model in ("default", "fast", "animevideov3"):
+    for model in ("default", "fast", "animevideov3", "realcugan"):
         net = network(model)
         for use, (h, w) in shapes.items():
             with torch.no_grad():
@@ -90,6 +94,7 @@ def engine(name, model, use, out):
     if name == "hone":
         # `hone infer` on the picture as a PNG (8-bit in and out): Hone's output, to check the twins against.
         checkpoint = {"default": os.path.join(root, "checkpoints/base-x2.safetensors"), "animevideov3": "realesrgan-animevideov3-x2",
+                      "realcugan": "realcugan-se-x2",
                       "fast": os.path.join(root, "checkpoints/base-x2-fast.safetensors")}[model]
         def run(x):
             (h, w), png = x.shape[2:], os.path.join(out, "hone-in.png")

@@ -115,7 +115,8 @@ public final class Benchmark {
     func imported() throws {
         var rng = SeededRandom(seed: 4)
         for (name, model, h, w) in [("realesrgan_animevideov3_x2_640x360_ms", "realesrgan-animevideov3-x2", 360, 640),
-                                    ("realesrgan_x4plus_320x180_ms", "realesrgan-x4plus", 180, 320)] {
+                                    ("realesrgan_x4plus_320x180_ms", "realesrgan-x4plus", 180, 320),
+                                    ("realcugan_se_x2_640x360_ms", "realcugan-se-x2", 360, 640)] {
             guard let path = NamedModel.named(model)?.checkpointPath, FileManager.default.fileExists(atPath: path) else { continue }
             let frame = Tensor.uniform([1, 3, h, w], rng: &rng)
             try measure(name, "ms") {

@@ -281,12 +281,14 @@ struct Protobuf {
         return Float(bitPattern: try fixed32())
     }
 
-    /// A repeated int64 field, packed (one length-delimited run) or one value per field.
+    /// A repeated int64 field, packed (one length-delimited run) or one value per field; at most 2²⁴
+    /// (an upscaler's integers are shapes and indices, and each takes 8 bytes here for one in the file).
     mutating func ints(_ field: Field, into values: inout [Int]) throws {
+        guard values.count < 1 << 24 else { throw broken("over 2²⁴ integers in one field") }
         if field.wireType == 0 { return values.append(try int(field)) }
         var run = try message(field)
         while run.offset < run.end {
-            guard values.count < 1 << 28 else { throw broken("over 2²⁸ numbers") }
+            guard values.count < 1 << 24 else { throw broken("over 2²⁴ integers in one field") }
             values.append(Int(truncatingIfNeeded: Int64(bitPattern: try run.varint())))
         }
     }
