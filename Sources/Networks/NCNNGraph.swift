@@ -65,8 +65,13 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
     public let config: ModelConfig
     public let receptiveRadius: Int
     public let activationBytesPerPixel: Int
-    /// Some layer pools over the whole picture (squeeze-and-excitation): tiles then see their own statistics.
-    public let poolsWholePicture: Bool
+    /// Some layer pools over the whole picture (squeeze-and-excitation): tiles then need the whole
+    /// picture's means (`TiledUpscaler` gathers them, `callAsFunction(_:means:)` takes them).
+    public var poolsWholePicture: Bool { poolingLayers > 0 }
+    /// How many layers pool over the whole picture.
+    public var poolingLayers: Int { poolingPitches.count }
+    /// The pixel pitch (input pixels per pixel) of what each of them pools, in order.
+    public let poolingPitches: [Double]
     /// The input's sides are made a multiple of this (the strides' product) before the graph, as
     /// Real-CUGAN's reference code pads its U-Nets' input (upcunet_v3.py), and the output cut back.
     public let alignment: Int
@@ -238,7 +243,7 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
         // weights add little, as for RRDBNet's 24 (`testTiledX4plusStaysCloseToTheWholeImage`), so it is capped at 32.
         receptiveRadius = Int(min(extent.reach, 32).rounded(.up)) + prepadding + 2
         activationBytesPerPixel = 3 * extent.bytesPerPixel
-        poolsWholePicture = extent.pooled
+        poolingPitches = extent.poolingPitches
         // The least multiple of the input's sides for which every layer's sides agree and the output is
         // `scale` × the input (Real-CUGAN ×3: 4; waifu2x cunet, whose crops floor odd sides: 2), tried on three sides of each.
         alignment = (0...5).map { 1 << $0 }.first { a in
@@ -250,12 +255,12 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
     }
 
     /// How far the output reaches into the input (input pixels), the most bytes one blob holds per
-    /// input pixel, and whether a layer pools the whole picture: each blob's reach, pixel pitch (in input
-    /// pixels) and channels followed through the graph.
-    static func extents(_ nodes: [Node], weights: [Tensor], input: Int, output: Int) -> (reach: Double, bytesPerPixel: Int, pooled: Bool) {
+    /// input pixel, and the pixel pitch (in input pixels) of what each pooling layer pools: each blob's
+    /// reach, pitch and channels followed through the graph.
+    static func extents(_ nodes: [Node], weights: [Tensor], input: Int, output: Int) -> (reach: Double, bytesPerPixel: Int, poolingPitches: [Double]) {
         struct Extent { var reach = 0.0, pitch = 1.0, channels = 3, pooled = false }
         var blobs: [Int: Extent] = [input: Extent()]
-        var widest = 0.0, pooled = false
+        var widest = 0.0, poolingPitches: [Double] = []
         for node in nodes {
             let ins = node.inputs.map { blobs[$0] ?? Extent() }
             var e = ins.first ?? Extent()
@@ -277,13 +282,15 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 e.pitch /= Double(r)
                 e.channels /= r * r
             case .concat: e.channels = ins.map(\.channels).reduce(0, +)
-            case .globalAveragePool: (e.pooled, pooled) = (true, true)
+            case .globalAveragePool:
+                poolingPitches.append(e.pitch)
+                e.pooled = true
             default: break
             }
             if !e.pooled { widest = max(widest, Double(e.channels) / (e.pitch * e.pitch)) }
             for o in node.outputs { blobs[o] = e }
         }
-        return (blobs[output]?.reach ?? 0, Int(4 * widest), pooled)
+        return (blobs[output]?.reach ?? 0, Int(4 * widest), poolingPitches)
     }
 
     /// The output side for a square input of side `n`, following each layer's size arithmetic; nil where a
@@ -321,9 +328,12 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
         return sides[output]
     }
 
-    /// The graph on `x` as it is, already padded: [n, c, h, w] → the output blob.
+    /// The graph on `x` as it is, already padded: [n, c, h, w] → the output blob. The first
+    /// `means.count` pooling layers give `means` ([1, c, 1, 1] each) instead of their own input's means;
+    /// with `stopAtPooling`, the blob pooling layer `means.count` would pool is returned instead of the output.
     /// - Throws: `ShapeError` where a layer's inputs do not fit it.
-    public func run(_ x: Tensor) throws -> Tensor {
+    public func run(_ x: Tensor, means: [Tensor] = [], stopAtPooling: Bool = false) throws -> Tensor {
+        var pooled = 0
         var blobs = [Tensor?](repeating: nil, count: nodes.reduce(input + 1) { max($0, ($1.inputs + $1.outputs).max().map { $0 + 1 } ?? 0) })
         blobs[input] = x
         for node in nodes {
@@ -367,7 +377,10 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 y = try cropSpatial(xs[0], top: top, left: left, height: xs[0].shape[2] - top - bottom, width: xs[0].shape[3] - left - right)
             case let .cropLike(top, left):
                 y = try cropSpatial(xs[0], top: top, left: left, height: xs[1].shape[2], width: xs[1].shape[3])
-            case .globalAveragePool: y = try globalAveragePool(xs[0])
+            case .globalAveragePool:
+                if pooled == means.count && stopAtPooling { return xs[0] }
+                y = pooled < means.count ? means[pooled] : try globalAveragePool(xs[0])
+                pooled += 1
             }
             blobs[node.outputs[0]] = y
             for b in node.last { blobs[b] = nil }
@@ -381,13 +394,33 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
     /// then the graph, its output cut to the input's size × scale.
     /// - Throws: `ShapeError` when the graph's output is not `scale` × the padded input, or the input is
     ///   not larger than the padding it mirrors.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try self(x, means: []) }
+
+    /// As `callAsFunction(_:)`, with the first `means.count` pooling layers given the whole picture's
+    /// means (`run(_:means:)`): a tile of a picture computes what the whole picture computes there.
+    public func callAsFunction(_ x: Tensor, means: [Tensor]) throws -> Tensor {
         let (h, w) = (x.shape[2], x.shape[3])
+        let y = try run(try padded(x), means: means)
         let (extraH, extraW) = ((alignment - h % alignment) % alignment, (alignment - w % alignment) % alignment)
-        let y = try run(try reflectPad(x, top: prepadding, bottom: prepadding + extraH, left: prepadding, right: prepadding + extraW))
         guard y.shape[2] == (h + extraH) * scale, y.shape[3] == (w + extraW) * scale else {
             throw ShapeError("ncnn graph: \(x.shape) gave \(y.shape), not ×\(scale) (is its prepadding \(prepadding)?)")
         }
         return try cropSpatial(y, height: h * scale, width: w * scale)
+    }
+
+    /// The blob [n, c, bh, bw] that pooling layer `means.count` pools when the graph runs on `x` (padded as
+    /// `callAsFunction` pads it) with the earlier pooling layers given `means`; and the padded input's height and width.
+    /// - Throws: `ShapeError` where a layer's inputs do not fit it, or when `means` already covers every pooling layer.
+    public func poolingInput(_ x: Tensor, means: [Tensor]) throws -> (blob: Tensor, height: Int, width: Int) {
+        guard means.count < poolingLayers else { throw ShapeError("ncnn graph: \(means.count) means given for \(poolingLayers) pooling layers") }
+        let input = try padded(x)
+        return (try run(input, means: means, stopAtPooling: true), input.shape[2], input.shape[3])
+    }
+
+    /// `x` padded by `prepadding` (mirrored), and at the bottom and right to a multiple of `alignment`.
+    private func padded(_ x: Tensor) throws -> Tensor {
+        let (h, w) = (x.shape[2], x.shape[3])
+        let (extraH, extraW) = ((alignment - h % alignment) % alignment, (alignment - w % alignment) % alignment)
+        return try reflectPad(x, top: prepadding, bottom: prepadding + extraH, left: prepadding, right: prepadding + extraW)
     }
 }

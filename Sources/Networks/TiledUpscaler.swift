@@ -6,6 +6,9 @@ import VideoIO
 /// output equals whole-image output. Tiles split the image evenly, as few as
 /// the size limit allows, because the overlap is computed twice: 640×360 runs
 /// whole, 1920×1080 as 3×3 tiles of 640×360 (16% overlap).
+/// A graph that pools over the whole picture (squeeze-and-excitation: Real-CUGAN, waifu2x cunet)
+/// is given the whole picture's means, gathered over the tiles one pooling layer at a time
+/// (as Real-CUGAN's ncnn build does in its sync mode): one partial pass more per pooling layer.
 public struct TiledUpscaler {
     public let model: any UpscalingNetwork
     /// Largest tile core in input pixels (activations scale with it: 2¹⁸ pixels
@@ -50,23 +53,31 @@ public struct TiledUpscaler {
             // Core regions, split evenly; each read through one window size, clamped inside the image.
             let ys = (0..<rows).map { (h * $0 / rows, h * ($0 + 1) / rows) }
             let xs = (0..<cols).map { (w * $0 / cols, w * ($0 + 1) / cols) }
-            let cores = ys.flatMap { y in xs.map { x in (y: y, x: x) } }
+            let cores = ys.flatMap { y in xs.map { x in Core(y: y, x: x) } }
             let (sideH, sideW) = ((h + rows - 1) / rows + 2 * o, (w + cols - 1) / cols + 2 * o)
             // Windows share the image's parity, so even origins can always reach its far edge.
             let (eh, ew) = (h <= sideH ? h : sideH - (h - sideH) % 2, w <= sideW ? w : sideW - (w - sideW) % 2)
-            for first in Swift.stride(from: 0, to: cores.count, by: batch) {
-                let group = cores[first..<min(first + batch, cores.count)]
+            // Even origins keep the U-Net's stride-2 grid where the whole image has it.
+            func origin(_ core: Core) -> (y: Int, x: Int) {
+                (y: min(max(core.y.0 - o, 0), h - eh) / 2 * 2, x: min(max(core.x.0 - o, 0), w - ew) / 2 * 2)
+            }
+            func windows(_ group: ArraySlice<Core>) -> Tensor {
                 let input = Tensor(shape: [group.count, channels, eh, ew])
-                // Even origins keep the U-Net's stride-2 grid where the whole image has it.
-                let origins = group.map { core in
-                    (y: min(max(core.y.0 - o, 0), h - eh) / 2 * 2, x: min(max(core.x.0 - o, 0), w - ew) / 2 * 2)
-                }
-                for (k, origin) in origins.enumerated() {
+                for (k, core) in group.enumerated() {
+                    let origin = origin(core)
                     for c in 0..<channels { for r in 0..<eh {
                         (input.data + ((k * channels + c) * eh + r) * ew).update(from: image.data + (c * h + origin.y + r) * w + origin.x, count: ew)
                     }}
                 }
-                let sr = try model(input)
+                return input
+            }
+            let graph = (model as? NCNNGraph).flatMap { $0.poolsWholePicture ? $0 : nil }
+            let means = try graph.map { try wholePictureMeans($0, cores: cores, windows: { windows(cores[$0...$0]) }, origin: origin, height: h, width: w) }
+            for first in Swift.stride(from: 0, to: cores.count, by: batch) {
+                let group = cores[first..<min(first + batch, cores.count)]
+                let origins = group.map(origin)
+                let input = windows(group)
+                let sr = try graph.map { try $0(input, means: means!) } ?? model(input)
                 // `src` points into `sr`'s buffer: keep `sr` alive until the last copy from it.
                 withExtendedLifetime(sr) {
                     for (k, (core, origin)) in zip(group, origins).enumerated() {
@@ -84,6 +95,47 @@ public struct TiledUpscaler {
 }
 
 extension TiledUpscaler {
+    /// A tile's core: the rows and columns [start, end) of the input it writes the output of.
+    typealias Core = (y: (Int, Int), x: (Int, Int))
+
+    /// The means [1, c, 1, 1] each pooling layer of `graph` takes over the whole picture (`h` × `w`),
+    /// gathered over the tiles: layer k's from every tile run with layers 0…k−1 given the means found
+    /// before. Each tile counts the part of its blob over its core (blob and padded window centred on
+    /// each other, the blob's pitch from the graph), and beyond it where the core meets the picture's
+    /// edge, whose mirrored margin the whole picture's blob holds too: the parts cover that blob once.
+    func wholePictureMeans(_ graph: NCNNGraph, cores: [Core], windows: (Int) -> Tensor, origin: (Core) -> (y: Int, x: Int),
+                           height h: Int, width w: Int) throws -> [Tensor] {
+        var means: [Tensor] = []
+        for pitch in graph.poolingPitches {
+            var sums: [Double] = [], count = 0
+            for (k, core) in cores.enumerated() {
+                let (blob, ph, pw) = try graph.poolingInput(windows(k), means: means)
+                let (c, bh, bw) = (blob.shape[1], blob.shape[2], blob.shape[3])
+                if sums.isEmpty { sums = Array(repeating: 0, count: c) }
+                let at = origin(core)
+                // Window row y (padded by `prepadding` to `padded` rows) lies at blob row (y + p − padded/2)/pitch + blob/2.
+                func span(_ from: Int, _ to: Int, _ side: Int, padded: Int, blob: Int, start: Int) -> Range<Int> {
+                    func place(_ y: Int) -> Int {
+                        min(blob, max(0, Int(((Double(y - start + graph.prepadding) - Double(padded) / 2) / pitch + Double(blob) / 2).rounded())))
+                    }
+                    let (a, b) = (from == 0 ? 0 : place(from), to == side ? blob : place(to))
+                    return a..<max(a, b)
+                }
+                let rows = span(core.y.0, core.y.1, h, padded: ph, blob: bh, start: at.y)
+                let cols = span(core.x.0, core.x.1, w, padded: pw, blob: bw, start: at.x)
+                for ch in 0..<c {
+                    var total = 0.0
+                    for r in rows { let row = blob.data + (ch * bh + r) * bw; for q in cols { total += Double(row[q]) } }
+                    sums[ch] += total
+                }
+                count += rows.count * cols.count
+            }
+            guard count > 0 else { throw ShapeError("tiles: no blob pixel lies over any tile's core") }
+            means.append(try Tensor(shape: [1, sums.count, 1, 1], values: sums.map { Float($0 / Double(count)) }))
+        }
+        return means
+    }
+
     /// The window's frame t enlarged, [1, 3, h·s, w·s]: by a multi-frame model from
     /// t and its neighbours aligned onto it (`Alignment.stack`), else from t alone.
     /// - Throws: `ShapeError` when the window's frames differ in size.
