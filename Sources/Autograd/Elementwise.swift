@@ -12,13 +12,18 @@ struct Broadcast {
             runs = Broadcast.split(a.count) { Run(a: $0.lowerBound, b: $0.lowerBound, length: $0.count, bStep: 1) }
         } else if b.count == 1 {
             runs = Broadcast.split(a.count) { Run(a: $0.lowerBound, b: 0, length: $0.count, bStep: 0) }
+        } else if a.shape.count >= 2, b.shape.count == a.shape.count, b.shape[0] == a.shape[0], b.shape[1] == a.shape[1], a.shape[0] > 1,
+                  b.shape.dropFirst(2).allSatisfy({ $0 == 1 }) {
+            // One value per sample and channel ([n, c, 1, 1]: squeeze-and-excitation over a batch).
+            let plane = a.shape.dropFirst(2).reduce(1, *)
+            runs = (0..<a.shape[0] * a.shape[1]).map { Run(a: $0 * plane, b: $0, length: plane, bStep: 0) }
         } else if a.shape.count >= 2, b.count == a.shape[1],
                   b.shape.filter({ $0 != 1 }).count <= 1 {
             let (n, c) = (a.shape[0], a.shape[1])
             let plane = a.shape.dropFirst(2).reduce(1, *)
             runs = (0..<n * c).map { Run(a: $0 * plane, b: $0 % c, length: plane, bStep: 0) }
         } else {
-            throw ShapeError("\(op): shapes \(a.shape) and \(b.shape) do not broadcast (same shape, one per channel, or a scalar)")
+            throw ShapeError("\(op): shapes \(a.shape) and \(b.shape) do not broadcast (same shape, one per sample and channel, one per channel, or a scalar)")
         }
     }
 

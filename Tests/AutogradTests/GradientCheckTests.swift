@@ -153,11 +153,14 @@ final class GradientCheckTests: XCTestCase {
 
     func testElementwiseWithBroadcasting() throws {
         let a = random([2, 3, 4, 5], seed: 1)
-        for b in [random([2, 3, 4, 5], seed: 2), random([3], seed: 3), random([1, 3, 1, 1], seed: 4), random([1], seed: 5)] {
+        for b in [random([2, 3, 4, 5], seed: 2), random([3], seed: 3), random([1, 3, 1, 1], seed: 4), random([2, 3, 1, 1], seed: 6), random([1], seed: 5)] {
             try checkGradients([a, b]) { try add($0[0], $0[1]) }
             try checkGradients([a, b]) { try sub($0[0], $0[1]) }
             try checkGradients([a, b]) { try mul($0[0], $0[1]) }
         }
+        // One value per sample and channel: y[n, c, i, j] = a[n, c, i, j] · b[n, c], written out.
+        let perSample = random([2, 3, 1, 1], seed: 6), y = try mul(a, perSample)
+        for i in 0..<a.count { XCTAssertEqual(y.data[i], a.data[i] * perSample.data[i / 20]) }
         try checkGradients([a]) { scale($0[0], -2.5) }
         try checkGradients([a]) { try $0[0].reshaped([6, 20]) }
     }
