@@ -134,6 +134,12 @@ public struct TrainingSettings: Sendable {
     /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.
     public static let restorationConfig = "configs/restore.yaml"
 
+    /// The share of the shipped config's learning rate an imported general graph (waifu2x, Real-CUGAN, an
+    /// ONNX model) fine-tunes at, when no config is given. waifu2x cunet ×2, `hone evaluate --epochs 3 --frames 16`
+    /// against the truth: realshort 37.00 dB as imported, 37.00 at the full rate (it fell on validation and kept
+    /// its start), 37.33 at a tenth; chaplin 35.11, 34.54 at the full rate, 34.94 at a tenth (notebooks-notes/models.md).
+    public static let importedGraphLearningRate: Float = 0.1
+
     /// Takes a starting checkpoint's model (any architecture: an imported
     /// Real-ESRGAN one too) in place of the config's, and its scale unless one was given.
     /// - Throws: `FileError` naming the checkpoint when it cannot be read; `UsageError` for a scale an imported network cannot make.
@@ -157,6 +163,7 @@ public struct TrainingSettings: Sendable {
         guard let path = config ?? ProjectFiles.find(fallback) else { throw FileError(fallback, "not found beside hone; pass a config") }
         var loaded = loss.applied(to: try HoneConfig.load(path))
         if let baseModel { loaded.model = baseModel }
+        if config == nil, loaded.model.layout == .ncnn { loaded.training.learningRate *= Self.importedGraphLearningRate }
         if let neighbours { loaded.model.neighbours = neighbours }
         if let lensSigma { loaded.degradation.lensBlur = [lensSigma, lensSigma] }
         if targets == .ensemble && (loaded.model.radius > 0 || loaded.model.propagation != nil) { throw TrainingTargets.singleFrameOnly }

@@ -1,5 +1,6 @@
 import Autograd
 import Foundation
+import Jobs
 import Networks
 import TestSupport
 import Training
@@ -88,6 +89,20 @@ final class ONNXTests: XCTestCase {
             let g = try XCTUnwrap(w.gradData, "weight \(i) \(w.shape) has no gradient")
             XCTAssert((0..<w.count).contains { g[$0] != 0 }, "weight \(i) \(w.shape): gradient all zero")
         }
+    }
+
+    /// A fine-tune from an imported graph runs at a tenth of the shipped config's learning rate (unless a config is given).
+    func testAnImportedGraphFineTunesAtATenthOfTheRate() throws {
+        let folder = try folder()
+        let checkpoint = folder + "/plain-rate.safetensors"
+        try NamedModel.importModel(param: folder + "/plain.onnx", bin: nil, to: checkpoint, source: "plain.onnx")
+        var settings = TrainingSettings()
+        try settings.adopt(.checkpoint(checkpoint))
+        let shipped = try HoneConfig.load(try XCTUnwrap(ProjectFiles.find("configs/default.yaml")))
+        XCTAssertEqual(try settings.loadConfig(fallback: "configs/default.yaml").training.learningRate,
+                       shipped.training.learningRate * TrainingSettings.importedGraphLearningRate)
+        settings.config = ProjectFiles.find("configs/default.yaml")
+        XCTAssertEqual(try settings.loadConfig(fallback: "configs/default.yaml").training.learningRate, shipped.training.learningRate)
     }
 
     /// Files Hone cannot run, or that are not ONNX, are refused with one line naming the file and the problem.
