@@ -13,8 +13,8 @@ import Training
 /// made for calls, which keeps up with larger frames. Messages are binary: in, width and height as little-endian UInt16 and
 /// width × height RGBA bytes; out, the output's width and height the same way,
 /// then Hone's RGBA, then bicubic's.
-/// The page keeps at most two frames in flight (its drawing overlaps the
-/// upscaling), so when the CPU falls behind, frames are dropped at the camera, never queued.
+/// The page sends its next frame only once the last has come back, so when the
+/// CPU falls behind, frames are dropped at the camera, never queued.
 struct LiveMode: Sendable {
     /// Largest frame accepted: 640×360 (the page sends 160×90 to the base; 160×90, 320×180 or 640×360 to the fast tier).
     static let maxPixels = 640 * 360

@@ -234,8 +234,7 @@ function slider(bicubic, hone, kernel) {
     el("div", { className: "compare" }, el("div", { className: "frame" }, under, over, split)), range);
 }
 
-// Live: at most two frames in flight, so the browser's drawing overlaps the server's upscaling while a slow server
-// still drops camera frames instead of queueing them.
+// Live: one frame in flight at a time, so a slow server drops camera frames instead of queueing them.
 const live = { socket: null, stream: null, frames: [] };
 $("live-start").addEventListener("click", async () => {
   try {
@@ -250,10 +249,8 @@ $("live-start").addEventListener("click", async () => {
   const socket = new WebSocket(`${scheme}://${location.host}/api/live?model=${model}`);
   socket.binaryType = "arraybuffer";
   live.socket = socket;
-  let inFlight = 0;
   const send = () => {
-    if (socket.readyState !== WebSocket.OPEN || inFlight >= 2) return;
-    inFlight += 1;
+    if (socket.readyState !== WebSocket.OPEN) return;
     ctx.drawImage(video, 0, 0, w, h);
     const pixels = ctx.getImageData(0, 0, w, h).data;
     const message = new Uint8Array(4 + pixels.length);
@@ -261,7 +258,7 @@ $("live-start").addEventListener("click", async () => {
     message.set(pixels, 4);
     socket.send(message);
   };
-  socket.onopen = () => { send(); send(); };
+  socket.onopen = send;
   socket.onmessage = (e) => {
     if (typeof e.data === "string") { $("live-fps").textContent = e.data; return; }
     const view = new DataView(e.data), w = view.getUint16(0, true), h = view.getUint16(2, true), n = w * h * 4;
@@ -271,7 +268,6 @@ $("live-start").addEventListener("click", async () => {
     }
     const now = performance.now();
     live.frames = live.frames.filter((t) => now - t < 2000).concat([now]);
-    inFlight -= 1;
     window.liveFrames = (window.liveFrames || 0) + 1;
     window.liveFPS = live.frames.length / 2;
     $("live-fps").textContent = `${window.liveFPS.toFixed(1)} fps upscaled`;

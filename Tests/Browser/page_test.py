@@ -2,11 +2,10 @@
 """Drives `hone serve`'s page in headless Chromium as a person would: upload a
 clip, watch the job reach done, move the before/after slider, download the
 video; then the live mode with Chromium's fake camera fed from a .y4m clip,
-with the ×2 base at 160×90 and the fast tier at 160×90 and 320×180.
+with the ×2 base and the fast tier at 160×90.
 
 Usage: page_test.py URL CLIP CAMERA.y4m SCREENSHOTS_DIR
-Prints one JSON line: {"downloaded": bytes, "live_fps": …, "live_frames": …, "live_fast_160x90_fps": …,
-"live_fast_320x180_fps": …}.
+Prints one JSON line: {"downloaded": bytes, "live_fps": …, "live_frames": …, "live_fast_160x90_fps": …}.
 Exits non-zero with a one-line reason when a step fails.
 Needs Debian's chromium, chromium-driver and python3-selenium.
 """
@@ -14,6 +13,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -44,6 +44,16 @@ def fail(reason):
     print(f"page test: {reason}", file=sys.stderr)
     driver.quit()
     sys.exit(1)
+
+
+def watchdog(signum, frame):
+    # A renderer that stops answering blocks WebDriver's calls for good: fail in one line instead.
+    print("page test: Chromium stopped answering for 240 s", file=sys.stderr)
+    os._exit(1)
+
+
+signal.signal(signal.SIGALRM, watchdog)
+signal.alarm(240)
 
 
 def wait(condition, seconds, what):
@@ -112,8 +122,6 @@ try:
 
     frames, fps = live("base:160:90", "serve-5-live.png")
     _, fast_fps = live("fast:160:90", "serve-6-live-fast.png")
-    _, fast_320_fps = live("fast:320:180", "serve-7-live-fast-320x180.png")
-    print(json.dumps({"downloaded": downloaded, "live_fps": fps, "live_frames": frames,
-                      "live_fast_160x90_fps": fast_fps, "live_fast_320x180_fps": fast_320_fps}))
+    print(json.dumps({"downloaded": downloaded, "live_fps": fps, "live_frames": frames, "live_fast_160x90_fps": fast_fps}))
 finally:
     driver.quit()

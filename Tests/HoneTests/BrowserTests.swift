@@ -31,9 +31,8 @@ final class BrowserTests: XCTestCase {
         XCTAssertGreaterThan(result["downloaded"] as? Int ?? 0, 10_000, "\(result)")
         // The target: at least 25 frames a second come back at 160×90 from the fast model.
         XCTAssertGreaterThanOrEqual(result["live_fast_160x90_fps"] as? Double ?? 0, 25, "\(result)")
-        // The ×2 base (the page's default, ~44 fps model-only on an idle 2-core Xeon, ~30 beside Chromium) and the
-        // fast tier at 320×180 keep coming back; their rates are in notebooks-notes/performance.md.
+        // The ×2 base (the page's default: ~44 fps model-only on an idle 2-core Xeon, 25–30 beside Chromium)
+        // keeps coming back; its rates are in notebooks-notes/performance.md.
         XCTAssertGreaterThanOrEqual(result["live_fps"] as? Double ?? 0, 15, "\(result)")
-        XCTAssertGreaterThanOrEqual(result["live_fast_320x180_fps"] as? Double ?? 0, 10, "\(result)")
     }
 }
