@@ -48,6 +48,14 @@ public struct ONNXModel {
     /// The file, for messages.
     public let path: String
 
+    /// Whether the file at `path` is ONNX: named .onnx, or starting as a `ModelProto` does (field 1,
+    /// ir_version, as a number: byte 0x08) where an ncnn .param starts with its magic 7767517.
+    public static func isONNX(_ path: String) -> Bool {
+        if path.hasSuffix(".onnx") { return true }
+        guard let file = FileHandle(forReadingAtPath: path), let head = try? file.read(upToCount: 1) else { return false }
+        return head.first == 0x08
+    }
+
     /// Reads an .onnx file.
     /// - Throws: `FileError` naming the file: missing, a folder, over 1 GiB, not ONNX, or
     ///   weights kept in other files (external data).

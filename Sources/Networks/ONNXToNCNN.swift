@@ -102,6 +102,9 @@ extension ONNXModel {
                 writer.layer("Interp", name, [try picture(0)], [output()],
                              [0: nearest ? "1" : "2", 1: try writer.number(scales[2], refuse), 2: try writer.number(scales[3], refuse)])
             case "GlobalAveragePool": writer.layer("Pooling", name, [try picture(0)], [output()], [0: "1", 4: "1"])
+            case "Shape", "Gather", "Slice", "Reshape", "Unsqueeze", "Squeeze", "Flatten":
+                // PyTorch writes these for F.interpolate(size=…), reshapes and views: sizes computed while running.
+                throw refuse("sizes computed while running are not run; export with F.interpolate(scale_factor=…) and without reshapes")
             default: throw refuse("not run (Hone runs \(Self.opTypes.joined(separator: ", ")))")
             }
         }

@@ -35,12 +35,12 @@ struct ModelsCommand: ParsableCommand {
     func validate() throws {
         if param == nil, bin != nil || output != nil { throw ValidationError("--bin and -o go with --import") }
         if param != nil, fetch { throw ValidationError("--fetch fetches and imports the named models; run it apart from --import") }
-        if let param, param.hasSuffix(".onnx"), bin != nil { throw ValidationError("--bin goes with an ncnn .param; an .onnx file holds its weights") }
+        if let param, ONNXModel.isONNX(param), bin != nil { throw ValidationError("--bin goes with an ncnn .param; \(param) is ONNX, which holds its weights") }
     }
 
     func run() throws {
         if let param {
-            let bin = param.hasSuffix(".onnx") ? nil : bin ?? (param.hasSuffix(".param") ? String(param.dropLast(6)) : param) + ".bin"
+            let bin = ONNXModel.isONNX(param) ? nil : bin ?? (param.hasSuffix(".param") ? String(param.dropLast(6)) : param) + ".bin"
             let stem = URL(fileURLWithPath: param).deletingPathExtension().lastPathComponent
             let output = output ?? stem + ".safetensors"
             let network = try NamedModel.importModel(param: param, bin: bin, to: output, source: URL(fileURLWithPath: param).standardizedFileURL.path)

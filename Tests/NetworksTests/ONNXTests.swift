@@ -122,6 +122,10 @@ final class ONNXTests: XCTestCase {
             XCTAssert(said.contains("\(label).onnx") && !said.contains("\n") && said != "accepted", "\(label): \(said)")
         }
         XCTAssert(message(folder + "/missing.onnx").contains("no such ONNX file"))
+        // An ONNX file under another name is known by its first byte; ncnn's text by its magic.
+        try good.write(to: URL(fileURLWithPath: folder + "/renamed.param"))
+        try Data("7767517\n1 1\n".utf8).write(to: URL(fileURLWithPath: folder + "/text.param"))
+        XCTAssertEqual([ONNXModel.isONNX(folder + "/renamed.param"), ONNXModel.isONNX(folder + "/text.param")], [true, false])
         XCTAssert(message(folder).contains("is a folder"))
     }
 }
