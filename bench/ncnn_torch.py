@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from realesrgan_twin import read_ncnn
 
 
-def activation(kind, params):
+def activation(params):
     """ncnn's fused activation (9=type, 10=parameters)."""
     slope = params.get(10, [0.0])
     return {0: lambda x: x, 1: F.relu, 2: lambda x: F.leaky_relu(x, slope[0]), 4: torch.sigmoid}[params.get(9, 0)]
@@ -36,14 +36,14 @@ class NCNNGraph(nn.Module):
     def step(self, kind, xs, params, w):
         if kind == "Convolution":
             pad = params.get(4, 0)
-            return activation(kind, params)(F.conv2d(xs[0], w[0], w[1] if len(w) > 1 else None, stride=params.get(3, 1), padding=pad))
+            return activation(params)(F.conv2d(xs[0], w[0], w[1] if len(w) > 1 else None, stride=params.get(3, 1), padding=pad))
         if kind == "Deconvolution":  # ncnn keeps [out, in, k, k]; PyTorch's transposed convolution [in, out, k, k]
             y = F.conv_transpose2d(xs[0], w[0].transpose(0, 1), w[1] if len(w) > 1 else None, stride=params.get(3, 1), padding=params.get(4, 0))
-            return activation(kind, params)(y)
+            return activation(params)(y)
         if kind == "InnerProduct":
             n, c = xs[0].shape[:2]
             y = F.linear(xs[0].reshape(n, c), w[0].reshape(w[0].shape[0], -1), w[1] if len(w) > 1 else None)
-            return activation(kind, params)(y).reshape(n, -1, 1, 1)
+            return activation(params)(y).reshape(n, -1, 1, 1)
         if kind == "Pooling":
             return F.adaptive_avg_pool2d(xs[0], 1)
         if kind == "ReLU":

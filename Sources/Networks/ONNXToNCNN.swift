@@ -112,6 +112,9 @@ extension ONNXModel {
         return try NCNNModel.parse(param: Data(writer.param.utf8), bin: writer.bin, paramPath: path, binPath: path)
     }
 
+    /// ncnn's BinaryOp operation types (0=…) of ONNX's Add, Sub and Mul.
+    private static let binaryOps = ["Add": "0", "Sub": "1", "Mul": "2"]
+
     /// Add, Sub, Mul or Div of two pictures (ncnn's BinaryOp), of a picture and one number (BinaryOp with a
     /// scalar), or of a picture and one constant per channel (a 1×1 convolution).
     private func arithmetic(_ node: Node, _ a: Constant?, _ b: Constant?, picture: (Int) throws -> String, output: () -> String,
@@ -119,8 +122,7 @@ extension ONNXModel {
         let op = node.opType
         guard a == nil || b == nil else { throw refuse("it computes on constants alone; fold them before export (onnx-simplifier)") }
         guard let c = a ?? b else {
-            guard op != "Div" else { throw refuse("a picture divided by a picture is not run") }
-            let type = ["Add": "0", "Sub": "1", "Mul": "2"][op]!
+            guard let type = Self.binaryOps[op] else { throw refuse("a picture divided by a picture is not run") }
             return writer.layer("BinaryOp", node.name, [try picture(0), try picture(1)], [output()], [0: type])
         }
         let x = try picture(a == nil ? 0 : 1), constantFirst = a != nil
@@ -136,7 +138,7 @@ extension ONNXModel {
                 guard v != 0 else { throw refuse("it divides by zero") }
                 writer.layer("BinaryOp", node.name, [x], [output()], [0: "2", 1: "1", 2: try writer.number(1 / v, refuse)])
             default:
-                writer.layer("BinaryOp", node.name, [x], [output()], [0: ["Add": "0", "Sub": "1", "Mul": "2"][op]!, 1: "1", 2: try writer.number(v, refuse)])
+                writer.layer("BinaryOp", node.name, [x], [output()], [0: Self.binaryOps[op]!, 1: "1", 2: try writer.number(v, refuse)])
             }
             return
         }
