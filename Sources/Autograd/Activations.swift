@@ -29,6 +29,13 @@ struct Tanh: Pointwise {
     func df(x: Float, y: Float) -> Float { 1 - y * y }
 }
 
+/// Clip (ncnn's Clip, ONNX's Clip, PyTorch's clamp and ReLU6): the gradient passes strictly inside [lo, hi].
+struct Clamp: Pointwise {
+    let lo: Float, hi: Float
+    func f(_ x: Float) -> Float { min(max(x, lo), hi) }
+    func df(x: Float, y: Float) -> Float { x > lo && x < hi ? 1 : 0 }
+}
+
 /// y = f(x); backward dx += dy · f′.
 private func pointwise<F: Pointwise>(_ x: Tensor, _ fn: F) -> Tensor {
     let y = Tensor(shape: x.shape)
@@ -45,6 +52,8 @@ public func relu(_ x: Tensor) -> Tensor { pointwise(x, ReLU()) }
 public func leakyRelu(_ x: Tensor, slope: Float = 0.01) -> Tensor { pointwise(x, LeakyReLU(slope: slope)) }
 public func sigmoid(_ x: Tensor) -> Tensor { pointwise(x, Sigmoid()) }
 public func tanh(_ x: Tensor) -> Tensor { pointwise(x, Tanh()) }
+/// x limited to [lo, hi] (−∞ and +∞ for no limit).
+public func clamp(_ x: Tensor, _ lo: Float, _ hi: Float) -> Tensor { pointwise(x, Clamp(lo: lo, hi: hi)) }
 
 /// PReLU: y = x for x > 0, a_c·x otherwise, with a learned slope per channel.
 public func prelu(_ x: Tensor, _ slope: Tensor) throws -> Tensor {

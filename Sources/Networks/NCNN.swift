@@ -37,7 +37,7 @@ public struct NCNNModel {
     public let param: String
 
     /// The layer kinds read; the import of any other stops at it.
-    public static let kinds: Set<String> = ["Input", "Split", "Convolution", "Deconvolution", "InnerProduct", "PReLU", "ReLU", "Sigmoid",
+    public static let kinds: Set<String> = ["Input", "Split", "Convolution", "Deconvolution", "InnerProduct", "PReLU", "ReLU", "Sigmoid", "TanH", "Clip",
                                             "Eltwise", "BinaryOp", "Concat", "PixelShuffle", "Interp", "Crop", "Pooling", "Scale"]
 
     /// Reads `param` and its weights `bin`.

@@ -13,7 +13,8 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
     /// What a layer does, with the index of its weights in `weights`.
     enum Op {
         case convolution(weight: Int, bias: Int?, stride: Int, padding: Int, activation: Fused)
-        case deconvolution(weight: Int, bias: Int?, stride: Int, padding: Int, activation: Fused)
+        /// `outputPadding` more rows and columns of the full result kept at the bottom and right (≤ `padding`).
+        case deconvolution(weight: Int, bias: Int?, stride: Int, padding: Int, outputPadding: Int, activation: Fused)
         /// On [n, c, 1, 1]: a 1×1 convolution.
         case innerProduct(weight: Int, bias: Int?, activation: Fused)
         case prelu(slope: Int)
@@ -37,7 +38,9 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
 
     /// The activation ncnn fuses into a convolution (its `9=` type, `10=` parameters).
     enum Fused {
-        case none, relu, leaky(Float), sigmoid
+        case none, relu, leaky(Float), sigmoid, tanh
+        /// Limited to [lo, hi].
+        case clip(Float, Float)
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
             switch self {
@@ -45,6 +48,8 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
             case .relu: Autograd.relu(x)
             case .leaky(let slope): Autograd.leakyRelu(x, slope: slope)
             case .sigmoid: Autograd.sigmoid(x)
+            case .tanh: Autograd.tanh(x)
+            case let .clip(lo, hi): Autograd.clamp(x, lo, hi)
             }
         }
     }
@@ -132,13 +137,15 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 case 0: return .none
                 case 1: return .relu
                 case 2: return .leaky(params.first ?? 0)
+                case 3 where params.count == 2 && params[0] <= params[1]: return .clip(params[0], params[1])
                 case 4: return .sigmoid
-                case let type: throw refuse("activation type \(type) is not run (0 none, 1 ReLU, 2 leaky ReLU, 4 sigmoid are)")
+                case let type: throw refuse("activation type \(type) is not run (0 none, 1 ReLU, 2 leaky ReLU, 3 clip, 4 sigmoid are)")
                 }
             }
             func symmetricPadding() throws -> Int {
                 let pad = layer.int(4, 0)
-                guard pad >= 0, [14, 15, 16].allSatisfy({ layer.int($0, pad) == pad }), layer.int(18, 0) == 0 else {
+                // 18 is a convolution's padding value, a deconvolution's output padding (read apart).
+                guard pad >= 0, [14, 15, 16].allSatisfy({ layer.int($0, pad) == pad }), layer.kind == "Deconvolution" || layer.int(18, 0) == 0 else {
                     throw refuse("only the same padding on every side is run")
                 }
                 return pad
@@ -166,14 +173,23 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 let w = layer.blobs[0], (o, i, k) = (w.shape[0], w.shape[1], w.shape[2])
                 let t = Tensor(shape: [i, o, k, k])
                 for a in 0..<o { for b in 0..<i { (t.data + (b * o + a) * k * k).update(from: w.data + (a * i + b) * k * k, count: k * k) } }
+                let (padding, outputPadding) = (try symmetricPadding(), layer.int(18, 0))
+                guard outputPadding >= 0, layer.int(19, outputPadding) == outputPadding, outputPadding <= padding else {
+                    throw refuse("only the same output padding at the bottom and right, no more than the padding, is run")
+                }
                 op = .deconvolution(weight: take(t), bias: layer.blobs.count > 1 ? take(layer.blobs[1]) : nil,
-                                    stride: try squareStride(), padding: try symmetricPadding(), activation: try fused())
+                                    stride: try squareStride(), padding: padding, outputPadding: outputPadding, activation: try fused())
             case "InnerProduct":
                 guard layer.int(8, 0) == 0 else { throw refuse("int8 weights are not run") }
                 op = .innerProduct(weight: take(layer.blobs[0]), bias: layer.blobs.count > 1 ? take(layer.blobs[1]) : nil, activation: try fused())
             case "PReLU": op = .prelu(slope: take(layer.blobs[0]))
             case "ReLU": op = .activation(layer.float(0, 0) == 0 ? .relu : .leaky(layer.float(0, 0)))
             case "Sigmoid": op = .activation(.sigmoid)
+            case "TanH": op = .activation(.tanh)
+            case "Clip":
+                let (lo, hi) = (layer.float(0, -.greatestFiniteMagnitude), layer.float(1, .greatestFiniteMagnitude))
+                guard lo <= hi else { throw refuse("its minimum \(lo) is above its maximum \(hi)") }
+                op = .activation(.clip(lo, hi))
             case "Split": op = .split
             case "Concat":
                 guard layer.int(0, 0) == 0 else { throw refuse("only concatenation along channels (axis 0) is run") }
@@ -270,7 +286,7 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 e.reach += Double(weights[w].shape[2] / 2) * e.pitch
                 e.pitch *= Double(stride)
                 e.channels = weights[w].shape[0]
-            case let .deconvolution(w, _, stride, _, _):
+            case let .deconvolution(w, _, stride, _, _, _):
                 e.pitch /= Double(stride)
                 e.reach += Double(weights[w].shape[2] / 2) * e.pitch
                 e.channels = weights[w].shape[1]
@@ -306,7 +322,7 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 let k = weights[w].shape[2]
                 guard first + 2 * padding >= k else { return nil }
                 out = (first + 2 * padding - k) / stride + 1
-            case let .deconvolution(w, _, stride, padding, _): out = (first - 1) * stride - 2 * padding + weights[w].shape[2]
+            case let .deconvolution(w, _, stride, padding, outputPadding, _): out = (first - 1) * stride - 2 * padding + weights[w].shape[2] + outputPadding
             case let .upsample(_, factor): out = first * factor
             case .pixelShuffle(let r): out = first * r
             case let .crop(top, _, bottom, _): out = first - top - bottom
@@ -349,8 +365,13 @@ public final class NCNNGraph: Module, UpscalingNetwork, @unchecked Sendable {
                 continue
             case let .convolution(w, b, stride, padding, activation):
                 y = try activation(try conv2d(xs[0], weights[w], b.map { weights[$0] }, stride: stride, padding: padding))
-            case let .deconvolution(w, b, stride, padding, activation):
+            case let .deconvolution(w, b, stride, padding, 0, activation):
                 y = try activation(try deconv2d(xs[0], weights[w], b.map { weights[$0] }, stride: stride, padding: padding))
+            case let .deconvolution(w, b, stride, padding, outputPadding, activation):
+                // The full result, cut by the padding at the top and left and by padding − output padding at the bottom and right.
+                let full = try deconv2d(xs[0], weights[w], b.map { weights[$0] }, stride: stride, padding: 0)
+                let (h, w) = (full.shape[2] - 2 * padding + outputPadding, full.shape[3] - 2 * padding + outputPadding)
+                y = try activation(try cropSpatial(full, top: padding, left: padding, height: h, width: w))
             case let .innerProduct(w, b, activation):
                 guard xs[0].shape.count == 4, xs[0].shape[2] == 1, xs[0].shape[3] == 1 else {
                     throw ShapeError("ncnn graph: InnerProduct on \(xs[0].shape); Hone runs it after global pooling ([n, c, 1, 1])")

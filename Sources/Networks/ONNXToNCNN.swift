@@ -3,7 +3,7 @@ import Foundation
 
 extension ONNXModel {
     /// The ONNX operators Hone runs (ai.onnx, opsets 7–18 as PyTorch exports them).
-    public static let opTypes = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "Sigmoid", "PRelu", "Add", "Sub", "Mul", "Div", "Concat",
+    public static let opTypes = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "PRelu", "Add", "Sub", "Mul", "Div", "Concat",
                                  "DepthToSpace", "Resize", "Upsample", "GlobalAveragePool", "Identity", "Dropout", "Constant"]
 
     /// The graph written as the ncnn graph it is (ncnn's layer semantics, as onnx2ncnn maps them), to run
@@ -56,8 +56,11 @@ extension ONNXModel {
                 }
                 guard node.string("auto_pad", "NOTSET") == "NOTSET" else { throw refuse("auto_pad is not read; export with explicit pads") }
                 guard node.int("group", 1) == 1 else { throw refuse("grouped convolutions (group \(node.int("group", 1))) are not run") }
-                guard (node.ints("output_padding") ?? []).allSatisfy({ $0 == 0 }), node.ints("output_shape") == nil else {
-                    throw refuse("output padding or a fixed output shape is not run")
+                // ONNX: [h, w]; ncnn keeps the bottom's and the right's (19=, 18=) and runs them up to the padding.
+                let outputPadding = node.ints("output_padding") ?? [0, 0]
+                guard transposed || outputPadding == [0, 0], outputPadding.count == 2, outputPadding[0] == outputPadding[1],
+                      (0...pads[2]).contains(outputPadding[0]), pads[2] == pads[3], node.ints("output_shape") == nil else {
+                    throw refuse("only the same output padding on both sides, no more than the padding, is run, and no fixed output shape")
                 }
                 // ncnn keeps [out, in, k, k] for both; ONNX's ConvTranspose has [in, out, k, k].
                 let (o, i) = transposed ? (w.dims[1], w.dims[0]) : (w.dims[0], w.dims[1])
@@ -67,12 +70,27 @@ extension ONNXModel {
                 }
                 writer.layer(transposed ? "Deconvolution" : "Convolution", name, [try picture(0)], [output()],
                              [0: "\(o)", 1: "\(kw)", 11: "\(kh)", 2: "\(dilations[1])", 12: "\(dilations[0])", 3: "\(strides[1])", 13: "\(strides[0])",
-                              4: "\(pads[1])", 14: "\(pads[0])", 15: "\(pads[3])", 16: "\(pads[2])", 5: bias == nil ? "0" : "1", 6: "\(weights.count)"])
+                              4: "\(pads[1])", 14: "\(pads[0])", 15: "\(pads[3])", 16: "\(pads[2])", 5: bias == nil ? "0" : "1", 6: "\(weights.count)"]
+                             .merging(outputPadding[0] > 0 ? [18: "\(outputPadding[1])", 19: "\(outputPadding[0])"] : [:]) { a, _ in a })
                 writer.tagged(weights)
                 if let bias { writer.raw(bias.values) }
             case "Relu": writer.layer("ReLU", name, [try picture(0)], [output()])
             case "LeakyRelu": writer.layer("ReLU", name, [try picture(0)], [output()], [0: try writer.number(node.float("alpha", 0.01), refuse)])
             case "Sigmoid": writer.layer("Sigmoid", name, [try picture(0)], [output()])
+            case "Tanh": writer.layer("TanH", name, [try picture(0)], [output()])
+            case "Clip":
+                // Opset 11 on: the limits are inputs 1 and 2 (either may be absent); before, attributes.
+                func limit(_ i: Int, _ key: String) throws -> Float? {
+                    if given(i) {
+                        guard let c = constant(i), c.values.count == 1 else { throw refuse("its limits are not constant numbers") }
+                        return c.values[0]
+                    }
+                    return node.attributes[key] == nil ? nil : node.float(key, 0)
+                }
+                var params: [Int: String] = [:]
+                if let lo = try limit(1, "min") { params[0] = try writer.number(lo, refuse) }
+                if let hi = try limit(2, "max") { params[1] = try writer.number(hi, refuse) }
+                writer.layer("Clip", name, [try picture(0)], [output()], params)
             case "PRelu":
                 guard let slope = constant(1), (1...4096).contains(slope.values.count) else { throw refuse("its slopes are not a constant of 1 to 4096 values") }
                 writer.layer("PReLU", name, [try picture(0)], [output()], [0: "\(slope.values.count)"])

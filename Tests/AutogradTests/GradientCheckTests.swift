@@ -171,6 +171,11 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients([x]) { leakyRelu($0[0], slope: 0.1) }
         try checkGradients([x]) { sigmoid($0[0]) }
         try checkGradients([x]) { tanh($0[0]) }
+        // Limits where x has its gap (0), so the check steps never cross one: saturated below, passed above, and the reverse.
+        try checkGradients([x]) { clamp($0[0], 0, 2) }
+        try checkGradients([x]) { clamp($0[0], -2, 0) }
+        let clamped = clamp(x, -0.3, 0.4)
+        for i in 0..<x.count { XCTAssertEqual(clamped.data[i], min(max(x.data[i], -0.3), 0.4)) }
         try checkGradients([x, random([3], seed: 8)]) { try prelu($0[0], $0[1]) }
     }
 

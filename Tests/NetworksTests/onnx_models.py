@@ -4,8 +4,8 @@ PyTorch's own output on a fixed input as the reference (ONNXTests).
 
 Usage: onnx_models.py FOLDER
 Writes FOLDER/<name>.onnx, FOLDER/x.f32 (the input, [1, 3, 16, 20] float32) and
-FOLDER/<name>.y.f32 (PyTorch's output) for each network below, and FOLDER/tanh.onnx,
-which uses an operator Hone does not run. Needs Debian's python3-torch.
+FOLDER/<name>.y.f32 (PyTorch's output) for each network below, and FOLDER/gelu.onnx,
+which uses an operator Hone does not run (Erf). Needs Debian's python3-torch.
 """
 import os
 import sys
@@ -55,13 +55,27 @@ class UNet(nn.Module):
         return 1.0 - self.tail(h)
 
 
-class Tanh(nn.Module):
+class Clamped(nn.Module):
+    """Tanh, a transposed convolution with output padding (kernel 3, stride 2, padding 1), ReLU6 and a clamp to [0, 1]: ×2."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Conv2d(3, 8, 3, padding=1)
+        self.up = nn.ConvTranspose2d(8, 8, 3, stride=2, padding=1, output_padding=1)
+        self.tail = nn.Conv2d(8, 3, 3, padding=1)
+
+    def forward(self, x):
+        h = F.relu6(4.0 * self.up(torch.tanh(self.head(x))))  # ×4, so that 6 is reached
+        return torch.clamp(self.tail(h) + F.interpolate(x, scale_factor=2, mode="nearest"), 0, 1)
+
+
+class Gelu(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 12, 3, padding=1)
 
     def forward(self, x):
-        return F.pixel_shuffle(torch.tanh(self.conv(x)), 2)
+        return F.pixel_shuffle(F.gelu(self.conv(x)), 2)
 
 
 def main():
@@ -69,7 +83,7 @@ def main():
     torch.manual_seed(0)
     x = torch.rand(1, 3, 16, 20)
     x.numpy().tofile(os.path.join(folder, "x.f32"))
-    for name, net in [("plain", Plain()), ("unet", UNet()), ("tanh", Tanh())]:
+    for name, net in [("plain", Plain()), ("unet", UNet()), ("clamped", Clamped()), ("gelu", Gelu())]:
         net.eval()
         with torch.no_grad():
             # Weights and slopes away from PyTorch's defaults, so each takes part in the output.
