@@ -134,6 +134,8 @@ base-checkpoints: setup
 		--checkpoint checkpoints/base-x4-soft.safetensors -o checkpoints/base-x4-real.safetensors --log checkpoints/base-x4-real.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/real-x2.yaml --steps 4000 --epoch-steps 250 \
 		--checkpoint checkpoints/base-x2.safetensors -o checkpoints/base-x2-real.safetensors --log checkpoints/base-x2-real.log.tsv && \
+	.build/release/hone pretrain --images "$$photos" --scale 1 --config configs/real-x1.yaml --steps 6000 --epoch-steps 500 \
+		--checkpoint checkpoints/base-x1.safetensors -o checkpoints/base-x1-real.safetensors --log checkpoints/base-x1-real.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 1 --config configs/light.yaml --steps 8000 --epoch-steps 500 --max-side 400 \
 		-o checkpoints/base-light.safetensors --log checkpoints/base-light.log.tsv && \
 	.build/release/hone pretrain --images "$$photos" --scale 2 --config configs/fast-pretrain.yaml --steps 10000 --epoch-steps 500 \

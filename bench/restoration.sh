@@ -6,7 +6,8 @@
 # fine-tuned model. Then ×1 inference speed end to end on chaplin (640×360).
 # Results: bench/out/restoration/*.json, finished runs skipped; a table at the end.
 # CLIPS, DAMAGES, EPOCHS, FRAMES, TAG (the results' suffix) and EXTRA (more
-# evaluate options, e.g. "--targets frames") override the defaults.
+# evaluate options, e.g. "--targets frames", or with EPOCHS=0 "--also
+# checkpoints/base-x1-real.safetensors" to score a second base as it is) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/evaluate-once.sh
@@ -27,9 +28,11 @@ for r in runs():
     for m in r["methods"]:
         print(f"{r['clip']:22} {'+'.join(r['damages']):16} {m['method']:30} {m['psnrY']:7.2f} {m['ssimY']:7.4f} "
               f"{m['lpips']:7.4f} {m['psnrY'] - by['input']['psnrY']:+9.2f} {m['psnrY'] - by['base']['psnrY']:+8.2f}")
-    filters = [m for m in r["methods"] if m["method"] not in ("input", "base", "fine-tuned")]
+    filters = [m for m in r["methods"] if m["method"].split("=")[0] in ("hqdn3d", "nlmeans", "deblock", "unsharp")]
+    t = by.get("fine-tuned")
+    if not filters or not t:
+        continue
     best = max(filters, key=lambda m: m["psnrY"])
-    t = by["fine-tuned"]
     print(f"   fine-tuned vs input {t['psnrY'] - by['input']['psnrY']:+.2f} dB, vs best filter ({best['method']}) {t['psnrY'] - best['psnrY']:+.2f} dB, "
           f"vs base {t['psnrY'] - by['base']['psnrY']:+.2f} dB; LPIPS {t['lpips']:.4f} (input {by['input']['lpips']:.4f}, filter {best['lpips']:.4f})")
 PY

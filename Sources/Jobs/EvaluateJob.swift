@@ -31,10 +31,13 @@ extension GroundTruth {
         return try score(outputs: methods, lpips: lpips, progress: observer.progress("score", unit: isVideo ? "frames" : "images"))
     }
 
-    /// Each classical filter at its best setting on this clip (highest Y-PSNR), named by its chain.
+    /// Each classical filter with something to undo in the clip's damage (`ClassicalFilter.undoing`) at its
+    /// best setting on this clip (highest Y-PSNR), named by its chain; none for a clean downscale.
     /// - Throws: `VideoIOError` when libavfilter refuses a chain; `JobCancelled`.
-    public func bestClassicalFilters(observer: JobObserver) throws -> [MethodScore] {
-        try scoreSettings(ClassicalFilter.allCases.map { ($0.settings, $0.isTemporal) }, observer: observer).best
+    public func bestClassicalFilters(for damages: [Damage], observer: JobObserver) throws -> [MethodScore] {
+        let filters = ClassicalFilter.undoing(blur: damages.contains(where: \.isSoftening),
+                                              noiseOrCompression: damages.contains(where: \.isNoiseOrCompression))
+        return try scoreSettings(filters.map { ($0.settings, $0.isTemporal) }, observer: observer).best
     }
 
     /// Every setting (a libavfilter chain) of each tool scored, and each tool's best (highest Y-PSNR).
@@ -62,7 +65,7 @@ extension GroundTruth {
         var run = try settings.openRun(output: output, fallback: "configs/default.yaml") { config in
             var record = RunRecord(config: config, scale: scale, video: URL(fileURLWithPath: source).standardizedFileURL.path, base: base, epochs: epochs)
             record.targets = settings.targets(base: record.base, model: config.model)
-            if scale > 1 { settings.learnDamage({ inputDamage }, record: &record, fromShipped: fromShipped, observer: observer) }
+            settings.learnDamage({ inputDamage }, record: &record, fromShipped: fromShipped, observer: observer)
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 let estimate = inputDamage
                 record.config = estimate.restoring(config)
@@ -211,8 +214,9 @@ public struct EvaluateJob {
             scores += try gt.score(outputs: recurrent.map { ($0.name, try gt.streamed($0.model)) }, observer: observer)
         }
         lap("score")
-        if damages.contains(where: { $0.lensSigma == nil }) {  // denoisers and deblocking have nothing to undo in a lens blur alone
-            scores.insert(contentsOf: try gt.bestClassicalFilters(observer: observer), at: kernels.count)
+        let filters = try gt.bestClassicalFilters(for: damages, observer: observer)
+        if !filters.isEmpty {
+            scores.insert(contentsOf: filters, at: kernels.count)
             lap("classical filters")
         }
         return Report(groundTruth: groundTruth, scale: scale, frames: gt.scored.count, epochs: epochs, methods: scores, stages: stages,

@@ -37,7 +37,7 @@ public struct FinetuneJob {
             guard let absolute, let video else { throw UsageError("a video is needed to start a run") }
             var record = RunRecord(config: config, scale: scale, video: absolute, base: start.resolved(scale: scale, config: config), epochs: epochs ?? 3)
             record.targets = settings.targets(base: record.base, model: config.model)
-            if scale > 1 { try settings.learnDamage({ try DamageEstimate.analyse(video) }, record: &record, fromShipped: start == .shipped, observer: observer) }
+            try settings.learnDamage({ try DamageEstimate.analyse(video) }, record: &record, fromShipped: start == .shipped, observer: observer)
             if scale == 1 && record.targets == .frames && settings.config == nil {
                 // Restoration from the frames learns to undo this video's own damage, made a little worse.
                 let estimate = try DamageEstimate.analyse(video)

@@ -72,13 +72,15 @@ public struct TrainingSettings: Sendable {
     /// keeps ensemble targets instead, from the ×4 real-damage base: learning the blur from frames
     /// that hold the codec's damage lost on them. At ×2 a compressed video whose edges read soft
     /// (`LensEstimate.softAtX2`) starts from the ×2 real-damage base with the same targets as a clean
-    /// one; a sharper compressed video keeps today's run (notebooks-notes/real-damage.md).
+    /// one; a sharper compressed video keeps today's run. At ×1 a video whose edges read soft
+    /// (`LensEstimate.softAtX1`) starts from the ×1 real-damage base, which learnt lens blur besides
+    /// noise and compression; a sharper one keeps today's run (notebooks-notes/real-damage.md).
     /// `estimate` is only made when nothing was asked.
     public func learnDamage(_ estimate: () throws -> DamageEstimate, record: inout RunRecord, fromShipped: Bool, observer: JobObserver) rethrows {
         if let sigma = lensSigma, sigma > 0 {
             observer.report(String(format: "lens: learning a blur of σ %.2f px (--lens-sigma) from the frames", sigma))
         }
-        guard record.scale > 1, lensSigma == nil, targets == nil, record.config.degradation.lensRange == nil else { return }
+        guard lensSigma == nil, targets == nil, record.config.degradation.lensRange == nil else { return }
         let estimate = try estimate()
         let edges = estimate.lensSigma(scale: record.scale).map { String(format: "edges as after a lens blur σ ≈ %.1f px at ×%d", $0, record.scale) }
             ?? "too few edges to estimate a lens blur"
@@ -91,7 +93,7 @@ public struct TrainingSettings: Sendable {
             if let real { (record.base, record.targets) = (real, .ensemble) }
             line = String(format: "soft and compressed: %@, %@ (%.1f beyond a sharp scene's) → %@ targets", codec, edges, sigma, record.targets.rawValue)
                 + (real.map { ", starting from the real-damage base (\($0.fileName))" } ?? "") + ": learning a blur from compressed frames loses"
-                + (real == nil ? "" : Self.validateCompressed(&record, estimate))
+                + (real == nil ? "" : Self.validationNote(crf: Self.validateCompressed(&record, estimate)))
         } else if let sigma = lens {
             record.config.degradation.lensBlur = [sigma, sigma]
             record.targets = .frames
@@ -105,13 +107,16 @@ public struct TrainingSettings: Sendable {
             if let real { record.base = real }
             line = "\(soft ? "soft and compressed" : "compressed"): \(codec), \(edges) → \(record.targets.rawValue) targets"
                 + (real.map { ", starting from the real-damage base (\($0.fileName))" } ?? ", as for a clean video")
-                + (real == nil ? "" : Self.validateCompressed(&record, estimate))
+                + (real == nil ? "" : Self.validationNote(crf: Self.validateCompressed(&record, estimate)))
+        } else if record.scale == 1 {
+            let found = estimate.lensSigma(scale: 1) ?? 0, soft = found >= LensEstimate.softAtX1
+            let real = soft && fromShipped ? StartingModel.shipped(.real, scale: 1, config: record.config) : nil
+            line = "\(soft ? "soft" : "sharp enough"): \(codec), \(edges) → \(record.targets.rawValue) targets"
+                + (real.map { ", starting from the real-damage base (\($0.fileName))" + Self.validateSoft(&record, estimate, sigma: found) } ?? "")
+            if let real { record.base = real }
         } else {
-            let (verdict, why) = switch record.scale {
-            case 4: ("sharp enough", ", as for a clean video")
-            case 2: ("not compressed", ", as for a clean video (a blur alone is learnt at ×4 only; --lens-sigma S asks for it)")
-            default: ("analysed", "")
-            }
+            let (verdict, why) = record.scale == 4 ? ("sharp enough", ", as for a clean video")
+                : ("not compressed", ", as for a clean video (a blur alone is learnt at ×4 only; --lens-sigma S asks for it)")
             line = "\(verdict): \(edges) → \(record.targets.rawValue) targets\(why)"
         }
         record.damageFound = line
@@ -123,12 +128,29 @@ public struct TrainingSettings: Sendable {
     /// frames as they are, so only validation reads it). On frames downscaled alone, sharper than the
     /// video, that base scored below bicubic on bikes.mp4 (38.95 against 40.40 dB) while it removed
     /// the clip's blocks (blockiness 0.001 against bicubic's 0.031). The config keeps the CRF, so the
-    /// checkpoint says what was assumed. Returns what the line adds; nothing when the codec exports no QP.
-    static func validateCompressed(_ record: inout RunRecord, _ estimate: DamageEstimate) -> String {
-        guard let qp = estimate.meanQP else { return "" }
+    /// checkpoint says what was assumed. Returns the CRF; nil when the codec exports no QP.
+    static func validateCompressed(_ record: inout RunRecord, _ estimate: DamageEstimate) -> Double? {
+        guard let qp = estimate.meanQP else { return nil }
         let crf = min(51, max(0, qp.rounded()))
         record.config.degradation.x264CRF = [crf, crf]
-        return String(format: "; validated on held-out frames re-encoded at CRF %.0f", crf)
+        return crf
+    }
+
+    /// Makes a ×1 run from the real-damage base validate on held-out frames damaged as the video was: the lens
+    /// blur found (σ to a tenth) and, when the stream exports its QP, x264 at that CRF, besides the config's
+    /// noise. The frames themselves are as soft as the video, so a model that sharpens them scores under the
+    /// input there (chaplin, lens σ 1.5 then CRF 28: start 33.34 dB against the input's 33.97) while it gains on
+    /// the truth. Ensemble targets train on the frames as they are, so only validation reads the lens. Returns what the line adds.
+    static func validateSoft(_ record: inout RunRecord, _ estimate: DamageEstimate, sigma: Double) -> String {
+        let blur = Float((sigma * 10).rounded() / 10)
+        record.config.degradation.lensBlur = [blur, blur]
+        return validationNote(blur: blur, crf: validateCompressed(&record, estimate))
+    }
+
+    /// "; validated on held-out frames blurred by σ 1.4 and re-encoded at CRF 28", either part, or nothing.
+    static func validationNote(blur: Float? = nil, crf: Double?) -> String {
+        let parts = [blur.map { String(format: "blurred by σ %.1f", $0) }, crf.map { String(format: "re-encoded at CRF %.0f", $0) }].compactMap { $0 }
+        return parts.isEmpty ? "" : "; validated on held-out frames " + parts.joined(separator: " and ")
     }
 
     /// The shipped config of every ×1 (restoration) job: a small model and the damage mix it learns to undo.

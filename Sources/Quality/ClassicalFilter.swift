@@ -13,6 +13,8 @@ public enum ClassicalFilter: String, CaseIterable, Sendable {
     case nlmeans
     /// Deblocking across block edges (weak or strong, on 4- or 8-pixel blocks: H.264's transforms).
     case deblock
+    /// Unsharp masking, luma and chroma alike (5×5 at amount 1, 7×7 at 1.5, 9×9 at 2), on 8-bit YUV: what a soft picture gets.
+    case unsharp
 
     /// The libavfilter chains tried.
     public var settings: [String] {
@@ -20,7 +22,16 @@ public enum ClassicalFilter: String, CaseIterable, Sendable {
         case .hqdn3d: ["hqdn3d=2", "hqdn3d=4", "hqdn3d=8"]
         case .nlmeans: ["nlmeans=s=3", "nlmeans=s=6", "nlmeans=s=10"]
         case .deblock: ["deblock=filter=weak:block=4", "deblock=filter=strong:block=4", "deblock=filter=strong:block=8"]
+        // On 8-bit YUV: fed 16-bit, FFmpeg 5.1's unsharp barely changes the picture (27.46 → 27.48 dB on a
+        // σ 1.5 blur of chaplin, against 30.65 on yuv444p).
+        case .unsharp: [(5, 1.0), (7, 1.5), (9, 2.0)].map { "format=yuv444p,unsharp=\($0.0):\($0.0):\($0.1):\($0.0):\($0.0):\($0.1)" }
         }
+    }
+
+    /// The filters with something to undo in `damages`: the sharpener for a blur (a lens or after the
+    /// downscale), the denoisers and deblocking for noise or compression.
+    public static func undoing(blur: Bool, noiseOrCompression: Bool) -> [ClassicalFilter] {
+        allCases.filter { $0 == .unsharp ? blur : noiseOrCompression }
     }
 
     /// Whether it reads earlier frames, so the clip is filtered from its start.

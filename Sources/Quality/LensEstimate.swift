@@ -66,6 +66,12 @@ public enum LensEstimate {
     /// tears_of_steel, where it lost up to 0.42 dB used as is (bikes read 1.4 and it lost 0.68: not told apart).
     public static let softAtX2 = 1.1
 
+    /// The σ from which a video is taken for soft at ×1 (restoration) and started from the ×1
+    /// real-damage base: between what six frames of three test clips read with no lens (0.45–0.70;
+    /// 0.52–0.72 after x264 at CRF 28) and with a lens of σ 1.0 (1.11–1.19; 0.92–1.07 after x264 at CRF 28;
+    /// notebooks-notes/real-damage.md).
+    public static let softAtX1 = 0.85
+
     /// The least lens σ beyond `sharpSceneAtX4` (full-resolution pixels) that an automatic fine-tune learns.
     public static let worthLearning = 0.5
 

@@ -89,6 +89,14 @@ public enum Damage: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A lens blur or a blur after the downscale: what a sharpener undoes.
+    public var isSoftening: Bool {
+        switch self {
+        case .lens, .blur: true
+        default: false
+        }
+    }
+
     /// The CRF of an x264 damage, else nil.
     public var crf: Double? { if case .x264(let crf) = self { crf } else { nil } }
 

@@ -22,8 +22,8 @@ struct EvaluateCommand: ParsableCommand {
             change, in levels). The wall time of each stage is reported.
             With --degrade (needed at --scale 1), the low-resolution clip (at ×1, the truth \
             itself) is also damaged: a lens blur of the truth before the downscale, blur, noise, \
-            JPEG or x264 at set strengths, the clip as one stream. FFmpeg's hqdn3d, nlmeans and deblock are then scored too, each at the best \
-            of three settings, and at ×1 the damaged input stands where bicubic and lanczos would.
+            JPEG or x264 at set strengths, the clip as one stream. FFmpeg's filters are then scored too, each at the best \
+            of three settings: hqdn3d, nlmeans and deblock for noise and compression, unsharp for a blur; and at ×1 the damaged input stands where bicubic and lanczos would.
             With --delivery, what `hone pack` is worth in bytes instead: for each --crf the \
             master is packed, and the pack's stream is upscaled by its own network, the generic \
             base and bicubic, next to x264 at full resolution over CRFs that bracket the same \
@@ -74,7 +74,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Also score the base and fine-tuned models as self-ensembles: each run on the 8 flips and turns of a frame, averaged (8× the time).")
     var selfEnsemble = false
 
-    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it; beta a generalized Gaussian's exponent, plateau a plateau kernel's), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's hqdn3d, nlmeans and deblock are scored too, each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
+    @Option(help: ArgumentHelp("Damage the ground truth into the input: lens:sigma=S[,across=S2,angle=A][,beta=B|,plateau=B] (a camera's blur: Gaussian σ in ground-truth pixels, before the downscale; with across, σ along the direction A° from the horizontal and S2 across it; beta a generalized Gaussian's exponent, plateau a plateau kernel's), then after the downscale blur:sigma=S (σ in low-resolution pixels), noise:sigma=S[,poisson=P] (8-bit levels), jpeg:quality=Q, x264:crf=C; joined with + or repeated, e.g. lens:sigma=1.0+x264:crf=28; FFmpeg's filters are scored too (hqdn3d, nlmeans and deblock for noise and compression, unsharp for a blur), each at its best of a small grid. Needed with --scale 1.", valueName: "damage"))
     var degrade: [String] = []
 
     @Flag(help: "Score light and colour correction at ×1 instead: the shipped light base (with the ×1 restoration base after and before it when the damage holds noise or compression), the light model fine-tuned on the damaged clip for --epochs (0: none) with zero-reference losses, and FFmpeg's normalize, histeq, eq and a levels-and-gamma lookup table (lutrgb) at each one's best setting against the truth (a ceiling). Damage the truth with dark:gamma=G,gain=K and tint:r=R,g=G,b=B (and noise, x264); without --degrade, it shows what the correction does to good footage.")

@@ -21,7 +21,8 @@ struct FinetuneCommand: ParsableCommand {
             validation Y-PSNR/SSIM next to bicubic and the starting checkpoint. One epoch is \
             ⌈training frames × patches_per_frame / batch⌉ steps.
             --scale 1 restores at the same size (configs/restore.yaml, from \
-            checkpoints/base-x1.safetensors). With --targets frames its inputs are the frames \
+            checkpoints/base-x1.safetensors, or checkpoints/base-x1-real.safetensors when the \
+            video's edges read soft). With --targets frames its inputs are the frames \
             damaged a little more than `hone info --analyse` finds them (x264 above the \
             stream's QP, noise), and validation scores the input in bicubic's place.
             The checkpoint holds the weights that validated best, the starting ones included \

@@ -212,4 +212,32 @@ final class LensEstimateTests: XCTestCase {
         asked.lensSigma = 0  // --lens-sigma 0: no lens, and no analysis overrides it
         XCTAssertNil(asked.automaticLens(DamageEstimate.measure(low, codec: "test", meanQP: nil), scale: 4, config: config))
     }
+
+    /// At ×1 a soft clip starts from the ×1 real-damage base, validated on held-out frames blurred by the
+    /// σ found and re-encoded at the stream's QP, and a sharp one from the noise and compression base
+    /// (`base-x1`) as before, both with today's targets; each says so in one line.
+    func testAutomaticChoiceAtX1StartsASoftClipFromTheRealDamageBase() throws {
+        guard let shared = Media.sharedData else { throw XCTSkip("no ../shared/data beside the project") }
+        let truth = Array(try Media.decodeRGB(shared.appendingPathComponent("clips/tears_of_steel.webm").path, width: 960, height: 400).prefix(4))
+        let config = try HoneConfig.load(try XCTUnwrap(ProjectFiles.find(TrainingSettings.restorationConfig)))
+        for (sigma, soft) in [(Float(0), false), (1.5, true)] {
+            let pictures = truth.map { Damage.applyLens([.lens(sigma: sigma)], to: $0) }
+            var record = RunRecord(config: config, scale: 1, base: StartingModel.shipped.resolved(scale: 1, config: config), epochs: 1)
+            record.targets = .ensemble  // a fresh run's default
+            let observer = RecordingObserver()
+            TrainingSettings().learnDamage({ DamageEstimate.measure(pictures, codec: "h264", meanQP: 30) }, record: &record, fromShipped: true,
+                                           observer: observer)
+            XCTAssertEqual(observer.reports.count, 1, "\(observer.reports)")
+            let said = observer.reports[0]
+            XCTAssert(said.hasPrefix((soft ? "soft" : "sharp enough") + ": h264 at mean QP 30.0, edges as after a lens blur σ ≈ "), said)
+            XCTAssert(soft ? said.contains("→ ensemble targets, starting from the real-damage base (base-x1-real); validated on held-out frames blurred by σ ")
+                           && said.hasSuffix(" and re-encoded at CRF 30") : said.hasSuffix("→ ensemble targets"), said)
+            XCTAssert(record.base.argument.hasSuffix(soft ? "checkpoints/base-x1-real.safetensors" : "checkpoints/base-x1.safetensors"),
+                      record.base.argument)
+            XCTAssertEqual(record.targets, .ensemble)
+            // Ensemble targets learn from the frames as they are: the lens and the CRF are for validation alone.
+            XCTAssertEqual(record.config.degradation.lensRange.map { $0.lowerBound == $0.upperBound && $0.lowerBound > 1 } ?? false, soft)
+            XCTAssertEqual(record.config.degradation.x264CRF, soft ? [30, 30] : config.degradation.x264CRF)
+        }
+    }
 }

@@ -154,6 +154,18 @@ final class RestorationTests: XCTestCase {
         XCTAssertGreaterThan(Metrics.psnrY(out[0], frame, border: 1), Metrics.psnrY(noisy, frame, border: 1) + 1)
     }
 
+    /// A lens blur is met by the sharpener, noise and compression by the denoisers and deblocking.
+    func testClassicalSharpenerUndoesALensBlurInPart() throws {
+        XCTAssertEqual(ClassicalFilter.undoing(blur: true, noiseOrCompression: false), [.unsharp])
+        XCTAssertEqual(ClassicalFilter.undoing(blur: false, noiseOrCompression: true), [.hqdn3d, .nlmeans, .deblock])
+        XCTAssertEqual(ClassicalFilter.undoing(blur: false, noiseOrCompression: false), [])
+        let frame = try frames(1)[0]
+        let soft = Damage.applyLens([.lens(sigma: 1.5)], to: frame)
+        let filter = PictureFilter(ClassicalFilter.unsharp.settings[1])
+        let out = try filter.push(soft) + filter.finish()
+        XCTAssertGreaterThan(Metrics.psnrY(out[0], frame, border: 1), Metrics.psnrY(soft, frame, border: 1) + 0.3)
+    }
+
     func testAnalysisReadsTheQuantiserOfAnH264File() throws {
         let dir = try Media.temporaryFolder("analyse")
         defer { try? FileManager.default.removeItem(at: dir) }
