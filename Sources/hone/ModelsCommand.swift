@@ -40,11 +40,13 @@ struct ModelsCommand: ParsableCommand {
 
     func run() throws {
         if let param {
-            let bin = ONNXModel.isONNX(param) ? nil : bin ?? (param.hasSuffix(".param") ? String(param.dropLast(6)) : param) + ".bin"
+            let onnx = ONNXModel.isONNX(param)
+            let bin = onnx ? nil : bin ?? (param.hasSuffix(".param") ? String(param.dropLast(6)) : param) + ".bin"
             let stem = URL(fileURLWithPath: param).deletingPathExtension().lastPathComponent
             let output = output ?? stem + ".safetensors"
             let network = try NamedModel.importModel(param: param, bin: bin, to: output, source: URL(fileURLWithPath: param).standardizedFileURL.path)
-            say("wrote \(output): \(network.config.layout.networkName) ×\(network.scale), \(network.parameterCount) parameters")
+            let kind = onnx && network.config.layout == .ncnn ? "ONNX graph (run as the ncnn graph it is)" : network.config.layout.networkName
+            say("wrote \(output): \(kind) ×\(network.scale), \(network.parameterCount) parameters")
             return
         }
         if fetch {
