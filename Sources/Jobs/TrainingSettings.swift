@@ -112,7 +112,8 @@ public struct TrainingSettings: Sendable {
             let found = estimate.lensSigma(scale: 1) ?? 0, soft = found >= LensEstimate.softAtX1
             let real = soft && fromShipped ? StartingModel.shipped(.real, scale: 1, config: record.config) : nil
             line = "\(soft ? "soft" : "sharp enough"): \(codec), \(edges) → \(record.targets.rawValue) targets"
-                + (real.map { ", starting from the real-damage base (\($0.fileName))" + Self.validateSoft(&record, estimate, sigma: found) } ?? "")
+                + (real.map { ", starting from the real-damage base (\($0.fileName))" + Self.validateSoft(&record, estimate, sigma: found) }
+                   ?? (fromShipped ? ", from \(record.base.fileName), which learnt noise and compression" : ""))
             if let real { record.base = real }
         } else {
             let (verdict, why) = record.scale == 4 ? ("sharp enough", ", as for a clean video")

@@ -60,7 +60,8 @@ extension ONNXModel {
                 let outputPadding = node.ints("output_padding") ?? [0, 0]
                 guard transposed || outputPadding == [0, 0], outputPadding.count == 2, outputPadding[0] == outputPadding[1],
                       (0...pads[2]).contains(outputPadding[0]), pads[2] == pads[3], node.ints("output_shape") == nil else {
-                    throw refuse("only the same output padding on both sides, no more than the padding, is run, and no fixed output shape")
+                    throw refuse(node.ints("output_shape") != nil ? "a fixed output shape is not run; export without output_size"
+                                 : "output padding \(outputPadding) with padding \(pads) is not run: only the same output padding on both sides, at most the padding")
                 }
                 // ncnn keeps [out, in, k, k] for both; ONNX's ConvTranspose has [in, out, k, k].
                 let (o, i) = transposed ? (w.dims[1], w.dims[0]) : (w.dims[0], w.dims[1])

@@ -45,11 +45,20 @@ public struct DecodingOptions: Sendable {
 final class PixelConverter {
     let context: OpaquePointer
     let width, height: Int
+    /// For an 8-bit RGB source (PNG, BMP, TIFF; not a palette) into 16-bit RGB: the 8-bit planar frame swscale writes,
+    /// widened ×257 here. FFmpeg 5.1's swscale takes 8-bit RGB to 16 bits short of white (255 → 65283, 128 → 32899).
+    private var eightBit: UnsafeMutablePointer<AVFrame>?
 
     init(width: Int, height: Int, from src: AVPixelFormat, to dst: AVPixelFormat, colorSpace: ColorSpace, path: String) throws {
         (self.width, self.height) = (width, height)
         let flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP
-        guard let ctx = sws_getContext(Int32(width), Int32(height), src, Int32(width), Int32(height), dst, flags, nil, nil, nil) else {
+        var target = dst
+        if dst == AV_PIX_FMT_GBRP16LE || dst == AV_PIX_FMT_GBRAP16LE, let desc = av_pix_fmt_desc_get(src),
+           desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB) != 0, desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_PAL) == 0, desc.pointee.comp.0.depth == 8 {
+            target = dst == AV_PIX_FMT_GBRAP16LE ? AV_PIX_FMT_GBRAP : AV_PIX_FMT_GBRP
+            eightBit = try allocateFrame(width: width, height: height, format: target)
+        }
+        guard let ctx = sws_getContext(Int32(width), Int32(height), src, Int32(width), Int32(height), target, flags, nil, nil, nil) else {
             throw VideoIOError.failed(path, "cannot convert \(String(cString: av_get_pix_fmt_name(src))) to RGB")
         }
         context = ctx
@@ -60,9 +69,34 @@ final class PixelConverter {
                                  table, toRGB ? 1 : (colorSpace.fullRange ? 1 : 0), 0, 1 << 16, 1 << 16)
     }
 
-    deinit { sws_freeContext(context) }
+    deinit {
+        sws_freeContext(context)
+        av_frame_free(&eightBit)
+    }
 
     func convert(_ src: UnsafePointer<AVFrame>, into dst: UnsafeMutablePointer<AVFrame>) {
+        guard let eightBit else { return scale(src, into: dst) }
+        scale(src, into: eightBit)
+        // GBRP(A) and GBRP(A)16 keep their planes in the same order.
+        let planes = dst.pointee.format == AV_PIX_FMT_GBRAP16LE.rawValue ? 4 : 3
+        withUnsafePointer(to: eightBit.pointee.data) { from in
+            withUnsafePointer(to: dst.pointee.data) { to in
+                let (inPlanes, outPlanes) = (UnsafeRawPointer(from).assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
+                                             UnsafeRawPointer(to).assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self))
+                let (inLines, outLines) = (eightBit.pointee.linesize, dst.pointee.linesize)
+                let inStride = [inLines.0, inLines.1, inLines.2, inLines.3], outStride = [outLines.0, outLines.1, outLines.2, outLines.3]
+                Parallel.forEach(planes) { p in
+                    for y in 0..<height {
+                        let row = inPlanes[p]! + y * Int(inStride[p])
+                        let out = UnsafeMutableRawPointer(outPlanes[p]! + y * Int(outStride[p])).assumingMemoryBound(to: UInt16.self)
+                        for x in 0..<width { out[x] = (UInt16(row[x]) * 257).littleEndian }
+                    }
+                }
+            }
+        }
+    }
+
+    private func scale(_ src: UnsafePointer<AVFrame>, into dst: UnsafeMutablePointer<AVFrame>) {
         withUnsafePointer(to: src.pointee.data) { srcData in
             withUnsafePointer(to: src.pointee.linesize) { srcLines in
                 withUnsafeMutablePointer(to: &dst.pointee.data) { dstData in

@@ -231,7 +231,7 @@ final class LensEstimateTests: XCTestCase {
             let said = observer.reports[0]
             XCTAssert(said.hasPrefix((soft ? "soft" : "sharp enough") + ": h264 at mean QP 30.0, edges as after a lens blur σ ≈ "), said)
             XCTAssert(soft ? said.contains("→ ensemble targets, starting from the real-damage base (base-x1-real); validated on held-out frames blurred by σ ")
-                           && said.hasSuffix(" and re-encoded at CRF 30") : said.hasSuffix("→ ensemble targets"), said)
+                           && said.hasSuffix(" and re-encoded at CRF 30") : said.hasSuffix("→ ensemble targets, from base-x1, which learnt noise and compression"), said)
             XCTAssert(record.base.argument.hasSuffix(soft ? "checkpoints/base-x1-real.safetensors" : "checkpoints/base-x1.safetensors"),
                       record.base.argument)
             XCTAssertEqual(record.targets, .ensemble)

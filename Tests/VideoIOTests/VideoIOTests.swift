@@ -308,6 +308,26 @@ final class VideoIOTests: XCTestCase {
         XCTAssertEqual(back.shape, image.shape)
         for i in 0..<image.count { XCTAssertEqual(back.data[i], image.data[i], accuracy: 1 / 65535.0 + 1e-6) }
     }
+
+    /// 8-bit RGB and RGBA pictures read as their levels ÷ 255 exactly, white as 1: swscale alone read
+    /// white as 65283/65535 and 128 as 32899/65535, 0.4 % dark.
+    func testEightBitPicturesReadExactly() throws {
+        let levels: [(r: Int, g: Int, b: Int)] = [(255, 255, 255), (128, 64, 0), (1, 254, 200)]
+        let raw = Data(levels.flatMap { [UInt8($0.r), UInt8($0.g), UInt8($0.b)] })
+        try raw.write(to: URL(fileURLWithPath: path("levels.rgb")))
+        for format in ["rgb24", "rgba"] {
+            let png = path("levels-\(format).png")
+            _ = try Media.ffmpeg(["-f", "rawvideo", "-pixel_format", "rgb24", "-video_size", "3x1", "-i", path("levels.rgb"), "-pix_fmt", format, png])
+            let picture = try Still.read(png)
+            XCTAssertEqual(picture.shape, [1, 3, 1, 3], format)
+            let held = [UInt8](raw)
+            for x in 0..<3 {
+                for c in 0..<3 {
+                    XCTAssertEqual(picture.data[c * 3 + x], Float(held[x * 3 + c]) / 255, accuracy: 1e-6, "\(format): pixel \(x), channel \(c)")
+                }
+            }
+        }
+    }
 }
 
 extension VideoIOTests {
