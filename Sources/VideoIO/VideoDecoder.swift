@@ -56,12 +56,13 @@ final class PixelConverter {
         if dst == AV_PIX_FMT_GBRP16LE || dst == AV_PIX_FMT_GBRAP16LE, let desc = av_pix_fmt_desc_get(src),
            desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB) != 0, desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_PAL) == 0, desc.pointee.comp.0.depth == 8 {
             target = dst == AV_PIX_FMT_GBRAP16LE ? AV_PIX_FMT_GBRAP : AV_PIX_FMT_GBRP
-            eightBit = try allocateFrame(width: width, height: height, format: target)
         }
         guard let ctx = sws_getContext(Int32(width), Int32(height), src, Int32(width), Int32(height), target, flags, nil, nil, nil) else {
             throw VideoIOError.failed(path, "cannot convert \(String(cString: av_get_pix_fmt_name(src))) to RGB")
         }
         context = ctx
+        // Made once the context is held, so that deinit frees both if this throws.
+        if target != dst { eightBit = try allocateFrame(width: width, height: height, format: target) }
         // The YUV side takes the stream's matrix and range; RGB is always full range.
         let toRGB = dst == AV_PIX_FMT_GBRP16LE || dst == AV_PIX_FMT_GBRAP16LE
         let table = colorSpace.swsCoefficients
